@@ -1,0 +1,129 @@
+//! The command-line interface as clap derive types: data only, no I/O and no logic.
+//!
+//! House style: every option that takes a value has an uppercase `value_name`; short flags only
+//! where documented in the README; doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0    success (warnings allowed)
+  1    the work did not complete (invalid manifest, some pins failed, state locked)
+  2    command-line usage error
+  3    authentication or configuration problem
+  130  interrupted (Ctrl-C)";
+
+/// Publish Pinterest Pins in bulk from a CSV or YAML manifest, safely and resumably.
+#[derive(Debug, Parser)]
+#[command(name = "pinbatch", version, about, after_help = EXIT_CODES_HELP)]
+pub struct Cli {
+    /// Options accepted by every command, before or after the subcommand.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Target the Pinterest API sandbox (https://api-sandbox.pinterest.com); Trial-access apps can only write there.
+    #[arg(long, global = true)]
+    pub sandbox: bool,
+
+    /// Override the API origin (pinbatch appends /v5/...). Plain http:// only for loopback addresses.
+    #[arg(long, global = true, value_name = "URL", env = "PINBATCH_API_BASE")]
+    pub api_base: Option<String>,
+
+    /// Read the access token from this file (takes precedence over PINTEREST_ACCESS_TOKEN and the token store).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+
+    /// Print only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print more detail (repeat for debug logs). Never prints tokens.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Never draw a progress bar.
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+
+    /// When to use colour (NO_COLOR is honoured by `auto`).
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorChoice,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stderr is a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check manifests offline: schema and semantic checks, every problem reported at once.
+    Validate(ValidateArgs),
+    /// Print the manifest JSON Schema (identical to schemas/manifest.schema.json).
+    Schema,
+}
+
+/// Arguments of `pinbatch validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Manifest files (.yaml, .yml or .csv).
+    #[arg(required = true, value_name = "MANIFEST")]
+    pub manifests: Vec<PathBuf>,
+
+    /// How to print diagnostics.
+    #[arg(long, value_name = "FORMAT", default_value = "human")]
+    pub format: DiagnosticFormat,
+}
+
+/// Output format of diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiagnosticFormat {
+    /// Readable lines on stderr, a summary at the end.
+    Human,
+    /// One JSON document on stdout.
+    Json,
+    /// GitHub Actions workflow commands (`::error file=...,line=...::`) on stdout.
+    Github,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn global_options_are_accepted_after_the_subcommand() {
+        let cli =
+            Cli::try_parse_from(["pinbatch", "validate", "m.yaml", "--sandbox", "-q"]).unwrap();
+        assert!(cli.global.sandbox);
+        assert!(cli.global.quiet);
+    }
+
+    #[test]
+    fn validate_needs_a_manifest() {
+        let err = Cli::try_parse_from(["pinbatch", "validate"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

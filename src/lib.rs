@@ -1,0 +1,21 @@
+//! pinbatch: publish Pinterest Pins in bulk from a CSV or YAML manifest.
+//!
+//! The library holds everything; `main.rs` only parses the command line and calls [`run`], so
+//! integration tests and benchmarks can drive the same code in-process.
+//! Dependencies point one way: `commands` -> `{settings, ui}` -> `{manifest, api, state, progress}`.
+
+pub mod cli;
+pub mod commands;
+pub mod exit;
+pub mod manifest;
+pub mod ui;
+
+use exit::ExitStatus;
+
+/// Runs one parsed command line and returns how it ended. Fatal errors are printed here.
+pub async fn run(cli: cli::Cli) -> ExitStatus {
+    match commands::dispatch(cli).await {
+        Ok(status) => status,
+        Err(err) => exit::report_error(&err),
+    }
+}

@@ -1,0 +1,252 @@
+//! The typed manifest that every command works on, whatever file format it came from.
+//!
+//! A `Manifest` only exists once a file has passed validation: defaults are merged, paths are
+//! absolute, `glob:` entries are expanded, and every pin has a unique key.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A validated manifest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    /// The manifest file, as given on the command line.
+    pub path: PathBuf,
+    /// Boards (with sections) that pinbatch may create when they are missing.
+    pub boards: Vec<BoardDecl>,
+    /// The pins, in manifest order (glob entries expanded in sorted order).
+    pub pins: Vec<PinSpec>,
+}
+
+/// A board declared under `boards:`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoardDecl {
+    /// The board name.
+    pub name: String,
+    /// Optional board description.
+    pub description: Option<String>,
+    /// Privacy for a created board; Pinterest's default (PUBLIC) when absent.
+    pub privacy: Option<Privacy>,
+    /// Section names pinbatch may create on this board.
+    pub sections: Vec<String>,
+    /// Where it was declared.
+    pub location: Location,
+}
+
+/// Board privacy as the API spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Privacy {
+    /// Visible to everyone.
+    Public,
+    /// Visible to the owner and collaborators only (not listed).
+    Protected,
+    /// Secret board.
+    Secret,
+}
+
+impl Privacy {
+    /// The API's spelling (`PUBLIC`, `PROTECTED`, `SECRET`).
+    pub fn as_api_str(self) -> &'static str {
+        match self {
+            Privacy::Public => "PUBLIC",
+            Privacy::Protected => "PROTECTED",
+            Privacy::Secret => "SECRET",
+        }
+    }
+}
+
+/// One pin to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PinSpec {
+    /// The stable key: the explicit `id`, or one derived from board + media reference(s).
+    pub key: String,
+    /// Where the pin was written in the manifest.
+    pub location: Location,
+    /// The board, by name or numeric id.
+    pub board: BoardRef,
+    /// Optional section name on that board.
+    pub section: Option<String>,
+    /// Title (at most 100 characters).
+    pub title: Option<String>,
+    /// Description (at most 800 characters).
+    pub description: Option<String>,
+    /// Destination link, an absolute http(s) URL (at most 2048 characters).
+    pub link: Option<String>,
+    /// Alt text (at most 500 characters).
+    pub alt_text: Option<String>,
+    /// `#RRGGBB`.
+    pub dominant_color: Option<String>,
+    /// When the pin becomes due; `apply` skips it as scheduled until then.
+    pub publish_at: Option<jiff::Timestamp>,
+    /// The media of the pin: exactly one.
+    pub media: Media,
+}
+
+/// A board reference: a numeric id is passed through, anything else is resolved by name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum BoardRef {
+    /// A board id (all digits).
+    Id(String),
+    /// A board name.
+    Name(String),
+}
+
+impl BoardRef {
+    /// Parses a manifest value: all digits is an id, anything else a name.
+    pub fn parse(value: &str) -> BoardRef {
+        if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+            BoardRef::Id(value.to_owned())
+        } else {
+            BoardRef::Name(value.to_owned())
+        }
+    }
+}
+
+impl fmt::Display for BoardRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BoardRef::Id(id) => write!(f, "{id}"),
+            BoardRef::Name(name) => write!(f, "{name}"),
+        }
+    }
+}
+
+/// The media of one pin.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Media {
+    /// A single image.
+    Image(ImageSource),
+    /// A carousel of 2-5 images, all local files or all URLs.
+    Carousel(Vec<CarouselItem>),
+    /// A video file with its cover.
+    Video(VideoSpec),
+}
+
+impl Media {
+    /// A short name of the media kind for messages and reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Media::Image(_) => "image",
+            Media::Carousel(_) => "carousel",
+            Media::Video(_) => "video",
+        }
+    }
+}
+
+/// Where an image comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ImageSource {
+    /// A local JPEG or PNG, sent as base64. The path is resolved against the manifest's folder.
+    File(LocalImage),
+    /// A public http(s) URL that Pinterest fetches.
+    Url(String),
+}
+
+/// A local image file, with what validation learned about it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LocalImage {
+    /// The path as written in the manifest (used in keys and messages).
+    pub reference: String,
+    /// The resolved path.
+    pub path: PathBuf,
+    /// JPEG or PNG, by the file's bytes.
+    pub content_type: ImageType,
+    /// File size in bytes at validation time.
+    pub len: u64,
+}
+
+/// Image types Pinterest accepts as base64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ImageType {
+    /// `image/jpeg`.
+    Jpeg,
+    /// `image/png`.
+    Png,
+}
+
+impl ImageType {
+    /// The MIME type the API expects in `content_type`.
+    pub fn mime(self) -> &'static str {
+        match self {
+            ImageType::Jpeg => "image/jpeg",
+            ImageType::Png => "image/png",
+        }
+    }
+}
+
+/// One carousel slide.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CarouselItem {
+    /// The image.
+    pub source: ImageSource,
+    /// Optional per-slide title.
+    pub title: Option<String>,
+    /// Optional per-slide description.
+    pub description: Option<String>,
+    /// Optional per-slide link.
+    pub link: Option<String>,
+}
+
+/// A video pin's media.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VideoSpec {
+    /// The path as written in the manifest.
+    pub reference: String,
+    /// The resolved video path (.mp4, .mov or .m4v).
+    pub path: PathBuf,
+    /// File size in bytes at validation time.
+    pub len: u64,
+    /// The cover; Pinterest's default (first frame) when absent.
+    pub cover: Option<VideoCover>,
+}
+
+/// A video cover.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum VideoCover {
+    /// A local JPEG or PNG.
+    File(LocalImage),
+    /// A public image URL.
+    Url(String),
+    /// A key frame, in seconds from the start.
+    Frame(u32),
+}
+
+/// Where something was written in a manifest file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Location {
+    /// The manifest file, as given on the command line.
+    pub file: Arc<str>,
+    /// Line:column or row.
+    pub position: Position,
+}
+
+/// A position inside a manifest file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Position {
+    /// The file as a whole (for example, it cannot be read).
+    File,
+    /// YAML: 1-based line and column.
+    LineColumn {
+        /// 1-based line.
+        line: u32,
+        /// 1-based column.
+        column: u32,
+    },
+    /// CSV: the row as a spreadsheet numbers it (header = 1, first pin = 2), and its physical line.
+    Row {
+        /// Spreadsheet row number.
+        row: u32,
+        /// 1-based line in the file where the row starts (differs from `row` with multi-line cells).
+        line: u32,
+    },
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.position {
+            Position::File => write!(f, "{}", self.file),
+            Position::LineColumn { line, column } => write!(f, "{}:{line}:{column}", self.file),
+            Position::Row { row, .. } => write!(f, "{}: row {row}", self.file),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! The one integration-test binary: it drives the real `pinbatch` binary. One module per area.
