@@ -8,6 +8,8 @@ pub mod cli;
 pub mod commands;
 pub mod exit;
 pub mod manifest;
+pub mod plan;
+pub mod state;
 pub mod ui;
 
 use exit::ExitStatus;

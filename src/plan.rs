@@ -1,0 +1,549 @@
+//! The pure planner: (manifest, state, now) -> what `apply` would do to each pin, with reasons.
+//!
+//! No I/O and no API types here: the same function serves `plan --offline`, `plan`, `apply
+//! --dry-run` and `apply`, and is unit-tested on values alone.
+
+use sha2::{Digest, Sha256};
+
+use crate::manifest::{ImageSource, Manifest, Media, PinSpec, VideoCover};
+use crate::state::{Fingerprint, Operation, PinState, PinStatus, StateSnapshot};
+
+/// Options that change what the plan does with changed media and orphans.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Replace pins whose media changed (delete, then create).
+    pub replace: bool,
+    /// Delete pins that are in the state but no longer in the manifest.
+    pub prune: bool,
+}
+
+/// What to do with one manifest pin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Create the pin. `reconcile` is set when an earlier attempt's outcome is unknown: look for
+    /// the pin on its board first and adopt it if found.
+    Create {
+        /// The earlier attempt to reconcile, if any.
+        reconcile: Option<Reconcile>,
+    },
+    /// The text or placement changed: `PATCH` the existing pin.
+    Update {
+        /// Pinterest's pin id.
+        pin_id: String,
+        /// Which parts changed (`text`, `board/section`).
+        changes: Vec<&'static str>,
+    },
+    /// The media changed and `--replace` was given: delete the pin, then create it again.
+    Replace {
+        /// The pin to delete.
+        pin_id: String,
+    },
+    /// The media changed but `--replace` was not given: left as it is, reported.
+    NeedsReplace {
+        /// The existing pin.
+        pin_id: String,
+    },
+    /// Nothing changed: no API call.
+    Unchanged {
+        /// The existing pin.
+        pin_id: String,
+    },
+    /// `publish_at` is in the future: skipped until then.
+    Scheduled {
+        /// When it becomes due.
+        due: jiff::Timestamp,
+    },
+}
+
+impl Action {
+    /// The action's name as printed in plans and reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Create { .. } => "create",
+            Action::Update { .. } => "update",
+            Action::Replace { .. } => "replace",
+            Action::NeedsReplace { .. } => "needs-replace",
+            Action::Unchanged { .. } => "unchanged",
+            Action::Scheduled { .. } => "scheduled",
+        }
+    }
+
+    /// Whether carrying it out needs the API.
+    pub fn needs_api(&self) -> bool {
+        matches!(
+            self,
+            Action::Create { .. } | Action::Update { .. } | Action::Replace { .. }
+        )
+    }
+
+    /// A short human explanation.
+    pub fn reason(&self) -> String {
+        match self {
+            Action::Create { reconcile: Some(_) } => {
+                "an earlier attempt's outcome is unknown: look for it on the board first".into()
+            }
+            Action::Create { reconcile: None } => "not created yet".into(),
+            Action::Update { changes, .. } => format!("{} changed", changes.join(" and ")),
+            Action::Replace { .. } => "media changed (--replace)".into(),
+            Action::NeedsReplace { .. } => {
+                "media changed; pass --replace to delete and re-create the pin".into()
+            }
+            Action::Unchanged { .. } => "up to date".into(),
+            Action::Scheduled { due } => format!("due at {due}"),
+        }
+    }
+}
+
+/// An earlier create whose outcome is unknown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reconcile {
+    /// When it began (ms since epoch).
+    pub started_ms: i64,
+    /// The board id it was sent to.
+    pub board_id: String,
+}
+
+/// One planned pin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedPin {
+    /// Index into `Manifest::pins`.
+    pub index: usize,
+    /// The pin's key.
+    pub key: String,
+    /// What to do.
+    pub action: Action,
+    /// The content fingerprint the pin will have.
+    pub fingerprint: Fingerprint,
+}
+
+/// A pin in the state that the manifest no longer has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Orphan {
+    /// Its key.
+    pub key: String,
+    /// Its pin id.
+    pub pin_id: String,
+    /// Whether `--prune` deletes it.
+    pub delete: bool,
+}
+
+/// The whole plan.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Plan {
+    /// One entry per manifest pin, in manifest order.
+    pub pins: Vec<PlannedPin>,
+    /// Pins in the state and not in the manifest.
+    pub orphans: Vec<Orphan>,
+}
+
+impl Plan {
+    /// Whether any pin or orphan needs the API.
+    pub fn needs_api(&self) -> bool {
+        self.pins.iter().any(|pin| pin.action.needs_api())
+            || self.orphans.iter().any(|orphan| orphan.delete)
+    }
+
+    /// How many pins have each action name, in a fixed order, for summaries.
+    pub fn counts(&self) -> Vec<(&'static str, usize)> {
+        let names = [
+            "create",
+            "update",
+            "replace",
+            "needs-replace",
+            "unchanged",
+            "scheduled",
+        ];
+        let mut counts: Vec<(&'static str, usize)> = names
+            .iter()
+            .map(|name| {
+                let n = self
+                    .pins
+                    .iter()
+                    .filter(|p| p.action.name() == *name)
+                    .count();
+                (*name, n)
+            })
+            .collect();
+        counts.push(("orphaned", self.orphans.len()));
+        counts
+    }
+}
+
+/// Plans every pin of `manifest` against `state` (None = no state yet) at `now`.
+pub fn plan(
+    manifest: &Manifest,
+    state: Option<&StateSnapshot>,
+    now: jiff::Timestamp,
+    options: PlanOptions,
+) -> Plan {
+    let pins = manifest
+        .pins
+        .iter()
+        .enumerate()
+        .map(|(index, spec)| {
+            let fingerprint = fingerprint(spec);
+            let recorded = state.and_then(|state| state.pin(&spec.key));
+            let action = plan_pin(spec, &fingerprint, recorded, now, options);
+            PlannedPin {
+                index,
+                key: spec.key.clone(),
+                action,
+                fingerprint,
+            }
+        })
+        .collect();
+    let orphans = state
+        .map(|state| {
+            let keys: std::collections::HashSet<&str> =
+                manifest.pins.iter().map(|pin| pin.key.as_str()).collect();
+            state
+                .pins
+                .iter()
+                .filter(|(key, _)| !keys.contains(key.as_str()))
+                .filter_map(|(key, pin)| match (&pin.status, &pin.pin_id) {
+                    (PinStatus::Done, Some(pin_id)) => Some(Orphan {
+                        key: key.clone(),
+                        pin_id: pin_id.clone(),
+                        delete: options.prune,
+                    }),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Plan { pins, orphans }
+}
+
+fn plan_pin(
+    spec: &PinSpec,
+    fingerprint: &Fingerprint,
+    recorded: Option<&PinState>,
+    now: jiff::Timestamp,
+    options: PlanOptions,
+) -> Action {
+    let existing = recorded.and_then(|state| match (&state.status, &state.pin_id) {
+        (PinStatus::Done, Some(pin_id)) => Some((state, pin_id.clone())),
+        _ => None,
+    });
+    if let Some((state, pin_id)) = existing {
+        let Some(old) = &state.fingerprint else {
+            return Action::Unchanged { pin_id };
+        };
+        // An interrupted replace deleted nothing yet or is half done: do it again (a delete of
+        // a pin already gone counts as done).
+        if let Some(in_flight) = &state.in_flight
+            && in_flight.op == Operation::Replace
+        {
+            return Action::Replace { pin_id };
+        }
+        if old.media != fingerprint.media {
+            return if options.replace {
+                Action::Replace { pin_id }
+            } else {
+                Action::NeedsReplace { pin_id }
+            };
+        }
+        let mut changes = Vec::new();
+        if old.text != fingerprint.text {
+            changes.push("text");
+        }
+        if old.placement != fingerprint.placement {
+            changes.push("board/section");
+        }
+        return if changes.is_empty() {
+            Action::Unchanged { pin_id }
+        } else {
+            Action::Update { pin_id, changes }
+        };
+    }
+    let reconcile = recorded
+        .and_then(|state| state.in_flight.as_ref())
+        .filter(|in_flight| matches!(in_flight.op, Operation::Create | Operation::Replace))
+        .map(|in_flight| Reconcile {
+            started_ms: in_flight.started_ms,
+            board_id: in_flight.board_id.clone(),
+        });
+    // A pin whose create may already have happened is reconciled even if it is not due yet.
+    if reconcile.is_none()
+        && let Some(due) = spec.publish_at
+        && due > now
+    {
+        return Action::Scheduled { due };
+    }
+    Action::Create { reconcile }
+}
+
+/// The content fingerprint of a pin: what, if changed, needs an API call.
+///
+/// Media is fingerprinted by reference (path as written, or URL) and local file size, not by
+/// content: hashing every file on every run would make a no-op re-run of a large manifest slow.
+pub fn fingerprint(pin: &PinSpec) -> Fingerprint {
+    let text = digest(&[
+        pin.title.as_deref().unwrap_or(""),
+        pin.description.as_deref().unwrap_or(""),
+        pin.link.as_deref().unwrap_or(""),
+        pin.alt_text.as_deref().unwrap_or(""),
+        pin.dominant_color.as_deref().unwrap_or(""),
+    ]);
+    let board = pin.board.to_string();
+    let placement = digest(&[&board, pin.section.as_deref().unwrap_or("")]);
+    let mut media_parts: Vec<String> = vec![pin.media.kind().to_owned()];
+    match &pin.media {
+        Media::Image(source) => media_parts.push(image_ref(source)),
+        Media::Carousel(items) => {
+            for item in items {
+                media_parts.push(image_ref(&item.source));
+                media_parts.push(item.title.clone().unwrap_or_default());
+                media_parts.push(item.description.clone().unwrap_or_default());
+                media_parts.push(item.link.clone().unwrap_or_default());
+            }
+        }
+        Media::Video(video) => {
+            media_parts.push(format!("{}#{}", video.reference, video.len));
+            media_parts.push(match &video.cover {
+                None => String::new(),
+                Some(VideoCover::File(image)) => format!("{}#{}", image.reference, image.len),
+                Some(VideoCover::Url(url)) => url.clone(),
+                Some(VideoCover::Frame(seconds)) => format!("frame:{seconds}"),
+            });
+        }
+    }
+    let media_refs: Vec<&str> = media_parts.iter().map(String::as_str).collect();
+    Fingerprint {
+        text,
+        placement,
+        media: digest(&media_refs),
+    }
+}
+
+fn image_ref(source: &ImageSource) -> String {
+    match source {
+        ImageSource::File(image) => format!("{}#{}", image.reference, image.len),
+        ImageSource::Url(url) => url.clone(),
+    }
+}
+
+/// A short hex digest of length-prefixed parts (so `["ab", "c"]` and `["a", "bc"]` differ).
+fn digest(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    let bytes = hasher.finalize();
+    bytes[..12].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::manifest::{BoardRef, Location, Position};
+    use crate::state::{Record, StateSnapshot};
+
+    fn pin(key: &str, title: &str, url: &str) -> PinSpec {
+        PinSpec {
+            key: key.to_owned(),
+            location: Location {
+                file: Arc::from("m.yaml"),
+                position: Position::LineColumn { line: 1, column: 1 },
+            },
+            board: BoardRef::Name("Board".to_owned()),
+            section: None,
+            title: Some(title.to_owned()),
+            description: None,
+            link: None,
+            alt_text: None,
+            dominant_color: None,
+            publish_at: None,
+            media: Media::Image(ImageSource::Url(url.to_owned())),
+        }
+    }
+
+    fn manifest(pins: Vec<PinSpec>) -> Manifest {
+        Manifest {
+            path: PathBuf::from("m.yaml"),
+            boards: Vec::new(),
+            pins,
+        }
+    }
+
+    fn now() -> jiff::Timestamp {
+        "2026-11-29T12:00:00Z".parse().unwrap()
+    }
+
+    fn done(state: &mut StateSnapshot, spec: &PinSpec, pin_id: &str) {
+        state.apply(&Record::Done {
+            key: spec.key.clone(),
+            pin_id: pin_id.to_owned(),
+            board_id: "1".to_owned(),
+            section_id: None,
+            fingerprint: fingerprint(spec),
+            adopted: false,
+            at_ms: 0,
+        });
+    }
+
+    #[test]
+    fn without_state_everything_is_created() {
+        let m = manifest(vec![pin("a", "A", "https://x/a.jpg")]);
+        let plan = plan(&m, None, now(), PlanOptions::default());
+        assert_eq!(plan.pins[0].action, Action::Create { reconcile: None });
+        assert!(plan.needs_api());
+    }
+
+    #[test]
+    fn unchanged_pins_need_no_api_call() {
+        let a = pin("a", "A", "https://x/a.jpg");
+        let mut state = StateSnapshot::new("o");
+        done(&mut state, &a, "9");
+        let plan = plan(
+            &manifest(vec![a]),
+            Some(&state),
+            now(),
+            PlanOptions::default(),
+        );
+        assert_eq!(
+            plan.pins[0].action,
+            Action::Unchanged {
+                pin_id: "9".to_owned()
+            }
+        );
+        assert!(!plan.needs_api());
+    }
+
+    #[test]
+    fn text_edit_is_an_update_and_media_edit_needs_replace() {
+        let a = pin("a", "A", "https://x/a.jpg");
+        let b = pin("b", "B", "https://x/b.jpg");
+        let mut state = StateSnapshot::new("o");
+        done(&mut state, &a, "1");
+        done(&mut state, &b, "2");
+        let edited = vec![
+            pin("a", "A edited", "https://x/a.jpg"),
+            pin("b", "B", "https://x/b2.jpg"),
+        ];
+        let m = manifest(edited);
+        let plain = plan(&m, Some(&state), now(), PlanOptions::default());
+        assert_eq!(
+            plain.pins[0].action,
+            Action::Update {
+                pin_id: "1".to_owned(),
+                changes: vec!["text"]
+            }
+        );
+        assert_eq!(
+            plain.pins[1].action,
+            Action::NeedsReplace {
+                pin_id: "2".to_owned()
+            }
+        );
+        let replace = PlanOptions {
+            replace: true,
+            prune: false,
+        };
+        let replaced = plan(&m, Some(&state), now(), replace);
+        assert_eq!(
+            replaced.pins[1].action,
+            Action::Replace {
+                pin_id: "2".to_owned()
+            }
+        );
+    }
+
+    #[test]
+    fn an_unknown_outcome_is_reconciled_before_creating() {
+        let a = pin("a", "A", "https://x/a.jpg");
+        let mut state = StateSnapshot::new("o");
+        state.apply(&Record::Attempt {
+            key: "a".to_owned(),
+            op: Operation::Create,
+            started_ms: 42,
+            fingerprint: fingerprint(&a),
+            board_id: "7".to_owned(),
+            section_id: None,
+        });
+        let plan = plan(
+            &manifest(vec![a]),
+            Some(&state),
+            now(),
+            PlanOptions::default(),
+        );
+        assert_eq!(
+            plan.pins[0].action,
+            Action::Create {
+                reconcile: Some(Reconcile {
+                    started_ms: 42,
+                    board_id: "7".to_owned()
+                })
+            }
+        );
+    }
+
+    #[test]
+    fn future_pins_are_scheduled_and_due_ones_created() {
+        let mut later = pin("a", "A", "https://x/a.jpg");
+        later.publish_at = Some("2026-12-24T09:00:00Z".parse().unwrap());
+        let mut past = pin("b", "B", "https://x/b.jpg");
+        past.publish_at = Some("2026-11-01T09:00:00Z".parse().unwrap());
+        let plan = plan(
+            &manifest(vec![later, past]),
+            None,
+            now(),
+            PlanOptions::default(),
+        );
+        assert_eq!(plan.pins[0].action.name(), "scheduled");
+        assert_eq!(plan.pins[1].action.name(), "create");
+    }
+
+    #[test]
+    fn orphans_are_deleted_only_with_prune() {
+        let a = pin("a", "A", "https://x/a.jpg");
+        let gone = pin("gone", "G", "https://x/g.jpg");
+        let mut state = StateSnapshot::new("o");
+        done(&mut state, &a, "1");
+        done(&mut state, &gone, "2");
+        let m = manifest(vec![a]);
+        let kept = plan(&m, Some(&state), now(), PlanOptions::default());
+        assert_eq!(kept.orphans.len(), 1);
+        assert!(!kept.orphans[0].delete);
+        assert!(!kept.needs_api());
+        let pruned = plan(
+            &m,
+            Some(&state),
+            now(),
+            PlanOptions {
+                replace: false,
+                prune: true,
+            },
+        );
+        assert!(pruned.orphans[0].delete);
+        assert!(pruned.needs_api());
+    }
+
+    #[test]
+    fn failed_pins_are_retried() {
+        let a = pin("a", "A", "https://x/a.jpg");
+        let mut state = StateSnapshot::new("o");
+        state.apply(&Record::Failed {
+            key: "a".to_owned(),
+            error: "boom".to_owned(),
+            at_ms: 1,
+        });
+        let plan = plan(
+            &manifest(vec![a]),
+            Some(&state),
+            now(),
+            PlanOptions::default(),
+        );
+        assert_eq!(plan.pins[0].action, Action::Create { reconcile: None });
+    }
+
+    #[test]
+    fn digest_separates_parts() {
+        assert_ne!(digest(&["ab", "c"]), digest(&["a", "bc"]));
+        assert_eq!(digest(&["x"]).len(), 24);
+    }
+}
