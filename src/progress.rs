@@ -1,0 +1,149 @@
+//! How `apply` tells the outside world what happened: a trait with no-op defaults, so the executor
+//! never knows about terminals, progress bars or JSON.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// The outcome of one pin (or orphan) in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PinOutcome {
+    /// Created by this run.
+    Created,
+    /// Found on its board after an attempt of unknown outcome, and recorded.
+    Adopted,
+    /// Text or placement updated.
+    Updated,
+    /// Deleted and created again with new media.
+    Replaced,
+    /// An orphan deleted by `--prune`.
+    Deleted,
+    /// Already up to date: no API call.
+    Unchanged,
+    /// Not due yet.
+    Scheduled,
+    /// Media changed but `--replace` was not given.
+    NeedsReplace,
+    /// Failed; the batch went on.
+    Failed,
+    /// Not attempted because the run stopped (Ctrl-C, auth failure, spam block).
+    Skipped,
+}
+
+impl PinOutcome {
+    /// The outcome's name in output and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            PinOutcome::Created => "created",
+            PinOutcome::Adopted => "adopted",
+            PinOutcome::Updated => "updated",
+            PinOutcome::Replaced => "replaced",
+            PinOutcome::Deleted => "deleted",
+            PinOutcome::Unchanged => "unchanged",
+            PinOutcome::Scheduled => "scheduled",
+            PinOutcome::NeedsReplace => "needs-replace",
+            PinOutcome::Failed => "failed",
+            PinOutcome::Skipped => "skipped",
+        }
+    }
+
+    /// Whether the pin exists as the manifest says after this outcome.
+    pub fn is_success(self) -> bool {
+        matches!(
+            self,
+            PinOutcome::Created
+                | PinOutcome::Adopted
+                | PinOutcome::Updated
+                | PinOutcome::Replaced
+                | PinOutcome::Deleted
+                | PinOutcome::Unchanged
+        )
+    }
+}
+
+/// The result of one pin, as reported and written to `--report`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PinResult {
+    /// The pin's key.
+    pub key: String,
+    /// Where it is in the manifest (`file:line:col` or `file: row N`); empty for orphans.
+    pub location: String,
+    /// What happened.
+    pub status: PinOutcome,
+    /// Pinterest's pin id, when the pin exists.
+    pub pin_id: Option<String>,
+    /// Its public URL.
+    pub pin_url: Option<String>,
+    /// Attempts made over all runs.
+    pub attempts: u32,
+    /// The error, for failures.
+    pub error: Option<String>,
+}
+
+/// Totals of a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Pins created (including adopted ones).
+    pub created: usize,
+    /// Pins updated.
+    pub updated: usize,
+    /// Pins replaced.
+    pub replaced: usize,
+    /// Orphans deleted.
+    pub deleted: usize,
+    /// Pins left unchanged.
+    pub unchanged: usize,
+    /// Pins not due yet.
+    pub scheduled: usize,
+    /// Pins whose media changed without `--replace`.
+    pub needs_replace: usize,
+    /// Pins that failed.
+    pub failed: usize,
+    /// Pins not attempted because the run stopped.
+    pub skipped: usize,
+    /// Wall time in milliseconds.
+    pub elapsed_ms: u64,
+}
+
+impl Summary {
+    /// Counts one result.
+    pub fn count(&mut self, outcome: PinOutcome) {
+        match outcome {
+            PinOutcome::Created | PinOutcome::Adopted => self.created += 1,
+            PinOutcome::Updated => self.updated += 1,
+            PinOutcome::Replaced => self.replaced += 1,
+            PinOutcome::Deleted => self.deleted += 1,
+            PinOutcome::Unchanged => self.unchanged += 1,
+            PinOutcome::Scheduled => self.scheduled += 1,
+            PinOutcome::NeedsReplace => self.needs_replace += 1,
+            PinOutcome::Failed => self.failed += 1,
+            PinOutcome::Skipped => self.skipped += 1,
+        }
+    }
+}
+
+/// Receives progress events from the executor. Every method has a no-op default.
+pub trait Reporter: Send + Sync {
+    /// The run starts with `total` results to come (pins and orphans).
+    fn on_start(&self, _total: usize) {}
+    /// A message about the run as a whole (boards created, a stop requested, ...).
+    fn on_message(&self, _message: &str) {}
+    /// A request for a pin will be retried after `delay`.
+    fn on_retry(&self, _key: &str, _delay: Duration, _error: &str) {}
+    /// One pin is finished.
+    fn on_pin(&self, _result: &PinResult) {}
+    /// The run is over.
+    fn on_finish(&self, _summary: &Summary) {}
+}
+
+/// A reporter that ignores everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoopReporter;
+
+impl Reporter for NoopReporter {}
+
+/// The public URL of a pin.
+pub fn pin_url(pin_id: &str) -> String {
+    format!("https://www.pinterest.com/pin/{pin_id}/")
+}

@@ -1,0 +1,272 @@
+//! Board and section resolution: manifest names -> Pinterest ids, with one paginated listing per
+//! run, ambiguity errors that list the ids, and creation of declared (or, with `--create-boards`,
+//! any) missing boards and sections.
+//!
+//! Resolution happens in two steps so that nothing is written when something is wrong: [`survey`]
+//! only reads and reports every problem at once; [`Survey::create_missing`] then writes.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::api::types::{BoardCreate, BoardSection};
+use crate::api::{ApiClient, ApiError};
+use crate::manifest::{BoardDecl, BoardRef, Manifest};
+
+/// A problem found while resolving; all of them are reported before anything is written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveProblem {
+    /// Two or more boards have the name.
+    #[error("Board name `{name}` is ambiguous: boards {} have it; write the board id instead", ids.join(", "))]
+    AmbiguousBoard {
+        /// The name.
+        name: String,
+        /// The matching board ids.
+        ids: Vec<String>,
+    },
+    /// No board has the name and it may not be created.
+    #[error("Board `{name}` does not exist; declare it under `boards:` or pass --create-boards")]
+    MissingBoard {
+        /// The name.
+        name: String,
+    },
+    /// Two or more sections of a board have the name.
+    #[error("Section `{section}` of board `{board}` is ambiguous: sections {} have it", ids.join(", "))]
+    AmbiguousSection {
+        /// The board as written.
+        board: String,
+        /// The section name.
+        section: String,
+        /// Matching section ids.
+        ids: Vec<String>,
+    },
+    /// No section has the name and it may not be created.
+    #[error("Section `{section}` does not exist on board `{board}`; list it under the board's `sections:` in `boards:` or pass --create-boards")]
+    MissingSection {
+        /// The board as written.
+        board: String,
+        /// The section name.
+        section: String,
+    },
+}
+
+/// The ids pins are sent to.
+#[derive(Debug, Clone, Default)]
+pub struct ResolvedBoards {
+    boards: HashMap<BoardRef, String>,
+    sections: HashMap<(String, String), String>,
+}
+
+impl ResolvedBoards {
+    /// The board id for a reference, once resolved.
+    pub fn board_id(&self, board: &BoardRef) -> Option<&str> {
+        self.boards.get(board).map(String::as_str)
+    }
+
+    /// The section id for a section name on a resolved board.
+    pub fn section_id(&self, board_id: &str, section: &str) -> Option<&str> {
+        self.sections
+            .get(&(board_id.to_owned(), section.to_owned()))
+            .map(String::as_str)
+    }
+}
+
+/// What reading the account's boards found: resolved ids and what has to be created.
+#[derive(Debug, Default)]
+pub struct Survey {
+    /// What is already resolved.
+    pub resolved: ResolvedBoards,
+    /// Boards to create, by name.
+    pub boards_to_create: Vec<BoardCreate>,
+    /// Sections to create: (board as written, section name).
+    pub sections_to_create: Vec<(BoardRef, String)>,
+    /// Everything that is wrong.
+    pub problems: Vec<ResolveProblem>,
+}
+
+/// Reads the account's boards (once, all pages) and the sections of the boards that need them,
+/// and works out ids for every `(board, section)` in `needed`.
+pub async fn survey(
+    client: &ApiClient,
+    manifest: &Manifest,
+    needed: &BTreeSet<(BoardRef, Option<String>)>,
+    create_boards: bool,
+) -> Result<Survey, ApiError> {
+    let mut survey = Survey::default();
+    let declared: HashMap<&str, &BoardDecl> = manifest
+        .boards
+        .iter()
+        .map(|decl| (decl.name.as_str(), decl))
+        .collect();
+    let needs_names = needed
+        .iter()
+        .any(|(board, _)| matches!(board, BoardRef::Name(_)));
+    let listing = if needs_names {
+        client.list_boards().await?
+    } else {
+        Vec::new()
+    };
+    let boards: Vec<BoardRef> = needed
+        .iter()
+        .map(|(board, _)| board.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for board in &boards {
+        match board {
+            BoardRef::Id(id) => {
+                survey.resolved.boards.insert(board.clone(), id.clone());
+            }
+            BoardRef::Name(name) => {
+                let ids = find_by_name(listing.iter().map(|b| (b.id.as_str(), b.name.as_str())), name);
+                match ids.as_slice() {
+                    [id] => {
+                        survey.resolved.boards.insert(board.clone(), id.clone());
+                    }
+                    [] => {
+                        if let Some(decl) = declared.get(name.as_str()) {
+                            survey.boards_to_create.push(BoardCreate {
+                                name: name.clone(),
+                                description: decl.description.clone(),
+                                privacy: decl.privacy.map(|p| p.as_api_str().to_owned()),
+                            });
+                        } else if create_boards {
+                            survey.boards_to_create.push(BoardCreate {
+                                name: name.clone(),
+                                description: None,
+                                privacy: None,
+                            });
+                        } else {
+                            survey
+                                .problems
+                                .push(ResolveProblem::MissingBoard { name: name.clone() });
+                        }
+                    }
+                    _ => survey.problems.push(ResolveProblem::AmbiguousBoard {
+                        name: name.clone(),
+                        ids,
+                    }),
+                }
+            }
+        }
+    }
+    // Sections, grouped by board so each board's sections are listed once.
+    let mut sections_by_board: BTreeMap<&BoardRef, BTreeSet<&str>> = BTreeMap::new();
+    for (board, section) in needed {
+        if let Some(section) = section {
+            sections_by_board.entry(board).or_default().insert(section);
+        }
+    }
+    for (board, names) in sections_by_board {
+        let may_create = |section: &str| {
+            create_boards
+                || matches!(board, BoardRef::Name(name)
+                    if declared.get(name.as_str()).is_some_and(|d| d.sections.iter().any(|s| s == section)))
+        };
+        let Some(board_id) = survey.resolved.board_id(board).map(str::to_owned) else {
+            // The board will be created: all its sections are new.
+            for section in names {
+                if may_create(section) {
+                    survey
+                        .sections_to_create
+                        .push((board.clone(), section.to_owned()));
+                } else if !survey.problems.iter().any(|p| matches!(p, ResolveProblem::MissingBoard { name } if BoardRef::Name(name.clone()) == *board)) {
+                    survey.problems.push(ResolveProblem::MissingSection {
+                        board: board.to_string(),
+                        section: section.to_owned(),
+                    });
+                }
+            }
+            continue;
+        };
+        let existing: Vec<BoardSection> = client.list_sections(&board_id).await?;
+        for section in names {
+            let ids = find_by_name(existing.iter().map(|s| (s.id.as_str(), s.name.as_str())), section);
+            match ids.as_slice() {
+                [id] => {
+                    survey
+                        .resolved
+                        .sections
+                        .insert((board_id.clone(), section.to_owned()), id.clone());
+                }
+                [] if may_create(section) => survey
+                    .sections_to_create
+                    .push((board.clone(), section.to_owned())),
+                [] => survey.problems.push(ResolveProblem::MissingSection {
+                    board: board.to_string(),
+                    section: section.to_owned(),
+                }),
+                _ => survey.problems.push(ResolveProblem::AmbiguousSection {
+                    board: board.to_string(),
+                    section: section.to_owned(),
+                    ids,
+                }),
+            }
+        }
+    }
+    Ok(survey)
+}
+
+impl Survey {
+    /// Creates the missing boards and sections and returns the complete resolution.
+    /// `on_created` hears about each one created, for the user.
+    pub async fn create_missing(
+        mut self,
+        client: &ApiClient,
+        mut on_created: impl FnMut(&str),
+    ) -> Result<ResolvedBoards, ApiError> {
+        for create in std::mem::take(&mut self.boards_to_create) {
+            let board = client.create_board(&create).await?;
+            on_created(&format!("created board `{}` ({})", board.name, board.id));
+            self.resolved
+                .boards
+                .insert(BoardRef::Name(create.name.clone()), board.id);
+        }
+        for (board, name) in std::mem::take(&mut self.sections_to_create) {
+            let Some(board_id) = self.resolved.board_id(&board).map(str::to_owned) else {
+                continue;
+            };
+            let section = client.create_section(&board_id, &name).await?;
+            on_created(&format!(
+                "created section `{}` on board `{board}` ({})",
+                section.name, section.id
+            ));
+            self.resolved.sections.insert((board_id, name), section.id);
+        }
+        Ok(self.resolved)
+    }
+}
+
+/// Ids whose name matches: exact matches win; otherwise case-insensitive ones.
+fn find_by_name<'a>(items: impl Iterator<Item = (&'a str, &'a str)> + Clone, name: &str) -> Vec<String> {
+    let exact: Vec<String> = items
+        .clone()
+        .filter(|(_, candidate)| *candidate == name)
+        .map(|(id, _)| id.to_owned())
+        .collect();
+    if !exact.is_empty() {
+        return exact;
+    }
+    let lower = name.to_lowercase();
+    items
+        .filter(|(_, candidate)| candidate.to_lowercase() == lower)
+        .map(|(id, _)| id.to_owned())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_names_win_over_case_insensitive_ones() {
+        let items = [("1", "Cats"), ("2", "cats"), ("3", "Dogs")];
+        assert_eq!(find_by_name(items.iter().copied(), "cats"), vec!["2"]);
+        assert_eq!(find_by_name(items.iter().copied(), "DOGS"), vec!["3"]);
+        assert!(find_by_name(items.iter().copied(), "Birds").is_empty());
+    }
+
+    #[test]
+    fn duplicates_are_all_returned() {
+        let items = [("1", "Cats"), ("2", "Cats")];
+        assert_eq!(find_by_name(items.iter().copied(), "Cats"), vec!["1", "2"]);
+    }
+}
