@@ -773,3 +773,7 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     }
     current.to_string()
 }
+
+#[cfg(test)]
+#[path = "client_tests.rs"]
+mod tests;
