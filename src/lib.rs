@@ -4,8 +4,10 @@
 //! integration tests and benchmarks can drive the same code in-process.
 //! Dependencies point one way: `commands` -> `{settings, ui}` -> `{manifest, api, state, progress}`.
 
+pub mod api;
 pub mod cli;
 pub mod commands;
+pub mod credentials;
 pub mod exit;
 pub mod manifest;
 pub mod plan;

@@ -1,0 +1,779 @@
+//! `ApiClient`: the typed Pinterest API v5 calls pinbatch makes, with retries, shared rate pacing
+//! and token refresh inside. Every attempt rebuilds its request, so streamed uploads retry too.
+//!
+//! Creating calls (`create_pin`, `create_board`, `create_section`, `register_media`) have no
+//! idempotency key on Pinterest's side, so they are retried only when the server provably did not
+//! act (429, connection refused); otherwise the error says `outcome_unknown()` and the caller
+//! decides (for Pins: look on the board before creating again).
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use hyper::body::Bytes;
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+
+use crate::api::environment::Environment;
+use crate::api::error::{ApiError, ApiErrorKind};
+use crate::api::gate::{RateGate, RateLimitHeaders};
+use crate::api::oauth::AppCredentials;
+use crate::api::retry::{ErrorClass, RetryPolicy, RetryState, classify, parse_retry_after};
+use crate::api::types::{
+    Account, Board, BoardCreate, BoardSection, ErrorBody, MediaStatus, MediaUpload, Page, Pin,
+    PinCreate, PinUpdate, TokenResponse,
+};
+use crate::credentials::SecretString;
+
+/// Items per page asked for on list calls (Pinterest's maximum).
+pub const PAGE_SIZE: u32 = 250;
+
+/// An access token is refreshed this long before it expires, so it cannot lapse mid-request.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
+
+/// Longest a connection attempt may take; separate from the request timeout so a refused or
+/// unreachable host is recognised as "nothing was sent".
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Receives rotated tokens after a refresh, to persist them (the token store).
+pub trait TokenSink: Send + Sync {
+    /// Called with the token endpoint's response after every successful refresh.
+    fn tokens_refreshed(&self, tokens: &TokenResponse);
+}
+
+/// The refresh token and the app it belongs to.
+#[derive(Debug, Clone)]
+pub struct RefreshCredentials {
+    /// The refresh token.
+    pub refresh_token: SecretString,
+    /// The app's id and secret.
+    pub app: AppCredentials,
+}
+
+/// The access token a client sends, and how to renew it.
+#[derive(Clone)]
+pub struct Credentials {
+    /// The bearer token.
+    pub access_token: SecretString,
+    /// When it expires, if known; it is refreshed shortly before.
+    pub expires_at: Option<SystemTime>,
+    /// How to refresh it; without this a 401 is final.
+    pub refresh: Option<RefreshCredentials>,
+    /// Where rotated tokens go after a refresh.
+    pub sink: Option<Arc<dyn TokenSink>>,
+}
+
+impl Credentials {
+    /// A plain, non-refreshable bearer token.
+    pub fn bearer(access_token: SecretString) -> Self {
+        Credentials {
+            access_token,
+            expires_at: None,
+            refresh: None,
+            sink: None,
+        }
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_token", &self.access_token)
+            .field("expires_at", &self.expires_at)
+            .field("refresh", &self.refresh)
+            .field("sink", &self.sink.as_ref().map(|_| "TokenSink"))
+            .finish()
+    }
+}
+
+/// How to build an [`ApiClient`].
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Which API to talk to.
+    pub environment: Environment,
+    /// The token; `None` allows only the OAuth token calls.
+    pub credentials: Option<Credentials>,
+    /// Per-attempt timeout of one request (default 30 s).
+    pub timeout: Duration,
+    /// Retry policy.
+    pub retry: RetryPolicy,
+    /// Client-side pacing in requests per second.
+    pub rate_limit: Option<f64>,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+}
+
+impl ClientConfig {
+    /// Defaults for `environment`: no token, 30 s timeout, default retries, no pacing.
+    pub fn new(environment: Environment) -> Self {
+        ClientConfig {
+            environment,
+            credentials: None,
+            timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+            rate_limit: None,
+            user_agent: format!("pinbatch/{}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+/// The token currently in use; replaced on refresh.
+struct TokenState {
+    access_token: SecretString,
+    expires_at: Option<SystemTime>,
+    refresh: Option<RefreshCredentials>,
+    /// Bumped on every refresh, so that concurrent 401s refresh only once.
+    generation: u64,
+}
+
+struct Auth {
+    state: tokio::sync::Mutex<TokenState>,
+    sink: Option<Arc<dyn TokenSink>>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    environment: Environment,
+    timeout: Duration,
+    retry: RetryPolicy,
+    gate: RateGate,
+    auth: Option<Auth>,
+}
+
+/// The Pinterest API v5 client; cheap to clone, clones share connections, pacing and token.
+#[derive(Clone)]
+pub struct ApiClient {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for ApiClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiClient")
+            .field("origin", &self.origin())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a request authenticates.
+enum AuthMode<'a> {
+    Bearer,
+    Basic(&'a AppCredentials),
+}
+
+enum Body {
+    None,
+    Json(serde_json::Value),
+    Form(Vec<(&'static str, String)>),
+}
+
+/// One logical API call, rebuilt into a request on every attempt.
+struct Call<'a> {
+    method: Method,
+    segments: Vec<&'a str>,
+    query: Vec<(&'static str, String)>,
+    body: Body,
+    auth: AuthMode<'a>,
+    /// A creating POST: retried only when the server provably did not act.
+    creates: bool,
+}
+
+impl<'a> Call<'a> {
+    fn new(method: Method, segments: Vec<&'a str>) -> Self {
+        Call {
+            method,
+            segments,
+            query: Vec::new(),
+            body: Body::None,
+            auth: AuthMode::Bearer,
+            creates: false,
+        }
+    }
+
+    fn json(mut self, body: &impl serde::Serialize) -> Result<Self, ApiError> {
+        let value = serde_json::to_value(body).map_err(|err| {
+            ApiError::new(ApiErrorKind::Request, self.method.as_str(), self.path()).with_source(err)
+        })?;
+        self.body = Body::Json(value);
+        Ok(self)
+    }
+
+    fn creating(mut self) -> Self {
+        self.creates = true;
+        self
+    }
+
+    fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.query.push((name, value.into()));
+        self
+    }
+
+    /// The path as shown in logs and errors: `/v5/boards/123/sections`.
+    fn path(&self) -> String {
+        let mut path = String::from("/v5");
+        for segment in &self.segments {
+            path.push('/');
+            path.push_str(segment);
+        }
+        path
+    }
+}
+
+impl ApiClient {
+    /// Builds a client.
+    pub fn new(config: ClientConfig) -> Result<Self, ApiError> {
+        let http = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()
+            .map_err(|err| ApiError::new(ApiErrorKind::Request, "", "").with_source(err))?;
+        let auth = config.credentials.map(|credentials| Auth {
+            state: tokio::sync::Mutex::new(TokenState {
+                access_token: credentials.access_token,
+                expires_at: credentials.expires_at,
+                refresh: credentials.refresh,
+                generation: 0,
+            }),
+            sink: credentials.sink,
+        });
+        Ok(ApiClient {
+            inner: Arc::new(Inner {
+                http,
+                environment: config.environment,
+                timeout: config.timeout,
+                retry: config.retry,
+                gate: RateGate::new(config.rate_limit),
+                auth,
+            }),
+        })
+    }
+
+    /// The API origin, e.g. `https://api.pinterest.com`.
+    pub fn origin(&self) -> &str {
+        self.inner.environment.origin()
+    }
+
+    /// The environment.
+    pub fn environment(&self) -> &Environment {
+        &self.inner.environment
+    }
+
+    /// The shared rate gate (for callers that pace other work with it).
+    pub fn gate(&self) -> &RateGate {
+        &self.inner.gate
+    }
+
+    /// `GET /v5/user_account`: who the token belongs to.
+    pub async fn user_account(&self) -> Result<Account, ApiError> {
+        self.call(Call::new(Method::GET, vec!["user_account"]))
+            .await
+    }
+
+    /// `GET /v5/boards`, every page.
+    pub async fn list_boards(&self) -> Result<Vec<Board>, ApiError> {
+        self.list_all(vec!["boards"]).await
+    }
+
+    /// `POST /v5/boards`.
+    pub async fn create_board(&self, board: &BoardCreate) -> Result<Board, ApiError> {
+        self.call(
+            Call::new(Method::POST, vec!["boards"])
+                .json(board)?
+                .creating(),
+        )
+        .await
+    }
+
+    /// `GET /v5/boards/{id}`.
+    pub async fn get_board(&self, board_id: &str) -> Result<Board, ApiError> {
+        self.call(Call::new(Method::GET, vec!["boards", board_id]))
+            .await
+    }
+
+    /// `GET /v5/boards/{id}/sections`, every page.
+    pub async fn list_sections(&self, board_id: &str) -> Result<Vec<BoardSection>, ApiError> {
+        self.list_all(vec!["boards", board_id, "sections"]).await
+    }
+
+    /// `POST /v5/boards/{id}/sections`.
+    pub async fn create_section(
+        &self,
+        board_id: &str,
+        name: &str,
+    ) -> Result<BoardSection, ApiError> {
+        let body = serde_json::json!({ "name": name });
+        self.call(
+            Call::new(Method::POST, vec!["boards", board_id, "sections"])
+                .json(&body)?
+                .creating(),
+        )
+        .await
+    }
+
+    /// `POST /v5/pins`.
+    pub async fn create_pin(&self, pin: &PinCreate) -> Result<Pin, ApiError> {
+        self.call(Call::new(Method::POST, vec!["pins"]).json(pin)?.creating())
+            .await
+    }
+
+    /// `GET /v5/pins/{id}`.
+    pub async fn get_pin(&self, pin_id: &str) -> Result<Pin, ApiError> {
+        self.call(Call::new(Method::GET, vec!["pins", pin_id]))
+            .await
+    }
+
+    /// `PATCH /v5/pins/{id}` (a beta endpoint: a 403 hints at `--replace`).
+    pub async fn update_pin(&self, pin_id: &str, update: &PinUpdate) -> Result<Pin, ApiError> {
+        self.call(Call::new(Method::PATCH, vec!["pins", pin_id]).json(update)?)
+            .await
+    }
+
+    /// `DELETE /v5/pins/{id}` (200 or 204).
+    pub async fn delete_pin(&self, pin_id: &str) -> Result<(), ApiError> {
+        self.execute(&Call::new(Method::DELETE, vec!["pins", pin_id]))
+            .await
+            .map(|_| ())
+    }
+
+    /// One page of `GET /v5/boards/{id}/pins`; pass the previous page's bookmark to continue.
+    pub async fn list_board_pins_page(
+        &self,
+        board_id: &str,
+        bookmark: Option<&str>,
+    ) -> Result<Page<Pin>, ApiError> {
+        let mut call = Call::new(Method::GET, vec!["boards", board_id, "pins"])
+            .query("page_size", PAGE_SIZE.to_string());
+        if let Some(bookmark) = bookmark {
+            call = call.query("bookmark", bookmark);
+        }
+        self.call(call).await
+    }
+
+    /// `POST /v5/media`: registers a video upload.
+    pub async fn register_media(&self) -> Result<MediaUpload, ApiError> {
+        let body = serde_json::json!({ "media_type": "video" });
+        self.call(
+            Call::new(Method::POST, vec!["media"])
+                .json(&body)?
+                .creating(),
+        )
+        .await
+    }
+
+    /// `GET /v5/media/{id}`: processing status of an upload.
+    pub async fn media_status(&self, media_id: &str) -> Result<MediaStatus, ApiError> {
+        self.call(Call::new(Method::GET, vec!["media", media_id]))
+            .await
+    }
+
+    /// Uploads a file to a registered media's `upload_url`: a multipart POST of every
+    /// `upload_parameters` field, then `file` last (as S3 requires), streamed from disk and
+    /// without the Pinterest token. Retried on transient failures (the upload key is fixed, so
+    /// sending it again replaces the same object).
+    pub async fn upload_media(&self, upload: &MediaUpload, path: &Path) -> Result<(), ApiError> {
+        let shown = upload
+            .upload_url
+            .split(['?', '#'])
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let mut retry = RetryState::new(self.inner.retry);
+        loop {
+            let result = self.upload_once(upload, path, &shown).await;
+            let err = match result {
+                Ok(()) => return Ok(()),
+                Err(err) => err,
+            };
+            let Some(delay) = retry.next_delay(&err, SystemTime::now(), fastrand::f64()) else {
+                return Err(err.with_retries(retry.retries()));
+            };
+            tracing::info!(error = %err, delay_ms = delay.as_millis() as u64, "retrying media upload");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn upload_once(
+        &self,
+        upload: &MediaUpload,
+        path: &Path,
+        shown: &str,
+    ) -> Result<(), ApiError> {
+        let io_error = |err: std::io::Error| {
+            ApiError::new(ApiErrorKind::Io, "POST", shown)
+                .with_message(path.display().to_string())
+                .with_source(err)
+        };
+        let file = tokio::fs::File::open(path).await.map_err(io_error)?;
+        let length = file.metadata().await.map_err(io_error)?.len();
+        let mut form = reqwest::multipart::Form::new();
+        for (name, value) in &upload.upload_parameters {
+            form = form.text(name.clone(), value.clone());
+        }
+        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file));
+        let file_name = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "upload".to_owned());
+        let part = reqwest::multipart::Part::stream_with_length(body, length).file_name(file_name);
+        form = form.part("file", part);
+        tracing::debug!(url = shown, bytes = length, "uploading media");
+        let response = self
+            .inner
+            .http
+            .post(&upload.upload_url)
+            .timeout(self.inner.timeout.max(Duration::from_secs(300)))
+            .multipart(form)
+            .send()
+            .await
+            .map_err(|err| transport_error(err, "POST", shown))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let retry_after =
+            header_text(response.headers(), "retry-after").and_then(|v| parse_retry_after(&v));
+        let text = response.text().await.unwrap_or_default();
+        let body = ErrorBody {
+            code: None,
+            message: Some(truncate(text.trim(), 300)).filter(|m| !m.is_empty()),
+            message_detail: None,
+        };
+        Err(ApiError::status_error("POST", shown, status.as_u16(), body)
+            .with_retry_after(retry_after))
+    }
+
+    /// `POST /v5/oauth/token` with `grant_type=authorization_code`: exchanges a login's code.
+    pub async fn exchange_code(
+        &self,
+        app: &AppCredentials,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<TokenResponse, ApiError> {
+        let mut call = Call::new(Method::POST, vec!["oauth", "token"]).creating();
+        call.auth = AuthMode::Basic(app);
+        call.body = Body::Form(vec![
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", code.to_owned()),
+            ("redirect_uri", redirect_uri.to_owned()),
+        ]);
+        self.call(call).await
+    }
+
+    /// `POST /v5/oauth/token` with `grant_type=refresh_token`. The response carries a new
+    /// refresh token: store it.
+    pub async fn refresh_access_token(
+        &self,
+        app: &AppCredentials,
+        refresh_token: &SecretString,
+    ) -> Result<TokenResponse, ApiError> {
+        let mut call = Call::new(Method::POST, vec!["oauth", "token"]).creating();
+        call.auth = AuthMode::Basic(app);
+        call.body = Body::Form(vec![
+            ("grant_type", "refresh_token".to_owned()),
+            ("refresh_token", refresh_token.expose().to_owned()),
+        ]);
+        self.call(call).await
+    }
+
+    /// Refreshes the client's own token now (as `auth refresh` does), notifying the sink.
+    pub async fn refresh_now(&self) -> Result<TokenResponse, ApiError> {
+        let Some(auth) = &self.inner.auth else {
+            return Err(ApiError::new(
+                ApiErrorKind::NoToken,
+                "POST",
+                "/v5/oauth/token",
+            ));
+        };
+        let mut state = auth.state.lock().await;
+        self.refresh_locked(auth, &mut state).await
+    }
+
+    async fn list_all<T: DeserializeOwned>(&self, segments: Vec<&str>) -> Result<Vec<T>, ApiError> {
+        let mut items = Vec::new();
+        let mut bookmark: Option<String> = None;
+        loop {
+            let mut call =
+                Call::new(Method::GET, segments.clone()).query("page_size", PAGE_SIZE.to_string());
+            if let Some(bookmark) = &bookmark {
+                call = call.query("bookmark", bookmark.clone());
+            }
+            let page: Page<T> = self.call(call).await?;
+            let next = page.next_bookmark().map(str::to_owned);
+            let empty = page.items.is_empty();
+            items.extend(page.items);
+            // An empty page or a repeated bookmark ends the walk instead of looping forever.
+            match next {
+                Some(next) if !empty && bookmark.as_deref() != Some(next.as_str()) => {
+                    bookmark = Some(next)
+                }
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    async fn call<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, ApiError> {
+        let bytes = self.execute(&call).await?;
+        serde_json::from_slice(&bytes).map_err(|err| {
+            ApiError::new(ApiErrorKind::Decode, call.method.as_str(), call.path())
+                .with_message(err.to_string())
+                .with_source(err)
+        })
+    }
+
+    /// Runs one logical call: token, pacing, attempt, and the retry/refresh decisions.
+    async fn execute(&self, call: &Call<'_>) -> Result<Bytes, ApiError> {
+        let mut retry = RetryState::new(self.inner.retry);
+        let mut refreshed = false;
+        loop {
+            let (token, generation) = match call.auth {
+                AuthMode::Bearer => {
+                    let (token, generation, did_refresh) = self
+                        .current_token(call)
+                        .await
+                        .map_err(|err| err.with_retries(retry.retries()))?;
+                    refreshed |= did_refresh;
+                    (Some(token), generation)
+                }
+                AuthMode::Basic(_) => (None, 0),
+            };
+            self.inner.gate.wait().await;
+            let err = match self.send_once(call, token.as_ref()).await {
+                Ok(bytes) => return Ok(bytes),
+                Err(err) => err,
+            };
+            if err.status() == Some(401)
+                && token.is_some()
+                && !refreshed
+                && self.can_refresh().await
+            {
+                refreshed = true;
+                match self.refresh_after_401(generation).await {
+                    Ok(()) => continue,
+                    Err(refresh_err) => {
+                        tracing::warn!(error = %refresh_err, "token refresh failed");
+                        return Err(err.with_retries(retry.retries()));
+                    }
+                }
+            }
+            if call.creates && err.outcome_unknown() {
+                return Err(err.with_retries(retry.retries()));
+            }
+            let Some(delay) = retry.next_delay(&err, SystemTime::now(), fastrand::f64()) else {
+                return Err(err.with_retries(retry.retries()));
+            };
+            tracing::info!(error = %err, delay_ms = delay.as_millis() as u64, retry = retry.retries(), "retrying");
+            if matches!(classify(&err), ErrorClass::RateLimited { .. }) {
+                // One 429 holds every request of this client, not only this one.
+                self.inner.gate.pause_for(delay);
+            } else {
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+
+    async fn send_once(
+        &self,
+        call: &Call<'_>,
+        token: Option<&SecretString>,
+    ) -> Result<Bytes, ApiError> {
+        let method = call.method.as_str();
+        let path = call.path();
+        let url = self
+            .url(call)
+            .map_err(|err| ApiError::new(ApiErrorKind::Request, method, &path).with_message(err))?;
+        let mut request = self
+            .inner
+            .http
+            .request(call.method.clone(), url)
+            .timeout(self.inner.timeout)
+            .header(reqwest::header::ACCEPT, "application/json");
+        if !call.query.is_empty() {
+            request = request.query(&call.query);
+        }
+        match (&call.auth, token) {
+            (AuthMode::Bearer, Some(token)) => request = request.bearer_auth(token.expose()),
+            (AuthMode::Basic(app), _) => {
+                request = request.basic_auth(&app.app_id, Some(app.app_secret.expose()))
+            }
+            (AuthMode::Bearer, None) => {}
+        }
+        match &call.body {
+            Body::None => {}
+            Body::Json(value) => request = request.json(value),
+            Body::Form(pairs) => request = request.form(pairs),
+        }
+        tracing::debug!(method, path = %path, "sending request");
+        let response = request
+            .send()
+            .await
+            .map_err(|err| transport_error(err, method, &path))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        if let Some(limits) = RateLimitHeaders::from_headers(&headers) {
+            self.inner.gate.observe(limits);
+        }
+        let request_id = header_text(&headers, "x-pinterest-rid");
+        let bytes = response.bytes().await.map_err(|err| {
+            transport_error(err, method, &path).with_request_id(request_id.clone())
+        })?;
+        tracing::debug!(method, path = %path, status = status.as_u16(), request_id = request_id.as_deref().unwrap_or(""), "response");
+        if status.is_success() {
+            return Ok(bytes);
+        }
+        let mut body: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
+        if body.message.is_none() {
+            let text = String::from_utf8_lossy(&bytes);
+            body.message = Some(truncate(text.trim(), 300)).filter(|m| !m.is_empty());
+        }
+        let retry_after = header_text(&headers, "retry-after")
+            .and_then(|value| parse_retry_after(&value))
+            .or_else(|| {
+                // Without Retry-After, a 429's rate-limit reset says how long to wait.
+                (status.as_u16() == 429)
+                    .then(|| RateLimitHeaders::from_headers(&headers))
+                    .flatten()
+                    .and_then(|limits| limits.reset_in(SystemTime::now()))
+                    .map(crate::api::retry::RetryAfter::Delay)
+            });
+        Err(ApiError::status_error(method, path, status.as_u16(), body)
+            .with_request_id(request_id)
+            .with_retry_after(retry_after))
+    }
+
+    fn url(&self, call: &Call<'_>) -> Result<url::Url, String> {
+        let mut url = url::Url::parse(self.origin()).map_err(|err| err.to_string())?;
+        {
+            let mut segments = url
+                .path_segments_mut()
+                .map_err(|()| "the API origin cannot take a path".to_owned())?;
+            segments.pop_if_empty().push("v5");
+            for segment in &call.segments {
+                segments.push(segment);
+            }
+        }
+        Ok(url)
+    }
+
+    /// The token to send, refreshing it first when it is about to expire and can be refreshed.
+    /// Returns the token, its generation and whether a refresh was attempted.
+    async fn current_token(&self, call: &Call<'_>) -> Result<(SecretString, u64, bool), ApiError> {
+        let Some(auth) = &self.inner.auth else {
+            return Err(ApiError::new(
+                ApiErrorKind::NoToken,
+                call.method.as_str(),
+                call.path(),
+            ));
+        };
+        let mut state = auth.state.lock().await;
+        let expiring = state
+            .expires_at
+            .is_some_and(|at| at <= SystemTime::now() + EXPIRY_MARGIN);
+        let mut attempted = false;
+        if expiring && state.refresh.is_some() {
+            attempted = true;
+            if let Err(err) = self.refresh_locked(auth, &mut state).await {
+                tracing::warn!(error = %err, "could not refresh the expiring access token");
+            }
+        }
+        Ok((state.access_token.clone(), state.generation, attempted))
+    }
+
+    async fn can_refresh(&self) -> bool {
+        match &self.inner.auth {
+            Some(auth) => auth.state.lock().await.refresh.is_some(),
+            None => false,
+        }
+    }
+
+    /// After a 401 with token generation `seen`: refresh unless another request already did.
+    async fn refresh_after_401(&self, seen: u64) -> Result<(), ApiError> {
+        let Some(auth) = &self.inner.auth else {
+            return Err(ApiError::new(
+                ApiErrorKind::NoToken,
+                "POST",
+                "/v5/oauth/token",
+            ));
+        };
+        let mut state = auth.state.lock().await;
+        if state.generation != seen {
+            return Ok(());
+        }
+        self.refresh_locked(auth, &mut state).await.map(|_| ())
+    }
+
+    async fn refresh_locked(
+        &self,
+        auth: &Auth,
+        state: &mut TokenState,
+    ) -> Result<TokenResponse, ApiError> {
+        let Some(refresh) = state.refresh.clone() else {
+            return Err(
+                ApiError::new(ApiErrorKind::NoToken, "POST", "/v5/oauth/token")
+                    .with_message("no refresh token and app credentials to renew the access token"),
+            );
+        };
+        tracing::info!("refreshing the access token");
+        // Boxed: the token call runs through `execute`, which may itself come here.
+        let tokens =
+            Box::pin(self.refresh_access_token(&refresh.app, &refresh.refresh_token)).await?;
+        state.access_token = SecretString::new(tokens.access_token.clone());
+        state.expires_at = tokens
+            .expires_in
+            .map(|seconds| SystemTime::now() + Duration::from_secs(seconds));
+        if let Some(rotated) = &tokens.refresh_token {
+            state.refresh = Some(RefreshCredentials {
+                refresh_token: SecretString::new(rotated.clone()),
+                app: refresh.app,
+            });
+        }
+        state.generation += 1;
+        if let Some(sink) = &auth.sink {
+            sink.tokens_refreshed(&tokens);
+        }
+        Ok(tokens)
+    }
+}
+
+fn header_text(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((index, _)) => format!("{}...", &text[..index]),
+        None => text.to_owned(),
+    }
+}
+
+/// Maps a reqwest failure onto the error kinds that matter for retrying and for "did the server act".
+fn transport_error(err: reqwest::Error, method: &str, path: &str) -> ApiError {
+    let kind = if err.is_connect() {
+        ApiErrorKind::Connect
+    } else if err.is_timeout() {
+        ApiErrorKind::Timeout
+    } else if err.is_builder() {
+        ApiErrorKind::Request
+    } else {
+        ApiErrorKind::Transport
+    };
+    let message = root_cause(&err);
+    ApiError::new(kind, method, path)
+        .with_message(message)
+        .with_source(err.without_url())
+}
+
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = err;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
+}
+
+#[cfg(test)]
+#[path = "client_tests.rs"]
+mod tests;

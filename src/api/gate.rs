@@ -1,0 +1,302 @@
+//! `RateGate`: one pacing gate shared by every request of a client, so that a 429 seen by one
+//! worker pauses all of them, optional client-side pacing (`--rate-limit`) holds, and the
+//! `X-RateLimit-*` headers, when a server sends them, are followed before the budget runs out.
+//!
+//! The decisions live in [`GateState`], a pure state machine over `Instant`s (tested with a fake
+//! clock); [`RateGate`] only adds a mutex and the sleep.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+/// A `X-RateLimit-Reset` above this is read as Unix seconds, below it as seconds from now.
+const EPOCH_THRESHOLD: u64 = 1_000_000_000;
+
+/// Header pacing starts when fewer than this fraction of the window's requests remain.
+const LOW_REMAINING_FRACTION: f64 = 0.2;
+
+/// The rate-limit headers of one response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RateLimitHeaders {
+    /// `X-RateLimit-Limit`: requests allowed per window.
+    pub limit: Option<u64>,
+    /// `X-RateLimit-Remaining`: requests left in this window.
+    pub remaining: Option<u64>,
+    /// `X-RateLimit-Reset`: Unix seconds (large values) or seconds from now.
+    pub reset: Option<u64>,
+}
+
+impl RateLimitHeaders {
+    /// Reads the headers; `None` when the response carries no `X-RateLimit-Remaining`.
+    pub fn from_headers(headers: &reqwest::header::HeaderMap) -> Option<Self> {
+        let number = |name: &str| -> Option<u64> {
+            let value = headers.get(name)?.to_str().ok()?.trim();
+            // Some servers send fractional seconds; whole seconds are enough here.
+            value.split('.').next().and_then(|whole| whole.parse().ok())
+        };
+        let remaining = number("x-ratelimit-remaining")?;
+        Some(RateLimitHeaders {
+            limit: number("x-ratelimit-limit"),
+            remaining: Some(remaining),
+            reset: number("x-ratelimit-reset"),
+        })
+    }
+
+    /// How long from `wall_now` until the window resets.
+    pub fn reset_in(&self, wall_now: SystemTime) -> Option<Duration> {
+        let reset = self.reset?;
+        if reset >= EPOCH_THRESHOLD {
+            let at = SystemTime::UNIX_EPOCH + Duration::from_secs(reset);
+            Some(at.duration_since(wall_now).unwrap_or(Duration::ZERO))
+        } else {
+            Some(Duration::from_secs(reset))
+        }
+    }
+}
+
+/// The pure pacing state: when the next request may start.
+#[derive(Debug, Clone)]
+pub struct GateState {
+    /// Spacing from `--rate-limit`, if set.
+    fixed_interval: Option<Duration>,
+    /// Spacing derived from the rate-limit headers, valid until `header_until`.
+    header_interval: Option<Duration>,
+    header_until: Option<Instant>,
+    /// No request starts before this (set by 429s and exhausted windows).
+    not_before: Option<Instant>,
+    /// The earliest start of the next paced request.
+    next_slot: Option<Instant>,
+}
+
+impl GateState {
+    /// A gate pacing at `rate_per_second` requests per second, or unpaced when `None`.
+    pub fn new(rate_per_second: Option<f64>) -> Self {
+        let fixed_interval = rate_per_second
+            .filter(|rate| rate.is_finite() && *rate > 0.0)
+            .map(|rate| Duration::from_secs_f64(1.0 / rate));
+        GateState {
+            fixed_interval,
+            header_interval: None,
+            header_until: None,
+            not_before: None,
+            next_slot: None,
+        }
+    }
+
+    /// Reserves a start time for one request asked for at `now`; the caller waits until then.
+    pub fn reserve(&mut self, now: Instant) -> Instant {
+        if self.header_until.is_some_and(|until| now >= until) {
+            self.header_interval = None;
+            self.header_until = None;
+        }
+        let mut start = now;
+        if let Some(not_before) = self.not_before {
+            start = start.max(not_before);
+        }
+        let interval = match (self.fixed_interval, self.header_interval) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(interval) = interval {
+            if let Some(slot) = self.next_slot {
+                start = start.max(slot);
+            }
+            self.next_slot = Some(start + interval);
+        }
+        start
+    }
+
+    /// Holds every request until at least `until` (a 429's Retry-After or backoff).
+    pub fn pause_until(&mut self, until: Instant) {
+        self.not_before = Some(self.not_before.map_or(until, |current| current.max(until)));
+    }
+
+    /// Follows the rate-limit headers of a response received at `now` (`wall_now` for epoch resets):
+    /// with few requests left, spread them evenly until the reset; with none left, wait for it.
+    pub fn observe(&mut self, headers: RateLimitHeaders, now: Instant, wall_now: SystemTime) {
+        let Some(remaining) = headers.remaining else {
+            return;
+        };
+        let Some(reset_in) = headers.reset_in(wall_now) else {
+            return;
+        };
+        let until = now + reset_in;
+        if remaining == 0 {
+            self.pause_until(until);
+            return;
+        }
+        let low = match headers.limit {
+            Some(limit) if limit > 0 => {
+                (remaining as f64) < (limit as f64) * LOW_REMAINING_FRACTION
+            }
+            _ => true,
+        };
+        if low {
+            self.header_interval = Some(reset_in / u32::try_from(remaining).unwrap_or(u32::MAX));
+            self.header_until = Some(until);
+        } else {
+            self.header_interval = None;
+            self.header_until = None;
+        }
+    }
+}
+
+/// The shared gate; clones share one state.
+#[derive(Debug, Clone)]
+pub struct RateGate {
+    state: Arc<Mutex<GateState>>,
+}
+
+impl RateGate {
+    /// A gate pacing at `rate_per_second`, or unpaced (but still honouring 429s and headers).
+    pub fn new(rate_per_second: Option<f64>) -> Self {
+        RateGate {
+            state: Arc::new(Mutex::new(GateState::new(rate_per_second))),
+        }
+    }
+
+    fn with_state<R>(&self, f: impl FnOnce(&mut GateState) -> R) -> R {
+        // A poisoned lock only means another task panicked mid-update; the state is still usable.
+        let mut guard = match self.state.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(&mut guard)
+    }
+
+    /// Waits until this request may start.
+    pub async fn wait(&self) {
+        let now = Instant::now();
+        let start = self.with_state(|state| state.reserve(now));
+        if start > now {
+            tokio::time::sleep_until(start.into()).await;
+        }
+    }
+
+    /// Pauses every request sharing this gate for `delay` from now.
+    pub fn pause_for(&self, delay: Duration) {
+        let until = Instant::now() + delay;
+        self.with_state(|state| state.pause_until(until));
+    }
+
+    /// Feeds the rate-limit headers of a response into the pacing.
+    pub fn observe(&self, headers: RateLimitHeaders) {
+        let now = Instant::now();
+        let wall_now = SystemTime::now();
+        self.with_state(|state| state.observe(headers, now, wall_now));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn unpaced_gate_lets_requests_start_at_once() {
+        let t0 = Instant::now();
+        let mut gate = GateState::new(None);
+        assert_eq!(gate.reserve(t0), t0);
+        assert_eq!(gate.reserve(t0), t0);
+    }
+
+    #[test]
+    fn fixed_rate_spaces_requests_evenly() {
+        let t0 = Instant::now();
+        let mut gate = GateState::new(Some(4.0));
+        let starts: Vec<Duration> = (0..4).map(|_| gate.reserve(t0) - t0).collect();
+        assert_eq!(starts, vec![ms(0), ms(250), ms(500), ms(750)]);
+        // After a quiet period there is no debt to pay back.
+        assert_eq!(gate.reserve(t0 + ms(5000)), t0 + ms(5000));
+    }
+
+    #[test]
+    fn a_pause_holds_every_later_request() {
+        let t0 = Instant::now();
+        let mut gate = GateState::new(None);
+        gate.pause_until(t0 + ms(2000));
+        gate.pause_until(t0 + ms(1000)); // a shorter pause never shortens a longer one
+        assert_eq!(gate.reserve(t0 + ms(10)), t0 + ms(2000));
+        assert_eq!(gate.reserve(t0 + ms(2500)), t0 + ms(2500));
+    }
+
+    #[test]
+    fn low_remaining_budget_is_spread_until_the_reset() {
+        let t0 = Instant::now();
+        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000_000);
+        let mut gate = GateState::new(None);
+        // Plenty left: no pacing.
+        gate.observe(
+            RateLimitHeaders {
+                limit: Some(100),
+                remaining: Some(90),
+                reset: Some(10),
+            },
+            t0,
+            wall,
+        );
+        assert_eq!(gate.reserve(t0), t0);
+        assert_eq!(gate.reserve(t0), t0);
+        // 5 left for the next 10 s (reset given as epoch seconds): one every 2 s.
+        gate.observe(
+            RateLimitHeaders {
+                limit: Some(100),
+                remaining: Some(5),
+                reset: Some(2_000_000_010),
+            },
+            t0,
+            wall,
+        );
+        assert_eq!(gate.reserve(t0), t0);
+        assert_eq!(gate.reserve(t0), t0 + ms(2000));
+        assert_eq!(gate.reserve(t0), t0 + ms(4000));
+        // After the reset the header pacing lapses.
+        assert_eq!(gate.reserve(t0 + ms(20_000)), t0 + ms(20_000));
+        assert_eq!(gate.reserve(t0 + ms(20_000)), t0 + ms(20_000));
+    }
+
+    #[test]
+    fn an_exhausted_window_waits_for_the_reset() {
+        let t0 = Instant::now();
+        let mut gate = GateState::new(None);
+        gate.observe(
+            RateLimitHeaders {
+                limit: Some(10),
+                remaining: Some(0),
+                reset: Some(3),
+            },
+            t0,
+            SystemTime::now(),
+        );
+        assert_eq!(gate.reserve(t0), t0 + ms(3000));
+    }
+
+    #[test]
+    fn headers_are_read_case_insensitively_and_need_remaining() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("X-RateLimit-Limit", "100".parse().unwrap());
+        assert_eq!(RateLimitHeaders::from_headers(&headers), None);
+        headers.insert("X-RateLimit-Remaining", "7".parse().unwrap());
+        headers.insert("X-RateLimit-Reset", "12.5".parse().unwrap());
+        assert_eq!(
+            RateLimitHeaders::from_headers(&headers),
+            Some(RateLimitHeaders {
+                limit: Some(100),
+                remaining: Some(7),
+                reset: Some(12)
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn clones_share_one_pause() {
+        let gate = RateGate::new(None);
+        let other = gate.clone();
+        gate.pause_for(ms(30));
+        let started = Instant::now();
+        other.wait().await;
+        assert!(started.elapsed() >= ms(25));
+    }
+}

@@ -1,0 +1,417 @@
+//! Secrets and where they come from: `SecretString` (never printed), the access-token sources in
+//! precedence order (`--token-file`, `PINTEREST_ACCESS_TOKEN`, the token store), and the token
+//! store itself: `tokens.json` in the config directory, one entry per API origin, written
+//! atomically with mode 0600.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+/// Environment variable holding an access token.
+pub const ACCESS_TOKEN_ENV: &str = "PINTEREST_ACCESS_TOKEN";
+/// Environment variable overriding the config directory (token store).
+pub const CONFIG_DIR_ENV: &str = "PINBATCH_CONFIG_DIR";
+/// Environment variable holding the Pinterest app id.
+pub const APP_ID_ENV: &str = "PINTEREST_APP_ID";
+/// Environment variable holding the Pinterest app secret.
+pub const APP_SECRET_ENV: &str = "PINTEREST_APP_SECRET";
+/// File name of the token store inside the config directory.
+pub const TOKEN_STORE_FILE: &str = "tokens.json";
+
+/// A secret (token, app secret) whose `Debug` and `Display` never show the value.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SecretString(String);
+
+impl SecretString {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        SecretString(value.into())
+    }
+
+    /// The secret value, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// True when the secret is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(redacted)")
+    }
+}
+
+impl fmt::Display for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(redacted)")
+    }
+}
+
+/// Where the access token in use came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSource {
+    /// `--token-file PATH`.
+    File(PathBuf),
+    /// The `PINTEREST_ACCESS_TOKEN` environment variable.
+    Env,
+    /// The token store entry for the environment's origin.
+    Store(PathBuf),
+}
+
+impl fmt::Display for TokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenSource::File(path) => write!(f, "--token-file {}", path.display()),
+            TokenSource::Env => f.write_str(ACCESS_TOKEN_ENV),
+            TokenSource::Store(path) => write!(f, "token store {}", path.display()),
+        }
+    }
+}
+
+/// Failures reading or writing credentials.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    /// The `--token-file` could not be read.
+    #[error("cannot read the token file `{}`", path.display())]
+    ReadTokenFile {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The `--token-file` is empty.
+    #[error("the token file `{}` is empty", path.display())]
+    EmptyTokenFile {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The token store could not be read.
+    #[error("cannot read the token store `{}`", path.display())]
+    ReadStore {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The token store is not valid JSON of the expected shape.
+    #[error("the token store `{}` is damaged", path.display())]
+    ParseStore {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The token store could not be written.
+    #[error("cannot write the token store `{}`", path.display())]
+    WriteStore {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No config directory could be determined.
+    #[error("cannot find a config directory: set {CONFIG_DIR_ENV}")]
+    NoConfigDir,
+}
+
+/// Reads a token file: the first non-empty line, trimmed.
+pub fn read_token_file(path: &Path) -> Result<SecretString, CredentialsError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CredentialsError::ReadTokenFile {
+        path: path.to_owned(),
+        source,
+    })?;
+    text.lines()
+        .map(str::trim)
+        .find(|line| !line.is_empty())
+        .map(SecretString::new)
+        .ok_or_else(|| CredentialsError::EmptyTokenFile {
+            path: path.to_owned(),
+        })
+}
+
+/// The config directory: `PINBATCH_CONFIG_DIR` when set (passed in as `override_dir`), else the
+/// platform's (`~/.config/pinbatch` on Linux).
+pub fn config_dir(override_dir: Option<&Path>) -> Result<PathBuf, CredentialsError> {
+    if let Some(dir) = override_dir {
+        return Ok(dir.to_owned());
+    }
+    directories::ProjectDirs::from("", "", "pinbatch")
+        .map(|dirs| dirs.config_dir().to_owned())
+        .ok_or(CredentialsError::NoConfigDir)
+}
+
+/// Seconds since the Unix epoch for `time` (0 before it).
+pub fn unix_seconds(time: SystemTime) -> u64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The `SystemTime` of `seconds` since the Unix epoch.
+pub fn from_unix_seconds(seconds: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)
+}
+
+/// One stored login, for one API origin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredToken {
+    /// The access token.
+    pub access_token: SecretString,
+    /// The refresh token, if the login gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<SecretString>,
+    /// When the access token expires (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_expires_at: Option<u64>,
+    /// When the refresh token expires (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_expires_at: Option<u64>,
+    /// Granted scopes.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// The account's username.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The account type (`PINNER` or `BUSINESS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_type: Option<String>,
+    /// The app id the tokens were issued to (needed to refresh).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    /// When this entry was written (Unix seconds).
+    #[serde(default)]
+    pub updated_at: u64,
+}
+
+impl StoredToken {
+    /// True when the access token's expiry has passed at `now`.
+    pub fn is_expired(&self, now: SystemTime) -> bool {
+        self.access_token_expires_at
+            .is_some_and(|at| from_unix_seconds(at) <= now)
+    }
+}
+
+/// The whole `tokens.json` document.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenStoreFile {
+    /// Format version (1).
+    pub version: u32,
+    /// Logins keyed by API origin (e.g. `https://api.pinterest.com`).
+    #[serde(default)]
+    pub tokens: BTreeMap<String, StoredToken>,
+}
+
+/// The token store at a path.
+#[derive(Debug, Clone)]
+pub struct TokenStore {
+    path: PathBuf,
+}
+
+impl TokenStore {
+    /// The store `tokens.json` inside `dir`.
+    pub fn in_dir(dir: &Path) -> Self {
+        TokenStore {
+            path: dir.join(TOKEN_STORE_FILE),
+        }
+    }
+
+    /// The file path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads the whole store; a missing file is an empty store.
+    pub fn load(&self) -> Result<TokenStoreFile, CredentialsError> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(TokenStoreFile {
+                    version: 1,
+                    tokens: BTreeMap::new(),
+                });
+            }
+            Err(source) => {
+                return Err(CredentialsError::ReadStore {
+                    path: self.path.clone(),
+                    source,
+                });
+            }
+        };
+        serde_json::from_str(&text).map_err(|source| CredentialsError::ParseStore {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// The entry for `origin`, if any.
+    pub fn get(&self, origin: &str) -> Result<Option<StoredToken>, CredentialsError> {
+        Ok(self.load()?.tokens.remove(origin))
+    }
+
+    /// Sets the entry for `origin` and writes the store.
+    pub fn put(&self, origin: &str, token: StoredToken) -> Result<(), CredentialsError> {
+        let mut file = self.load()?;
+        file.version = 1;
+        file.tokens.insert(origin.to_owned(), token);
+        self.save(&file)
+    }
+
+    /// Removes the entry for `origin`; returns whether there was one.
+    pub fn remove(&self, origin: &str) -> Result<bool, CredentialsError> {
+        let mut file = self.load()?;
+        let existed = file.tokens.remove(origin).is_some();
+        if existed {
+            self.save(&file)?;
+        }
+        Ok(existed)
+    }
+
+    /// Writes the store atomically: a private temp file in the same directory, fsync, rename,
+    /// then fsync of the directory, so a crash leaves either the old or the new file.
+    pub fn save(&self, file: &TokenStoreFile) -> Result<(), CredentialsError> {
+        let write_error = |source| CredentialsError::WriteStore {
+            path: self.path.clone(),
+            source,
+        };
+        let dir = self
+            .path
+            .parent()
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(write_error)?;
+        let json = serde_json::to_vec_pretty(file).map_err(|err| write_error(err.into()))?;
+        // tempfile creates the file with mode 0600 on Unix, so the secret is never world-readable.
+        let mut temp = tempfile::Builder::new()
+            .prefix(".tokens.")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(write_error)?;
+        temp.write_all(&json).map_err(write_error)?;
+        temp.write_all(b"\n").map_err(write_error)?;
+        temp.as_file().sync_all().map_err(write_error)?;
+        temp.persist(&self.path)
+            .map_err(|err| write_error(err.error))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o600))
+                .map_err(write_error)?;
+            if let Ok(dir) = std::fs::File::open(dir) {
+                // Directory fsync makes the rename durable; failure here is not worth an error.
+                let _ = dir.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_in_debug_and_display() {
+        let secret = SecretString::new("pina_very_secret");
+        assert_eq!(format!("{secret:?}"), "(redacted)");
+        assert_eq!(format!("{secret}"), "(redacted)");
+        assert_eq!(secret.expose(), "pina_very_secret");
+        let token = StoredToken {
+            access_token: secret,
+            refresh_token: Some(SecretString::new("pinr_other")),
+            access_token_expires_at: None,
+            refresh_token_expires_at: None,
+            scopes: vec![],
+            username: None,
+            account_type: None,
+            app_id: None,
+            updated_at: 0,
+        };
+        let debug = format!("{token:?}");
+        assert!(!debug.contains("pina_very_secret") && !debug.contains("pinr_other"));
+    }
+
+    #[test]
+    fn token_file_takes_the_first_non_empty_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "\n  pina_abc  \nignored\n").unwrap();
+        assert_eq!(read_token_file(&path).unwrap().expose(), "pina_abc");
+        std::fs::write(&path, "\n \n").unwrap();
+        assert!(matches!(
+            read_token_file(&path),
+            Err(CredentialsError::EmptyTokenFile { .. })
+        ));
+    }
+
+    #[test]
+    fn store_round_trips_per_origin_with_private_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TokenStore::in_dir(&dir.path().join("nested"));
+        assert_eq!(store.get("https://api.pinterest.com").unwrap(), None);
+        let token = StoredToken {
+            access_token: SecretString::new("pina_1"),
+            refresh_token: Some(SecretString::new("pinr_1")),
+            access_token_expires_at: Some(2_000_000_000),
+            refresh_token_expires_at: Some(2_100_000_000),
+            scopes: vec!["boards:read".into(), "pins:write".into()],
+            username: Some("me".into()),
+            account_type: Some("BUSINESS".into()),
+            app_id: Some("1234".into()),
+            updated_at: 1_900_000_000,
+        };
+        store
+            .put("https://api.pinterest.com", token.clone())
+            .unwrap();
+        let mut sandbox = token.clone();
+        sandbox.access_token = SecretString::new("pina_sandbox");
+        store
+            .put("https://api-sandbox.pinterest.com", sandbox.clone())
+            .unwrap();
+        assert_eq!(store.get("https://api.pinterest.com").unwrap(), Some(token));
+        assert_eq!(
+            store.get("https://api-sandbox.pinterest.com").unwrap(),
+            Some(sandbox)
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(store.path())
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert!(store.remove("https://api.pinterest.com").unwrap());
+        assert!(!store.remove("https://api.pinterest.com").unwrap());
+        assert_eq!(store.load().unwrap().tokens.len(), 1);
+        // No temp files are left behind.
+        let leftovers = std::fs::read_dir(store.path().parent().unwrap())
+            .unwrap()
+            .count();
+        assert_eq!(leftovers, 1);
+    }
+
+    #[test]
+    fn a_damaged_store_is_reported_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TokenStore::in_dir(dir.path());
+        std::fs::write(store.path(), "{not json").unwrap();
+        assert!(matches!(
+            store.load(),
+            Err(CredentialsError::ParseStore { .. })
+        ));
+    }
+}
