@@ -634,10 +634,10 @@ fn parse_created_at(text: &str) -> Option<i64> {
         return Some(timestamp.as_millisecond());
     }
     let civil: jiff::civil::DateTime = text.parse().ok()?;
-    civil
-        .to_zoned(jiff::tz::TimeZone::UTC)
+    jiff::tz::TimeZone::UTC
+        .to_timestamp(civil)
         .ok()
-        .map(|zoned| zoned.timestamp().as_millisecond())
+        .map(|timestamp| timestamp.as_millisecond())
 }
 
 async fn update(
@@ -827,7 +827,7 @@ async fn media_source(context: &Context, spec: &PinSpec) -> Result<MediaSource, 
                         *cover_image_data = Some(read_base64(image).await?);
                     }
                     Some(VideoCover::Frame(seconds)) => {
-                        *cover_image_key_frame_time = Some(*seconds);
+                        *cover_image_key_frame_time = Some(u64::from(*seconds));
                     }
                     None => {}
                 }
@@ -890,9 +890,9 @@ async fn upload_video(
             .media_status(&media_id)
             .await
             .map_err(TaskError::Api)?;
-        match status.status.as_deref() {
-            Some("succeeded") => return Ok(media_id),
-            Some("failed") => {
+        match status.status.as_str() {
+            "succeeded" => return Ok(media_id),
+            "failed" => {
                 return Err(TaskError::Media(format!(
                     "Pinterest could not process video `{}` (media {media_id}): check its format (H.264/H.265 .mp4/.mov/.m4v, 4 s to 15 min)",
                     video.reference

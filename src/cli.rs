@@ -78,6 +78,113 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the manifest JSON Schema (identical to schemas/manifest.schema.json).
     Schema,
+    /// Show what `apply` would do: create / update / replace / unchanged / orphaned / scheduled, per pin.
+    Plan(PlanArgs),
+    /// Create the manifest's pins: bounded concurrency, retries, rate limiting, resumable state.
+    Apply(ApplyArgs),
+    /// Summarise the state file: done, failed (with the last error), pending.
+    Status(StatusArgs),
+}
+
+/// Arguments of `pinbatch plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The manifest (.yaml, .yml or .csv).
+    #[arg(value_name = "MANIFEST")]
+    pub manifest: PathBuf,
+
+    /// State file (default: beside the manifest, named `<manifest>.state`).
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+
+    /// Make no API call: skip checking boards and sections.
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Plan replacing pins whose media changed.
+    #[arg(long)]
+    pub replace: bool,
+
+    /// Plan deleting pins that are no longer in the manifest.
+    #[arg(long)]
+    pub prune: bool,
+
+    /// Plan creating missing boards and sections.
+    #[arg(long)]
+    pub create_boards: bool,
+
+    /// Output format.
+    #[arg(long, value_name = "FORMAT", default_value = "human")]
+    pub format: OutputFormat,
+}
+
+/// Arguments of `pinbatch apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The manifest (.yaml, .yml or .csv).
+    #[arg(value_name = "MANIFEST")]
+    pub manifest: PathBuf,
+
+    /// State file (default: beside the manifest, named `<manifest>.state`).
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+
+    /// At most N requests in flight.
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+
+    /// Show the plan only: no writes to the API or the state.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Write a per-pin report (key, location, status, pin id, pin URL, attempts, error); .json or .csv.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    /// Output format: human (progress bar or one line per pin on stderr) or json (one event per line on stdout).
+    #[arg(long, value_name = "FORMAT", default_value = "human")]
+    pub format: OutputFormat,
+
+    /// Create missing boards and sections even when they are not declared under `boards:`.
+    #[arg(long)]
+    pub create_boards: bool,
+
+    /// Replace pins whose media changed (delete, then create again).
+    #[arg(long)]
+    pub replace: bool,
+
+    /// Delete pins that are in the state but no longer in the manifest.
+    #[arg(long)]
+    pub prune: bool,
+
+    /// Rehearse: run the whole apply against a fresh local emulator, with a throwaway token and a temporary state.
+    #[arg(long, conflicts_with = "state")]
+    pub emulator: bool,
+}
+
+/// Arguments of `pinbatch status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The manifest (.yaml, .yml or .csv).
+    #[arg(value_name = "MANIFEST")]
+    pub manifest: PathBuf,
+
+    /// State file (default: beside the manifest, named `<manifest>.state`).
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_name = "FORMAT", default_value = "human")]
+    pub format: OutputFormat,
+}
+
+/// Output format of `plan`, `apply` and `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// For people.
+    Human,
+    /// JSON on stdout.
+    Json,
 }
 
 /// Arguments of `pinbatch validate`.

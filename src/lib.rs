@@ -5,12 +5,15 @@
 //! Dependencies point one way: `commands` -> `{settings, ui}` -> `{manifest, api, state, progress}`.
 
 pub mod api;
+pub mod apply;
 pub mod cli;
 pub mod commands;
 pub mod credentials;
 pub mod exit;
 pub mod manifest;
 pub mod plan;
+pub mod progress;
+pub mod resolve;
 pub mod state;
 pub mod ui;
 

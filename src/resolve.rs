@@ -7,9 +7,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::api::types::{BoardCreate, BoardSection};
+use crate::api::types::{BoardCreate, BoardPrivacy, BoardSection};
 use crate::api::{ApiClient, ApiError};
-use crate::manifest::{BoardDecl, BoardRef, Manifest};
+use crate::manifest::{BoardDecl, BoardRef, Manifest, Privacy};
 
 /// A problem found while resolving; all of them are reported before anything is written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -126,7 +126,11 @@ pub async fn survey(
                             survey.boards_to_create.push(BoardCreate {
                                 name: name.clone(),
                                 description: decl.description.clone(),
-                                privacy: decl.privacy.map(|p| p.as_api_str().to_owned()),
+                                privacy: decl.privacy.map(|privacy| match privacy {
+                                    Privacy::Public => BoardPrivacy::Public,
+                                    Privacy::Protected => BoardPrivacy::Protected,
+                                    Privacy::Secret => BoardPrivacy::Secret,
+                                }),
                             });
                         } else if create_boards {
                             survey.boards_to_create.push(BoardCreate {

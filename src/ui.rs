@@ -19,3 +19,6 @@ pub fn init_logging(global: &GlobalArgs) {
         .without_time()
         .try_init();
 }
+
+pub mod report;
+pub mod reporter;

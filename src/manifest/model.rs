@@ -83,7 +83,7 @@ pub struct PinSpec {
 }
 
 /// A board reference: a numeric id is passed through, anything else is resolved by name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum BoardRef {
     /// A board id (all digits).
     Id(String),

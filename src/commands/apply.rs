@@ -1,0 +1,289 @@
+//! `pinbatch apply`: validate, lock the state, resolve boards, execute the plan, report.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use crate::api::{ApiClient, Environment};
+use crate::apply::{ExecuteOptions, StopReason, StopSignal, execute};
+use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat};
+use crate::commands::common::{self, load_manifest};
+use crate::emulator::{Emulator, EmulatorConfig};
+use crate::exit::{ExitStatus, Fatal};
+use crate::manifest::{BoardRef, Manifest};
+use crate::plan::{self, PlanOptions};
+use crate::progress::Reporter;
+use crate::resolve;
+use crate::settings::{ClientOptions, GlobalSettings, api_failure};
+use crate::state::{self, StateFile};
+use crate::ui::reporter::{self, summary_text};
+
+/// Runs `apply`.
+pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
+    let Some(manifest) = load_manifest(&args.manifest, global.quiet)? else {
+        return Ok(ExitStatus::Failure);
+    };
+    if args.emulator {
+        return rehearse(global, args, &manifest).await;
+    }
+    let settings = GlobalSettings::resolve(global)?;
+    let options = ClientOptions::from_args(&args.network);
+    let state_path = args
+        .state
+        .clone()
+        .unwrap_or_else(|| state::default_state_path(&args.manifest));
+    if args.dry_run {
+        return common::print_plan(
+            &manifest,
+            &state_path,
+            settings.environment.origin(),
+            plan_options(args),
+            args.format,
+        );
+    }
+    apply(
+        global,
+        args,
+        &manifest,
+        &state_path,
+        &settings.environment,
+        || settings.api_client(options),
+    )
+    .await
+}
+
+fn plan_options(args: &ApplyArgs) -> PlanOptions {
+    PlanOptions {
+        replace: args.replace,
+        prune: args.prune,
+    }
+}
+
+/// `apply --emulator`: a fresh in-process emulator, a throwaway token and a temporary state.
+async fn rehearse(
+    global: &GlobalArgs,
+    args: &ApplyArgs,
+    manifest: &Manifest,
+) -> anyhow::Result<ExitStatus> {
+    let config = EmulatorConfig::default();
+    let token = config.access_token.clone();
+    let emulator = Emulator::start(config)
+        .await
+        .context("Cannot start the local emulator")?;
+    let environment = Environment::resolve(false, Some(&emulator.base_url()))
+        .map_err(|err| anyhow::anyhow!("{err}"))?;
+    let temp = tempfile::tempdir().context("Cannot create a temporary folder for the state")?;
+    let state_path = temp.path().join("rehearsal.state");
+    if !global.quiet && args.format == OutputFormat::Human {
+        eprintln!(
+            "Rehearsal against a local Pinterest emulator at {} (nothing is sent to Pinterest; boards are created as needed)",
+            emulator.base_url()
+        );
+    }
+    let mut settings_args = global.clone();
+    settings_args.api_base = Some(emulator.base_url());
+    settings_args.sandbox = false;
+    settings_args.token_file = None;
+    let settings = GlobalSettings::resolve(&settings_args)?;
+    let options = ClientOptions::from_args(&args.network);
+    let rehearsal_args = ApplyArgs {
+        create_boards: true,
+        ..args.clone()
+    };
+    let status = apply(
+        global,
+        &rehearsal_args,
+        manifest,
+        &state_path,
+        &environment,
+        || settings.client_with_token(crate::credentials::SecretString::new(token.clone()), options),
+    )
+    .await;
+    let snapshot = emulator.snapshot();
+    if !global.quiet && args.format == OutputFormat::Human {
+        eprintln!(
+            "The emulator now holds {} pin(s) on {} board(s).",
+            snapshot.pins.len(),
+            snapshot.boards.len()
+        );
+    }
+    emulator.shutdown().await;
+    status
+}
+
+async fn apply(
+    global: &GlobalArgs,
+    args: &ApplyArgs,
+    manifest: &Manifest,
+    state_path: &Path,
+    environment: &Environment,
+    client: impl FnOnce() -> anyhow::Result<ApiClient>,
+) -> anyhow::Result<ExitStatus> {
+    let mut state = StateFile::open(state_path, environment.origin()).map_err(common::state_failure)?;
+    let plan = plan::plan(
+        manifest,
+        Some(state.snapshot()),
+        jiff::Timestamp::now(),
+        plan_options(args),
+    );
+    let reporter: Arc<dyn Reporter> = make_reporter(global, args.format);
+    let client = client()?;
+    let mut boards = resolve::ResolvedBoards::default();
+    if plan.needs_api() {
+        let account = client.user_account().await.map_err(api_failure)?;
+        state
+            .check_account(&account.id, &account.username)
+            .map_err(common::state_failure)?;
+        let needed: BTreeSet<(BoardRef, Option<String>)> = plan
+            .pins
+            .iter()
+            .filter(|planned| planned.action.needs_api())
+            .map(|planned| {
+                let spec = &manifest.pins[planned.index];
+                (spec.board.clone(), spec.section.clone())
+            })
+            .collect();
+        let survey = resolve::survey(&client, manifest, &needed, args.create_boards)
+            .await
+            .map_err(api_failure)?;
+        if !survey.problems.is_empty() {
+            for problem in &survey.problems {
+                eprintln!("error: {problem}");
+            }
+            return Err(Fatal::new(
+                ExitStatus::Failure,
+                format!(
+                    "{} board or section problem(s); nothing was created",
+                    survey.problems.len()
+                ),
+            )
+            .into());
+        }
+        let messages = Arc::clone(&reporter);
+        boards = survey
+            .create_missing(&client, |message| messages.on_message(message))
+            .await
+            .map_err(api_failure)?;
+    }
+
+    let stop = Arc::new(StopSignal::default());
+    let interrupt = tokio::spawn(watch_interrupts(Arc::clone(&stop), Arc::clone(&reporter)));
+    let options = ExecuteOptions {
+        concurrency: usize::from(args.concurrency),
+        retry: ClientOptions::from_args(&args.network).retry,
+    };
+    let (execution, state) = execute(
+        client,
+        manifest,
+        &plan,
+        boards,
+        state,
+        &options,
+        Arc::clone(&reporter),
+        Arc::clone(&stop),
+    )
+    .await;
+    interrupt.abort();
+    drop(state);
+
+    if let Some(report) = &args.report {
+        crate::ui::report::write_report(report, &execution.results)?;
+    }
+    if args.format == OutputFormat::Human && !global.quiet {
+        eprintln!("{}", summary_text(&execution.summary));
+    }
+    let status = match execution.stop {
+        StopReason::Interrupted => {
+            eprintln!("Interrupted: the state is saved; run the same command again to resume.");
+            ExitStatus::Interrupted
+        }
+        StopReason::Auth => {
+            return Err(Fatal::new(
+                ExitStatus::Auth,
+                execution
+                    .stop_error
+                    .unwrap_or_else(|| "the access token was rejected".to_owned()),
+            )
+            .with_hint(crate::settings::LOGIN_HINT)
+            .into());
+        }
+        StopReason::Spam => {
+            return Err(Fatal::new(
+                ExitStatus::Failure,
+                format!(
+                    "Pinterest flagged the writes as spam; no further pins were sent: {}",
+                    execution.stop_error.unwrap_or_default()
+                ),
+            )
+            .with_hint("this is not a rate limit: wait, review the content, and re-run later")
+            .into());
+        }
+        StopReason::State => {
+            return Err(Fatal::new(
+                ExitStatus::Failure,
+                format!(
+                    "The state file could not be written, so the run stopped: {}",
+                    execution.stop_error.unwrap_or_default()
+                ),
+            )
+            .with_hint("free disk space and run the same command again; every pin recorded so far is kept")
+            .into());
+        }
+        StopReason::None if execution.summary.failed > 0 => {
+            if !global.quiet {
+                eprintln!(
+                    "{} pin(s) failed; run the same command again to retry them (`pinbatch status {}` lists the errors)",
+                    execution.summary.failed,
+                    args.manifest.display()
+                );
+            }
+            ExitStatus::Failure
+        }
+        StopReason::None => ExitStatus::Success,
+    };
+    Ok(status)
+}
+
+fn make_reporter(global: &GlobalArgs, format: OutputFormat) -> Arc<dyn Reporter> {
+    use std::io::IsTerminal as _;
+    let verbosity = if global.quiet {
+        reporter::Verbosity::Quiet
+    } else if global.verbose > 0 {
+        reporter::Verbosity::Verbose
+    } else {
+        reporter::Verbosity::Normal
+    };
+    match format {
+        OutputFormat::Json => Arc::new(reporter::JsonReporter::new()),
+        OutputFormat::Human => {
+            let bar = std::io::stderr().is_terminal()
+                && !global.no_progress
+                && !global.quiet
+                && global.verbose == 0
+                && std::env::var_os("NO_PROGRESS").is_none();
+            if bar {
+                Arc::new(reporter::BarReporter::new(verbosity))
+            } else {
+                Arc::new(reporter::LineReporter::new(verbosity))
+            }
+        }
+    }
+}
+
+/// First Ctrl-C: stop dispatching and let in-flight requests finish. Second: abandon them.
+async fn watch_interrupts(stop: Arc<StopSignal>, reporter: Arc<dyn Reporter>) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    stop.stop(StopReason::Interrupted);
+    reporter.on_message(
+        "Stopping: waiting for requests in flight to finish (press Ctrl-C again to abandon them)",
+    );
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    reporter.on_message("Abandoning requests in flight; they are recorded and checked on the next run");
+    stop.abandon();
+}

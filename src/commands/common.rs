@@ -1,0 +1,244 @@
+//! Pieces shared by `plan`, `apply` and `status`: loading the manifest with its diagnostics,
+//! printing a plan, and mapping state errors to exit codes.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::cli::OutputFormat;
+use crate::exit::{ExitStatus, Fatal};
+use crate::manifest::{self, Manifest, diagnostic};
+use crate::plan::{self, Action, Plan, PlanOptions};
+use crate::resolve::Survey;
+use crate::state::{self, StateError};
+
+/// Loads and validates a manifest, printing its diagnostics on stderr. `None` when it has
+/// errors: the caller must send nothing.
+pub fn load_manifest(path: &Path, quiet: bool) -> anyhow::Result<Option<Manifest>> {
+    let outcome = manifest::load(path);
+    let text = diagnostic::render_human(&outcome.diagnostics, !quiet);
+    std::io::stderr().write_all(text.as_bytes())?;
+    if outcome.has_errors() {
+        let tally = diagnostic::Tally::of(&outcome.diagnostics);
+        eprintln!(
+            "{}: invalid, {} error(s); nothing was sent (run `pinbatch validate {}` for details)",
+            path.display(),
+            tally.errors,
+            path.display()
+        );
+        return Ok(None);
+    }
+    Ok(outcome.manifest)
+}
+
+/// Maps a state error to a command error: another environment or account is a configuration
+/// problem (exit 3), everything else exit 1.
+pub fn state_failure(err: StateError) -> anyhow::Error {
+    let status = match err {
+        StateError::WrongOrigin { .. } | StateError::WrongAccount { .. } => ExitStatus::Auth,
+        _ => ExitStatus::Failure,
+    };
+    let hint = match &err {
+        StateError::WrongOrigin { .. } => Some("use the environment the state was made with (--sandbox / --api-base), or another --state"),
+        StateError::WrongAccount { .. } => Some("log in as the account the state was made with, or use another --state"),
+        StateError::Locked { .. } => Some("wait for the other run to finish; a crashed run releases the lock by itself"),
+        _ => None,
+    };
+    let fatal = Fatal::new(status, err.to_string());
+    match hint {
+        Some(hint) => fatal.with_hint(hint).into(),
+        None => fatal.into(),
+    }
+}
+
+/// Reads the state for planning (no lock, nothing created) and refuses another environment.
+pub fn load_state_for(path: &Path, origin: &str) -> anyhow::Result<Option<state::StateSnapshot>> {
+    let snapshot = state::load(path).map_err(state_failure)?;
+    if let Some(snapshot) = &snapshot
+        && snapshot.header.origin != origin
+    {
+        return Err(state_failure(StateError::WrongOrigin {
+            path: path.to_owned(),
+            recorded: snapshot.header.origin.clone(),
+            current: origin.to_owned(),
+        }));
+    }
+    Ok(snapshot)
+}
+
+/// Plans offline against the state and prints the plan (`apply --dry-run`).
+pub fn print_plan(
+    manifest: &Manifest,
+    state_path: &Path,
+    origin: &str,
+    options: PlanOptions,
+    format: OutputFormat,
+) -> anyhow::Result<ExitStatus> {
+    let snapshot = load_state_for(state_path, origin)?;
+    let plan = plan::plan(manifest, snapshot.as_ref(), jiff::Timestamp::now(), options);
+    write_plan(manifest, &plan, None, format)?;
+    Ok(ExitStatus::Success)
+}
+
+#[derive(Serialize)]
+struct PlanRow<'a> {
+    key: &'a str,
+    action: &'static str,
+    location: String,
+    board: String,
+    section: Option<&'a str>,
+    pin_id: Option<&'a str>,
+    due: Option<String>,
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct PlanDocument<'a> {
+    pins: Vec<PlanRow<'a>>,
+    orphans: Vec<OrphanRow<'a>>,
+    boards_to_create: Vec<&'a str>,
+    sections_to_create: Vec<String>,
+    problems: Vec<String>,
+    counts: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct OrphanRow<'a> {
+    key: &'a str,
+    pin_id: &'a str,
+    action: &'static str,
+}
+
+/// Prints a plan: a table on stdout for humans, or one JSON document.
+pub fn write_plan(
+    manifest: &Manifest,
+    plan: &Plan,
+    survey: Option<&Survey>,
+    format: OutputFormat,
+) -> anyhow::Result<()> {
+    let rows: Vec<PlanRow<'_>> = plan
+        .pins
+        .iter()
+        .map(|planned| {
+            let spec = &manifest.pins[planned.index];
+            let pin_id = match &planned.action {
+                Action::Update { pin_id, .. }
+                | Action::Replace { pin_id }
+                | Action::NeedsReplace { pin_id }
+                | Action::Unchanged { pin_id } => Some(pin_id.as_str()),
+                _ => None,
+            };
+            let due = match &planned.action {
+                Action::Scheduled { due } => Some(due.to_string()),
+                _ => None,
+            };
+            PlanRow {
+                key: &spec.key,
+                action: planned.action.name(),
+                location: spec.location.to_string(),
+                board: spec.board.to_string(),
+                section: spec.section.as_deref(),
+                pin_id,
+                due,
+                reason: planned.action.reason(),
+            }
+        })
+        .collect();
+    let orphans: Vec<OrphanRow<'_>> = plan
+        .orphans
+        .iter()
+        .map(|orphan| OrphanRow {
+            key: &orphan.key,
+            pin_id: &orphan.pin_id,
+            action: if orphan.delete { "delete" } else { "orphaned" },
+        })
+        .collect();
+    let boards_to_create: Vec<&str> = survey
+        .map(|s| s.boards_to_create.iter().map(|b| b.name.as_str()).collect())
+        .unwrap_or_default();
+    let sections_to_create: Vec<String> = survey
+        .map(|s| {
+            s.sections_to_create
+                .iter()
+                .map(|(board, section)| format!("{board} / {section}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    let problems: Vec<String> = survey
+        .map(|s| s.problems.iter().map(ToString::to_string).collect())
+        .unwrap_or_default();
+    let mut stdout = std::io::stdout().lock();
+    match format {
+        OutputFormat::Json => {
+            let counts = plan
+                .counts()
+                .into_iter()
+                .map(|(name, n)| (name.to_owned(), serde_json::Value::from(n)))
+                .collect();
+            let document = PlanDocument {
+                pins: rows,
+                orphans,
+                boards_to_create,
+                sections_to_create,
+                problems,
+                counts,
+            };
+            serde_json::to_writer_pretty(&mut stdout, &document)?;
+            writeln!(stdout)?;
+        }
+        OutputFormat::Human => {
+            let width = rows.iter().map(|r| r.key.chars().count()).max().unwrap_or(3).max(3);
+            writeln!(stdout, "{:<13} {:<width$}  DETAIL", "ACTION", "KEY")?;
+            for row in &rows {
+                let mut detail = row.reason.clone();
+                if let Some(pin_id) = row.pin_id {
+                    detail.push_str(&format!("; pin {pin_id}"));
+                }
+                writeln!(
+                    stdout,
+                    "{:<13} {:<width$}  {detail} ({})",
+                    row.action, row.key, row.location
+                )?;
+            }
+            for orphan in &orphans {
+                let detail = if orphan.action == "delete" {
+                    "no longer in the manifest: --prune deletes it"
+                } else {
+                    "no longer in the manifest (kept; --prune deletes it)"
+                };
+                writeln!(
+                    stdout,
+                    "{:<13} {:<width$}  {detail}; pin {}",
+                    orphan.action, orphan.key, orphan.pin_id
+                )?;
+            }
+            for board in &boards_to_create {
+                writeln!(stdout, "create board  {board}")?;
+            }
+            for section in &sections_to_create {
+                writeln!(stdout, "create section {section}")?;
+            }
+            let counts: Vec<String> = plan
+                .counts()
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(name, n)| format!("{n} {name}"))
+                .collect();
+            writeln!(
+                stdout,
+                "Plan: {}",
+                if counts.is_empty() {
+                    "nothing to do".to_owned()
+                } else {
+                    counts.join(", ")
+                }
+            )?;
+            drop(stdout);
+            for problem in &problems {
+                eprintln!("error: {problem}");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,57 @@
+//! `pinbatch plan`: what `apply` would do, using read-only calls (boards, sections), or none
+//! with `--offline`. Creates no state file.
+
+use std::collections::BTreeSet;
+
+use crate::cli::{GlobalArgs, PlanArgs};
+use crate::commands::common::{self, load_manifest};
+use crate::exit::ExitStatus;
+use crate::manifest::BoardRef;
+use crate::plan::{self, PlanOptions};
+use crate::resolve;
+use crate::settings::{ClientOptions, GlobalSettings, api_failure};
+use crate::state;
+
+/// Runs `plan`.
+pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
+    let Some(manifest) = load_manifest(&args.manifest, global.quiet)? else {
+        return Ok(ExitStatus::Failure);
+    };
+    let settings = GlobalSettings::resolve(global)?;
+    let state_path = args
+        .state
+        .clone()
+        .unwrap_or_else(|| state::default_state_path(&args.manifest));
+    let snapshot = common::load_state_for(&state_path, settings.environment.origin())?;
+    let options = PlanOptions {
+        replace: args.replace,
+        prune: args.prune,
+    };
+    let plan = plan::plan(&manifest, snapshot.as_ref(), jiff::Timestamp::now(), options);
+    let survey = if args.offline || !plan.needs_api() {
+        None
+    } else {
+        let client = settings.api_client(ClientOptions::from_args(&args.network))?;
+        let needed: BTreeSet<(BoardRef, Option<String>)> = plan
+            .pins
+            .iter()
+            .filter(|planned| planned.action.needs_api())
+            .map(|planned| {
+                let spec = &manifest.pins[planned.index];
+                (spec.board.clone(), spec.section.clone())
+            })
+            .collect();
+        Some(
+            resolve::survey(&client, &manifest, &needed, args.create_boards)
+                .await
+                .map_err(api_failure)?,
+        )
+    };
+    common::write_plan(&manifest, &plan, survey.as_ref(), args.format)?;
+    let problems = survey.as_ref().is_some_and(|s| !s.problems.is_empty());
+    Ok(if problems {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
+}

@@ -1,0 +1,116 @@
+//! `pinbatch status`: a summary of the state file against the manifest: done, failed (with the
+//! last error), pending, unknown outcome, scheduled. No network, no writes.
+
+use std::io::Write as _;
+
+use serde::Serialize;
+
+use crate::cli::{GlobalArgs, OutputFormat, StatusArgs};
+use crate::commands::common::load_manifest;
+use crate::exit::ExitStatus;
+use crate::progress::pin_url;
+use crate::state::{self, PinStatus};
+
+#[derive(Serialize)]
+struct Row<'a> {
+    key: &'a str,
+    location: String,
+    status: &'static str,
+    pin_id: Option<&'a str>,
+    pin_url: Option<String>,
+    attempts: u32,
+    last_error: Option<&'a str>,
+}
+
+/// Runs `status`.
+pub fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<ExitStatus> {
+    let Some(manifest) = load_manifest(&args.manifest, global.quiet)? else {
+        return Ok(ExitStatus::Failure);
+    };
+    let state_path = args
+        .state
+        .clone()
+        .unwrap_or_else(|| state::default_state_path(&args.manifest));
+    let snapshot = state::load(&state_path).map_err(super::common::state_failure)?;
+    let now = jiff::Timestamp::now();
+    let rows: Vec<Row<'_>> = manifest
+        .pins
+        .iter()
+        .map(|spec| {
+            let recorded = snapshot.as_ref().and_then(|s| s.pin(&spec.key));
+            let status = match recorded {
+                Some(pin) if pin.in_flight.is_some() => "unknown",
+                Some(pin) => match pin.status {
+                    PinStatus::Done => "done",
+                    PinStatus::Failed => "failed",
+                    PinStatus::Pending | PinStatus::Deleted => "pending",
+                },
+                None => "pending",
+            };
+            let status = match (status, spec.publish_at) {
+                ("pending", Some(due)) if due > now => "scheduled",
+                _ => status,
+            };
+            let pin_id = recorded.and_then(|pin| pin.pin_id.as_deref());
+            Row {
+                key: &spec.key,
+                location: spec.location.to_string(),
+                status,
+                pin_id,
+                pin_url: pin_id.map(pin_url),
+                attempts: recorded.map_or(0, |pin| pin.attempts),
+                last_error: recorded
+                    .filter(|pin| pin.status == PinStatus::Failed)
+                    .and_then(|pin| pin.last_error.as_deref()),
+            }
+        })
+        .collect();
+    let count = |name: &str| rows.iter().filter(|row| row.status == name).count();
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut stdout, &rows)?;
+            writeln!(stdout)?;
+        }
+        OutputFormat::Human => {
+            if snapshot.is_none() {
+                writeln!(
+                    stdout,
+                    "No state file at {}: nothing has been applied yet.",
+                    state_path.display()
+                )?;
+            } else if let Some(snapshot) = &snapshot {
+                writeln!(
+                    stdout,
+                    "State {} ({}{})",
+                    state_path.display(),
+                    snapshot.header.origin,
+                    snapshot
+                        .header
+                        .username
+                        .as_deref()
+                        .map(|name| format!(", account {name}"))
+                        .unwrap_or_default()
+                )?;
+            }
+            for row in rows.iter().filter(|row| row.status != "done") {
+                let mut line = format!("{:<10} {}", row.status, row.key);
+                if let Some(error) = row.last_error {
+                    line.push_str(&format!("  {error}"));
+                }
+                line.push_str(&format!("  ({})", row.location));
+                writeln!(stdout, "{line}")?;
+            }
+            writeln!(
+                stdout,
+                "{} done, {} failed, {} pending, {} unknown outcome, {} scheduled",
+                count("done"),
+                count("failed"),
+                count("pending"),
+                count("unknown"),
+                count("scheduled")
+            )?;
+        }
+    }
+    Ok(ExitStatus::Success)
+}
