@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod emulator;
 pub mod exit;
 pub mod manifest;
 pub mod ui;
