@@ -84,6 +84,9 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Summarise the state file: done, failed (with the last error), pending.
     Status(StatusArgs),
+    /// Run a local Pinterest API v5 emulator (in memory, 127.0.0.1 only) until Ctrl-C.
+    #[command(after_help = EMULATOR_HELP)]
+    Emulator(EmulatorArgs),
 }
 
 /// Arguments of `pinbatch plan`.
@@ -185,6 +188,48 @@ pub enum OutputFormat {
     Human,
     /// JSON on stdout.
     Json,
+
+const EMULATOR_HELP: &str = "\
+The emulator keeps everything in memory and listens on 127.0.0.1 only. It prints the base URL
+and a throwaway access token; point pinbatch at it with PINBATCH_API_BASE (or --api-base) and
+PINTEREST_ACCESS_TOKEN. OAuth app id 1234, secret emulator-secret; the authorize page is
+BASE/oauth/ and redirects at once.
+
+Fault spec (--faults): comma-separated key=value pairs, e.g.
+  latency=100ms,error-rate=0.1,status=503,rate429=0.05,retry-after=1s,seed=7
+  latency=DURATION        delay before every request
+  error-rate=P            answer a target request with STATUS (probability 0..1)
+  status=CODE             status for error-rate and fail-first (400-599, default 503)
+  rate429=P               answer a target request with 429 code 8
+  retry-after=DURATION    send Retry-After (whole seconds) on injected 429s; none if unset
+  drop-before=P           close the connection before storing anything, no response
+  drop-after-commit=P     store the pin, then close the connection with no response
+  fail-first=N            the first N target requests get STATUS
+  drop-before-first=N     the next N target requests are dropped before storing
+  drop-after-first=N      the next N target requests are stored, then dropped
+  write-limit=N/s         token bucket over POST/PATCH/DELETE: 429 code 8 when empty;
+                          write responses carry X-RateLimit-Limit/-Remaining/-Reset
+  media-fail=P            video processing ends in `failed`
+  media-polls=N           status polls spent in `processing` (default 2)
+  scope=pins|writes|all   target requests: POST /v5/pins (default), every write, every request
+  seed=N                  seed of the random draws (default 0), for reproducible runs
+/v5/oauth/token is never a target. Random faults share one draw per request, so their
+probabilities sum to at most 1; the counters apply first, in the order listed.";
+
+/// Arguments of `pinbatch emulator`.
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// TCP port on 127.0.0.1 (0 picks a free port).
+    #[arg(long, value_name = "PORT", default_value_t = 8090)]
+    pub port: u16,
+
+    /// Faults to inject (grammar below).
+    #[arg(long, value_name = "SPEC", value_parser = crate::emulator::parse_fault_spec)]
+    pub faults: Option<crate::emulator::FaultPlan>,
+
+    /// Validate request bodies against this OpenAPI JSON document and report violations.
+    #[arg(long, value_name = "PATH")]
+    pub openapi: Option<PathBuf>,
 }
 
 /// Arguments of `pinbatch validate`.
@@ -225,6 +270,26 @@ mod tests {
     #[test]
     fn validate_needs_a_manifest() {
         let err = Cli::try_parse_from(["pinbatch", "validate"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn emulator_faults_are_parsed_by_clap() {
+        let cli = Cli::try_parse_from([
+            "pinbatch",
+            "emulator",
+            "--faults",
+            "fail-first=2",
+            "--port",
+            "0",
+        ])
+        .unwrap();
+        let Command::Emulator(args) = cli.command else {
+            panic!("expected the emulator command");
+        };
+        assert_eq!(args.port, 0);
+        assert_eq!(args.faults.map(|f| f.fail_first), Some(2));
+        let err = Cli::try_parse_from(["pinbatch", "emulator", "--faults", "bogus=1"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
     }
 

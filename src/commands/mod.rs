@@ -1,5 +1,6 @@
 //! One module per subcommand; each wires settings, output and the domain modules together.
 
+mod emulator;
 mod schema;
 mod validate;
 
@@ -11,5 +12,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Validate(args) => validate::run(&cli.global, &args),
         Command::Schema => schema::run(),
+        Command::Emulator(args) => emulator::run(&args).await,
     }
 }

@@ -1,1 +1,4 @@
 //! The one integration-test binary: it drives the real `pinbatch` binary. One module per area.
+
+mod common;
+mod emulator;

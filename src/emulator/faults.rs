@@ -1,0 +1,571 @@
+//! Fault injection for the emulator: the `--faults` grammar, its parsed [`FaultPlan`], and the
+//! seeded runtime state that decides, request by request, which fault (if any) to apply.
+//!
+//! Grammar: comma-separated `key=value` pairs, every key optional, order irrelevant:
+//!
+//! | key | value | effect |
+//! |---|---|---|
+//! | `latency` | duration (`100ms`, `1s`) | delay before every request is handled |
+//! | `error-rate` | probability 0..=1 | answer a target request with `status` |
+//! | `status` | HTTP status 400..=599 (default 503) | status used by `error-rate` and `fail-first` |
+//! | `rate429` | probability | answer a target request with 429 code 8 |
+//! | `retry-after` | duration, whole seconds sent | add `Retry-After` to injected 429s |
+//! | `drop-before` | probability | close the connection without storing anything |
+//! | `drop-after-commit` | probability | store, then close the connection without a response |
+//! | `fail-first` | count | the first N target requests get `status` |
+//! | `drop-before-first` | count | the next N target requests are dropped before storing |
+//! | `drop-after-first` | count | the next N target requests are dropped after storing |
+//! | `write-limit` | `N/s` | token bucket over POST/PATCH/DELETE under /v5 (not /oauth/token) |
+//! | `media-fail` | probability | a video upload's processing ends in `failed` |
+//! | `media-polls` | count (default 2) | status polls spent in `processing` before the final state |
+//! | `scope` | `pins` (default), `writes`, `all` | which requests are target requests |
+//! | `seed` | integer (default 0) | seed of the random draws, so runs are reproducible |
+//!
+//! Target requests: `scope=pins` means `POST /v5/pins` only; `scope=writes` every POST, PATCH
+//! and DELETE under /v5; `scope=all` every request under /v5. `/v5/oauth/token` is never a
+//! target. The random faults share one draw per target request, so their probabilities may sum
+//! to at most 1. The deterministic counters run one after the other: `fail-first`, then
+//! `drop-before-first`, then `drop-after-first`, and they take precedence over random draws.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+/// Which requests the error, 429 and drop faults apply to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FaultScope {
+    /// Only `POST /v5/pins`.
+    #[default]
+    Pins,
+    /// Every POST, PATCH and DELETE under /v5 except `/v5/oauth/token`.
+    Writes,
+    /// Every request under /v5 except `/v5/oauth/token`.
+    All,
+}
+
+impl FaultScope {
+    fn as_str(self) -> &'static str {
+        match self {
+            FaultScope::Pins => "pins",
+            FaultScope::Writes => "writes",
+            FaultScope::All => "all",
+        }
+    }
+}
+
+/// A complete description of the faults to inject; parse one with [`parse_fault_spec`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultPlan {
+    /// Delay added before every request is handled.
+    pub latency: Duration,
+    /// Probability that a target request is answered with `error_status`.
+    pub error_rate: f64,
+    /// Status used by `error_rate` and `fail_first` (400..=599; 429 gets code 8).
+    pub error_status: u16,
+    /// Probability that a target request is answered with 429 code 8.
+    pub rate429: f64,
+    /// `Retry-After` sent with injected 429s; `None` sends no header.
+    pub retry_after: Option<Duration>,
+    /// Probability that a target request is stored and its connection then closed with no response.
+    pub drop_after_commit: f64,
+    /// Probability that a target request's connection is closed before anything is stored.
+    pub drop_before: f64,
+    /// The first N target requests are answered with `error_status`.
+    pub fail_first: u32,
+    /// After `fail_first`, the next N target requests are dropped before storing.
+    pub drop_before_first: u32,
+    /// After those, the next N target requests are stored and then dropped.
+    pub drop_after_first: u32,
+    /// Writes allowed per second (token bucket with that capacity); `None` means unlimited.
+    pub write_limit: Option<u32>,
+    /// Probability that a video's processing ends in `failed`.
+    pub media_fail: f64,
+    /// How many status polls a video spends in `processing` before it succeeds or fails.
+    pub media_polls: u32,
+    /// Which requests are target requests.
+    pub scope: FaultScope,
+    /// Seed of the random draws.
+    pub seed: u64,
+}
+
+impl Default for FaultPlan {
+    fn default() -> Self {
+        FaultPlan {
+            latency: Duration::ZERO,
+            error_rate: 0.0,
+            error_status: 503,
+            rate429: 0.0,
+            retry_after: None,
+            drop_after_commit: 0.0,
+            drop_before: 0.0,
+            fail_first: 0,
+            drop_before_first: 0,
+            drop_after_first: 0,
+            write_limit: None,
+            media_fail: 0.0,
+            media_polls: 2,
+            scope: FaultScope::Pins,
+            seed: 0,
+        }
+    }
+}
+
+impl FaultPlan {
+    /// A plan that injects nothing (the default).
+    pub fn none() -> Self {
+        FaultPlan::default()
+    }
+
+    /// Whether the plan injects anything at all.
+    pub fn is_empty(&self) -> bool {
+        *self
+            == FaultPlan {
+                seed: self.seed,
+                ..FaultPlan::default()
+            }
+    }
+}
+
+impl FromStr for FaultPlan {
+    type Err = String;
+
+    fn from_str(spec: &str) -> Result<Self, Self::Err> {
+        parse_fault_spec(spec)
+    }
+}
+
+impl fmt::Display for FaultPlan {
+    /// Prints the canonical spec string (only the keys that differ from the defaults).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let default = FaultPlan::default();
+        let mut parts: Vec<String> = Vec::new();
+        if self.latency != default.latency {
+            parts.push(format!("latency={}ms", self.latency.as_millis()));
+        }
+        let rates = [
+            ("error-rate", self.error_rate),
+            ("rate429", self.rate429),
+            ("drop-after-commit", self.drop_after_commit),
+            ("drop-before", self.drop_before),
+            ("media-fail", self.media_fail),
+        ];
+        for (key, value) in rates {
+            if value != 0.0 {
+                parts.push(format!("{key}={value}"));
+            }
+        }
+        if self.error_status != default.error_status {
+            parts.push(format!("status={}", self.error_status));
+        }
+        if let Some(after) = self.retry_after {
+            parts.push(format!("retry-after={}s", after.as_secs()));
+        }
+        let counts = [
+            ("fail-first", self.fail_first),
+            ("drop-before-first", self.drop_before_first),
+            ("drop-after-first", self.drop_after_first),
+        ];
+        for (key, value) in counts {
+            if value != 0 {
+                parts.push(format!("{key}={value}"));
+            }
+        }
+        if let Some(limit) = self.write_limit {
+            parts.push(format!("write-limit={limit}/s"));
+        }
+        if self.media_polls != default.media_polls {
+            parts.push(format!("media-polls={}", self.media_polls));
+        }
+        if self.scope != default.scope {
+            parts.push(format!("scope={}", self.scope.as_str()));
+        }
+        if self.seed != default.seed {
+            parts.push(format!("seed={}", self.seed));
+        }
+        if parts.is_empty() {
+            f.write_str("none")
+        } else {
+            f.write_str(&parts.join(","))
+        }
+    }
+}
+
+/// Parses a fault spec such as `latency=100ms,error-rate=0.1,status=503,seed=7`.
+///
+/// An empty string or `none` is the empty plan. Errors name the offending pair.
+pub fn parse_fault_spec(spec: &str) -> Result<FaultPlan, String> {
+    let mut plan = FaultPlan::default();
+    let trimmed = spec.trim();
+    if trimmed.is_empty() || trimmed == "none" {
+        return Ok(plan);
+    }
+    for pair in trimmed.split(',') {
+        let pair = pair.trim();
+        if pair.is_empty() {
+            continue;
+        }
+        let Some((key, value)) = pair.split_once('=') else {
+            return Err(format!("`{pair}` is not a key=value pair"));
+        };
+        let (key, value) = (key.trim(), value.trim());
+        let context = |err: String| format!("`{pair}`: {err}");
+        match key {
+            "latency" => plan.latency = parse_duration(value).map_err(context)?,
+            "error-rate" => plan.error_rate = parse_probability(value).map_err(context)?,
+            "status" => plan.error_status = parse_status(value).map_err(context)?,
+            "rate429" => plan.rate429 = parse_probability(value).map_err(context)?,
+            "retry-after" => plan.retry_after = Some(parse_duration(value).map_err(context)?),
+            "drop-after-commit" => {
+                plan.drop_after_commit = parse_probability(value).map_err(context)?
+            }
+            "drop-before" => plan.drop_before = parse_probability(value).map_err(context)?,
+            "fail-first" => plan.fail_first = parse_count(value).map_err(context)?,
+            "drop-before-first" => plan.drop_before_first = parse_count(value).map_err(context)?,
+            "drop-after-first" => plan.drop_after_first = parse_count(value).map_err(context)?,
+            "write-limit" => plan.write_limit = Some(parse_per_second(value).map_err(context)?),
+            "media-fail" => plan.media_fail = parse_probability(value).map_err(context)?,
+            "media-polls" => plan.media_polls = parse_count(value).map_err(context)?,
+            "scope" => {
+                plan.scope = match value {
+                    "pins" => FaultScope::Pins,
+                    "writes" => FaultScope::Writes,
+                    "all" => FaultScope::All,
+                    _ => return Err(context("expected pins, writes or all".into())),
+                }
+            }
+            "seed" => {
+                plan.seed = value
+                    .parse()
+                    .map_err(|_| context("expected a non-negative integer".into()))?
+            }
+            _ => {
+                return Err(format!(
+                    "unknown fault `{key}` (known: latency, error-rate, status, rate429, \
+                     retry-after, drop-after-commit, drop-before, fail-first, drop-before-first, \
+                     drop-after-first, write-limit, media-fail, media-polls, scope, seed)"
+                ));
+            }
+        }
+    }
+    let total = plan.error_rate + plan.rate429 + plan.drop_after_commit + plan.drop_before;
+    if total > 1.0 + 1e-9 {
+        return Err(format!(
+            "error-rate + rate429 + drop-after-commit + drop-before is {total}, more than 1"
+        ));
+    }
+    Ok(plan)
+}
+
+fn parse_duration(value: &str) -> Result<Duration, String> {
+    humantime::parse_duration(value).map_err(|err| format!("expected a duration like 100ms: {err}"))
+}
+
+fn parse_probability(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err("expected a probability between 0 and 1".into()),
+    }
+}
+
+fn parse_count(value: &str) -> Result<u32, String> {
+    value
+        .parse()
+        .map_err(|_| "expected a non-negative integer".into())
+}
+
+fn parse_status(value: &str) -> Result<u16, String> {
+    match value.parse::<u16>() {
+        Ok(status) if (400..=599).contains(&status) => Ok(status),
+        _ => Err("expected an HTTP status between 400 and 599".into()),
+    }
+}
+
+fn parse_per_second(value: &str) -> Result<u32, String> {
+    let number = value.strip_suffix("/s").unwrap_or(value);
+    match number.trim().parse::<u32>() {
+        Ok(limit) if limit > 0 => Ok(limit),
+        _ => Err("expected a rate like 20/s (at least 1)".into()),
+    }
+}
+
+/// What the fault state decided for one target request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Injection {
+    /// Handle the request normally.
+    Pass,
+    /// Answer with this status (429 gets code 8 and maybe `Retry-After`).
+    Error { status: u16 },
+    /// Close the connection before handling.
+    DropBefore,
+    /// Handle, then close the connection instead of answering.
+    DropAfterCommit,
+}
+
+/// The result of taking one write from the token bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WriteQuota {
+    /// Whether the write may proceed.
+    pub allowed: bool,
+    /// Bucket capacity (`X-RateLimit-Limit`).
+    pub limit: u32,
+    /// Whole tokens left (`X-RateLimit-Remaining`).
+    pub remaining: u32,
+    /// Seconds until the bucket is full again (`X-RateLimit-Reset`).
+    pub reset_secs: u64,
+}
+
+struct TokenBucket {
+    capacity: f64,
+    tokens: f64,
+    refilled_at: Instant,
+}
+
+impl TokenBucket {
+    fn new(per_second: u32, now: Instant) -> Self {
+        TokenBucket {
+            capacity: f64::from(per_second),
+            tokens: f64::from(per_second),
+            refilled_at: now,
+        }
+    }
+
+    fn take(&mut self, now: Instant) -> WriteQuota {
+        let elapsed = now
+            .saturating_duration_since(self.refilled_at)
+            .as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.capacity).min(self.capacity);
+        self.refilled_at = now;
+        let allowed = self.tokens >= 1.0;
+        if allowed {
+            self.tokens -= 1.0;
+        }
+        let missing = self.capacity - self.tokens;
+        WriteQuota {
+            allowed,
+            limit: self.capacity as u32,
+            remaining: self.tokens.floor() as u32,
+            reset_secs: (missing / self.capacity).ceil() as u64,
+        }
+    }
+}
+
+/// The mutable side of a plan: the seeded generator, counters and the write token bucket.
+pub(crate) struct FaultState {
+    plan: FaultPlan,
+    rng: fastrand::Rng,
+    targets_seen: u64,
+    bucket: Option<TokenBucket>,
+}
+
+impl FaultState {
+    /// Fresh state for a plan: counters at zero, a full bucket, the generator seeded.
+    pub fn new(plan: FaultPlan) -> Self {
+        let bucket = plan
+            .write_limit
+            .map(|limit| TokenBucket::new(limit, Instant::now()));
+        FaultState {
+            rng: fastrand::Rng::with_seed(plan.seed),
+            targets_seen: 0,
+            bucket,
+            plan,
+        }
+    }
+
+    /// The plan in force.
+    pub fn plan(&self) -> &FaultPlan {
+        &self.plan
+    }
+
+    /// Whether a request is a target of the error, 429 and drop faults.
+    pub fn is_target(&self, method: &str, api_path: &str) -> bool {
+        if api_path == "/oauth/token" || api_path.starts_with("/oauth/token/") {
+            return false;
+        }
+        match self.plan.scope {
+            FaultScope::Pins => method == "POST" && api_path == "/pins",
+            FaultScope::Writes => is_write_method(method),
+            FaultScope::All => true,
+        }
+    }
+
+    /// Decides the fault for the next target request.
+    pub fn decide(&mut self) -> Injection {
+        let index = self.targets_seen;
+        self.targets_seen += 1;
+        let plan = &self.plan;
+        let fail_end = u64::from(plan.fail_first);
+        let drop_before_end = fail_end + u64::from(plan.drop_before_first);
+        let drop_after_end = drop_before_end + u64::from(plan.drop_after_first);
+        if index < fail_end {
+            return Injection::Error {
+                status: plan.error_status,
+            };
+        }
+        if index < drop_before_end {
+            return Injection::DropBefore;
+        }
+        if index < drop_after_end {
+            return Injection::DropAfterCommit;
+        }
+        let draw = self.rng.f64();
+        let mut threshold = plan.drop_before;
+        if draw < threshold {
+            return Injection::DropBefore;
+        }
+        threshold += plan.error_rate;
+        if draw < threshold {
+            return Injection::Error {
+                status: plan.error_status,
+            };
+        }
+        threshold += plan.rate429;
+        if draw < threshold {
+            return Injection::Error { status: 429 };
+        }
+        threshold += plan.drop_after_commit;
+        if draw < threshold {
+            return Injection::DropAfterCommit;
+        }
+        Injection::Pass
+    }
+
+    /// Takes one write from the token bucket; `None` when no write limit is set.
+    pub fn take_write(&mut self, now: Instant) -> Option<WriteQuota> {
+        self.bucket.as_mut().map(|bucket| bucket.take(now))
+    }
+
+    /// Decides whether a newly uploaded video's processing fails.
+    pub fn media_processing_fails(&mut self) -> bool {
+        self.plan.media_fail > 0.0 && self.rng.f64() < self.plan.media_fail
+    }
+}
+
+/// Whether a method changes state (and so counts against the write limit).
+pub(crate) fn is_write_method(method: &str) -> bool {
+    matches!(method, "POST" | "PATCH" | "DELETE" | "PUT")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_example() {
+        let plan = parse_fault_spec(
+            "latency=100ms,error-rate=0.1,status=503,rate429=0.05,retry-after=1s,\
+             drop-after-commit=0.1,drop-before=0.05,write-limit=20/s,media-fail=1,seed=7",
+        )
+        .unwrap();
+        assert_eq!(plan.latency, Duration::from_millis(100));
+        assert_eq!(plan.error_rate, 0.1);
+        assert_eq!(plan.error_status, 503);
+        assert_eq!(plan.rate429, 0.05);
+        assert_eq!(plan.retry_after, Some(Duration::from_secs(1)));
+        assert_eq!(plan.drop_after_commit, 0.1);
+        assert_eq!(plan.drop_before, 0.05);
+        assert_eq!(plan.write_limit, Some(20));
+        assert_eq!(plan.media_fail, 1.0);
+        assert_eq!(plan.seed, 7);
+        assert_eq!(plan.scope, FaultScope::Pins);
+    }
+
+    #[test]
+    fn empty_and_none_are_the_empty_plan() {
+        assert!(parse_fault_spec("").unwrap().is_empty());
+        assert!(parse_fault_spec("none").unwrap().is_empty());
+        assert!(parse_fault_spec("seed=3").unwrap().is_empty());
+        assert!(!parse_fault_spec("fail-first=1").unwrap().is_empty());
+    }
+
+    #[test]
+    fn rejects_bad_input_with_the_pair_named() {
+        for bad in [
+            "latency",
+            "latency=fast",
+            "error-rate=1.5",
+            "status=200",
+            "write-limit=0/s",
+            "write-limit=x/s",
+            "scope=everything",
+            "bogus=1",
+            "error-rate=0.6,rate429=0.6",
+        ] {
+            assert!(parse_fault_spec(bad).is_err(), "{bad} should fail");
+        }
+        let err = parse_fault_spec("status=99").unwrap_err();
+        assert!(err.contains("status=99"), "{err}");
+    }
+
+    #[test]
+    fn display_round_trips() {
+        let spec = "latency=250ms,error-rate=0.2,status=500,retry-after=2s,fail-first=3,\
+                    write-limit=5/s,media-polls=1,scope=writes,seed=9";
+        let plan = parse_fault_spec(spec).unwrap();
+        assert_eq!(parse_fault_spec(&plan.to_string()).unwrap(), plan);
+        assert_eq!(FaultPlan::none().to_string(), "none");
+    }
+
+    #[test]
+    fn counters_run_in_order_before_random_draws() {
+        let plan =
+            parse_fault_spec("fail-first=2,drop-before-first=1,drop-after-first=1,status=500")
+                .unwrap();
+        let mut state = FaultState::new(plan);
+        let decided: Vec<_> = (0..5).map(|_| state.decide()).collect();
+        assert_eq!(
+            decided,
+            vec![
+                Injection::Error { status: 500 },
+                Injection::Error { status: 500 },
+                Injection::DropBefore,
+                Injection::DropAfterCommit,
+                Injection::Pass,
+            ]
+        );
+    }
+
+    #[test]
+    fn random_draws_are_reproducible_with_a_seed() {
+        let plan = parse_fault_spec("error-rate=0.3,rate429=0.3,seed=42").unwrap();
+        let run = |plan: &FaultPlan| {
+            let mut state = FaultState::new(plan.clone());
+            (0..50).map(|_| state.decide()).collect::<Vec<_>>()
+        };
+        let first = run(&plan);
+        assert_eq!(first, run(&plan));
+        assert!(first.contains(&Injection::Error { status: 429 }));
+        assert!(first.contains(&Injection::Error { status: 503 }));
+        assert!(first.contains(&Injection::Pass));
+    }
+
+    #[test]
+    fn scope_selects_target_requests() {
+        let pins = FaultState::new(FaultPlan::default());
+        assert!(pins.is_target("POST", "/pins"));
+        assert!(!pins.is_target("POST", "/boards"));
+        assert!(!pins.is_target("GET", "/pins"));
+        let writes = FaultState::new(parse_fault_spec("scope=writes").unwrap());
+        assert!(writes.is_target("POST", "/boards"));
+        assert!(writes.is_target("DELETE", "/pins/1"));
+        assert!(!writes.is_target("GET", "/boards"));
+        assert!(!writes.is_target("POST", "/oauth/token"));
+        let all = FaultState::new(parse_fault_spec("scope=all").unwrap());
+        assert!(all.is_target("GET", "/boards"));
+        assert!(!all.is_target("POST", "/oauth/token"));
+    }
+
+    #[test]
+    fn token_bucket_limits_and_refills() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(2, start);
+        let first = bucket.take(start);
+        assert!(first.allowed);
+        assert_eq!((first.limit, first.remaining), (2, 1));
+        assert!(bucket.take(start).allowed);
+        let denied = bucket.take(start);
+        assert!(!denied.allowed);
+        assert_eq!(denied.remaining, 0);
+        assert_eq!(denied.reset_secs, 1);
+        assert!(bucket.take(start + Duration::from_millis(600)).allowed);
+    }
+}

@@ -1,0 +1,332 @@
+//! A local, in-memory Pinterest API v5 emulator for rehearsals and tests, bound to 127.0.0.1.
+//!
+//! It serves the endpoints pinbatch uses (user account, boards, sections, pins, video media
+//! upload, OAuth authorize and token) with the official response shapes and error codes, injects
+//! faults from a [`FaultPlan`] (latency, 5xx, 429 with or without `Retry-After`, a write rate
+//! limit, connections dropped before or after a Pin is stored), records every request, and can
+//! check request bodies against the official OpenAPI document.
+//!
+//! Each accepted connection is served by its own hyper task, raced against a per-connection
+//! signal: when a drop fault fires, the handler raises the signal and never answers, and the task
+//! drops the connection, so the client sees the socket close with no HTTP response at all.
+
+mod faults;
+mod openapi;
+mod record;
+mod routes;
+mod store;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, oneshot};
+use tokio::task::{JoinHandle, JoinSet};
+use tower::ServiceExt as _;
+
+pub use faults::{FaultPlan, FaultScope, parse_fault_spec};
+pub use openapi::{OpenApiError, SpecValidator};
+pub use record::{AppliedFault, RecordedRequest};
+pub use store::{
+    ApiFailure, BoardRecord, CarouselItemRecord, ImageRecord, MediaRecord, MediaStatus,
+    PinMediaRecord, PinRecord, SectionRecord, StoreSnapshot, TokenPair, sha256_hex,
+};
+
+use faults::FaultState;
+use store::Store;
+
+/// How to run an emulator. `Default` gives the documented throwaway credentials and port 0.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// TCP port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// The bearer token accepted from the start.
+    pub access_token: String,
+    /// OAuth app id (`client_id`, HTTP Basic user of `/v5/oauth/token`).
+    pub app_id: String,
+    /// OAuth app secret (HTTP Basic password of `/v5/oauth/token`).
+    pub app_secret: String,
+    /// Faults to inject from the start.
+    pub faults: FaultPlan,
+    /// OpenAPI JSON document; when set, every JSON and form request body is validated against it.
+    pub openapi: Option<PathBuf>,
+    /// Username reported by `/v5/user_account` and as board and Pin owner.
+    pub username: String,
+}
+
+/// The access token an emulator accepts unless configured otherwise.
+pub const DEFAULT_ACCESS_TOKEN: &str = "emulator-token";
+/// The OAuth app id an emulator accepts unless configured otherwise.
+pub const DEFAULT_APP_ID: &str = "1234";
+/// The OAuth app secret an emulator accepts unless configured otherwise.
+pub const DEFAULT_APP_SECRET: &str = "emulator-secret";
+/// The username an emulator reports unless configured otherwise.
+pub const DEFAULT_USERNAME: &str = "pinbatch-emulator";
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            port: 0,
+            access_token: DEFAULT_ACCESS_TOKEN.into(),
+            app_id: DEFAULT_APP_ID.into(),
+            app_secret: DEFAULT_APP_SECRET.into(),
+            faults: FaultPlan::default(),
+            openapi: None,
+            username: DEFAULT_USERNAME.into(),
+        }
+    }
+}
+
+/// State shared by every connection and handler.
+pub(crate) struct Shared {
+    pub(crate) base_url: String,
+    pub(crate) app_id: String,
+    pub(crate) app_secret: String,
+    pub(crate) username: String,
+    pub(crate) store: Mutex<Store>,
+    pub(crate) faults: Mutex<FaultState>,
+    pub(crate) records: Mutex<Vec<RecordedRequest>>,
+    pub(crate) violations: Mutex<Vec<String>>,
+    pub(crate) validator: Option<SpecValidator>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+    next_request_id: AtomicU64,
+}
+
+/// Locks a mutex even if a handler panicked while holding it (the data stays usable for tests).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Shared {
+    pub(crate) fn next_request_id(&self) -> String {
+        format!(
+            "{:016x}",
+            self.next_request_id.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+}
+
+/// Per-connection signal a handler raises to close its connection without answering.
+#[derive(Clone, Default)]
+pub(crate) struct ConnectionKiller(Arc<Notify>);
+
+impl ConnectionKiller {
+    pub(crate) fn kill(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// Counts a request as in flight until dropped.
+struct InFlight<'a>(&'a Shared);
+
+impl<'a> InFlight<'a> {
+    fn enter(shared: &'a Shared) -> Self {
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(shared)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A running emulator. Dropping it stops the server; [`Emulator::shutdown`] also waits for that.
+pub struct Emulator {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// Binds 127.0.0.1:`config.port`, compiles the OpenAPI validators if asked, and starts serving.
+    pub async fn start(config: EmulatorConfig) -> std::io::Result<Emulator> {
+        let validator = match &config.openapi {
+            Some(path) => Some(
+                SpecValidator::load(path)
+                    .map_err(|err| std::io::Error::new(std::io::ErrorKind::InvalidData, err))?,
+            ),
+            None => None,
+        };
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            base_url: format!("http://{addr}"),
+            app_id: config.app_id,
+            app_secret: config.app_secret,
+            username: config.username,
+            store: Mutex::new(Store::new(&config.access_token)),
+            faults: Mutex::new(FaultState::new(config.faults)),
+            records: Mutex::new(Vec::new()),
+            violations: Mutex::new(Vec::new()),
+            validator,
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
+            next_request_id: AtomicU64::new(1),
+        });
+        let (stop, stopped) = oneshot::channel();
+        let server = tokio::spawn(serve(listener, shared.clone(), stopped));
+        Ok(Emulator {
+            shared,
+            addr,
+            stop: Some(stop),
+            server: Some(server),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`; clients append `/v5/...`.
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Replaces the fault plan; counters and the write bucket start afresh.
+    pub fn set_faults(&self, faults: FaultPlan) {
+        *lock(&self.shared.faults) = FaultState::new(faults);
+    }
+
+    /// The fault plan in force.
+    pub fn faults(&self) -> FaultPlan {
+        lock(&self.shared.faults).plan().clone()
+    }
+
+    /// A copy of every stored board, section, Pin and media upload.
+    pub fn snapshot(&self) -> StoreSnapshot {
+        lock(&self.shared.store).snapshot()
+    }
+
+    /// Every request received so far, in arrival order of completion.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.records).clone()
+    }
+
+    /// Forgets the recorded requests (the store is untouched).
+    pub fn clear_requests(&self) {
+        lock(&self.shared.records).clear();
+    }
+
+    /// The highest number of requests handled at the same time so far.
+    pub fn max_in_flight(&self) -> usize {
+        self.shared.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Request bodies that failed the OpenAPI schema (empty when no document was configured).
+    pub fn spec_violations(&self) -> Vec<String> {
+        lock(&self.shared.violations).clone()
+    }
+
+    /// Creates a board directly in the store and returns its id; panics on a duplicate name,
+    /// which in a test setup is a bug in the test.
+    pub fn seed_board(&self, name: &str, privacy: &str) -> String {
+        let now = routes::now_utc();
+        match lock(&self.shared.store).create_board(name, None, privacy, &now) {
+            Ok(board) => board.id,
+            Err(err) => panic!("cannot seed board {name:?}: {}", err.message),
+        }
+    }
+
+    /// Creates a section directly in the store and returns its id; panics on a bad board or name.
+    pub fn seed_section(&self, board_id: &str, name: &str) -> String {
+        match lock(&self.shared.store).create_section(board_id, name) {
+            Ok(section) => section.id,
+            Err(err) => panic!("cannot seed section {name:?}: {}", err.message),
+        }
+    }
+
+    /// Mints a fresh access and refresh token pair (scope `boards:read,boards:write,pins:read,
+    /// pins:write,user_accounts:read`), as an OAuth login would.
+    pub fn issue_tokens(&self) -> TokenPair {
+        lock(&self.shared.store)
+            .issue_tokens("boards:read,boards:write,pins:read,pins:write,user_accounts:read")
+    }
+
+    /// Makes one access token answer 401 from now on; returns whether it was valid.
+    pub fn expire_access_token(&self, token: &str) -> bool {
+        lock(&self.shared.store).expire_access_token(token)
+    }
+
+    /// Makes every access token answer 401 from now on; refresh tokens keep working.
+    pub fn expire_all_access_tokens(&self) {
+        lock(&self.shared.store).expire_all_access_tokens();
+    }
+
+    /// Whether a token is currently accepted.
+    pub fn is_valid_access_token(&self, token: &str) -> bool {
+        lock(&self.shared.store).is_valid_access_token(token)
+    }
+
+    /// Stops accepting, closes every connection and waits for the server task.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+/// Accepts connections until stopped; each connection runs in its own task.
+async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: oneshot::Receiver<()>) {
+    let router = routes::router(shared.clone());
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut stopped => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                connections.spawn(serve_connection(stream, router.clone(), shared.clone()));
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
+}
+
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    router: axum::Router,
+    shared: Arc<Shared>,
+) {
+    let killer = ConnectionKiller::default();
+    let signal = killer.0.clone();
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(killer.clone());
+        let router = router.clone();
+        let shared = shared.clone();
+        async move {
+            let _in_flight = InFlight::enter(&shared);
+            router.oneshot(request).await
+        }
+    });
+    let connection =
+        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    tokio::select! {
+        _ = connection => {}
+        // Dropping the connection future closes the socket without writing a response.
+        _ = signal.notified() => {}
+    }
+}

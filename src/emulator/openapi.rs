@@ -1,0 +1,496 @@
+//! Request-body validation against the official Pinterest OpenAPI document.
+//!
+//! OpenAPI 3.0 schemas are not plain JSON Schema, so the `components` are converted once at
+//! start: `nullable: true` becomes a type union with `null`, `readOnly` properties are dropped
+//! from `required` (they only bind responses), and a `oneOf` with a `discriminator.mapping`
+//! becomes one `if`/`then` per mapped value, so a body is checked against exactly the variant
+//! its discriminator names (a plain `oneOf` reports "valid under more than one" for bodies that
+//! fit loose variants). `#/components/schemas/...` refs resolve because every validator's root
+//! document carries the converted components.
+
+use std::path::Path;
+
+use serde_json::{Map, Value, json};
+
+/// Why the OpenAPI document could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenApiError {
+    /// The file could not be read.
+    #[error("cannot read the OpenAPI document {path}")]
+    Read {
+        /// The path.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not JSON.
+    #[error("the OpenAPI document {path} is not valid JSON")]
+    Parse {
+        /// The path.
+        path: String,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// An operation's schema could not be compiled.
+    #[error("cannot compile the request schema of {operation}: {message}")]
+    Compile {
+        /// `METHOD /path`.
+        operation: String,
+        /// The compiler's message.
+        message: String,
+    },
+}
+
+/// The operations whose request bodies are validated (the ones the emulator serves).
+const VALIDATED_OPERATIONS: [(&str, &str); 7] = [
+    ("POST", "/boards"),
+    ("POST", "/boards/{board_id}/sections"),
+    ("POST", "/pins"),
+    ("PATCH", "/pins/{pin_id}"),
+    ("POST", "/media"),
+    ("POST", "/oauth/token"),
+    ("PATCH", "/boards/{board_id}"),
+];
+
+struct Operation {
+    method: &'static str,
+    segments: Vec<Option<String>>,
+    bodies: Vec<(String, jsonschema::Validator)>,
+}
+
+impl Operation {
+    fn matches(&self, method: &str, path: &str) -> bool {
+        if self.method != method {
+            return false;
+        }
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        parts.len() == self.segments.len()
+            && self
+                .segments
+                .iter()
+                .zip(&parts)
+                .all(|(segment, part)| segment.as_deref().is_none_or(|lit| lit == *part))
+    }
+}
+
+/// Compiled request-body validators for the emulated operations.
+pub struct SpecValidator {
+    operations: Vec<Operation>,
+}
+
+impl SpecValidator {
+    /// Loads and compiles the OpenAPI JSON document at `path`.
+    pub fn load(path: &Path) -> Result<Self, OpenApiError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| OpenApiError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let document: Value =
+            serde_json::from_str(&text).map_err(|source| OpenApiError::Parse {
+                path: shown,
+                source,
+            })?;
+        Self::from_document(&document)
+    }
+
+    /// Compiles validators from an already parsed OpenAPI document.
+    pub fn from_document(document: &Value) -> Result<Self, OpenApiError> {
+        let mut components = document.get("components").cloned().unwrap_or(json!({}));
+        convert_schema(&mut components);
+        let mut operations = Vec::new();
+        for (method, template) in VALIDATED_OPERATIONS {
+            let Some(content) = document
+                .pointer(&format!(
+                    "/paths/{}/{}/requestBody/content",
+                    escape_pointer(template),
+                    method.to_ascii_lowercase()
+                ))
+                .and_then(Value::as_object)
+            else {
+                continue;
+            };
+            let mut bodies = Vec::new();
+            for (media_type, body) in content {
+                let Some(schema) = body.get("schema") else {
+                    continue;
+                };
+                let mut schema = schema.clone();
+                convert_schema(&mut schema);
+                let root = json!({
+                    "$schema": "https://json-schema.org/draft/2020-12/schema",
+                    "allOf": [schema],
+                    "components": components,
+                });
+                let validator = jsonschema::options()
+                    .with_draft(jsonschema::Draft::Draft202012)
+                    .build(&root)
+                    .map_err(|err| OpenApiError::Compile {
+                        operation: format!("{method} {template}"),
+                        message: err.to_string(),
+                    })?;
+                bodies.push((media_type.clone(), validator));
+            }
+            let segments = template
+                .trim_matches('/')
+                .split('/')
+                .map(|s| (!s.starts_with('{')).then(|| s.to_string()))
+                .collect();
+            operations.push(Operation {
+                method,
+                segments,
+                bodies,
+            });
+        }
+        Ok(SpecValidator { operations })
+    }
+
+    /// Validates one body; `api_path` is the path without `/v5`. Returns one message per problem,
+    /// each naming the operation, the error and the instance path. Unknown operations pass.
+    pub fn validate(
+        &self,
+        method: &str,
+        api_path: &str,
+        media_type: &str,
+        body: &Value,
+    ) -> Vec<String> {
+        let Some(operation) = self
+            .operations
+            .iter()
+            .find(|op| op.matches(method, api_path))
+        else {
+            return Vec::new();
+        };
+        let Some((_, validator)) = operation
+            .bodies
+            .iter()
+            .find(|(declared, _)| media_type.starts_with(declared.as_str()))
+        else {
+            return vec![format!(
+                "{method} /v5{api_path}: content type `{media_type}` is not declared by the spec"
+            )];
+        };
+        validator
+            .iter_errors(body)
+            .map(|err| {
+                let at = err.instance_path().as_str();
+                let at = if at.is_empty() { "/" } else { at };
+                format!("{method} /v5{api_path}: {err} (at {at})")
+            })
+            .collect()
+    }
+
+    /// Whether an operation is validated at all.
+    pub fn covers(&self, method: &str, api_path: &str) -> bool {
+        self.operations
+            .iter()
+            .any(|op| op.matches(method, api_path))
+    }
+}
+
+fn escape_pointer(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+/// Rewrites an OpenAPI 3.0 schema tree into JSON Schema 2020-12, in place.
+fn convert_schema(value: &mut Value) {
+    match value {
+        Value::Array(items) => items.iter_mut().for_each(convert_schema),
+        Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                // Examples and defaults are data, not schemas.
+                if !matches!(key.as_str(), "example" | "examples" | "default" | "enum") {
+                    convert_schema(child);
+                }
+            }
+            convert_nullable(map);
+            drop_read_only_from_required(map);
+            convert_discriminated_one_of(map);
+        }
+        _ => {}
+    }
+}
+
+fn convert_nullable(map: &mut Map<String, Value>) {
+    if map.get("nullable") != Some(&Value::Bool(true)) {
+        map.remove("nullable");
+        return;
+    }
+    map.remove("nullable");
+    if let Some(Value::Array(options)) = map.get_mut("enum")
+        && !options.contains(&Value::Null)
+    {
+        options.push(Value::Null);
+    }
+    match map.get_mut("type") {
+        Some(Value::String(kind)) => {
+            let kind = std::mem::take(kind);
+            map.insert("type".into(), json!([kind, "null"]));
+        }
+        Some(Value::Array(kinds)) => {
+            if !kinds.contains(&json!("null")) {
+                kinds.push(json!("null"));
+            }
+        }
+        _ => {
+            let inner = std::mem::take(map);
+            map.insert(
+                "anyOf".into(),
+                json!([Value::Object(inner), {"type": "null"}]),
+            );
+        }
+    }
+}
+
+fn drop_read_only_from_required(map: &mut Map<String, Value>) {
+    let read_only: Vec<String> = match map.get("properties").and_then(Value::as_object) {
+        Some(properties) => properties
+            .iter()
+            .filter(|(_, schema)| schema.get("readOnly") == Some(&Value::Bool(true)))
+            .map(|(name, _)| name.clone())
+            .collect(),
+        None => return,
+    };
+    if let Some(Value::Array(required)) = map.get_mut("required") {
+        required.retain(|name| {
+            name.as_str()
+                .is_none_or(|n| !read_only.iter().any(|r| r == n))
+        });
+    }
+}
+
+fn convert_discriminated_one_of(map: &mut Map<String, Value>) {
+    let Some(discriminator) = map.remove("discriminator") else {
+        return;
+    };
+    let (Some(property), Some(mapping)) = (
+        discriminator.get("propertyName").and_then(Value::as_str),
+        discriminator.get("mapping").and_then(Value::as_object),
+    ) else {
+        return;
+    };
+    if !map.contains_key("oneOf") {
+        return;
+    }
+    map.remove("oneOf");
+    let values: Vec<Value> = mapping.keys().map(|k| json!(k)).collect();
+    let mut branches = vec![json!({
+        "required": [property],
+        "properties": { property: { "enum": values } },
+    })];
+    for (value, target) in mapping {
+        branches.push(json!({
+            "if": { "required": [property], "properties": { property: { "const": value } } },
+            "then": { "$ref": target },
+        }));
+    }
+    match map.get_mut("allOf") {
+        Some(Value::Array(existing)) => existing.extend(branches),
+        _ => {
+            map.insert("allOf".into(), Value::Array(branches));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+
+    use super::*;
+
+    fn validator() -> &'static SpecValidator {
+        static VALIDATOR: OnceLock<SpecValidator> = OnceLock::new();
+        VALIDATOR.get_or_init(|| {
+            let path = std::env::var_os("PINBATCH_OPENAPI")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| {
+                    Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("../shared/pinterest-openapi/openapi.json")
+                });
+            SpecValidator::load(&path)
+                .unwrap_or_else(|err| panic!("the OpenAPI document is needed: {err}"))
+        })
+    }
+
+    fn pin_errors(body: Value) -> Vec<String> {
+        validator().validate("POST", "/pins", "application/json", &body)
+    }
+
+    #[test]
+    fn nullable_becomes_a_type_union() {
+        let mut schema = json!({"type": "string", "nullable": true, "enum": ["a"]});
+        convert_schema(&mut schema);
+        assert_eq!(
+            schema,
+            json!({"type": ["string", "null"], "enum": ["a", null]})
+        );
+        let mut reference = json!({"$ref": "#/x", "nullable": true});
+        convert_schema(&mut reference);
+        assert_eq!(
+            reference,
+            json!({"anyOf": [{"$ref": "#/x"}, {"type": "null"}]})
+        );
+    }
+
+    #[test]
+    fn every_media_source_variant_passes_when_correct() {
+        let bodies = [
+            json!({"board_id": "1", "title": null, "link": null,
+                   "media_source": {"source_type": "image_url", "url": "https://e.com/a.jpg"}}),
+            json!({"board_id": "1", "board_section_id": "2",
+                   "media_source": {"source_type": "image_base64", "content_type": "image/png", "data": "iVBORw0KGgo="}}),
+            json!({"board_id": "1", "media_source": {"source_type": "multiple_image_urls",
+                   "items": [{"url": "https://e.com/1.jpg", "title": "a"}, {"url": "https://e.com/2.jpg"}]}}),
+            json!({"board_id": "1", "media_source": {"source_type": "multiple_image_base64",
+                   "items": [{"content_type": "image/jpeg", "data": "/9j/4A=="}, {"content_type": "image/png", "data": "iVBORw0KGgo="}]}}),
+            json!({"board_id": "1", "media_source": {"source_type": "video_id", "media_id": "77",
+                   "cover_image_url": "https://e.com/c.jpg"}}),
+        ];
+        for body in bodies {
+            assert_eq!(pin_errors(body.clone()), Vec::<String>::new(), "{body}");
+        }
+    }
+
+    #[test]
+    fn bad_bodies_fail_with_the_field_named() {
+        let cases = [
+            (
+                json!({"board_id": "1", "media_source": {"source_type": "image_url"}}),
+                "/media_source",
+            ),
+            (
+                json!({"board_id": "x1", "media_source": {"source_type": "image_url", "url": "u"}}),
+                "/board_id",
+            ),
+            (
+                json!({"board_id": "1", "title": "t".repeat(101),
+                    "media_source": {"source_type": "image_url", "url": "u"}}),
+                "/title",
+            ),
+            (
+                json!({"board_id": "1", "media_source": {"source_type": "image_base64",
+                    "content_type": "image/gif", "data": "AAAA"}}),
+                "/media_source",
+            ),
+            (
+                json!({"board_id": "1", "media_source": {"source_type": "image_base64",
+                    "content_type": "image/png", "data": "data:image/png;base64,AA"}}),
+                "/media_source",
+            ),
+            (
+                json!({"board_id": "1", "media_source": {"source_type": "multiple_image_urls",
+                    "items": [{"url": "u"}]}}),
+                "/media_source",
+            ),
+            (
+                json!({"board_id": "1", "media_source": {"source_type": "video_id"}}),
+                "/media_source",
+            ),
+            (
+                json!({"board_id": "1", "media_source": {"source_type": "gif_url", "url": "u"}}),
+                "/media_source",
+            ),
+        ];
+        for (body, at) in cases {
+            let errors = pin_errors(body.clone());
+            assert!(!errors.is_empty(), "{body} should fail");
+            assert!(
+                errors.iter().any(|e| e.contains(at)),
+                "{errors:?} should name {at}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_operations_and_form_bodies() {
+        let v = validator();
+        assert!(
+            v.validate(
+                "POST",
+                "/boards",
+                "application/json",
+                &json!({"name": "b", "privacy": "SECRET"})
+            )
+            .is_empty()
+        );
+        assert!(
+            !v.validate(
+                "POST",
+                "/boards",
+                "application/json",
+                &json!({"privacy": "SECRET"})
+            )
+            .is_empty()
+        );
+        assert!(
+            v.validate(
+                "POST",
+                "/boards/12/sections",
+                "application/json",
+                &json!({"name": "s"})
+            )
+            .is_empty()
+        );
+        assert!(
+            !v.validate(
+                "POST",
+                "/boards/12/sections",
+                "application/json",
+                &json!({"name": ""})
+            )
+            .is_empty()
+        );
+        assert!(
+            v.validate(
+                "PATCH",
+                "/pins/3",
+                "application/json",
+                &json!({"title": null, "board_section_id": "4"})
+            )
+            .is_empty()
+        );
+        assert!(
+            v.validate(
+                "POST",
+                "/media",
+                "application/json",
+                &json!({"media_type": "video"})
+            )
+            .is_empty()
+        );
+        assert!(
+            !v.validate(
+                "POST",
+                "/media",
+                "application/json",
+                &json!({"media_type": "image"})
+            )
+            .is_empty()
+        );
+        let form = json!({"grant_type": "refresh_token", "refresh_token": "r"});
+        assert!(
+            v.validate(
+                "POST",
+                "/oauth/token",
+                "application/x-www-form-urlencoded",
+                &form
+            )
+            .is_empty()
+        );
+        assert!(
+            !v.validate(
+                "POST",
+                "/oauth/token",
+                "application/x-www-form-urlencoded",
+                &json!({"grant_type": "password"})
+            )
+            .is_empty()
+        );
+        assert!(
+            v.validate("GET", "/boards", "application/json", &json!({}))
+                .is_empty()
+        );
+    }
+}

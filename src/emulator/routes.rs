@@ -1,0 +1,784 @@
+//! HTTP surface of the emulator: the axum router, the gateway middleware (body capture, OpenAPI
+//! validation, latency, bearer check, write limit, injected faults, recording, request id) and
+//! one handler per endpoint, rendering the official response shapes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Multipart, Path, RawQuery, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use serde_json::{Map, Value, json};
+
+use super::faults::{Injection, WriteQuota, is_write_method};
+use super::record::{AppliedFault, RecordedRequest};
+use super::store::{
+    ApiFailure, BoardRecord, ImageRecord, PinMediaRecord, PinRecord, parse_page_size,
+};
+use super::{ConnectionKiller, Shared, lock};
+
+type AppState = State<Arc<Shared>>;
+
+/// Largest request body accepted (base64 images and video uploads in tests stay far below).
+const BODY_LIMIT_BYTES: usize = 256 * 1024 * 1024;
+
+/// The current time as Pinterest prints it: UTC, whole seconds, no offset.
+pub(crate) fn now_utc() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S")
+        .to_string()
+}
+
+/// Builds the router with every endpoint and the gateway middleware.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let api = Router::new()
+        .route("/user_account", get(user_account))
+        .route("/boards", get(list_boards).post(create_board))
+        .route("/boards/{board_id}", get(get_board))
+        .route(
+            "/boards/{board_id}/sections",
+            get(list_sections).post(create_section),
+        )
+        .route("/boards/{board_id}/pins", get(list_board_pins))
+        .route("/pins", get(list_pins).post(create_pin))
+        .route(
+            "/pins/{pin_id}",
+            get(get_pin).patch(update_pin).delete(delete_pin),
+        )
+        .route("/media", post(register_media))
+        .route("/media/{media_id}", get(get_media))
+        .route("/oauth/token", post(oauth_token))
+        .fallback(api_not_found);
+    Router::new()
+        .nest("/v5", api)
+        .route("/oauth/", get(authorize))
+        .route("/oauth", get(authorize))
+        .route("/upload/{media_id}", post(upload))
+        .layer(middleware::from_fn_with_state(shared.clone(), gateway))
+        .with_state(shared)
+}
+
+// ---- responses ----
+
+fn json_response(status: StatusCode, body: Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+impl IntoResponse for ApiFailure {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
+        json_response(status, json!({"code": self.code, "message": self.message}))
+    }
+}
+
+type ApiResult = Result<Response, ApiFailure>;
+
+fn parse_json(body: &Bytes) -> Result<Value, ApiFailure> {
+    serde_json::from_slice(body)
+        .map_err(|err| ApiFailure::invalid(format!("the body is not valid JSON: {err}")))
+}
+
+fn query_map(raw: Option<&str>) -> HashMap<String, String> {
+    raw.map(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .into_owned()
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// The common query of list endpoints.
+struct PageQuery {
+    bookmark: Option<String>,
+    size: usize,
+    all: HashMap<String, String>,
+}
+
+fn page_query(raw: &Option<String>) -> Result<PageQuery, ApiFailure> {
+    let all = query_map(raw.as_deref());
+    let size = parse_page_size(all.get("page_size").map(String::as_str))?;
+    Ok(PageQuery {
+        bookmark: all.get("bookmark").cloned(),
+        size,
+        all,
+    })
+}
+
+// ---- gateway ----
+
+/// Runs around every request: see the module docs for the order of the steps.
+async fn gateway(State(shared): AppState, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let (parts, body) = request.into_parts();
+    let method = parts.method.as_str().to_string();
+    let path = parts.uri.path().to_string();
+    let query = parts.uri.query().map(str::to_string);
+    let killer = parts.extensions.get::<ConnectionKiller>().cloned();
+    let bytes = match axum::body::to_bytes(body, BODY_LIMIT_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(_) => return ApiFailure::invalid("the body could not be read").into_response(),
+    };
+    let api_path = path.strip_prefix("/v5").filter(|p| p.starts_with('/'));
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let recorded_body = recorded_body(&content_type, &bytes);
+    if let (Some(validator), Some(api_path)) = (&shared.validator, api_path)
+        && !bytes.is_empty()
+        && validator.covers(&method, api_path)
+    {
+        let problems = match &recorded_body {
+            Some(body) => validator.validate(&method, api_path, &content_type, body),
+            None => vec![format!(
+                "{method} {path}: the body is not valid JSON or form data (content type `{content_type}`)"
+            )],
+        };
+        lock(&shared.violations).extend(problems);
+    }
+
+    let latency = lock(&shared.faults).plan().latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+
+    let mut fault = None;
+    let mut quota = None;
+    let mut drop_after_commit = false;
+    let mut response = 'respond: {
+        let Some(api_path) = api_path else {
+            break 'respond None;
+        };
+        let is_token_endpoint = api_path.starts_with("/oauth/token");
+        if !is_token_endpoint && !bearer_is_valid(&shared, &parts.headers) {
+            break 'respond Some(ApiFailure::unauthenticated().into_response());
+        }
+        let mut faults = lock(&shared.faults);
+        if is_write_method(&method) && !is_token_endpoint {
+            quota = faults.take_write(Instant::now());
+            if quota.is_some_and(|q| !q.allowed) {
+                fault = Some(AppliedFault::WriteLimited);
+                break 'respond Some(rate_limited(None));
+            }
+        }
+        if !faults.is_target(&method, api_path) {
+            break 'respond None;
+        }
+        let retry_after = faults.plan().retry_after;
+        match faults.decide() {
+            Injection::Pass => None,
+            Injection::Error { status } => {
+                fault = Some(AppliedFault::Injected(status));
+                Some(injected_error(status, retry_after))
+            }
+            Injection::DropBefore => {
+                fault = Some(AppliedFault::DropBefore);
+                None
+            }
+            Injection::DropAfterCommit => {
+                drop_after_commit = true;
+                None
+            }
+        }
+    };
+
+    if fault == Some(AppliedFault::DropBefore) {
+        return drop_connection(
+            &shared,
+            killer,
+            record(method, path, query, None, recorded_body, fault),
+        )
+        .await;
+    }
+    let handled = response.is_none();
+    let mut response = match response.take() {
+        Some(response) => response,
+        None => {
+            let request = Request::from_parts(parts, Body::from(bytes));
+            next.run(request).await
+        }
+    };
+    if handled && drop_after_commit && response.status().is_success() {
+        let entry = record(
+            method,
+            path,
+            query,
+            None,
+            recorded_body,
+            Some(AppliedFault::DropAfterCommit),
+        );
+        return drop_connection(&shared, killer, entry).await;
+    }
+    if let Some(quota) = quota {
+        add_quota_headers(response.headers_mut(), quota);
+    }
+    if let Ok(rid) = HeaderValue::from_str(&shared.next_request_id()) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("x-pinterest-rid"), rid);
+    }
+    let status = Some(response.status().as_u16());
+    lock(&shared.records).push(record(method, path, query, status, recorded_body, fault));
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "emulator request"
+    );
+    response
+}
+
+fn record(
+    method: String,
+    path: String,
+    query: Option<String>,
+    status: Option<u16>,
+    body: Option<Value>,
+    fault: Option<AppliedFault>,
+) -> RecordedRequest {
+    RecordedRequest {
+        method,
+        path,
+        query,
+        status,
+        body,
+        fault,
+    }
+}
+
+/// Records the request, closes its connection and never answers.
+async fn drop_connection(
+    shared: &Shared,
+    killer: Option<ConnectionKiller>,
+    entry: RecordedRequest,
+) -> Response {
+    lock(&shared.records).push(entry);
+    match killer {
+        Some(killer) => {
+            killer.kill();
+            std::future::pending::<Response>().await
+        }
+        // Only reachable if the router is served by something other than `serve_connection`.
+        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+fn recorded_body(content_type: &str, bytes: &Bytes) -> Option<Value> {
+    if bytes.is_empty() {
+        return None;
+    }
+    if content_type.starts_with("application/json") {
+        serde_json::from_slice(bytes).ok()
+    } else if content_type.starts_with("application/x-www-form-urlencoded") {
+        let fields: Map<String, Value> = url::form_urlencoded::parse(bytes)
+            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+            .collect();
+        Some(Value::Object(fields))
+    } else {
+        None
+    }
+}
+
+fn bearer_is_valid(shared: &Shared, headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let Some((scheme, token)) = value.split_once(' ') else {
+        return false;
+    };
+    scheme.eq_ignore_ascii_case("bearer") && lock(&shared.store).is_valid_access_token(token.trim())
+}
+
+const RATE_LIMIT_MESSAGE: &str = "This request exceeded a rate limit. This can happen if the client exceeds one of the published rate limits or if multiple write operations are applied to an object within a short time window.";
+
+fn rate_limited(retry_after: Option<std::time::Duration>) -> Response {
+    let mut response = ApiFailure {
+        status: 429,
+        code: 8,
+        message: RATE_LIMIT_MESSAGE.into(),
+    }
+    .into_response();
+    if let Some(after) = retry_after {
+        let seconds = after.as_secs_f64().ceil() as u64;
+        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+    }
+    response
+}
+
+fn injected_error(status: u16, retry_after: Option<std::time::Duration>) -> Response {
+    if status == 429 {
+        return rate_limited(retry_after);
+    }
+    let message = if status >= 500 {
+        "The service is temporarily unavailable. Please try again later."
+    } else {
+        "Invalid request."
+    };
+    ApiFailure {
+        status,
+        code: u32::from(status),
+        message: message.into(),
+    }
+    .into_response()
+}
+
+fn add_quota_headers(headers: &mut HeaderMap, quota: WriteQuota) {
+    for (name, value) in [
+        ("x-ratelimit-limit", u64::from(quota.limit)),
+        ("x-ratelimit-remaining", u64::from(quota.remaining)),
+        ("x-ratelimit-reset", quota.reset_secs),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value.to_string()) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    }
+}
+
+async fn api_not_found(method: Method) -> Response {
+    ApiFailure {
+        status: 404,
+        code: 404,
+        message: format!("Not found: the emulator has no {method} on this path."),
+    }
+    .into_response()
+}
+
+// ---- rendering ----
+
+fn board_json(shared: &Shared, board: &BoardRecord) -> Value {
+    let store = lock(&shared.store);
+    json!({
+        "id": board.id,
+        "name": board.name,
+        "description": board.description,
+        "privacy": board.privacy,
+        "is_ads_only": false,
+        "owner": {"username": shared.username},
+        "created_at": board.created_at,
+        "board_pins_modified_at": store.board_pins_modified_at(&board.id).unwrap_or_else(|| board.created_at.clone()),
+        "collaborator_count": 0,
+        "follower_count": 0,
+        "pin_count": store.pin_count(&board.id),
+        "media": {"image_cover_url": null, "pin_thumbnail_urls": []},
+    })
+}
+
+fn image_sizes(shared: &Shared, pin_id: &str, slot: usize, source: &ImageRecord) -> Value {
+    let mut sizes = Map::new();
+    for (name, width, height) in [
+        ("150x150", 150, 150),
+        ("400x300", 400, 300),
+        ("600x", 600, 900),
+        ("1200x", 1200, 1800),
+    ] {
+        let url = match (source, name) {
+            (ImageRecord::Url(url), "1200x") => url.clone(),
+            _ => format!("{}/images/{pin_id}/{slot}/{name}.jpg", shared.base_url),
+        };
+        sizes.insert(
+            name.into(),
+            json!({"url": url, "width": width, "height": height}),
+        );
+    }
+    Value::Object(sizes)
+}
+
+fn pin_json(shared: &Shared, pin: &PinRecord) -> Value {
+    let (creative_type, media) = match &pin.media {
+        PinMediaRecord::Image(image) => (
+            "REGULAR",
+            json!({"media_type": "image", "images": image_sizes(shared, &pin.id, 0, image)}),
+        ),
+        PinMediaRecord::Carousel(items) => (
+            "CAROUSEL",
+            json!({"media_type": "multiple_images", "items": items.iter().enumerate().map(|(i, item)| json!({
+                "item_type": "image",
+                "title": item.title,
+                "description": item.description,
+                "link": item.link,
+                "images": image_sizes(shared, &pin.id, i, &item.image),
+            })).collect::<Vec<_>>()}),
+        ),
+        PinMediaRecord::Video { cover, .. } => {
+            let cover_url = match cover {
+                Some(ImageRecord::Url(url)) => url.clone(),
+                _ => format!("{}/images/{}/cover.jpg", shared.base_url, pin.id),
+            };
+            (
+                "VIDEO",
+                json!({
+                    "media_type": "video",
+                    "images": image_sizes(shared, &pin.id, 0, &ImageRecord::Url(cover_url.clone())),
+                    "cover_image_url": cover_url,
+                    "video_url": null,
+                    "duration": null,
+                    "width": null,
+                    "height": null,
+                }),
+            )
+        }
+    };
+    json!({
+        "id": pin.id,
+        "created_at": pin.created_at,
+        "link": pin.link,
+        "title": pin.title,
+        "description": pin.description,
+        "dominant_color": pin.dominant_color,
+        "alt_text": pin.alt_text,
+        "creative_type": creative_type,
+        "board_id": pin.board_id,
+        "board_section_id": pin.board_section_id,
+        "board_owner": {"username": shared.username},
+        "is_owner": true,
+        "media": media,
+        "parent_pin_id": null,
+        "is_standard": true,
+        "has_been_promoted": false,
+        "pin_metrics": null,
+    })
+}
+
+fn page_json<T>(items: Vec<T>, bookmark: Option<String>, render: impl Fn(&T) -> Value) -> Value {
+    json!({
+        "items": items.iter().map(render).collect::<Vec<_>>(),
+        "bookmark": bookmark,
+    })
+}
+
+// ---- handlers ----
+
+async fn user_account(State(shared): AppState) -> Response {
+    let store = lock(&shared.store);
+    json_response(
+        StatusCode::OK,
+        json!({
+            "account_type": "BUSINESS",
+            "id": "100000000000000000",
+            "username": shared.username,
+            "profile_image": format!("{}/images/profile.jpg", shared.base_url),
+            "website_url": null,
+            "business_name": null,
+            "about": "Local Pinterest API emulator",
+            "board_count": store.board_count(),
+            "pin_count": store.total_pin_count(),
+            "follower_count": 0,
+            "following_count": 0,
+            "monthly_views": 0,
+        }),
+    )
+}
+
+async fn list_boards(State(shared): AppState, RawQuery(raw): RawQuery) -> ApiResult {
+    let PageQuery {
+        bookmark,
+        size,
+        all: query,
+    } = page_query(&raw)?;
+    let page = lock(&shared.store).list_boards(
+        query.get("privacy").map(String::as_str),
+        bookmark.as_deref(),
+        size,
+    )?;
+    Ok(json_response(
+        StatusCode::OK,
+        page_json(page.items, page.bookmark, |b| board_json(&shared, b)),
+    ))
+}
+
+async fn create_board(State(shared): AppState, body: Bytes) -> ApiResult {
+    let body = parse_json(&body)?;
+    let name = body.get("name").and_then(Value::as_str).unwrap_or("");
+    let description = body
+        .get("description")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let privacy = match body.get("privacy") {
+        None | Some(Value::Null) => "PUBLIC",
+        Some(Value::String(privacy)) => privacy.as_str(),
+        Some(_) => return Err(ApiFailure::invalid("privacy must be a string")),
+    };
+    let board = lock(&shared.store).create_board(name, description, privacy, &now_utc())?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        board_json(&shared, &board),
+    ))
+}
+
+async fn get_board(State(shared): AppState, Path(board_id): Path<String>) -> ApiResult {
+    let board = lock(&shared.store).board(&board_id)?.clone();
+    Ok(json_response(StatusCode::OK, board_json(&shared, &board)))
+}
+
+async fn list_sections(
+    State(shared): AppState,
+    Path(board_id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let PageQuery { bookmark, size, .. } = page_query(&raw)?;
+    let page = lock(&shared.store).list_sections(&board_id, bookmark.as_deref(), size)?;
+    Ok(json_response(
+        StatusCode::OK,
+        page_json(
+            page.items,
+            page.bookmark,
+            |s| json!({"id": s.id, "name": s.name}),
+        ),
+    ))
+}
+
+async fn create_section(
+    State(shared): AppState,
+    Path(board_id): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let body = parse_json(&body)?;
+    let name = body.get("name").and_then(Value::as_str).unwrap_or("");
+    let section = lock(&shared.store).create_section(&board_id, name)?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        json!({"id": section.id, "name": section.name}),
+    ))
+}
+
+async fn list_board_pins(
+    State(shared): AppState,
+    Path(board_id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let PageQuery { bookmark, size, .. } = page_query(&raw)?;
+    let page = lock(&shared.store).list_pins(Some(&board_id), bookmark.as_deref(), size)?;
+    Ok(json_response(
+        StatusCode::OK,
+        page_json(page.items, page.bookmark, |p| pin_json(&shared, p)),
+    ))
+}
+
+async fn list_pins(State(shared): AppState, RawQuery(raw): RawQuery) -> ApiResult {
+    let PageQuery { bookmark, size, .. } = page_query(&raw)?;
+    let page = lock(&shared.store).list_pins(None, bookmark.as_deref(), size)?;
+    Ok(json_response(
+        StatusCode::OK,
+        page_json(page.items, page.bookmark, |p| pin_json(&shared, p)),
+    ))
+}
+
+async fn create_pin(State(shared): AppState, body: Bytes) -> ApiResult {
+    let body = parse_json(&body)?;
+    let pin = lock(&shared.store).create_pin(&body, &now_utc())?;
+    Ok(json_response(StatusCode::CREATED, pin_json(&shared, &pin)))
+}
+
+async fn get_pin(State(shared): AppState, Path(pin_id): Path<String>) -> ApiResult {
+    let pin = lock(&shared.store).pin(&pin_id)?.clone();
+    Ok(json_response(StatusCode::OK, pin_json(&shared, &pin)))
+}
+
+async fn update_pin(State(shared): AppState, Path(pin_id): Path<String>, body: Bytes) -> ApiResult {
+    let body = parse_json(&body)?;
+    let pin = lock(&shared.store).update_pin(&pin_id, &body)?;
+    Ok(json_response(StatusCode::OK, pin_json(&shared, &pin)))
+}
+
+async fn delete_pin(State(shared): AppState, Path(pin_id): Path<String>) -> ApiResult {
+    lock(&shared.store).delete_pin(&pin_id)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn upload_key(media_id: &str) -> String {
+    format!("uploads/{media_id}/video.mp4")
+}
+
+async fn register_media(State(shared): AppState, body: Bytes) -> ApiResult {
+    let body = parse_json(&body)?;
+    if body.get("media_type").and_then(Value::as_str) != Some("video") {
+        return Err(ApiFailure::invalid("media_type must be video"));
+    }
+    let (will_fail, polls) = {
+        let mut faults = lock(&shared.faults);
+        (faults.media_processing_fails(), faults.plan().media_polls)
+    };
+    let media = lock(&shared.store).register_media(will_fail, polls);
+    let date = jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string();
+    let policy = base64::engine::general_purpose::STANDARD.encode(
+        json!({"expiration": "emulated", "conditions": [{"key": upload_key(&media.media_id)}]})
+            .to_string(),
+    );
+    Ok(json_response(
+        StatusCode::CREATED,
+        json!({
+            "media_id": media.media_id,
+            "media_type": "video",
+            "upload_url": format!("{}/upload/{}", shared.base_url, media.media_id),
+            "upload_parameters": {
+                "x-amz-date": date,
+                "x-amz-signature": super::sha256_hex(media.media_id.as_bytes()),
+                "x-amz-security-token": "emulated-security-token",
+                "x-amz-algorithm": "AWS4-HMAC-SHA256",
+                "key": upload_key(&media.media_id),
+                "policy": policy,
+                "x-amz-credential": "EMULATOR/20261129/us-east-1/s3/aws4_request",
+                "Content-Type": "multipart/form-data",
+            },
+        }),
+    ))
+}
+
+async fn get_media(State(shared): AppState, Path(media_id): Path<String>) -> ApiResult {
+    let media = lock(&shared.store).poll_media(&media_id)?;
+    Ok(json_response(
+        StatusCode::OK,
+        json!({"media_id": media.media_id, "media_type": "video", "status": media.status.as_str()}),
+    ))
+}
+
+fn s3_error(message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, "application/xml")],
+        format!("<Error><Code>InvalidArgument</Code><Message>{message}</Message></Error>"),
+    )
+        .into_response()
+}
+
+/// The presigned S3 POST stand-in: the parameters as form fields, then `file` last; 204.
+async fn upload(
+    State(shared): AppState,
+    Path(media_id): Path<String>,
+    mut multipart: Multipart,
+) -> Response {
+    if !lock(&shared.store).media_awaits_upload(&media_id) {
+        return s3_error("No upload is registered for this media id, or it was already uploaded.");
+    }
+    let mut key = None;
+    let mut file: Option<Vec<u8>> = None;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(err) => return s3_error(&format!("Malformed multipart body: {err}")),
+        };
+        if file.is_some() {
+            return s3_error("The file must be the last field of the form.");
+        }
+        let name = field.name().unwrap_or("").to_string();
+        let data = match field.bytes().await {
+            Ok(data) => data,
+            Err(err) => return s3_error(&format!("Malformed multipart body: {err}")),
+        };
+        match name.as_str() {
+            "file" => file = Some(data.to_vec()),
+            "key" => key = Some(String::from_utf8_lossy(&data).into_owned()),
+            _ => {}
+        }
+    }
+    if key.as_deref() != Some(upload_key(&media_id).as_str()) {
+        return s3_error("The key field is missing or does not match the upload parameters.");
+    }
+    let Some(file) = file else {
+        return s3_error("The form has no file field.");
+    };
+    lock(&shared.store).complete_upload(&media_id, &file);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((id.to_string(), secret.to_string()))
+}
+
+async fn oauth_token(State(shared): AppState, headers: HeaderMap, body: Bytes) -> ApiResult {
+    match basic_credentials(&headers) {
+        Some((id, secret)) if id == shared.app_id && secret == shared.app_secret => {}
+        _ => return Err(ApiFailure::unauthenticated()),
+    }
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let field = |name: &str| {
+        form.get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| ApiFailure::invalid(format!("{name} is required")))
+    };
+    let grant_type = field("grant_type")?;
+    let pair = match grant_type {
+        "authorization_code" => {
+            lock(&shared.store).redeem_auth_code(field("code")?, field("redirect_uri")?)?
+        }
+        "refresh_token" => lock(&shared.store).refresh(field("refresh_token")?)?,
+        other => {
+            return Err(ApiFailure::invalid(format!(
+                "grant_type `{other}` is not supported by the emulator"
+            )));
+        }
+    };
+    let refresh_expires_at =
+        jiff::Timestamp::now().as_second() + super::store::REFRESH_TOKEN_LIFETIME_SECS;
+    Ok(json_response(
+        StatusCode::OK,
+        json!({
+            "access_token": pair.access_token,
+            "refresh_token": pair.refresh_token,
+            "token_type": "bearer",
+            "expires_in": super::store::ACCESS_TOKEN_LIFETIME_SECS,
+            "refresh_token_expires_in": super::store::REFRESH_TOKEN_LIFETIME_SECS,
+            "refresh_token_expires_at": refresh_expires_at,
+            "scope": pair.scope,
+            "response_type": grant_type,
+        }),
+    ))
+}
+
+fn plain_bad_request(message: String) -> Response {
+    (StatusCode::BAD_REQUEST, message).into_response()
+}
+
+/// The browser consent page, emulated: approves at once and redirects with `code` and `state`.
+async fn authorize(State(shared): AppState, RawQuery(raw): RawQuery) -> Response {
+    let query = query_map(raw.as_deref());
+    let get = |name: &str| query.get(name).map(String::as_str).unwrap_or("");
+    let client_id = query
+        .get("client_id")
+        .or_else(|| query.get("consumer_id"))
+        .map(String::as_str)
+        .unwrap_or("");
+    if client_id != shared.app_id {
+        return plain_bad_request(format!("unknown client_id `{client_id}`"));
+    }
+    if get("response_type") != "code" {
+        return plain_bad_request("response_type must be code".into());
+    }
+    let Ok(mut target) = url::Url::parse(get("redirect_uri")) else {
+        return plain_bad_request("redirect_uri must be an absolute URL".into());
+    };
+    let code = lock(&shared.store).issue_auth_code(get("redirect_uri"), get("scope"));
+    {
+        let mut pairs = target.query_pairs_mut();
+        pairs.append_pair("code", &code);
+        if let Some(state) = query.get("state") {
+            pairs.append_pair("state", state);
+        }
+    }
+    (StatusCode::FOUND, [(header::LOCATION, target.to_string())]).into_response()
+}

@@ -1,0 +1,1346 @@
+//! The emulator's in-memory state: boards, sections, pins, media uploads and OAuth tokens, the
+//! Pinterest validation rules for writes, bookmark pagination, and the public snapshot types.
+//!
+//! Everything here is synchronous and free of HTTP types, so the rules are unit-tested directly;
+//! `routes` turns [`ApiFailure`]s into `{code, message}` responses.
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// A failed API call: the HTTP status and Pinterest's `{code, message}` body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiFailure {
+    /// HTTP status.
+    pub status: u16,
+    /// Pinterest error code (sometimes equal to the status, as on the real API).
+    pub code: u32,
+    /// Human-readable message.
+    pub message: String,
+}
+
+impl ApiFailure {
+    fn new(status: u16, code: u32, message: impl Into<String>) -> Self {
+        ApiFailure {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 400 code 1 "Invalid parameters." with a detail.
+    pub fn invalid(detail: impl AsRef<str>) -> Self {
+        ApiFailure::new(
+            400,
+            1,
+            format!(
+                "Invalid parameters: {}",
+                detail.as_ref().trim_end_matches('.')
+            ),
+        )
+    }
+
+    /// 401 code 2 "Authentication failed."
+    pub fn unauthenticated() -> Self {
+        ApiFailure::new(401, 2, "Authentication failed.")
+    }
+
+    fn board_not_found() -> Self {
+        ApiFailure::new(404, 40, "Board not found.")
+    }
+
+    fn section_not_found() -> Self {
+        ApiFailure::new(404, 2031, "Sorry! We couldn't find this board section.")
+    }
+
+    fn pin_not_found() -> Self {
+        ApiFailure::new(404, 50, "Pin not found.")
+    }
+
+    fn media_not_found() -> Self {
+        ApiFailure::new(404, 404, "Media upload not found")
+    }
+}
+
+/// Maximum lengths of Pin text fields, in characters (OpenAPI `PinCreate`).
+const PIN_TEXT_LIMITS: [(&str, usize); 4] = [
+    ("title", 100),
+    ("description", 800),
+    ("link", 2048),
+    ("alt_text", 500),
+];
+/// Board section names are 1..=180 characters (OpenAPI `BoardSection.name`).
+const SECTION_NAME_MAX: usize = 180;
+/// Carousels take 2..=5 images (OpenAPI `PinMediaSourceImages*.items`).
+const CAROUSEL_ITEMS: std::ops::RangeInclusive<usize> = 2..=5;
+/// Default and maximum `page_size` of list endpoints.
+pub const PAGE_SIZE_DEFAULT: usize = 25;
+/// Maximum `page_size` of list endpoints.
+pub const PAGE_SIZE_MAX: usize = 250;
+/// Lifetime of issued access tokens, seconds (30 days).
+pub const ACCESS_TOKEN_LIFETIME_SECS: i64 = 30 * 24 * 3600;
+/// Lifetime of issued refresh tokens, seconds (60 days, continuous refresh).
+pub const REFRESH_TOKEN_LIFETIME_SECS: i64 = 60 * 24 * 3600;
+
+/// A board as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoardRecord {
+    /// Digit-string id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Description, if any.
+    pub description: Option<String>,
+    /// `PUBLIC`, `PROTECTED` or `SECRET`.
+    pub privacy: String,
+    /// Creation time, `YYYY-MM-DDTHH:MM:SS` UTC.
+    pub created_at: String,
+}
+
+/// A board section as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionRecord {
+    /// Digit-string id.
+    pub id: String,
+    /// The board it belongs to.
+    pub board_id: String,
+    /// Name.
+    pub name: String,
+}
+
+/// One image as received: a URL, or decoded bytes identified by their SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageRecord {
+    /// `image_url` / carousel item `url`.
+    Url(String),
+    /// `image_base64` / carousel item `data`, decoded.
+    Bytes {
+        /// `image/jpeg` or `image/png`.
+        content_type: String,
+        /// Lowercase hex SHA-256 of the decoded bytes.
+        sha256: String,
+        /// Decoded length in bytes.
+        len: usize,
+    },
+}
+
+/// One carousel image with its per-item text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CarouselItemRecord {
+    /// The image.
+    pub image: ImageRecord,
+    /// Item title.
+    pub title: Option<String>,
+    /// Item description.
+    pub description: Option<String>,
+    /// Item link.
+    pub link: Option<String>,
+}
+
+/// The media of a stored Pin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PinMediaRecord {
+    /// A single image.
+    Image(ImageRecord),
+    /// A carousel of 2..=5 images.
+    Carousel(Vec<CarouselItemRecord>),
+    /// A video from `POST /media`.
+    Video {
+        /// The media id.
+        media_id: String,
+        /// Cover image, if one was sent as a URL or base64.
+        cover: Option<ImageRecord>,
+        /// `cover_image_key_frame_time`, if sent.
+        key_frame_time: Option<u64>,
+    },
+}
+
+impl PinMediaRecord {
+    /// `image`, `carousel` or `video`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PinMediaRecord::Image(_) => "image",
+            PinMediaRecord::Carousel(_) => "carousel",
+            PinMediaRecord::Video { .. } => "video",
+        }
+    }
+}
+
+/// A Pin as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinRecord {
+    /// Digit-string id.
+    pub id: String,
+    /// Board id.
+    pub board_id: String,
+    /// Section id, if any.
+    pub board_section_id: Option<String>,
+    /// Title.
+    pub title: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Destination link.
+    pub link: Option<String>,
+    /// Alt text.
+    pub alt_text: Option<String>,
+    /// Dominant colour.
+    pub dominant_color: Option<String>,
+    /// The media.
+    pub media: PinMediaRecord,
+    /// Creation time, `YYYY-MM-DDTHH:MM:SS` UTC.
+    pub created_at: String,
+}
+
+/// `registered`, `processing`, `succeeded` or `failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaStatus {
+    /// Registered, nothing uploaded yet.
+    Registered,
+    /// Uploaded, being processed.
+    Processing,
+    /// Ready to be used in a Pin.
+    Succeeded,
+    /// Processing failed.
+    Failed,
+}
+
+impl MediaStatus {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaStatus::Registered => "registered",
+            MediaStatus::Processing => "processing",
+            MediaStatus::Succeeded => "succeeded",
+            MediaStatus::Failed => "failed",
+        }
+    }
+}
+
+/// A media upload as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaRecord {
+    /// Digit-string id.
+    pub media_id: String,
+    /// Current status.
+    pub status: MediaStatus,
+    /// SHA-256 of the uploaded file, once uploaded.
+    pub sha256: Option<String>,
+    /// Uploaded length in bytes, once uploaded.
+    pub len: Option<usize>,
+    /// Status polls left in `processing`.
+    polls_left: u32,
+    /// Whether processing will end in `failed`.
+    will_fail: bool,
+}
+
+/// A copy of everything stored, for assertions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreSnapshot {
+    /// Boards in creation order.
+    pub boards: Vec<BoardRecord>,
+    /// Sections in creation order.
+    pub sections: Vec<SectionRecord>,
+    /// Pins in creation order (deleted ones are gone).
+    pub pins: Vec<PinRecord>,
+    /// Media uploads in creation order.
+    pub media: Vec<MediaRecord>,
+}
+
+impl StoreSnapshot {
+    /// The Pins on one board, oldest first.
+    pub fn pins_on(&self, board_id: &str) -> Vec<&PinRecord> {
+        self.pins
+            .iter()
+            .filter(|p| p.board_id == board_id)
+            .collect()
+    }
+
+    /// The board with this name, if any.
+    pub fn board_named(&self, name: &str) -> Option<&BoardRecord> {
+        self.boards.iter().find(|b| b.name == name)
+    }
+}
+
+/// An access token with the refresh token it was issued with, as returned by the token endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenPair {
+    /// Bearer token for API calls.
+    pub access_token: String,
+    /// Token for `grant_type=refresh_token`.
+    pub refresh_token: String,
+    /// Scopes, comma-separated.
+    pub scope: String,
+}
+
+struct AuthCode {
+    redirect_uri: String,
+    scope: String,
+}
+
+/// One page of a list endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Bookmark of the next page; `None` on the last one.
+    pub bookmark: Option<String>,
+}
+
+/// The store itself. Entities carry a creation sequence number used for ordering and bookmarks.
+pub struct Store {
+    next_id: u64,
+    boards: Vec<(u64, BoardRecord)>,
+    sections: Vec<(u64, SectionRecord)>,
+    pins: Vec<(u64, PinRecord)>,
+    media: Vec<MediaRecord>,
+    access_tokens: HashMap<String, String>,
+    refresh_tokens: HashMap<String, TokenPair>,
+    auth_codes: HashMap<String, AuthCode>,
+    token_rng: fastrand::Rng,
+}
+
+/// First id handed out; ids are 18 digits like Pinterest's.
+const FIRST_ID: u64 = 100_000_000_000_000_001;
+
+impl Store {
+    /// An empty store accepting `access_token` as a valid bearer token.
+    pub fn new(access_token: &str) -> Self {
+        let mut access_tokens = HashMap::new();
+        access_tokens.insert(access_token.to_string(), String::new());
+        Store {
+            next_id: FIRST_ID,
+            boards: Vec::new(),
+            sections: Vec::new(),
+            pins: Vec::new(),
+            media: Vec::new(),
+            access_tokens,
+            refresh_tokens: HashMap::new(),
+            auth_codes: HashMap::new(),
+            token_rng: fastrand::Rng::new(),
+        }
+    }
+
+    fn allocate(&mut self) -> (u64, String) {
+        let id = self.next_id;
+        self.next_id += 1;
+        (id, id.to_string())
+    }
+
+    /// A copy of the stored entities.
+    pub fn snapshot(&self) -> StoreSnapshot {
+        StoreSnapshot {
+            boards: self.boards.iter().map(|(_, b)| b.clone()).collect(),
+            sections: self.sections.iter().map(|(_, s)| s.clone()).collect(),
+            pins: self.pins.iter().map(|(_, p)| p.clone()).collect(),
+            media: self.media.clone(),
+        }
+    }
+
+    // ---- tokens ----
+
+    /// Whether `token` is a currently valid access token.
+    pub fn is_valid_access_token(&self, token: &str) -> bool {
+        self.access_tokens.contains_key(token)
+    }
+
+    fn random_token(&mut self, prefix: &str) -> String {
+        let body: String = (0..40).map(|_| self.token_rng.alphanumeric()).collect();
+        format!("{prefix}{body}")
+    }
+
+    /// Mints a new access and refresh token pair, both valid from now on.
+    pub fn issue_tokens(&mut self, scope: &str) -> TokenPair {
+        let pair = TokenPair {
+            access_token: self.random_token("pina_"),
+            refresh_token: self.random_token("pinr_"),
+            scope: scope.to_string(),
+        };
+        self.access_tokens
+            .insert(pair.access_token.clone(), pair.refresh_token.clone());
+        self.refresh_tokens
+            .insert(pair.refresh_token.clone(), pair.clone());
+        pair
+    }
+
+    /// Makes one access token invalid; returns whether it was valid.
+    pub fn expire_access_token(&mut self, token: &str) -> bool {
+        self.access_tokens.remove(token).is_some()
+    }
+
+    /// Makes every access token invalid (refresh tokens stay valid).
+    pub fn expire_all_access_tokens(&mut self) {
+        self.access_tokens.clear();
+    }
+
+    /// Records an authorization code issued by the authorize page.
+    pub fn issue_auth_code(&mut self, redirect_uri: &str, scope: &str) -> String {
+        let code = self.random_token("");
+        self.auth_codes.insert(
+            code.clone(),
+            AuthCode {
+                redirect_uri: redirect_uri.to_string(),
+                scope: scope.to_string(),
+            },
+        );
+        code
+    }
+
+    /// Exchanges a code (single use, same redirect URI) for a token pair.
+    pub fn redeem_auth_code(
+        &mut self,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<TokenPair, ApiFailure> {
+        let Some(issued) = self.auth_codes.remove(code) else {
+            return Err(ApiFailure::new(
+                400,
+                1,
+                "Invalid authorization code: unknown or already used.",
+            ));
+        };
+        if issued.redirect_uri != redirect_uri {
+            return Err(ApiFailure::new(
+                400,
+                1,
+                "Invalid redirect_uri: it must match the one sent to the authorize page.",
+            ));
+        }
+        Ok(self.issue_tokens(&issued.scope))
+    }
+
+    /// Rotates a refresh token: the old refresh token and its access token stop working.
+    pub fn refresh(&mut self, refresh_token: &str) -> Result<TokenPair, ApiFailure> {
+        let Some(old) = self.refresh_tokens.remove(refresh_token) else {
+            return Err(ApiFailure::new(
+                400,
+                1,
+                "Invalid refresh token: unknown, rotated or revoked.",
+            ));
+        };
+        self.access_tokens.remove(&old.access_token);
+        Ok(self.issue_tokens(&old.scope))
+    }
+
+    // ---- boards and sections ----
+
+    /// Creates a board; 400 code 400 if the name is empty or already used (case-insensitive).
+    pub fn create_board(
+        &mut self,
+        name: &str,
+        description: Option<String>,
+        privacy: &str,
+        now: &str,
+    ) -> Result<BoardRecord, ApiFailure> {
+        let trimmed = name.trim();
+        let duplicate = self
+            .boards
+            .iter()
+            .any(|(_, b)| b.name.trim().eq_ignore_ascii_case(trimmed));
+        if trimmed.is_empty() || duplicate {
+            return Err(ApiFailure::new(
+                400,
+                400,
+                "The board name is invalid or duplicated.",
+            ));
+        }
+        if !matches!(privacy, "PUBLIC" | "PROTECTED" | "SECRET") {
+            return Err(ApiFailure::invalid(
+                "privacy must be PUBLIC, PROTECTED or SECRET",
+            ));
+        }
+        let (seq, id) = self.allocate();
+        let board = BoardRecord {
+            id,
+            name: name.to_string(),
+            description,
+            privacy: privacy.to_string(),
+            created_at: now.to_string(),
+        };
+        self.boards.push((seq, board.clone()));
+        Ok(board)
+    }
+
+    /// The board with this id.
+    pub fn board(&self, id: &str) -> Result<&BoardRecord, ApiFailure> {
+        self.boards
+            .iter()
+            .map(|(_, b)| b)
+            .find(|b| b.id == id)
+            .ok_or_else(ApiFailure::board_not_found)
+    }
+
+    /// Number of Pins on a board.
+    pub fn pin_count(&self, board_id: &str) -> usize {
+        self.pins
+            .iter()
+            .filter(|(_, p)| p.board_id == board_id)
+            .count()
+    }
+
+    /// Number of boards.
+    pub fn board_count(&self) -> usize {
+        self.boards.len()
+    }
+
+    /// Number of Pins.
+    pub fn total_pin_count(&self) -> usize {
+        self.pins.len()
+    }
+
+    /// Creation time of the newest Pin on a board, if any.
+    pub fn board_pins_modified_at(&self, board_id: &str) -> Option<String> {
+        self.pins
+            .iter()
+            .rev()
+            .find(|(_, p)| p.board_id == board_id)
+            .map(|(_, p)| p.created_at.clone())
+    }
+
+    /// Boards in creation order, optionally filtered by a `privacy` list filter.
+    pub fn list_boards(
+        &self,
+        privacy: Option<&str>,
+        bookmark: Option<&str>,
+        page_size: usize,
+    ) -> Result<Page<BoardRecord>, ApiFailure> {
+        let wanted: Option<&[&str]> = match privacy {
+            None | Some("ALL") => None,
+            Some("PUBLIC") => Some(&["PUBLIC"]),
+            Some("PROTECTED") => Some(&["PROTECTED"]),
+            Some("SECRET") => Some(&["SECRET"]),
+            Some("PUBLIC_AND_SECRET") => Some(&["PUBLIC", "SECRET"]),
+            Some(other) => {
+                return Err(ApiFailure::invalid(format!(
+                    "privacy `{other}` is not one of ALL, PUBLIC, PROTECTED, SECRET, PUBLIC_AND_SECRET"
+                )));
+            }
+        };
+        let boards = self
+            .boards
+            .iter()
+            .filter(|(_, b)| wanted.is_none_or(|w| w.contains(&b.privacy.as_str())))
+            .map(|(seq, b)| (*seq, b.clone()));
+        paginate(boards, Order::OldestFirst, bookmark, page_size)
+    }
+
+    /// Creates a section; 404 code 40 for an unknown board, 400 code 400 for a bad or duplicate name.
+    pub fn create_section(
+        &mut self,
+        board_id: &str,
+        name: &str,
+    ) -> Result<SectionRecord, ApiFailure> {
+        self.board(board_id)?;
+        let length = name.chars().count();
+        let duplicate = self
+            .sections
+            .iter()
+            .any(|(_, s)| s.board_id == board_id && s.name.eq_ignore_ascii_case(name));
+        if name.trim().is_empty() || length > SECTION_NAME_MAX || duplicate {
+            return Err(ApiFailure::new(
+                400,
+                400,
+                "Invalid board section parameters.",
+            ));
+        }
+        let (seq, id) = self.allocate();
+        let section = SectionRecord {
+            id,
+            board_id: board_id.to_string(),
+            name: name.to_string(),
+        };
+        self.sections.push((seq, section.clone()));
+        Ok(section)
+    }
+
+    /// A board's sections in creation order.
+    pub fn list_sections(
+        &self,
+        board_id: &str,
+        bookmark: Option<&str>,
+        page_size: usize,
+    ) -> Result<Page<SectionRecord>, ApiFailure> {
+        self.board(board_id)?;
+        let sections = self
+            .sections
+            .iter()
+            .filter(|(_, s)| s.board_id == board_id)
+            .map(|(seq, s)| (*seq, s.clone()));
+        paginate(sections, Order::OldestFirst, bookmark, page_size)
+    }
+
+    fn check_section(&self, board_id: &str, section_id: &str) -> Result<(), ApiFailure> {
+        let belongs = self
+            .sections
+            .iter()
+            .any(|(_, s)| s.id == section_id && s.board_id == board_id);
+        if belongs {
+            Ok(())
+        } else {
+            Err(ApiFailure::section_not_found())
+        }
+    }
+
+    // ---- pins ----
+
+    /// Validates a `PinCreate` body and stores the Pin.
+    pub fn create_pin(&mut self, body: &Value, now: &str) -> Result<PinRecord, ApiFailure> {
+        let object = body
+            .as_object()
+            .ok_or_else(|| ApiFailure::invalid("the body must be a JSON object"))?;
+        let board_id = required_str(object, "board_id")?;
+        self.board(board_id)?;
+        let section_id = optional_str(object, "board_section_id")?;
+        if let Some(section_id) = section_id {
+            self.check_section(board_id, section_id)?;
+        }
+        check_text_limits(object)?;
+        let link = optional_str(object, "link")?;
+        if let Some(link) = link {
+            check_link(link)?;
+        }
+        let media_source = object
+            .get("media_source")
+            .and_then(Value::as_object)
+            .ok_or_else(|| ApiFailure::invalid("media_source is required"))?;
+        let media = self.parse_media_source(media_source)?;
+        let (seq, id) = self.allocate();
+        let pin = PinRecord {
+            id,
+            board_id: board_id.to_string(),
+            board_section_id: section_id.map(str::to_string),
+            title: optional_string(object, "title")?,
+            description: optional_string(object, "description")?,
+            link: link.map(str::to_string),
+            alt_text: optional_string(object, "alt_text")?,
+            dominant_color: optional_string(object, "dominant_color")?,
+            media,
+            created_at: now.to_string(),
+        };
+        self.pins.push((seq, pin.clone()));
+        Ok(pin)
+    }
+
+    fn parse_media_source(
+        &self,
+        source: &Map<String, Value>,
+    ) -> Result<PinMediaRecord, ApiFailure> {
+        let source_type = required_str(source, "source_type")
+            .map_err(|_| ApiFailure::invalid("media_source.source_type is required"))?;
+        match source_type {
+            "image_url" => Ok(PinMediaRecord::Image(ImageRecord::Url(image_url(
+                source,
+                "media_source.url",
+            )?))),
+            "image_base64" => Ok(PinMediaRecord::Image(decode_image(
+                source,
+                "content_type",
+                "data",
+            )?)),
+            "multiple_image_urls" | "multiple_image_base64" => {
+                let items = source
+                    .get("items")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| ApiFailure::invalid("media_source.items is required"))?;
+                if !CAROUSEL_ITEMS.contains(&items.len()) {
+                    return Err(ApiFailure::invalid(format!(
+                        "a carousel needs 2 to 5 items, got {}",
+                        items.len()
+                    )));
+                }
+                let mut parsed = Vec::with_capacity(items.len());
+                for item in items {
+                    let item = item
+                        .as_object()
+                        .ok_or_else(|| ApiFailure::invalid("media_source.items must be objects"))?;
+                    let image = if source_type == "multiple_image_urls" {
+                        ImageRecord::Url(image_url(item, "media_source.items[].url")?)
+                    } else {
+                        decode_image(item, "content_type", "data")?
+                    };
+                    parsed.push(CarouselItemRecord {
+                        image,
+                        title: optional_string(item, "title")?,
+                        description: optional_string(item, "description")?,
+                        link: optional_string(item, "link")?,
+                    });
+                }
+                Ok(PinMediaRecord::Carousel(parsed))
+            }
+            "video_id" => {
+                let media_id = required_str(source, "media_id")
+                    .map_err(|_| ApiFailure::invalid("media_source.media_id is required"))?;
+                let media = self
+                    .media
+                    .iter()
+                    .find(|m| m.media_id == media_id)
+                    .ok_or_else(ApiFailure::media_not_found)?;
+                if media.status != MediaStatus::Succeeded {
+                    return Err(ApiFailure::invalid(format!(
+                        "media {media_id} is {}, not succeeded",
+                        media.status.as_str()
+                    )));
+                }
+                let cover = if let Some(url) = optional_str(source, "cover_image_url")? {
+                    Some(ImageRecord::Url(url.to_string()))
+                } else if source.contains_key("cover_image_data") {
+                    Some(decode_image(
+                        source,
+                        "cover_image_content_type",
+                        "cover_image_data",
+                    )?)
+                } else {
+                    None
+                };
+                let key_frame_time = match source.get("cover_image_key_frame_time") {
+                    None | Some(Value::Null) => None,
+                    Some(value) => Some(value.as_u64().ok_or_else(|| {
+                        ApiFailure::invalid("cover_image_key_frame_time must be an integer >= 0")
+                    })?),
+                };
+                Ok(PinMediaRecord::Video {
+                    media_id: media_id.to_string(),
+                    cover,
+                    key_frame_time,
+                })
+            }
+            other => Err(ApiFailure::invalid(format!(
+                "media_source.source_type `{other}` is not supported"
+            ))),
+        }
+    }
+
+    /// The Pin with this id.
+    pub fn pin(&self, id: &str) -> Result<&PinRecord, ApiFailure> {
+        self.pins
+            .iter()
+            .map(|(_, p)| p)
+            .find(|p| p.id == id)
+            .ok_or_else(ApiFailure::pin_not_found)
+    }
+
+    /// Applies a `PinUpdate` body.
+    pub fn update_pin(&mut self, id: &str, body: &Value) -> Result<PinRecord, ApiFailure> {
+        let object = body
+            .as_object()
+            .ok_or_else(|| ApiFailure::invalid("the body must be a JSON object"))?;
+        let current = self.pin(id)?.clone();
+        check_text_limits(object)?;
+        let board_id = match object.get("board_id") {
+            None => current.board_id.clone(),
+            Some(_) => required_str(object, "board_id")?.to_string(),
+        };
+        self.board(&board_id)?;
+        let section_id = if object.contains_key("board_section_id") {
+            optional_str(object, "board_section_id")?.map(str::to_string)
+        } else if board_id == current.board_id {
+            current.board_section_id.clone()
+        } else {
+            None
+        };
+        if let Some(section_id) = &section_id {
+            self.check_section(&board_id, section_id)?;
+        }
+        if let Some(link) = optional_str(object, "link")? {
+            check_link(link)?;
+        }
+        let mut updated = current;
+        updated.board_id = board_id;
+        updated.board_section_id = section_id;
+        for (field, slot) in [
+            ("title", &mut updated.title),
+            ("description", &mut updated.description),
+            ("link", &mut updated.link),
+            ("alt_text", &mut updated.alt_text),
+        ] {
+            if object.contains_key(field) {
+                *slot = optional_string(object, field)?;
+            }
+        }
+        if let Some(entry) = self.pins.iter_mut().find(|(_, p)| p.id == id) {
+            entry.1 = updated.clone();
+        }
+        Ok(updated)
+    }
+
+    /// Deletes a Pin.
+    pub fn delete_pin(&mut self, id: &str) -> Result<(), ApiFailure> {
+        let before = self.pins.len();
+        self.pins.retain(|(_, p)| p.id != id);
+        if self.pins.len() == before {
+            Err(ApiFailure::pin_not_found())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Pins, newest first; only those on `board_id` when given.
+    pub fn list_pins(
+        &self,
+        board_id: Option<&str>,
+        bookmark: Option<&str>,
+        page_size: usize,
+    ) -> Result<Page<PinRecord>, ApiFailure> {
+        if let Some(board_id) = board_id {
+            self.board(board_id)?;
+        }
+        let pins = self
+            .pins
+            .iter()
+            .filter(|(_, p)| board_id.is_none_or(|b| p.board_id == b))
+            .map(|(seq, p)| (*seq, p.clone()));
+        paginate(pins, Order::NewestFirst, bookmark, page_size)
+    }
+
+    // ---- media ----
+
+    /// Registers a video upload.
+    pub fn register_media(&mut self, will_fail: bool, processing_polls: u32) -> MediaRecord {
+        let (_, media_id) = self.allocate();
+        let media = MediaRecord {
+            media_id,
+            status: MediaStatus::Registered,
+            sha256: None,
+            len: None,
+            polls_left: processing_polls,
+            will_fail,
+        };
+        self.media.push(media.clone());
+        media
+    }
+
+    /// Whether an upload for this media id is expected (it exists and nothing was uploaded yet).
+    pub fn media_awaits_upload(&self, media_id: &str) -> bool {
+        self.media
+            .iter()
+            .any(|m| m.media_id == media_id && m.status == MediaStatus::Registered)
+    }
+
+    /// Stores an uploaded file: the media goes to `processing`.
+    pub fn complete_upload(&mut self, media_id: &str, bytes: &[u8]) -> bool {
+        let Some(media) = self.media.iter_mut().find(|m| m.media_id == media_id) else {
+            return false;
+        };
+        media.sha256 = Some(sha256_hex(bytes));
+        media.len = Some(bytes.len());
+        media.status = MediaStatus::Processing;
+        true
+    }
+
+    /// Answers a status poll, advancing processing by one poll.
+    pub fn poll_media(&mut self, media_id: &str) -> Result<MediaRecord, ApiFailure> {
+        let media = self
+            .media
+            .iter_mut()
+            .find(|m| m.media_id == media_id)
+            .ok_or_else(ApiFailure::media_not_found)?;
+        if media.status == MediaStatus::Processing {
+            if media.polls_left == 0 {
+                media.status = if media.will_fail {
+                    MediaStatus::Failed
+                } else {
+                    MediaStatus::Succeeded
+                };
+            } else {
+                media.polls_left -= 1;
+            }
+        }
+        Ok(media.clone())
+    }
+}
+
+// ---- field helpers ----
+
+fn required_str<'a>(object: &'a Map<String, Value>, field: &str) -> Result<&'a str, ApiFailure> {
+    match object.get(field) {
+        Some(Value::String(value)) if !value.is_empty() => Ok(value),
+        Some(Value::String(_)) | None | Some(Value::Null) => {
+            Err(ApiFailure::invalid(format!("{field} is required")))
+        }
+        Some(_) => Err(ApiFailure::invalid(format!("{field} must be a string"))),
+    }
+}
+
+fn optional_str<'a>(
+    object: &'a Map<String, Value>,
+    field: &str,
+) -> Result<Option<&'a str>, ApiFailure> {
+    match object.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(value)) => Ok(Some(value)),
+        Some(_) => Err(ApiFailure::invalid(format!("{field} must be a string"))),
+    }
+}
+
+fn optional_string(object: &Map<String, Value>, field: &str) -> Result<Option<String>, ApiFailure> {
+    optional_str(object, field).map(|v| v.map(str::to_string))
+}
+
+fn check_text_limits(object: &Map<String, Value>) -> Result<(), ApiFailure> {
+    for (field, max) in PIN_TEXT_LIMITS {
+        if let Some(value) = optional_str(object, field)? {
+            let length = value.chars().count();
+            if length > max {
+                return Err(ApiFailure::invalid(format!(
+                    "{field} is {length} characters, more than {max}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_link(link: &str) -> Result<(), ApiFailure> {
+    match url::Url::parse(link) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(()),
+        _ => Err(ApiFailure::new(
+            400,
+            1,
+            "Whoops! It looks like you entered an invalid URL. Try creating a Pin again with a valid URL.",
+        )),
+    }
+}
+
+fn image_url(object: &Map<String, Value>, label: &str) -> Result<String, ApiFailure> {
+    let url = required_str(object, "url")
+        .map_err(|_| ApiFailure::invalid(format!("{label} is required")))?;
+    match url::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Ok(url.to_string()),
+        _ => Err(ApiFailure::new(
+            400,
+            1,
+            format!("Invalid image URL `{url}`: it must be an http or https URL."),
+        )),
+    }
+}
+
+fn decode_image(
+    object: &Map<String, Value>,
+    type_field: &str,
+    data_field: &str,
+) -> Result<ImageRecord, ApiFailure> {
+    let content_type = required_str(object, type_field)?;
+    if !matches!(content_type, "image/jpeg" | "image/png") {
+        return Err(ApiFailure::invalid(format!(
+            "{type_field} must be image/jpeg or image/png, got `{content_type}`"
+        )));
+    }
+    let data = required_str(object, data_field)?;
+    let plain_alphabet = data
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+    if !plain_alphabet {
+        return Err(ApiFailure::invalid(format!(
+            "{data_field} must be plain base64 (no data: prefix, no whitespace)"
+        )));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .map_err(|err| ApiFailure::invalid(format!("{data_field} is not valid base64: {err}")))?;
+    if sniff_image(&bytes) != Some(content_type) {
+        return Err(ApiFailure::new(
+            403,
+            235,
+            "Sorry, this image is broken. Please pick a different image.",
+        ));
+    }
+    Ok(ImageRecord::Bytes {
+        content_type: content_type.to_string(),
+        sha256: sha256_hex(&bytes),
+        len: bytes.len(),
+    })
+}
+
+/// The content type the magic bytes announce (JPEG or PNG only).
+fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else {
+        None
+    }
+}
+
+/// Lowercase hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+// ---- pagination ----
+
+#[derive(Clone, Copy)]
+enum Order {
+    OldestFirst,
+    NewestFirst,
+}
+
+const BOOKMARK_PREFIX: &str = "emu:";
+
+fn encode_bookmark(seq: u64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{BOOKMARK_PREFIX}{seq}"))
+}
+
+fn decode_bookmark(bookmark: &str) -> Option<u64> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(bookmark)
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    text.strip_prefix(BOOKMARK_PREFIX)?.parse().ok()
+}
+
+/// Pages through items ordered by creation sequence. The bookmark names the last item returned,
+/// so items created between two page requests never shift the pages.
+fn paginate<T>(
+    items: impl Iterator<Item = (u64, T)>,
+    order: Order,
+    bookmark: Option<&str>,
+    page_size: usize,
+) -> Result<Page<T>, ApiFailure> {
+    let after = match bookmark {
+        None | Some("") => None,
+        Some(bookmark) => Some(
+            decode_bookmark(bookmark)
+                .ok_or_else(|| ApiFailure::invalid("bookmark is not one this server issued"))?,
+        ),
+    };
+    let mut items: Vec<(u64, T)> = items
+        .filter(|(seq, _)| match (after, order) {
+            (None, _) => true,
+            (Some(last), Order::OldestFirst) => *seq > last,
+            (Some(last), Order::NewestFirst) => *seq < last,
+        })
+        .collect();
+    match order {
+        Order::OldestFirst => items.sort_by_key(|(seq, _)| *seq),
+        Order::NewestFirst => items.sort_by_key(|(seq, _)| std::cmp::Reverse(*seq)),
+    }
+    let more = items.len() > page_size;
+    items.truncate(page_size);
+    let bookmark = if more {
+        items.last().map(|(seq, _)| encode_bookmark(*seq))
+    } else {
+        None
+    };
+    Ok(Page {
+        items: items.into_iter().map(|(_, item)| item).collect(),
+        bookmark,
+    })
+}
+
+/// Parses `page_size`: default 25, 1..=250, else 400 code 1.
+pub fn parse_page_size(raw: Option<&str>) -> Result<usize, ApiFailure> {
+    match raw {
+        None => Ok(PAGE_SIZE_DEFAULT),
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(size) if (1..=PAGE_SIZE_MAX).contains(&size) => Ok(size),
+            _ => Err(ApiFailure::invalid(format!(
+                "page_size must be an integer from 1 to {PAGE_SIZE_MAX}, got `{raw}`"
+            ))),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const NOW: &str = "2026-11-29T17:00:00";
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+    const JPEG: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10];
+
+    fn b64(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    fn store_with_board() -> (Store, String) {
+        let mut store = Store::new("token");
+        let board = store.create_board("Recipes", None, "PUBLIC", NOW).unwrap();
+        (store, board.id)
+    }
+
+    #[test]
+    fn pagination_walks_every_item_once() {
+        let mut store = Store::new("t");
+        for i in 0..60 {
+            store
+                .create_board(&format!("b{i}"), None, "PUBLIC", NOW)
+                .unwrap();
+        }
+        let mut seen = Vec::new();
+        let mut bookmark = None;
+        loop {
+            let page = store.list_boards(None, bookmark.as_deref(), 25).unwrap();
+            seen.extend(page.items.into_iter().map(|b| b.name));
+            match page.bookmark {
+                Some(next) => bookmark = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 60);
+        assert_eq!(seen[0], "b0");
+        assert_eq!(seen[59], "b59");
+        assert!(store.list_boards(None, Some("garbage"), 25).is_err());
+    }
+
+    #[test]
+    fn exact_multiple_has_null_bookmark_on_last_page() {
+        let mut store = Store::new("t");
+        for i in 0..50 {
+            store
+                .create_board(&format!("b{i}"), None, "PUBLIC", NOW)
+                .unwrap();
+        }
+        let first = store.list_boards(None, None, 25).unwrap();
+        let second = store
+            .list_boards(None, first.bookmark.as_deref(), 25)
+            .unwrap();
+        assert_eq!(second.items.len(), 25);
+        assert_eq!(second.bookmark, None);
+    }
+
+    #[test]
+    fn page_size_bounds() {
+        assert_eq!(parse_page_size(None).unwrap(), 25);
+        assert_eq!(parse_page_size(Some("250")).unwrap(), 250);
+        for bad in ["0", "251", "-1", "ten"] {
+            assert_eq!(parse_page_size(Some(bad)).unwrap_err().code, 1);
+        }
+    }
+
+    #[test]
+    fn pins_list_newest_first() {
+        let (mut store, board) = store_with_board();
+        for i in 0..3 {
+            let body = json!({"board_id": board, "title": format!("p{i}"),
+                "media_source": {"source_type": "image_url", "url": "https://example.com/a.jpg"}});
+            store.create_pin(&body, NOW).unwrap();
+        }
+        let page = store.list_pins(Some(&board), None, 2).unwrap();
+        let titles: Vec<_> = page
+            .items
+            .iter()
+            .map(|p| p.title.clone().unwrap())
+            .collect();
+        assert_eq!(titles, ["p2", "p1"]);
+        let rest = store
+            .list_pins(Some(&board), page.bookmark.as_deref(), 2)
+            .unwrap();
+        assert_eq!(rest.items[0].title.as_deref(), Some("p0"));
+        assert_eq!(rest.bookmark, None);
+    }
+
+    #[test]
+    fn tokens_expire_and_refresh_rotates() {
+        let mut store = Store::new("static");
+        assert!(store.is_valid_access_token("static"));
+        assert!(!store.is_valid_access_token("other"));
+        let pair = store.issue_tokens("pins:read");
+        assert!(store.is_valid_access_token(&pair.access_token));
+        let rotated = store.refresh(&pair.refresh_token).unwrap();
+        assert!(!store.is_valid_access_token(&pair.access_token));
+        assert!(store.is_valid_access_token(&rotated.access_token));
+        assert!(store.refresh(&pair.refresh_token).is_err());
+        store.expire_all_access_tokens();
+        assert!(!store.is_valid_access_token("static"));
+        assert!(store.refresh(&rotated.refresh_token).is_ok());
+    }
+
+    #[test]
+    fn auth_codes_are_single_use_and_bound_to_the_redirect() {
+        let mut store = Store::new("t");
+        let code = store.issue_auth_code("http://localhost:8085/", "pins:read");
+        assert!(store.redeem_auth_code(&code, "http://elsewhere/").is_err());
+        let code = store.issue_auth_code("http://localhost:8085/", "pins:read");
+        assert!(
+            store
+                .redeem_auth_code(&code, "http://localhost:8085/")
+                .is_ok()
+        );
+        assert!(
+            store
+                .redeem_auth_code(&code, "http://localhost:8085/")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn duplicate_board_names_are_rejected() {
+        let (mut store, _) = store_with_board();
+        let err = store
+            .create_board("recipes", None, "PUBLIC", NOW)
+            .unwrap_err();
+        assert_eq!((err.status, err.code), (400, 400));
+    }
+
+    #[test]
+    fn pin_validation_rules() {
+        let (mut store, board) = store_with_board();
+        let other = store.create_board("Other", None, "SECRET", NOW).unwrap();
+        let foreign_section = store.create_section(&other.id, "S").unwrap();
+        let url_media = json!({"source_type": "image_url", "url": "https://example.com/a.jpg"});
+        let cases = [
+            (
+                json!({"board_id": "999", "media_source": url_media}),
+                404,
+                40,
+            ),
+            (
+                json!({"board_id": board, "board_section_id": foreign_section.id, "media_source": url_media}),
+                404,
+                2031,
+            ),
+            (
+                json!({"board_id": board, "title": "x".repeat(101), "media_source": url_media}),
+                400,
+                1,
+            ),
+            (
+                json!({"board_id": board, "description": "x".repeat(801), "media_source": url_media}),
+                400,
+                1,
+            ),
+            (
+                json!({"board_id": board, "alt_text": "x".repeat(501), "media_source": url_media}),
+                400,
+                1,
+            ),
+            (
+                json!({"board_id": board, "link": "not a url", "media_source": url_media}),
+                400,
+                1,
+            ),
+            (json!({"board_id": board}), 400, 1),
+            (
+                json!({"board_id": board, "media_source": {"source_type": "image_base64",
+                    "content_type": "image/png", "data": b64(JPEG)}}),
+                403,
+                235,
+            ),
+            (
+                json!({"board_id": board, "media_source": {"source_type": "image_base64",
+                    "content_type": "image/png", "data": "data:image/png;base64,AAAA"}}),
+                400,
+                1,
+            ),
+            (
+                json!({"board_id": board, "media_source": {"source_type": "multiple_image_urls",
+                    "items": [{"url": "https://example.com/1.jpg"}]}}),
+                400,
+                1,
+            ),
+            (
+                json!({"board_id": board, "media_source": {"source_type": "video_id", "media_id": "12"}}),
+                404,
+                404,
+            ),
+        ];
+        for (body, status, code) in cases {
+            let err = store.create_pin(&body, NOW).unwrap_err();
+            assert_eq!((err.status, err.code), (status, code), "{body}");
+        }
+        let ok_title = "é".repeat(100);
+        let pin = store
+            .create_pin(
+                &json!({"board_id": board, "title": ok_title, "media_source": {
+                    "source_type": "multiple_image_base64",
+                    "items": [{"content_type": "image/png", "data": b64(PNG)},
+                              {"content_type": "image/jpeg", "data": b64(JPEG), "title": "second"}]}}),
+                NOW,
+            )
+            .unwrap();
+        let PinMediaRecord::Carousel(items) = &pin.media else {
+            panic!("expected a carousel");
+        };
+        assert_eq!(items[1].title.as_deref(), Some("second"));
+        assert_eq!(
+            items[0].image,
+            ImageRecord::Bytes {
+                content_type: "image/png".into(),
+                sha256: sha256_hex(PNG),
+                len: PNG.len()
+            }
+        );
+    }
+
+    #[test]
+    fn video_must_have_finished_processing() {
+        let (mut store, board) = store_with_board();
+        let media = store.register_media(false, 1);
+        let body = json!({"board_id": board, "media_source":
+            {"source_type": "video_id", "media_id": media.media_id, "cover_image_url": "https://example.com/c.jpg"}});
+        assert_eq!(store.create_pin(&body, NOW).unwrap_err().status, 400);
+        assert!(store.complete_upload(&media.media_id, b"video"));
+        assert_eq!(
+            store.poll_media(&media.media_id).unwrap().status,
+            MediaStatus::Processing
+        );
+        assert_eq!(
+            store.poll_media(&media.media_id).unwrap().status,
+            MediaStatus::Succeeded
+        );
+        let pin = store.create_pin(&body, NOW).unwrap();
+        assert_eq!(pin.media.kind(), "video");
+    }
+
+    #[test]
+    fn failing_media_ends_failed() {
+        let mut store = Store::new("t");
+        let media = store.register_media(true, 0);
+        store.complete_upload(&media.media_id, b"v");
+        assert_eq!(
+            store.poll_media(&media.media_id).unwrap().status,
+            MediaStatus::Failed
+        );
+    }
+
+    #[test]
+    fn update_moves_and_validates() {
+        let (mut store, board) = store_with_board();
+        let section = store.create_section(&board, "Soups").unwrap();
+        let pin = store
+            .create_pin(
+                &json!({"board_id": board, "board_section_id": section.id, "title": "a",
+                    "media_source": {"source_type": "image_url", "url": "https://e.com/a.jpg"}}),
+                NOW,
+            )
+            .unwrap();
+        let updated = store
+            .update_pin(&pin.id, &json!({"title": "b", "alt_text": null}))
+            .unwrap();
+        assert_eq!(updated.title.as_deref(), Some("b"));
+        assert_eq!(
+            updated.board_section_id.as_deref(),
+            Some(section.id.as_str())
+        );
+        assert_eq!(
+            store
+                .update_pin(&pin.id, &json!({"board_section_id": "5"}))
+                .unwrap_err()
+                .code,
+            2031
+        );
+        assert_eq!(
+            store
+                .update_pin("1", &json!({"title": "b"}))
+                .unwrap_err()
+                .code,
+            50
+        );
+        store.delete_pin(&pin.id).unwrap();
+        assert_eq!(store.delete_pin(&pin.id).unwrap_err().code, 50);
+    }
+
+    #[test]
+    fn section_names_are_bounded() {
+        let (mut store, board) = store_with_board();
+        assert!(store.create_section(&board, "").is_err());
+        assert!(store.create_section(&board, &"s".repeat(181)).is_err());
+        assert!(store.create_section(&board, &"s".repeat(180)).is_ok());
+        assert_eq!(store.create_section("42", "x").unwrap_err().code, 40);
+    }
+}

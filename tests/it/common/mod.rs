@@ -1,0 +1,157 @@
+//! Shared integration-test harness: an in-process emulator on 127.0.0.1 (port 0) with OpenAPI
+//! validation, and a `pinbatch` command pre-wired to it with an isolated environment.
+//!
+//! ```ignore
+//! let emu = TestEmulator::start();
+//! emu.pinbatch().args(["boards", "list"]).assert().success();
+//! emu.assert_no_spec_violations();
+//! ```
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use pinbatch::emulator::{Emulator, EmulatorConfig, FaultPlan, parse_fault_spec};
+
+/// Path of the official OpenAPI document: `PINBATCH_OPENAPI`, else
+/// `../shared/pinterest-openapi/openapi.json` next to the crate. Panics if it does not exist,
+/// because silently skipping validation would hide contract bugs.
+pub fn openapi_path() -> PathBuf {
+    let path = std::env::var_os("PINBATCH_OPENAPI")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/pinterest-openapi/openapi.json")
+        });
+    assert!(
+        path.is_file(),
+        "the OpenAPI document {} is missing: set PINBATCH_OPENAPI to the official openapi.json",
+        path.display()
+    );
+    path
+}
+
+/// An emulator running on its own tokio runtime, for `#[test]` functions that drive the
+/// `pinbatch` binary as a subprocess. Also owns a temporary config directory.
+pub struct TestEmulator {
+    emulator: Option<Emulator>,
+    runtime: tokio::runtime::Runtime,
+    config_dir: tempfile::TempDir,
+}
+
+impl TestEmulator {
+    /// Starts an emulator with no faults and OpenAPI validation on.
+    pub fn start() -> Self {
+        Self::start_with(EmulatorConfig::default())
+    }
+
+    /// Starts an emulator with faults parsed from a spec string (panics on a bad spec).
+    pub fn with_faults(spec: &str) -> Self {
+        let faults = parse_fault_spec(spec).unwrap_or_else(|err| panic!("bad fault spec: {err}"));
+        Self::start_with(EmulatorConfig {
+            faults,
+            ..EmulatorConfig::default()
+        })
+    }
+
+    /// Starts an emulator from a config; `openapi` is filled in when left empty and port is 0.
+    pub fn start_with(mut config: EmulatorConfig) -> Self {
+        config.port = 0;
+        if config.openapi.is_none() {
+            config.openapi = Some(openapi_path());
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("cannot build the test runtime");
+        let emulator = runtime
+            .block_on(Emulator::start(config))
+            .expect("cannot start the emulator");
+        let config_dir = tempfile::tempdir().expect("cannot create a temp config dir");
+        TestEmulator {
+            emulator: Some(emulator),
+            runtime,
+            config_dir,
+        }
+    }
+
+    /// The emulator, for snapshots, recorded requests, seeding and token control.
+    pub fn emu(&self) -> &Emulator {
+        self.emulator.as_ref().expect("emulator already shut down")
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        self.emu().base_url()
+    }
+
+    /// The access token the emulator accepts from the start.
+    pub fn token(&self) -> String {
+        EmulatorConfig::default().access_token
+    }
+
+    /// The temporary directory used as `PINBATCH_CONFIG_DIR`.
+    pub fn config_dir(&self) -> PathBuf {
+        self.config_dir.path().to_path_buf()
+    }
+
+    /// Replaces the fault plan.
+    pub fn set_faults(&self, faults: FaultPlan) {
+        self.emu().set_faults(faults);
+    }
+
+    /// Replaces the fault plan from a spec string (panics on a bad spec).
+    pub fn set_fault_spec(&self, spec: &str) {
+        let faults = parse_fault_spec(spec).unwrap_or_else(|err| panic!("bad fault spec: {err}"));
+        self.emu().set_faults(faults);
+    }
+
+    /// Runs a future on the emulator's runtime (e.g. a reqwest call in a sync test).
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// The `pinbatch` binary with `--no-progress`, `PINBATCH_API_BASE` at the emulator,
+    /// `PINTEREST_ACCESS_TOKEN` set to its token, `PINTEREST_APP_ID`/`PINTEREST_APP_SECRET` set
+    /// to its app, `PINBATCH_CONFIG_DIR` in a temp dir, `NO_COLOR`, and every other
+    /// `PINTEREST_*`/`PINBATCH_*` variable of the caller's environment removed.
+    pub fn pinbatch(&self) -> assert_cmd::Command {
+        let mut command = assert_cmd::Command::new(env!("CARGO_BIN_EXE_pinbatch"));
+        for (name, _) in std::env::vars_os() {
+            let name_text = name.to_string_lossy();
+            if name_text.starts_with("PINTEREST_") || name_text.starts_with("PINBATCH_") {
+                command.env_remove(&name);
+            }
+        }
+        let defaults = EmulatorConfig::default();
+        command
+            .env("PINBATCH_API_BASE", self.base_url())
+            .env("PINTEREST_ACCESS_TOKEN", self.token())
+            .env("PINTEREST_APP_ID", defaults.app_id)
+            .env("PINTEREST_APP_SECRET", defaults.app_secret)
+            .env("PINBATCH_CONFIG_DIR", self.config_dir.path())
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .arg("--no-progress");
+        command
+    }
+
+    /// Panics with every recorded OpenAPI violation, if any.
+    pub fn assert_no_spec_violations(&self) {
+        let violations = self.emu().spec_violations();
+        assert!(
+            violations.is_empty(),
+            "request bodies violated the OpenAPI schema:\n{}",
+            violations.join("\n")
+        );
+    }
+}
+
+impl Drop for TestEmulator {
+    fn drop(&mut self) {
+        if let Some(emulator) = self.emulator.take() {
+            self.runtime.block_on(emulator.shutdown());
+        }
+    }
+}
