@@ -1,4 +1,5 @@
 //! The one integration-test binary: it drives the real `pinbatch` binary. One module per area.
 
+mod apply;
 mod common;
 mod emulator;

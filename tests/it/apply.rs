@@ -1,0 +1,407 @@
+//! `plan`, `apply` and `status` end to end against the in-process emulator: exactly-once under
+//! faults and kills, no-op re-runs, updates, locking, bounded concurrency, reports.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use predicates::prelude::*;
+
+use crate::common::TestEmulator;
+
+/// Writes a YAML manifest of `n` URL pins on `board` and returns its path.
+fn url_manifest(dir: &Path, n: usize, board: &str) -> PathBuf {
+    let mut text = format!("version: 1\ndefaults:\n  board: \"{board}\"\npins:\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "  - id: pin-{i:03}\n    title: Pin number {i}\n    description: Description {i}\n    link: https://example.com/p/{i}\n    image: https://example.com/img/{i}.jpg\n"
+        ));
+    }
+    let path = dir.join("pins.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn count(emu: &TestEmulator, method: &str, path: &str) -> usize {
+    emu.emu()
+        .requests()
+        .iter()
+        .filter(|r| r.is(method, path))
+        .count()
+}
+
+/// Every manifest pin exists exactly once on the board, with its title.
+fn assert_exactly_once(emu: &TestEmulator, n: usize, board: &str) {
+    let snapshot = emu.emu().snapshot();
+    let board = snapshot.board_named(board).expect("board exists");
+    let pins = snapshot.pins_on(&board.id);
+    let mut titles: Vec<String> = pins.iter().filter_map(|p| p.title.clone()).collect();
+    titles.sort();
+    let mut expected: Vec<String> = (0..n).map(|i| format!("Pin number {i}")).collect();
+    expected.sort();
+    assert_eq!(titles, expected, "each pin exactly once");
+}
+
+#[test]
+fn apply_creates_every_pin_once_and_a_rerun_calls_nothing() {
+    let emu = TestEmulator::start();
+    emu.emu().seed_board("Animals", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = url_manifest(dir.path(), 6, "Animals");
+    let report = dir.path().join("report.csv");
+    emu.pinbatch()
+        .args(["apply"])
+        .arg(&manifest)
+        .arg("--report")
+        .arg(&report)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("6 created"));
+    assert_exactly_once(&emu, 6, "Animals");
+    assert_eq!(count(&emu, "POST", "/v5/pins"), 6, "one create call per pin");
+    assert!(dir.path().join("pins.yaml.state").exists());
+    let report_text = std::fs::read_to_string(&report).unwrap();
+    assert!(report_text.starts_with("key,location,status,pin_id,pin_url,attempts,error"));
+    assert_eq!(report_text.matches(",created,").count(), 6, "{report_text}");
+    assert!(report_text.contains("https://www.pinterest.com/pin/"));
+
+    emu.emu().clear_requests();
+    emu.pinbatch()
+        .args(["apply"])
+        .arg(&manifest)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("6 unchanged"));
+    assert!(
+        emu.emu().requests().is_empty(),
+        "a re-run with nothing to do makes no API call: {:?}",
+        emu.emu().requests()
+    );
+    emu.assert_no_spec_violations();
+}
+
+#[test]
+fn a_text_edit_makes_exactly_one_patch() {
+    let emu = TestEmulator::start();
+    emu.emu().seed_board("Animals", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = url_manifest(dir.path(), 3, "Animals");
+    emu.pinbatch().arg("apply").arg(&manifest).assert().success();
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("title: Pin number 1\n", "title: Pin number 1 (edited)\n");
+    std::fs::write(&manifest, text).unwrap();
+    emu.emu().clear_requests();
+    emu.pinbatch()
+        .arg("apply")
+        .arg(&manifest)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("1 updated, 2 unchanged"));
+    let requests = emu.emu().requests();
+    let patches: Vec<_> = requests.iter().filter(|r| r.method == "PATCH").collect();
+    assert_eq!(patches.len(), 1, "{requests:?}");
+    assert_eq!(count(&emu, "POST", "/v5/pins"), 0);
+    let snapshot = emu.emu().snapshot();
+    assert_eq!(snapshot.pins.len(), 3);
+    assert!(
+        snapshot
+            .pins
+            .iter()
+            .any(|p| p.title.as_deref() == Some("Pin number 1 (edited)"))
+    );
+    emu.assert_no_spec_violations();
+}
+
+#[test]
+fn server_errors_and_rate_limits_are_retried_without_duplicates() {
+    for faults in [
+        "error-rate=0.3,status=500,seed=3",
+        "error-rate=0.3,status=503,seed=4",
+        "rate429=0.3,retry-after=1s,seed=5",
+        "rate429=0.3,seed=6",
+        "drop-after-commit=0.3,seed=7",
+        "drop-before=0.3,seed=8",
+    ] {
+        let emu = TestEmulator::with_faults(faults);
+        emu.emu().seed_board("Animals", "PUBLIC");
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = url_manifest(dir.path(), 12, "Animals");
+        let output = emu
+            .pinbatch()
+            .args(["apply", "--max-retries", "12", "--retry-base-delay", "1ms", "-j", "4"])
+            .arg(&manifest)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{faults}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_exactly_once(&emu, 12, "Animals");
+        emu.assert_no_spec_violations();
+    }
+}
+
+#[test]
+fn a_dropped_connection_after_commit_is_adopted_not_recreated() {
+    let emu = TestEmulator::with_faults("drop-after-first=1");
+    emu.emu().seed_board("Animals", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = url_manifest(dir.path(), 1, "Animals");
+    emu.pinbatch()
+        .args(["apply", "--retry-base-delay", "1ms", "--format", "json"])
+        .arg(&manifest)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(r#""status":"adopted""#));
+    assert_exactly_once(&emu, 1, "Animals");
+    assert_eq!(count(&emu, "POST", "/v5/pins"), 1, "no second create");
+    assert!(count(&emu, "GET", &format!("/v5/boards/{}/pins", emu.emu().snapshot().boards[0].id)) >= 1);
+}
+
+#[test]
+fn killing_apply_repeatedly_still_creates_each_pin_once() {
+    let emu = TestEmulator::with_faults("latency=40ms");
+    emu.emu().seed_board("Animals", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    let n = 24;
+    let manifest = url_manifest(dir.path(), n, "Animals");
+    for kill_after in [2, 7, 13, 19] {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pinbatch"));
+        command
+            .env("PINBATCH_API_BASE", emu.base_url())
+            .env("PINTEREST_ACCESS_TOKEN", emu.token())
+            .env("PINBATCH_CONFIG_DIR", emu.config_dir())
+            .args(["--no-progress", "-q", "apply", "-j", "2", "--retry-base-delay", "1ms"])
+            .arg(&manifest)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut child = command.spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        // Kill while requests are in flight: once the emulator has received `kill_after`
+        // create requests in total.
+        while count(&emu, "POST", "/v5/pins") < kill_after && Instant::now() < deadline {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    emu.pinbatch()
+        .args(["apply", "--retry-base-delay", "1ms"])
+        .arg(&manifest)
+        .assert()
+        .success();
+    assert_exactly_once(&emu, n, "Animals");
+    emu.pinbatch()
+        .args(["status"])
+        .arg(&manifest)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("{n} done, 0 failed")));
+    emu.assert_no_spec_violations();
+}
+
+#[test]
+fn a_second_apply_on_the_same_state_is_refused() {
+    let emu = TestEmulator::with_faults("latency=300ms");
+    emu.emu().seed_board("Animals", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = url_manifest(dir.path(), 8, "Animals");
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_pinbatch"));
+    first
+        .env("PINBATCH_API_BASE", emu.base_url())
+        .env("PINTEREST_ACCESS_TOKEN", emu.token())
+        .env("PINBATCH_CONFIG_DIR", emu.config_dir())
+        .args(["--no-progress", "-q", "apply", "-j", "1"])
+        .arg(&manifest)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut first = first.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count(&emu, "POST", "/v5/pins") == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    emu.pinbatch()
+        .arg("apply")
+        .arg(&manifest)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("in use by another pinbatch run"))
+        .stderr(predicate::str::contains(format!("process {}", first.id())));
+    assert!(first.wait().unwrap().success());
+    assert_exactly_once(&emu, 8, "Animals");
+}
+
+#[test]
+fn in_flight_requests_reach_but_never_exceed_the_concurrency() {
+    let emu = TestEmulator::with_faults("latency=80ms");
+    emu.emu().seed_board("Animals", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = url_manifest(dir.path(), 12, "Animals");
+    emu.pinbatch()
+        .args(["apply", "-j", "3"])
+        .arg(&manifest)
+        .assert()
+        .success();
+    assert_eq!(emu.emu().max_in_flight(), 3);
+}
+
+#[test]
+fn an_invalid_manifest_sends_nothing_and_writes_no_state() {
+    let emu = TestEmulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("pins.yaml");
+    std::fs::write(
+        &manifest,
+        "version: 1\npins:\n  - board: B\n    title: x\n    image: https://example.com/a.jpg\n  - board: B\n    titel: typo\n    image: https://example.com/b.jpg\n",
+    )
+    .unwrap();
+    emu.pinbatch()
+        .arg("apply")
+        .arg(&manifest)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("pins.yaml:7"))
+        .stderr(predicate::str::contains("nothing was sent"));
+    assert!(emu.emu().requests().is_empty());
+    assert!(!dir.path().join("pins.yaml.state").exists());
+}
+
+#[test]
+fn missing_boards_are_errors_unless_declared_or_allowed() {
+    let emu = TestEmulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = url_manifest(dir.path(), 2, "Nowhere");
+    emu.pinbatch()
+        .arg("apply")
+        .arg(&manifest)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("Board `Nowhere` does not exist"));
+    assert_eq!(count(&emu, "POST", "/v5/pins"), 0);
+    assert_eq!(count(&emu, "POST", "/v5/boards"), 0);
+    emu.pinbatch()
+        .args(["apply", "--create-boards"])
+        .arg(&manifest)
+        .assert()
+        .success();
+    assert_exactly_once(&emu, 2, "Nowhere");
+    emu.assert_no_spec_violations();
+}
+
+#[test]
+fn ambiguous_board_names_list_the_ids() {
+    let emu = TestEmulator::start();
+    let first = emu.emu().seed_board("Twins", "PUBLIC");
+    let second = emu.emu().seed_board("Twins", "SECRET");
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = url_manifest(dir.path(), 1, "Twins");
+    emu.pinbatch()
+        .arg("apply")
+        .arg(&manifest)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(&first))
+        .stderr(predicate::str::contains(&second));
+    assert_eq!(count(&emu, "POST", "/v5/pins"), 0);
+}
+
+#[test]
+fn dry_run_and_plan_write_nothing() {
+    let emu = TestEmulator::start();
+    emu.emu().seed_board("Animals", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = url_manifest(dir.path(), 2, "Animals");
+    emu.pinbatch()
+        .args(["apply", "--dry-run"])
+        .arg(&manifest)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Plan: 2 create"));
+    emu.pinbatch()
+        .args(["plan", "--format", "json"])
+        .arg(&manifest)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(r#""action": "create""#));
+    assert!(!dir.path().join("pins.yaml.state").exists());
+    assert!(
+        emu.emu().requests().iter().all(|r| r.method == "GET"),
+        "plan only reads"
+    );
+}
+
+#[test]
+fn a_missing_token_is_exit_code_3_and_sends_nothing() {
+    let emu = TestEmulator::start();
+    emu.emu().seed_board("Animals", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = url_manifest(dir.path(), 1, "Animals");
+    emu.pinbatch()
+        .env_remove("PINTEREST_ACCESS_TOKEN")
+        .arg("apply")
+        .arg(&manifest)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("hint:"));
+    emu.pinbatch()
+        .env("PINTEREST_ACCESS_TOKEN", "wrong-token")
+        .arg("apply")
+        .arg(&manifest)
+        .assert()
+        .code(3);
+    assert_eq!(emu.emu().snapshot().pins.len(), 0);
+}
+
+#[test]
+fn a_failing_pin_does_not_stop_the_batch() {
+    let emu = TestEmulator::start();
+    let board = emu.emu().seed_board("Animals", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    // The second pin names a board id that does not exist: a 404 for that pin alone.
+    let manifest = dir.path().join("pins.yaml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "version: 1\npins:\n  - id: good\n    board: \"{board}\"\n    title: Good\n    image: https://example.com/a.jpg\n  - id: bad\n    board: \"99999999\"\n    title: Bad\n    image: https://example.com/b.jpg\n  - id: also-good\n    board: \"{board}\"\n    title: Also good\n    image: https://example.com/c.jpg\n"
+        ),
+    )
+    .unwrap();
+    emu.pinbatch()
+        .arg("apply")
+        .arg(&manifest)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("2 created, 1 failed"))
+        .stderr(predicate::str::contains("code 40"));
+    assert_eq!(emu.emu().snapshot().pins.len(), 2);
+    emu.pinbatch()
+        .arg("status")
+        .arg(&manifest)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("failed     bad"));
+}
+
+#[test]
+fn the_shipped_example_rehearses_against_the_built_in_emulator() {
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/pins.yaml");
+    let emu = TestEmulator::start();
+    emu.pinbatch()
+        .args(["apply", "--emulator"])
+        .arg(&example)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("created"))
+        .stderr(predicate::str::contains("failed").not());
+    assert!(
+        !PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/pins.yaml.state")
+            .exists(),
+        "the rehearsal keeps its state in a temporary folder"
+    );
+}
