@@ -10,6 +10,7 @@ pub mod commands;
 pub mod credentials;
 pub mod exit;
 pub mod manifest;
+pub mod settings;
 pub mod ui;
 
 use exit::ExitStatus;

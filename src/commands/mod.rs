@@ -1,5 +1,7 @@
 //! One module per subcommand; each wires settings, output and the domain modules together.
 
+mod auth;
+pub mod boards;
 mod schema;
 mod validate;
 
@@ -8,8 +10,11 @@ use crate::exit::ExitStatus;
 
 /// Runs the subcommand named on the command line.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
-    match cli.command {
-        Command::Validate(args) => validate::run(&cli.global, &args),
+    match &cli.command {
+        Command::Validate(args) => validate::run(&cli.global, args),
         Command::Schema => schema::run(),
+        Command::Auth(command) => auth::run(&cli.global, command).await,
+        Command::Boards(command) => boards::run(&cli.global, command).await,
+        Command::Sections(command) => boards::run_sections(&cli.global, command).await,
     }
 }
