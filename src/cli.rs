@@ -4,6 +4,7 @@
 //! where documented in the README; doc comments are the help text.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -87,10 +88,19 @@ pub enum Command {
     /// Run a local Pinterest API v5 emulator (in memory, 127.0.0.1 only) until Ctrl-C.
     #[command(after_help = EMULATOR_HELP)]
     Emulator(EmulatorArgs),
+    /// Log in to Pinterest, show, refresh or forget the stored token.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+    /// List or create boards.
+    #[command(subcommand)]
+    Boards(BoardsCommand),
+    /// List the sections of a board.
+    #[command(subcommand)]
+    Sections(SectionsCommand),
 }
 
 /// Arguments of `pinbatch plan`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
     /// The manifest (.yaml, .yml or .csv).
     #[arg(value_name = "MANIFEST")]
@@ -116,13 +126,17 @@ pub struct PlanArgs {
     #[arg(long)]
     pub create_boards: bool,
 
+    /// Retries, pacing and timeouts of the read-only calls.
+    #[command(flatten)]
+    pub network: NetworkArgs,
+
     /// Output format.
     #[arg(long, value_name = "FORMAT", default_value = "human")]
     pub format: OutputFormat,
 }
 
 /// Arguments of `pinbatch apply`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ApplyArgs {
     /// The manifest (.yaml, .yml or .csv).
     #[arg(value_name = "MANIFEST")]
@@ -163,6 +177,10 @@ pub struct ApplyArgs {
     /// Rehearse: run the whole apply against a fresh local emulator, with a throwaway token and a temporary state.
     #[arg(long, conflicts_with = "state")]
     pub emulator: bool,
+
+    /// Retries, pacing and timeouts.
+    #[command(flatten)]
+    pub network: NetworkArgs,
 }
 
 /// Arguments of `pinbatch status`.
@@ -188,6 +206,7 @@ pub enum OutputFormat {
     Human,
     /// JSON on stdout.
     Json,
+}
 
 const EMULATOR_HELP: &str = "\
 The emulator keeps everything in memory and listens on 127.0.0.1 only. It prints the base URL
@@ -230,6 +249,239 @@ pub struct EmulatorArgs {
     /// Validate request bodies against this OpenAPI JSON document and report violations.
     #[arg(long, value_name = "PATH")]
     pub openapi: Option<PathBuf>,
+}
+
+/// Retries, pacing and timeouts of API requests; flattened into every command that calls the API.
+#[derive(Debug, Clone, Args)]
+pub struct NetworkArgs {
+    /// Retries of a failed request (429, 5xx, timeouts, connection errors) before giving up.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub max_retries: u32,
+
+    /// First retry delay; doubles on each retry (with random jitter), capped at 30s.
+    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = humantime::parse_duration)]
+    pub retry_base_delay: Duration,
+
+    /// Client-side pacing: at most this many requests per second (`10`, `10/s`, `600/min`).
+    #[arg(long, value_name = "N/s", value_parser = parse_rate)]
+    pub rate_limit: Option<f64>,
+
+    /// Timeout of one request attempt.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+}
+
+/// Parses `--rate-limit`: a positive number of requests per second, optionally written
+/// `N/s`, `N/min` or `N/h`.
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    let text = text.trim();
+    let (number, per_seconds) = match text.split_once('/') {
+        None => (text, 1.0),
+        Some((number, unit)) => {
+            let seconds = match unit.trim() {
+                "s" | "sec" | "second" => 1.0,
+                "m" | "min" | "minute" => 60.0,
+                "h" | "hour" => 3600.0,
+                other => return Err(format!("unknown unit `{other}`: use N/s, N/min or N/h")),
+            };
+            (number, seconds)
+        }
+    };
+    let count: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a rate such as 10/s"))?;
+    if !(count.is_finite() && count > 0.0) {
+        return Err("the rate must be a positive number".into());
+    }
+    Ok(count / per_seconds)
+}
+
+/// `pinbatch auth ...`.
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Authorize pinbatch in a browser (OAuth) and store the tokens for this environment.
+    Login(AuthLoginArgs),
+    /// Show who the token belongs to, its scopes and expiry (never the token).
+    Status(AuthStatusArgs),
+    /// Renew the stored access token with the stored refresh token.
+    Refresh(AuthRefreshArgs),
+    /// Forget the stored tokens of this environment.
+    Logout,
+}
+
+/// Arguments of `pinbatch auth login`.
+#[derive(Debug, Args)]
+pub struct AuthLoginArgs {
+    /// The Pinterest app id.
+    #[arg(long, value_name = "ID", env = "PINTEREST_APP_ID")]
+    pub app_id: Option<String>,
+
+    /// The Pinterest app secret.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "PINTEREST_APP_SECRET",
+        hide_env_values = true
+    )]
+    pub app_secret: Option<String>,
+
+    /// Port of the local redirect listener (redirect URI http://localhost:PORT/, registered in the app).
+    #[arg(long, value_name = "PORT", default_value_t = 8085)]
+    pub port: u16,
+
+    /// Scopes to ask for, comma separated (default: boards and Pins read/write, user_accounts:read).
+    #[arg(long, value_name = "SCOPES", value_delimiter = ',')]
+    pub scopes: Option<Vec<String>>,
+
+    /// Also ask for the secret-board scopes (boards/pins read_secret and write_secret).
+    #[arg(long)]
+    pub secret_boards: bool,
+
+    /// Only print the authorize URL; do not open a browser.
+    #[arg(long)]
+    pub no_browser: bool,
+
+    /// How long to wait for the browser to come back.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub wait: Duration,
+
+    /// Network options.
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+/// Arguments of `pinbatch auth status`.
+#[derive(Debug, Args)]
+pub struct AuthStatusArgs {
+    /// Output format.
+    #[arg(long, value_name = "FORMAT", default_value = "human")]
+    pub format: StatusFormat,
+
+    /// Network options.
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+/// Arguments of `pinbatch auth refresh`.
+#[derive(Debug, Args)]
+pub struct AuthRefreshArgs {
+    /// The Pinterest app id (default: the one stored at login).
+    #[arg(long, value_name = "ID", env = "PINTEREST_APP_ID")]
+    pub app_id: Option<String>,
+
+    /// The Pinterest app secret.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "PINTEREST_APP_SECRET",
+        hide_env_values = true
+    )]
+    pub app_secret: Option<String>,
+
+    /// Network options.
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+/// Output format of `auth status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    /// Readable lines.
+    Human,
+    /// One JSON object.
+    Json,
+}
+
+/// `pinbatch boards ...`.
+#[derive(Debug, Subcommand)]
+pub enum BoardsCommand {
+    /// List every board the token can see (own and group boards).
+    List(BoardsListArgs),
+    /// Create a board.
+    Create(BoardsCreateArgs),
+}
+
+/// Arguments of `pinbatch boards list`.
+#[derive(Debug, Args)]
+pub struct BoardsListArgs {
+    /// Output format.
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    pub format: ListFormat,
+
+    /// Network options.
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+/// Arguments of `pinbatch boards create`.
+#[derive(Debug, Args)]
+pub struct BoardsCreateArgs {
+    /// The board name.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// The board description.
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+
+    /// Who can see the board.
+    #[arg(long, value_name = "PRIVACY", ignore_case = true)]
+    pub privacy: Option<PrivacyArg>,
+
+    /// Output format of the created board.
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    pub format: ListFormat,
+
+    /// Network options.
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+/// Board privacy on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PrivacyArg {
+    /// Visible to everyone.
+    Public,
+    /// Hidden from the profile; visible to the owner and collaborators.
+    Protected,
+    /// Secret (needs the secret-board scopes).
+    Secret,
+}
+
+/// `pinbatch sections ...`.
+#[derive(Debug, Subcommand)]
+pub enum SectionsCommand {
+    /// List the sections of a board.
+    List(SectionsListArgs),
+}
+
+/// Arguments of `pinbatch sections list`.
+#[derive(Debug, Args)]
+pub struct SectionsListArgs {
+    /// The board: its name or its numeric id.
+    #[arg(value_name = "BOARD")]
+    pub board: String,
+
+    /// Output format.
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    pub format: ListFormat,
+
+    /// Network options.
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+/// Output format of listings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// Aligned columns for reading.
+    Table,
+    /// A JSON array of objects.
+    Json,
+    /// CSV with a header row.
+    Csv,
 }
 
 /// Arguments of `pinbatch validate`.
@@ -291,6 +543,43 @@ mod tests {
         assert_eq!(args.faults.map(|f| f.fail_first), Some(2));
         let err = Cli::try_parse_from(["pinbatch", "emulator", "--faults", "bogus=1"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn network_flags_parse_durations_and_rates() {
+        let cli = Cli::try_parse_from([
+            "pinbatch",
+            "boards",
+            "list",
+            "--retry-base-delay",
+            "200ms",
+            "--rate-limit",
+            "600/min",
+            "--max-retries",
+            "2",
+        ])
+        .unwrap();
+        let Command::Boards(BoardsCommand::List(args)) = cli.command else {
+            panic!("wrong command");
+        };
+        assert_eq!(args.network.retry_base_delay, Duration::from_millis(200));
+        assert_eq!(args.network.rate_limit, Some(10.0));
+        assert_eq!(args.network.max_retries, 2);
+        assert_eq!(parse_rate("2.5/s"), Ok(2.5));
+        assert_eq!(parse_rate("4"), Ok(4.0));
+        assert!(parse_rate("0").is_err());
+        assert!(parse_rate("5/day").is_err());
+        assert!(parse_rate("fast").is_err());
+    }
+
+    #[test]
+    fn privacy_is_case_insensitive() {
+        let cli = Cli::try_parse_from(["pinbatch", "boards", "create", "B", "--privacy", "secret"])
+            .unwrap();
+        let Command::Boards(BoardsCommand::Create(args)) = cli.command else {
+            panic!("wrong command");
+        };
+        assert_eq!(args.privacy, Some(PrivacyArg::Secret));
     }
 
     #[test]

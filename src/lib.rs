@@ -16,6 +16,7 @@ pub mod plan;
 pub mod progress;
 pub mod resolve;
 pub mod state;
+pub mod settings;
 pub mod ui;
 
 use exit::ExitStatus;

@@ -274,6 +274,9 @@ async fn a_timeout_after_sending_is_an_unknown_outcome() {
     assert!(err.outcome_unknown());
 }
 
+/// Multipart fields received, in order.
+type Fields = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 #[derive(Default)]
 struct RecordingSink(Mutex<Vec<TokenResponse>>);
 
@@ -397,12 +400,12 @@ async fn no_token_is_an_auth_error_without_a_request() {
 
 #[tokio::test]
 async fn media_upload_sends_every_parameter_then_the_file_without_the_token() {
-    let received = Arc::new(Mutex::new(Vec::<(String, Vec<u8>)>::new()));
+    let received = Fields::default();
     let router = Router::new()
         .route(
             "/upload",
             post(
-                |State(received): State<Arc<Mutex<Vec<(String, Vec<u8>)>>>>,
+                |State(received): State<Fields>,
                  headers: HeaderMap,
                  mut form: Multipart| async move {
                     assert!(headers.get("authorization").is_none());

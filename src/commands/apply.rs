@@ -133,8 +133,11 @@ async fn apply(
     let mut boards = resolve::ResolvedBoards::default();
     if plan.needs_api() {
         let account = client.user_account().await.map_err(api_failure)?;
+        // The id is the stable identity; the username is kept for messages.
+        let username = account.username.clone().unwrap_or_default();
+        let account_id = account.id.clone().unwrap_or_else(|| username.clone());
         state
-            .check_account(&account.id, &account.username)
+            .check_account(&account_id, &username)
             .map_err(common::state_failure)?;
         let needed: BTreeSet<(BoardRef, Option<String>)> = plan
             .pins

@@ -1,7 +1,13 @@
 //! One module per subcommand; each wires settings, output and the domain modules together.
 
+mod apply;
+mod common;
 mod emulator;
+mod auth;
+pub mod boards;
+mod plan;
 mod schema;
+mod status;
 mod validate;
 
 use crate::cli::{Cli, Command};
@@ -9,9 +15,15 @@ use crate::exit::ExitStatus;
 
 /// Runs the subcommand named on the command line.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
-    match cli.command {
-        Command::Validate(args) => validate::run(&cli.global, &args),
+    match &cli.command {
+        Command::Validate(args) => validate::run(&cli.global, args),
         Command::Schema => schema::run(),
-        Command::Emulator(args) => emulator::run(&args).await,
+        Command::Emulator(args) => emulator::run(args).await,
+        Command::Plan(args) => plan::run(&cli.global, args).await,
+        Command::Apply(args) => apply::run(&cli.global, args).await,
+        Command::Status(args) => status::run(&cli.global, args),
+        Command::Auth(command) => auth::run(&cli.global, command).await,
+        Command::Boards(command) => boards::run(&cli.global, command).await,
+        Command::Sections(command) => boards::run_sections(&cli.global, command).await,
     }
 }

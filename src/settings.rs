@@ -1,0 +1,447 @@
+//! Settings resolved once from the command line and the environment: which API environment,
+//! where the access token comes from, and how to build an `ApiClient` from them. Commands call
+//! [`GlobalSettings::resolve`] and then [`GlobalSettings::api_client`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::api::retry::RetryPolicy;
+use crate::api::types::TokenResponse;
+use crate::api::{
+    ApiClient, ApiError, AppCredentials, ClientConfig, Credentials, Environment,
+    RefreshCredentials, TokenSink,
+};
+use crate::cli::{GlobalArgs, NetworkArgs};
+use crate::credentials::{
+    self, ACCESS_TOKEN_ENV, APP_ID_ENV, APP_SECRET_ENV, CONFIG_DIR_ENV, SecretString, StoredToken,
+    TokenSource, TokenStore,
+};
+use crate::exit::{ExitStatus, Fatal};
+
+/// The hint shown whenever no usable token exists.
+pub const LOGIN_HINT: &str =
+    "run `pinbatch auth login`, set PINTEREST_ACCESS_TOKEN, or pass --token-file";
+
+/// Request behaviour of one command's client.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClientOptions {
+    /// Retry policy.
+    pub retry: RetryPolicy,
+    /// Client-side pacing in requests per second.
+    pub rate_limit: Option<f64>,
+    /// Per-attempt timeout.
+    pub timeout: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            retry: RetryPolicy::default(),
+            rate_limit: None,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl ClientOptions {
+    /// Options from `--max-retries`, `--retry-base-delay`, `--rate-limit` and `--timeout`.
+    pub fn from_args(args: &NetworkArgs) -> Self {
+        let defaults = RetryPolicy::default();
+        ClientOptions {
+            retry: RetryPolicy {
+                max_retries: args.max_retries,
+                base_delay: args.retry_base_delay,
+                // A short base delay (tests, emulators) also shortens the cap proportionally.
+                max_delay: defaults
+                    .max_delay
+                    .min(args.retry_base_delay.saturating_mul(60)),
+                total_budget: defaults.total_budget,
+            },
+            rate_limit: args.rate_limit,
+            timeout: args.timeout,
+        }
+    }
+}
+
+/// The environment-derived settings every API command shares.
+#[derive(Debug, Clone)]
+pub struct GlobalSettings {
+    /// Which API to talk to.
+    pub environment: Environment,
+    /// `--token-file`, if given.
+    pub token_file: Option<PathBuf>,
+    /// `PINTEREST_ACCESS_TOKEN`, if set and non-empty.
+    pub env_token: Option<SecretString>,
+    /// The config directory holding the token store.
+    pub config_dir: Option<PathBuf>,
+    /// `PINTEREST_APP_ID`, if set.
+    pub app_id: Option<String>,
+    /// `PINTEREST_APP_SECRET`, if set.
+    pub app_secret: Option<SecretString>,
+}
+
+impl GlobalSettings {
+    /// Resolves the global options against the process environment. A bad `--api-base` or a
+    /// `--sandbox`/`--api-base` conflict is a configuration error (exit code 3).
+    pub fn resolve(global: &GlobalArgs) -> anyhow::Result<Self> {
+        Self::resolve_with(global, |name| std::env::var(name).ok())
+    }
+
+    /// Like [`GlobalSettings::resolve`], reading variables through `env` (for tests).
+    pub fn resolve_with(
+        global: &GlobalArgs,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Self> {
+        let environment = Environment::resolve(global.sandbox, global.api_base.as_deref())
+            .map_err(|err| {
+                Fatal::new(ExitStatus::Auth, err.to_string())
+                    .with_hint("use --sandbox or --api-base URL, not both; plain http:// only for 127.0.0.1, ::1 or localhost")
+            })?;
+        let non_empty = |name: &str| env(name).filter(|value| !value.trim().is_empty());
+        let config_dir =
+            credentials::config_dir(non_empty(CONFIG_DIR_ENV).map(PathBuf::from).as_deref()).ok();
+        Ok(GlobalSettings {
+            environment,
+            token_file: global.token_file.clone(),
+            env_token: non_empty(ACCESS_TOKEN_ENV).map(|t| SecretString::new(t.trim())),
+            config_dir,
+            app_id: non_empty(APP_ID_ENV),
+            app_secret: non_empty(APP_SECRET_ENV).map(SecretString::new),
+        })
+    }
+
+    /// The token store, in the config directory.
+    pub fn token_store(&self) -> anyhow::Result<TokenStore> {
+        let dir = self.config_dir.as_deref().ok_or_else(|| {
+            Fatal::new(
+                ExitStatus::Auth,
+                format!("cannot find a config directory for the token store: set {CONFIG_DIR_ENV}"),
+            )
+        })?;
+        Ok(TokenStore::in_dir(dir))
+    }
+
+    /// The stored login for this environment, if any.
+    pub fn stored_token(&self) -> anyhow::Result<Option<StoredToken>> {
+        match &self.config_dir {
+            Some(dir) => Ok(TokenStore::in_dir(dir).get(self.environment.origin())?),
+            None => Ok(None),
+        }
+    }
+
+    /// App credentials from flags (if given), else the environment, else the stored app id.
+    pub fn app_credentials(
+        &self,
+        app_id: Option<&str>,
+        app_secret: Option<&str>,
+        stored: Option<&StoredToken>,
+    ) -> Option<AppCredentials> {
+        let app_id = app_id
+            .map(str::to_owned)
+            .or_else(|| self.app_id.clone())
+            .or_else(|| stored.and_then(|s| s.app_id.clone()))?;
+        let app_secret = app_secret
+            .map(SecretString::new)
+            .or_else(|| self.app_secret.clone())?;
+        Some(AppCredentials { app_id, app_secret })
+    }
+
+    /// The access token to use and where it came from: `--token-file`, then
+    /// `PINTEREST_ACCESS_TOKEN`, then the token store (refreshable when app credentials exist).
+    pub fn credentials(&self) -> anyhow::Result<Option<(Credentials, TokenSource)>> {
+        if let Some(path) = &self.token_file {
+            let token = credentials::read_token_file(path)
+                .map_err(|err| Fatal::new(ExitStatus::Auth, error_text(&err)))?;
+            return Ok(Some((
+                Credentials::bearer(token),
+                TokenSource::File(path.clone()),
+            )));
+        }
+        if let Some(token) = &self.env_token {
+            return Ok(Some((Credentials::bearer(token.clone()), TokenSource::Env)));
+        }
+        let store = match self.token_store() {
+            Ok(store) => store,
+            Err(_) => return Ok(None),
+        };
+        let origin = self.environment.origin().to_owned();
+        let Some(stored) = store.get(&origin)? else {
+            return Ok(None);
+        };
+        let refresh = stored.refresh_token.clone().and_then(|refresh_token| {
+            self.app_credentials(None, None, Some(&stored))
+                .map(|app| RefreshCredentials { refresh_token, app })
+        });
+        let path = store.path().to_owned();
+        let credentials = Credentials {
+            access_token: stored.access_token.clone(),
+            expires_at: stored
+                .access_token_expires_at
+                .map(credentials::from_unix_seconds),
+            refresh,
+            sink: Some(Arc::new(StoreSink { store, origin })),
+        };
+        Ok(Some((credentials, TokenSource::Store(path))))
+    }
+
+    /// A client with a token; no token is a configuration error (exit code 3) with a hint.
+    pub fn api_client(&self, options: ClientOptions) -> anyhow::Result<ApiClient> {
+        let Some((credentials, source)) = self.credentials()? else {
+            return Err(Fatal::new(
+                ExitStatus::Auth,
+                format!("no access token for {}", self.environment),
+            )
+            .with_hint(LOGIN_HINT)
+            .into());
+        };
+        tracing::debug!(source = %source, origin = self.environment.origin(), "using access token");
+        self.build_client(Some(credentials), options)
+    }
+
+    /// A client without a token, for the OAuth token endpoint.
+    pub fn anonymous_client(&self, options: ClientOptions) -> anyhow::Result<ApiClient> {
+        self.build_client(None, options)
+    }
+
+    /// A client sending exactly this token.
+    pub fn client_with_token(
+        &self,
+        token: SecretString,
+        options: ClientOptions,
+    ) -> anyhow::Result<ApiClient> {
+        self.build_client(Some(Credentials::bearer(token)), options)
+    }
+
+    fn build_client(
+        &self,
+        credentials: Option<Credentials>,
+        options: ClientOptions,
+    ) -> anyhow::Result<ApiClient> {
+        let mut config = ClientConfig::new(self.environment.clone());
+        config.credentials = credentials;
+        config.retry = options.retry;
+        config.rate_limit = options.rate_limit;
+        config.timeout = options.timeout;
+        ApiClient::new(config).map_err(api_failure)
+    }
+}
+
+/// Builds the stored entry for a token response (login or refresh) at `now`.
+pub fn stored_token_from(
+    tokens: &TokenResponse,
+    previous: Option<&StoredToken>,
+    now: SystemTime,
+) -> StoredToken {
+    let now_secs = credentials::unix_seconds(now);
+    let scopes = match &tokens.scope {
+        Some(scope) => scope
+            .split([',', ' '])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        None => previous.map(|p| p.scopes.clone()).unwrap_or_default(),
+    };
+    StoredToken {
+        access_token: SecretString::new(tokens.access_token.clone()),
+        refresh_token: tokens
+            .refresh_token
+            .clone()
+            .map(SecretString::new)
+            .or_else(|| previous.and_then(|p| p.refresh_token.clone())),
+        access_token_expires_at: tokens.expires_in.map(|secs| now_secs + secs),
+        refresh_token_expires_at: tokens
+            .refresh_token_expires_at
+            .or_else(|| tokens.refresh_token_expires_in.map(|secs| now_secs + secs))
+            .or_else(|| previous.and_then(|p| p.refresh_token_expires_at)),
+        scopes,
+        username: previous.and_then(|p| p.username.clone()),
+        account_type: previous.and_then(|p| p.account_type.clone()),
+        app_id: previous.and_then(|p| p.app_id.clone()),
+        updated_at: now_secs,
+    }
+}
+
+/// Persists rotated tokens into the store entry of one origin.
+struct StoreSink {
+    store: TokenStore,
+    origin: String,
+}
+
+impl TokenSink for StoreSink {
+    fn tokens_refreshed(&self, tokens: &TokenResponse) {
+        let previous = self.store.get(&self.origin).ok().flatten();
+        let entry = stored_token_from(tokens, previous.as_ref(), SystemTime::now());
+        if let Err(err) = self.store.put(&self.origin, entry) {
+            tracing::warn!(error = %error_text(&err), "could not store the refreshed token");
+        }
+    }
+}
+
+/// Turns an API failure into a command error: exit code 3 for authentication problems, 1
+/// otherwise, with Pinterest's code and message in the text and the error's hint.
+pub fn api_failure(err: ApiError) -> anyhow::Error {
+    let status = if err.is_auth() {
+        ExitStatus::Auth
+    } else {
+        ExitStatus::Failure
+    };
+    let mut fatal = Fatal::new(status, error_text(&err));
+    if let Some(hint) = err.hint() {
+        fatal = fatal.with_hint(hint);
+    }
+    fatal.into()
+}
+
+/// An error and its causes on one line.
+fn error_text(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn global(args: &[&str]) -> GlobalArgs {
+        let mut argv = vec!["pinbatch"];
+        argv.extend_from_slice(args);
+        argv.push("schema");
+        crate::cli::Cli::try_parse_from(argv).unwrap().global
+    }
+
+    fn status_of(err: &anyhow::Error) -> ExitStatus {
+        err.chain()
+            .find_map(|cause| cause.downcast_ref::<Fatal>())
+            .map(|fatal| fatal.status)
+            .unwrap_or(ExitStatus::Failure)
+    }
+
+    #[test]
+    fn a_bad_api_base_is_a_configuration_error() {
+        let err =
+            GlobalSettings::resolve_with(&global(&["--api-base", "http://example.com"]), |_| None)
+                .unwrap_err();
+        assert_eq!(status_of(&err), ExitStatus::Auth);
+        let err = GlobalSettings::resolve_with(
+            &global(&["--sandbox", "--api-base", "https://x.example"]),
+            |_| None,
+        )
+        .unwrap_err();
+        assert_eq!(status_of(&err), ExitStatus::Auth);
+    }
+
+    #[test]
+    fn token_precedence_is_file_then_env_then_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let config_dir = dir.path().join("config");
+        let store = TokenStore::in_dir(&config_dir);
+        let tokens = TokenResponse {
+            access_token: "from-store".into(),
+            refresh_token: Some("r".into()),
+            expires_in: Some(3600),
+            ..TokenResponse::default()
+        };
+        store
+            .put(
+                "https://api-sandbox.pinterest.com",
+                stored_token_from(&tokens, None, SystemTime::now()),
+            )
+            .unwrap();
+        let token_file = dir.path().join("token");
+        std::fs::write(&token_file, "from-file\n").unwrap();
+        let config_text = config_dir.display().to_string();
+        let env = |with_token: bool| {
+            let config_text = config_text.clone();
+            move |name: &str| match name {
+                CONFIG_DIR_ENV => Some(config_text.clone()),
+                ACCESS_TOKEN_ENV if with_token => Some("from-env".into()),
+                _ => None,
+            }
+        };
+        let token = |settings: GlobalSettings| {
+            let (credentials, source) = settings.credentials().unwrap().unwrap();
+            (credentials.access_token.expose().to_owned(), source)
+        };
+        let file_path = token_file.display().to_string();
+        let with_file = global(&["--sandbox", "--token-file", &file_path]);
+        let plain = global(&["--sandbox"]);
+        assert_eq!(
+            token(GlobalSettings::resolve_with(&with_file, env(true)).unwrap()),
+            ("from-file".into(), TokenSource::File(token_file.clone()))
+        );
+        assert_eq!(
+            token(GlobalSettings::resolve_with(&plain, env(true)).unwrap()).0,
+            "from-env"
+        );
+        let (value, source) = token(GlobalSettings::resolve_with(&plain, env(false)).unwrap());
+        assert_eq!(value, "from-store");
+        assert!(matches!(source, TokenSource::Store(_)));
+        // The production origin has no entry: no token, exit code 3.
+        let production = GlobalSettings::resolve_with(&global(&[]), env(false)).unwrap();
+        let err = production.api_client(ClientOptions::default()).unwrap_err();
+        assert_eq!(status_of(&err), ExitStatus::Auth);
+    }
+
+    #[test]
+    fn a_refresh_keeps_the_account_and_rotates_the_refresh_token() {
+        let previous = StoredToken {
+            access_token: SecretString::new("a1"),
+            refresh_token: Some(SecretString::new("r1")),
+            access_token_expires_at: Some(1),
+            refresh_token_expires_at: Some(2),
+            scopes: vec!["pins:read".into()],
+            username: Some("me".into()),
+            account_type: Some("BUSINESS".into()),
+            app_id: Some("app".into()),
+            updated_at: 0,
+        };
+        let tokens = TokenResponse {
+            access_token: "a2".into(),
+            refresh_token: Some("r2".into()),
+            expires_in: Some(100),
+            refresh_token_expires_in: Some(1000),
+            ..TokenResponse::default()
+        };
+        let now = credentials::from_unix_seconds(5000);
+        let entry = stored_token_from(&tokens, Some(&previous), now);
+        assert_eq!(entry.access_token.expose(), "a2");
+        assert_eq!(entry.refresh_token.unwrap().expose(), "r2");
+        assert_eq!(entry.access_token_expires_at, Some(5100));
+        assert_eq!(entry.refresh_token_expires_at, Some(6000));
+        assert_eq!(entry.scopes, ["pins:read"]);
+        assert_eq!(entry.username.as_deref(), Some("me"));
+        assert_eq!(entry.app_id.as_deref(), Some("app"));
+    }
+
+    #[test]
+    fn api_failures_map_to_exit_codes_with_hints() {
+        use crate::api::types::ErrorBody;
+        let unauthorized = ApiError::status_error("GET", "/v5/boards", 401, ErrorBody::default());
+        assert_eq!(status_of(&api_failure(unauthorized)), ExitStatus::Auth);
+        let missing = ApiError::status_error(
+            "POST",
+            "/v5/pins",
+            404,
+            ErrorBody {
+                code: Some(40),
+                message: Some("Board not found.".into()),
+                message_detail: None,
+            },
+        );
+        let err = api_failure(missing);
+        assert_eq!(status_of(&err), ExitStatus::Failure);
+        assert!(err.to_string().contains("(code 40): Board not found."));
+    }
+}
