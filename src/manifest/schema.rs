@@ -79,4 +79,44 @@ mod tests {
             sorted(raw::SLIDE_FIELDS)
         );
     }
+
+    fn example_as_json() -> serde_json::Value {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/pins.yaml"))
+                .unwrap();
+        serde_yaml::from_str(&text).unwrap()
+    }
+
+    #[test]
+    fn the_example_passes_the_schema_and_fits_the_raw_types() {
+        let schema: serde_json::Value = serde_json::from_str(&manifest_schema_json()).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let example = example_as_json();
+        let errors: Vec<String> = validator
+            .iter_errors(&example)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/pins.yaml"))
+                .unwrap();
+        let _: raw::RawDocument = serde_yaml::from_str(&text).unwrap();
+    }
+
+    #[test]
+    fn the_schema_rejects_what_the_reader_rejects() {
+        let schema: serde_json::Value = serde_json::from_str(&manifest_schema_json()).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let bad = [
+            serde_json::json!({"version": 1, "pins": [{"titel": "x", "image": "a.jpg"}]}),
+            serde_json::json!({"version": 1, "pins": [{"title": "x".repeat(101), "image": "a.jpg"}]}),
+            serde_json::json!({"version": 1, "pins": [{"image": "a.jpg", "dominant_color": "red"}]}),
+            serde_json::json!({"version": 1, "pins": [{"images": ["a.jpg"]}]}),
+            serde_json::json!({"version": 2, "pins": []}),
+            serde_json::json!({"version": 1, "boards": [{"name": "B", "privacy": "public"}], "pins": []}),
+        ];
+        for instance in bad {
+            assert!(!validator.is_valid(&instance), "{instance}");
+        }
+    }
 }

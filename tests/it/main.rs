@@ -1,1 +1,3 @@
 //! The one integration-test binary: it drives the real `pinbatch` binary. One module per area.
+
+mod validate;
