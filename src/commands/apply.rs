@@ -134,7 +134,7 @@ async fn apply(
     if plan.needs_api() {
         let account = client.user_account().await.map_err(api_failure)?;
         // The id is the stable identity; the username is kept for messages.
-        let username = account.username.clone().unwrap_or_default();
+        let username = account.username.clone();
         let account_id = account.id.clone().unwrap_or_else(|| username.clone());
         state
             .check_account(&account_id, &username)

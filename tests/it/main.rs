@@ -3,3 +3,4 @@
 mod apply;
 mod common;
 mod emulator;
+mod validate;

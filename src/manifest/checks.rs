@@ -1,0 +1,731 @@
+//! Semantic checks: entries as written into validated `PinSpec`s and `BoardDecl`s.
+//!
+//! Every check runs and reports; nothing stops at the first problem. A pin becomes a `PinSpec`
+//! only when all its checks passed. Limits are counted in characters, not bytes.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::diagnostic::Diagnostic;
+use super::entry::{BoardEntry, Located, PinEntry, SlidesEntry};
+use super::files::{self, MediaFileError};
+use super::glob;
+use super::keys::derive_key;
+use super::model::{
+    BoardDecl, BoardRef, CarouselItem, ImageSource, LocalImage, Location, Media, PinSpec, Position,
+    Privacy, VideoCover, VideoSpec,
+};
+use super::raw::{MAX_ALT_TEXT, MAX_DESCRIPTION, MAX_LINK, MAX_SECTION, MAX_TITLE};
+use super::suggest::unknown_name_hint;
+
+/// Smallest and largest carousel.
+const CAROUSEL_SLIDES: std::ops::RangeInclusive<usize> = 2..=5;
+
+/// Where diagnostics go while one pin or board is checked; remembers whether any was an error.
+struct Report<'a> {
+    file: &'a Arc<str>,
+    diagnostics: &'a mut Vec<Diagnostic>,
+    ok: bool,
+}
+
+impl Report<'_> {
+    fn location(&self, pos: Position) -> Location {
+        Location {
+            file: self.file.clone(),
+            position: pos,
+        }
+    }
+
+    fn error(
+        &mut self,
+        pos: Position,
+        field: &str,
+        message: impl Into<String>,
+        hint: Option<&str>,
+    ) {
+        let mut diagnostic = Diagnostic::error(self.location(pos), message).with_field(field);
+        diagnostic.hint = hint.map(str::to_owned);
+        self.diagnostics.push(diagnostic);
+        self.ok = false;
+    }
+
+    fn warning(&mut self, pos: Position, field: &str, message: impl Into<String>) {
+        let diagnostic = Diagnostic::warning(self.location(pos), message).with_field(field);
+        self.diagnostics.push(diagnostic);
+    }
+
+    /// Text of at most `max` characters.
+    fn text(&mut self, value: Option<&Located>, field: &str, max: usize) -> Option<String> {
+        let value = value?;
+        // Byte length bounds character count, so most values skip the count.
+        if value.value.len() > max {
+            let chars = value.value.chars().count();
+            if chars > max {
+                self.error(
+                    value.pos,
+                    field,
+                    format!("is {chars} characters, at most {max} allowed"),
+                    Some("shorten it"),
+                );
+                return None;
+            }
+        }
+        Some(value.value.clone())
+    }
+
+    /// A name of 1 to `max` characters (board, section).
+    fn name(&mut self, value: Option<&Located>, field: &str, max: usize) -> Option<String> {
+        let located = value?;
+        let text = self.text(Some(located), field, max)?;
+        if text.trim().is_empty() {
+            self.error(
+                located.pos,
+                field,
+                "is empty",
+                Some("write a name or remove the field"),
+            );
+            return None;
+        }
+        Some(text)
+    }
+
+    /// An absolute http(s) URL of at most 2048 characters.
+    fn link(&mut self, value: Option<&Located>, field: &str) -> Option<String> {
+        let located = value?;
+        let text = self.text(Some(located), field, MAX_LINK)?;
+        match check_url(&text) {
+            Ok(()) => Some(text),
+            Err(message) => {
+                self.error(
+                    located.pos,
+                    field,
+                    message,
+                    Some("write an absolute URL such as https://example.com/page"),
+                );
+                None
+            }
+        }
+    }
+
+    fn color(&mut self, value: Option<&Located>, field: &str) -> Option<String> {
+        let located = value?;
+        let text = &located.value;
+        let valid = text.len() == 7
+            && text.starts_with('#')
+            && text[1..].bytes().all(|b| b.is_ascii_hexdigit());
+        if valid {
+            Some(text.clone())
+        } else {
+            self.error(
+                located.pos,
+                field,
+                format!("`{text}` is not a colour of the form #RRGGBB"),
+                Some("write six hex digits after `#`, e.g. \"#aabbcc\" (quoted in YAML)"),
+            );
+            None
+        }
+    }
+
+    fn timestamp(&mut self, value: Option<&Located>, field: &str) -> Option<jiff::Timestamp> {
+        let located = value?;
+        match located.value.trim().parse::<jiff::Timestamp>() {
+            Ok(timestamp) => Some(timestamp),
+            Err(_) => {
+                self.error(
+                    located.pos,
+                    field,
+                    format!("`{}` is not an RFC 3339 time with an offset", located.value),
+                    Some("write e.g. 2026-12-24T09:00:00Z or 2026-12-24T10:00:00+01:00"),
+                );
+                None
+            }
+        }
+    }
+
+    fn board(&mut self, value: Option<&Located>, field: &str) -> Option<BoardRef> {
+        let name = self.name(value, field, usize::MAX)?;
+        Some(BoardRef::parse(name.trim()))
+    }
+
+    fn media_file_error(&mut self, pos: Position, field: &str, err: &MediaFileError) {
+        let hint = match err {
+            MediaFileError::NotFound(_) => Some("paths are relative to the manifest's folder"),
+            MediaFileError::NotAnImage(_) => {
+                Some("only JPEG and PNG files can be uploaded; convert it or use an image URL")
+            }
+            MediaFileError::TooLarge { .. } => Some("make the file smaller"),
+            MediaFileError::NotAVideo(_) => Some("use an .mp4, .mov or .m4v video"),
+            MediaFileError::NotAFile(_) | MediaFileError::Unreadable { .. } => None,
+        };
+        self.error(pos, field, err.to_string(), hint);
+    }
+
+    /// An image: an http(s) URL, or a local JPEG/PNG relative to `base_dir`.
+    fn image(&mut self, located: &Located, field: &str, base_dir: &Path) -> Option<ImageSource> {
+        let reference = located.value.trim();
+        if reference.is_empty() {
+            self.error(
+                located.pos,
+                field,
+                "is empty",
+                Some("write a path or an http(s) URL"),
+            );
+            return None;
+        }
+        if looks_like_url(reference) {
+            return match check_url(reference) {
+                Ok(()) => Some(ImageSource::Url(reference.to_owned())),
+                Err(message) => {
+                    self.error(located.pos, field, message, None);
+                    None
+                }
+            };
+        }
+        let path = base_dir.join(reference);
+        match files::probe_image(&path) {
+            Ok((content_type, len)) => Some(ImageSource::File(LocalImage {
+                reference: reference.to_owned(),
+                path,
+                content_type,
+                len,
+            })),
+            Err(err) => {
+                self.media_file_error(located.pos, field, &err);
+                None
+            }
+        }
+    }
+}
+
+/// Whether a media reference is meant as a URL rather than a local path.
+fn looks_like_url(reference: &str) -> bool {
+    reference.contains("://")
+}
+
+/// Ok for an absolute http or https URL with a host; else why not.
+fn check_url(text: &str) -> Result<(), String> {
+    match url::Url::parse(text) {
+        Ok(url) if !matches!(url.scheme(), "http" | "https") => Err(format!(
+            "`{text}` is a {} URL, only http and https are allowed",
+            url.scheme()
+        )),
+        Ok(url) if url.host_str().is_none_or(str::is_empty) => {
+            Err(format!("`{text}` has no host name"))
+        }
+        Ok(_) => Ok(()),
+        Err(err) => Err(format!("`{text}` is not an absolute http(s) URL ({err})")),
+    }
+}
+
+/// Default values, checked once and merged into every pin that does not set the field.
+#[derive(Debug, Default)]
+struct Defaults {
+    board: Option<BoardRef>,
+    section: Option<String>,
+    title: Option<String>,
+    description: Option<String>,
+    link: Option<String>,
+    alt_text: Option<String>,
+    dominant_color: Option<String>,
+    publish_at: Option<jiff::Timestamp>,
+}
+
+/// Turns entries into validated pins, one at a time, keeping what spans pins: keys and links.
+pub(crate) struct Checker {
+    file: Arc<str>,
+    base_dir: PathBuf,
+    defaults: Defaults,
+    keys: HashMap<String, Position>,
+    links: HashMap<String, Position>,
+    pins: Vec<PinSpec>,
+}
+
+impl Checker {
+    /// A checker for pins of `file`, whose relative paths start at `base_dir`.
+    pub fn new(file: Arc<str>, base_dir: PathBuf) -> Self {
+        Checker {
+            file,
+            base_dir,
+            defaults: Defaults::default(),
+            keys: HashMap::new(),
+            links: HashMap::new(),
+            pins: Vec::new(),
+        }
+    }
+
+    /// Checks `defaults:` once; valid values are merged into later pins.
+    pub fn set_defaults(&mut self, entry: &PinEntry, diagnostics: &mut Vec<Diagnostic>) {
+        let mut report = Report {
+            file: &self.file,
+            diagnostics,
+            ok: true,
+        };
+        self.defaults = Defaults {
+            board: report.board(entry.board.as_ref(), "defaults.board"),
+            section: report.name(entry.section.as_ref(), "defaults.section", MAX_SECTION),
+            title: report.text(entry.title.as_ref(), "defaults.title", MAX_TITLE),
+            description: report.text(
+                entry.description.as_ref(),
+                "defaults.description",
+                MAX_DESCRIPTION,
+            ),
+            link: report.link(entry.link.as_ref(), "defaults.link"),
+            alt_text: report.text(entry.alt_text.as_ref(), "defaults.alt_text", MAX_ALT_TEXT),
+            dominant_color: report.color(entry.dominant_color.as_ref(), "defaults.dominant_color"),
+            publish_at: report.timestamp(entry.publish_at.as_ref(), "defaults.publish_at"),
+        };
+    }
+
+    /// Checks one entry (expanding `glob:`), keeping the valid pins.
+    pub fn add(&mut self, entry: PinEntry, diagnostics: &mut Vec<Diagnostic>) {
+        let Some(pattern) = entry.glob.clone() else {
+            self.add_one(&entry, false, diagnostics);
+            return;
+        };
+        let mut report = Report {
+            file: &self.file,
+            diagnostics,
+            ok: true,
+        };
+        let others: Vec<&str> = [
+            entry.image.as_ref().map(|_| "image"),
+            entry.images.as_ref().map(|_| "images"),
+            entry.video.as_ref().map(|_| "video"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !others.is_empty() {
+            report.error(
+                entry.pos,
+                "glob",
+                format!(
+                    "a pin takes exactly one media, found glob and {}",
+                    others.join(", ")
+                ),
+                Some("split it into separate entries"),
+            );
+            return;
+        }
+        let matches = match glob::expand(pattern.value.trim(), &self.base_dir) {
+            Ok(matches) => matches,
+            Err(message) => {
+                report.error(pattern.pos, "glob", message, None);
+                return;
+            }
+        };
+        if matches.is_empty() {
+            let hint = format!(
+                "patterns are relative to the manifest's folder, {}",
+                self.base_dir.display()
+            );
+            report.error(
+                pattern.pos,
+                "glob",
+                format!("`{}` matched no files", pattern.value),
+                Some(&hint),
+            );
+            return;
+        }
+        for found in matches {
+            let mut pin = entry.clone();
+            pin.glob = None;
+            pin.image = Some(Located::new(found.reference.clone(), pattern.pos));
+            for located in [
+                &mut pin.id,
+                &mut pin.title,
+                &mut pin.description,
+                &mut pin.link,
+                &mut pin.alt_text,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                located.value = found.fill(&located.value);
+            }
+            self.add_one(&pin, true, diagnostics);
+        }
+    }
+
+    fn add_one(&mut self, entry: &PinEntry, from_glob: bool, diagnostics: &mut Vec<Diagnostic>) {
+        let mut report = Report {
+            file: &self.file,
+            diagnostics,
+            ok: true,
+        };
+        let defaults = &self.defaults;
+        let board = match &entry.board {
+            Some(_) => report.board(entry.board.as_ref(), "board"),
+            None if defaults.board.is_some() => defaults.board.clone(),
+            None => {
+                report.error(
+                    entry.pos,
+                    "board",
+                    "the pin has no board",
+                    Some("set `board:` on the pin or `board:` under `defaults:`"),
+                );
+                None
+            }
+        };
+        let section = match &entry.section {
+            Some(_) => report.name(entry.section.as_ref(), "section", MAX_SECTION),
+            None => defaults.section.clone(),
+        };
+        let title = match &entry.title {
+            Some(_) => report.text(entry.title.as_ref(), "title", MAX_TITLE),
+            None => defaults.title.clone(),
+        };
+        let description = match &entry.description {
+            Some(_) => report.text(entry.description.as_ref(), "description", MAX_DESCRIPTION),
+            None => defaults.description.clone(),
+        };
+        let link = match &entry.link {
+            Some(_) => report.link(entry.link.as_ref(), "link"),
+            None => defaults.link.clone(),
+        };
+        let alt_text = match &entry.alt_text {
+            Some(_) => report.text(entry.alt_text.as_ref(), "alt_text", MAX_ALT_TEXT),
+            None => defaults.alt_text.clone(),
+        };
+        let dominant_color = match &entry.dominant_color {
+            Some(_) => report.color(entry.dominant_color.as_ref(), "dominant_color"),
+            None => defaults.dominant_color.clone(),
+        };
+        let publish_at = match &entry.publish_at {
+            Some(_) => report.timestamp(entry.publish_at.as_ref(), "publish_at"),
+            None => defaults.publish_at,
+        };
+        let media = media(&mut report, entry, &self.base_dir);
+
+        let explicit_id = entry.id.as_ref().and_then(|id| {
+            let trimmed = id.value.trim();
+            if trimmed.is_empty() {
+                report.error(
+                    id.pos,
+                    "id",
+                    "is empty",
+                    Some("write a key or remove `id:`"),
+                );
+                None
+            } else {
+                Some((trimmed.to_owned(), id.pos))
+            }
+        });
+        let key = match (&explicit_id, &board, &media) {
+            (Some((id, _)), _, _) => Some(id.clone()),
+            (None, Some(board), Some(media)) => Some(derive_key(board, media)),
+            _ => None,
+        };
+        if let Some(key) = &key {
+            match self.keys.entry(key.clone()) {
+                Entry::Occupied(first) => {
+                    let first = report.location(*first.get());
+                    let (field, hint) = if explicit_id.is_some() {
+                        ("id", "give each pin a different `id:`")
+                    } else {
+                        (
+                            "id",
+                            "these pins get the same key from board + media; give each an explicit, unique `id:`",
+                        )
+                    };
+                    report.error(
+                        entry.pos,
+                        field,
+                        format!("duplicate key `{key}`: the pin at {first} has the same key"),
+                        Some(hint),
+                    );
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(entry.pos);
+                }
+            }
+        }
+        if let (Some(own), false) = (&entry.link, from_glob) {
+            match self.links.entry(own.value.clone()) {
+                Entry::Occupied(first) => {
+                    let first = report.location(*first.get());
+                    report.warning(
+                        own.pos,
+                        "link",
+                        format!("the same link is also used by the pin at {first}"),
+                    );
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(own.pos);
+                }
+            }
+        }
+        if !report.ok {
+            return;
+        }
+        if let (Some(key), Some(board), Some(media)) = (key, board, media) {
+            self.pins.push(PinSpec {
+                key,
+                location: report.location(entry.pos),
+                board,
+                section,
+                title,
+                description,
+                link,
+                alt_text,
+                dominant_color,
+                publish_at,
+                media,
+            });
+        }
+    }
+
+    /// The valid pins, in manifest order.
+    pub fn finish(self) -> Vec<PinSpec> {
+        self.pins
+    }
+}
+
+/// The one media of a pin, checked.
+fn media(report: &mut Report<'_>, entry: &PinEntry, base_dir: &Path) -> Option<Media> {
+    let given: Vec<&str> = [
+        entry.image.as_ref().map(|_| "image"),
+        entry.images.as_ref().map(|_| "images"),
+        entry.video.as_ref().map(|_| "video"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if entry.video.is_none() {
+        for (value, field) in [(&entry.cover, "cover"), (&entry.cover_frame, "cover_frame")] {
+            if let Some(located) = value {
+                report.error(
+                    located.pos,
+                    field,
+                    "only a video pin has a cover",
+                    Some("remove it, or add `video:`"),
+                );
+            }
+        }
+    }
+    match given.as_slice() {
+        [] => {
+            report.error(
+                entry.pos,
+                "image",
+                "the pin has no media",
+                Some("add one of `image:`, `images:`, `video:` or `glob:`"),
+            );
+            None
+        }
+        ["image"] => {
+            let located = entry.image.as_ref()?;
+            report.image(located, "image", base_dir).map(Media::Image)
+        }
+        ["images"] => carousel(report, entry.images.as_ref()?, base_dir),
+        ["video"] => video(report, entry, base_dir),
+        _ => {
+            report.error(
+                entry.pos,
+                given[1],
+                format!(
+                    "a pin takes exactly one media, found {}",
+                    given.join(" and ")
+                ),
+                Some("keep one, or split it into separate pins"),
+            );
+            None
+        }
+    }
+}
+
+fn carousel(report: &mut Report<'_>, slides: &SlidesEntry, base_dir: &Path) -> Option<Media> {
+    let count = slides.slides.len();
+    if !CAROUSEL_SLIDES.contains(&count) {
+        let hint = if count < 2 {
+            "a carousel needs 2 to 5 images; use `image:` for a single one"
+        } else {
+            "a carousel holds at most 5 images; split it into several pins"
+        };
+        report.error(
+            slides.pos,
+            "images",
+            format!("has {count} images, a carousel needs 2 to 5"),
+            Some(hint),
+        );
+    }
+    let mut items = Vec::with_capacity(count);
+    let mut complete = true;
+    for (index, slide) in slides.slides.iter().enumerate() {
+        let prefix = format!("images[{}]", index + 1);
+        let source = match &slide.src {
+            Some(src) => report.image(src, &prefix, base_dir),
+            None => {
+                report.error(
+                    slide.pos,
+                    &format!("{prefix}.src"),
+                    "is missing",
+                    Some("add `src:` with a path or URL"),
+                );
+                None
+            }
+        };
+        let title = report.text(slide.title.as_ref(), &format!("{prefix}.title"), MAX_TITLE);
+        let description = report.text(
+            slide.description.as_ref(),
+            &format!("{prefix}.description"),
+            MAX_DESCRIPTION,
+        );
+        let link = report.link(slide.link.as_ref(), &format!("{prefix}.link"));
+        match source {
+            Some(source) => items.push(CarouselItem {
+                source,
+                title,
+                description,
+                link,
+            }),
+            None => complete = false,
+        }
+    }
+    let urls = items
+        .iter()
+        .filter(|item| matches!(item.source, ImageSource::Url(_)))
+        .count();
+    if urls != 0 && urls != items.len() {
+        report.error(
+            slides.pos,
+            "images",
+            "mixes local files and URLs",
+            Some("make every image of a carousel a local file, or every one a URL"),
+        );
+        return None;
+    }
+    (complete && CAROUSEL_SLIDES.contains(&count)).then_some(Media::Carousel(items))
+}
+
+fn video(report: &mut Report<'_>, entry: &PinEntry, base_dir: &Path) -> Option<Media> {
+    let located = entry.video.as_ref()?;
+    let reference = located.value.trim();
+    let spec = if looks_like_url(reference) {
+        report.error(
+            located.pos,
+            "video",
+            "must be a local file: video pins are uploaded, not fetched from a URL",
+            Some("download the video next to the manifest and give its path"),
+        );
+        None
+    } else {
+        let path = base_dir.join(reference);
+        match files::probe_video(&path) {
+            Ok(len) => Some((reference.to_owned(), path, len)),
+            Err(err) => {
+                report.media_file_error(located.pos, "video", &err);
+                None
+            }
+        }
+    };
+    let cover = match (&entry.cover, &entry.cover_frame) {
+        (Some(_), Some(frame)) => {
+            report.error(
+                frame.pos,
+                "cover_frame",
+                "a video takes `cover` or `cover_frame`, not both",
+                Some("keep one"),
+            );
+            return None;
+        }
+        (Some(cover), None) => match report.image(cover, "cover", base_dir)? {
+            ImageSource::File(image) => Some(VideoCover::File(image)),
+            ImageSource::Url(url) => Some(VideoCover::Url(url)),
+        },
+        (None, Some(frame)) => match frame.value.trim().parse::<u32>() {
+            Ok(seconds) => Some(VideoCover::Frame(seconds)),
+            Err(_) => {
+                report.error(
+                    frame.pos,
+                    "cover_frame",
+                    format!("`{}` is not a whole number of seconds", frame.value),
+                    Some("write e.g. `cover_frame: 3`"),
+                );
+                return None;
+            }
+        },
+        (None, None) => None,
+    };
+    let (reference, path, len) = spec?;
+    Some(Media::Video(VideoSpec {
+        reference,
+        path,
+        len,
+        cover,
+    }))
+}
+
+/// Checks `boards:` declarations.
+pub(crate) fn boards(
+    entries: &[BoardEntry],
+    file: &Arc<str>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<BoardDecl> {
+    let mut declared: HashMap<String, Position> = HashMap::new();
+    let mut out = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let mut report = Report {
+            file,
+            diagnostics: &mut *diagnostics,
+            ok: true,
+        };
+        let name = match &entry.name {
+            Some(_) => report.name(entry.name.as_ref(), "boards.name", usize::MAX),
+            None => {
+                report.error(entry.pos, "boards.name", "is missing", Some("add `name:`"));
+                None
+            }
+        };
+        let description = entry.description.as_ref().map(|d| d.value.clone());
+        let privacy = entry.privacy.as_ref().and_then(|p| match p.value.as_str() {
+            "PUBLIC" => Some(Privacy::Public),
+            "PROTECTED" => Some(Privacy::Protected),
+            "SECRET" => Some(Privacy::Secret),
+            other => {
+                let hint = unknown_name_hint(other, &["PUBLIC", "PROTECTED", "SECRET"]);
+                report.error(
+                    p.pos,
+                    "boards.privacy",
+                    format!("`{other}` is not a privacy setting"),
+                    Some(&hint),
+                );
+                None
+            }
+        });
+        let mut sections = Vec::with_capacity(entry.sections.len());
+        for section in &entry.sections {
+            if let Some(name) = report.name(Some(section), "boards.sections", MAX_SECTION) {
+                sections.push(name);
+            }
+        }
+        if let Some(name) = &name {
+            match declared.entry(name.clone()) {
+                Entry::Occupied(first) => {
+                    let first = report.location(*first.get());
+                    report.error(
+                        entry.pos,
+                        "boards.name",
+                        format!("board `{name}` is declared twice (first at {first})"),
+                        Some("merge the two declarations"),
+                    );
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(entry.pos);
+                }
+            }
+        }
+        if let (Some(name), true) = (name, report.ok) {
+            out.push(BoardDecl {
+                name,
+                description,
+                privacy,
+                sections,
+                location: report.location(entry.pos),
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,156 @@
+//! Format-neutral records: what the YAML and CSV readers hand to the checks, every value with
+//! the position it was written at. Nothing here is validated yet.
+
+use super::model::Position;
+
+/// A text value and where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Located {
+    /// The value as written (YAML scalars keep their text: `NO` stays `NO`).
+    pub value: String,
+    /// Where the value starts.
+    pub pos: Position,
+}
+
+impl Located {
+    /// A value at a position.
+    pub fn new(value: impl Into<String>, pos: Position) -> Self {
+        Located {
+            value: value.into(),
+            pos,
+        }
+    }
+}
+
+/// One carousel slide as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SlideEntry {
+    /// Where the slide starts.
+    pub pos: Position,
+    /// Path or URL.
+    pub src: Option<Located>,
+    /// Per-slide title.
+    pub title: Option<Located>,
+    /// Per-slide description.
+    pub description: Option<Located>,
+    /// Per-slide link.
+    pub link: Option<Located>,
+}
+
+/// The `images:` list as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SlidesEntry {
+    /// Where the list starts.
+    pub pos: Position,
+    /// The slides, in order.
+    pub slides: Vec<SlideEntry>,
+}
+
+/// One pin entry (or `defaults:`), as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PinEntry {
+    /// Where the entry starts.
+    pub pos: Position,
+    /// Explicit key.
+    pub id: Option<Located>,
+    /// Board name or id.
+    pub board: Option<Located>,
+    /// Section name.
+    pub section: Option<Located>,
+    /// Title.
+    pub title: Option<Located>,
+    /// Description.
+    pub description: Option<Located>,
+    /// Link.
+    pub link: Option<Located>,
+    /// Alt text.
+    pub alt_text: Option<Located>,
+    /// `#RRGGBB`.
+    pub dominant_color: Option<Located>,
+    /// RFC 3339 timestamp.
+    pub publish_at: Option<Located>,
+    /// One image.
+    pub image: Option<Located>,
+    /// Carousel.
+    pub images: Option<SlidesEntry>,
+    /// Video file.
+    pub video: Option<Located>,
+    /// Video cover image.
+    pub cover: Option<Located>,
+    /// Video cover frame, in seconds (text as written).
+    pub cover_frame: Option<Located>,
+    /// Glob pattern.
+    pub glob: Option<Located>,
+}
+
+impl PinEntry {
+    /// An entry with no fields set.
+    pub fn empty(pos: Position) -> Self {
+        PinEntry {
+            pos,
+            id: None,
+            board: None,
+            section: None,
+            title: None,
+            description: None,
+            link: None,
+            alt_text: None,
+            dominant_color: None,
+            publish_at: None,
+            image: None,
+            images: None,
+            video: None,
+            cover: None,
+            cover_frame: None,
+            glob: None,
+        }
+    }
+
+    /// The text field named `name` (a key from `raw::PIN_FIELDS` other than `images`), for
+    /// readers that fill entries by field name.
+    pub fn text_field_mut(&mut self, name: &str) -> Option<&mut Option<Located>> {
+        Some(match name {
+            "id" => &mut self.id,
+            "board" => &mut self.board,
+            "section" => &mut self.section,
+            "title" => &mut self.title,
+            "description" => &mut self.description,
+            "link" => &mut self.link,
+            "alt_text" => &mut self.alt_text,
+            "dominant_color" => &mut self.dominant_color,
+            "publish_at" => &mut self.publish_at,
+            "image" => &mut self.image,
+            "video" => &mut self.video,
+            "cover" => &mut self.cover,
+            "cover_frame" => &mut self.cover_frame,
+            "glob" => &mut self.glob,
+            _ => return None,
+        })
+    }
+}
+
+/// A board declaration as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BoardEntry {
+    /// Where the declaration starts.
+    pub pos: Position,
+    /// Board name.
+    pub name: Option<Located>,
+    /// Description.
+    pub description: Option<Located>,
+    /// Privacy.
+    pub privacy: Option<Located>,
+    /// Section names.
+    pub sections: Vec<Located>,
+}
+
+/// A whole manifest as written, before checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DocumentEntry {
+    /// `defaults:`.
+    pub defaults: Option<PinEntry>,
+    /// `boards:`.
+    pub boards: Vec<BoardEntry>,
+    /// `pins:`.
+    pub pins: Vec<PinEntry>,
+}

@@ -1,0 +1,181 @@
+//! `glob:` entries: matching files under the manifest's folder, and the `{stem}`, `{name}`,
+//! `{dir}` and `{index}` placeholders filled in for each match.
+
+use std::path::Path;
+
+use globset::GlobBuilder;
+
+/// What the placeholders stand for, for one matched file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GlobMatch {
+    /// The path relative to the manifest's folder, with `/` separators (as a reference).
+    pub reference: String,
+    /// 1-based position in sorted order.
+    pub index: usize,
+}
+
+impl GlobMatch {
+    fn name(&self) -> &str {
+        self.reference.rsplit('/').next().unwrap_or(&self.reference)
+    }
+
+    fn stem(&self) -> &str {
+        let name = self.name();
+        match name.rsplit_once('.') {
+            Some((stem, _)) if !stem.is_empty() => stem,
+            _ => name,
+        }
+    }
+
+    fn dir(&self) -> &str {
+        self.reference.rsplit_once('/').map_or("", |(dir, _)| dir)
+    }
+
+    /// `template` with `{stem}`, `{name}`, `{dir}` and `{index}` replaced; other braces are kept.
+    pub fn fill(&self, template: &str) -> String {
+        let mut out = String::with_capacity(template.len() + 16);
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open..];
+            let replacement = [
+                ("{stem}", self.stem().to_owned()),
+                ("{name}", self.name().to_owned()),
+                ("{dir}", self.dir().to_owned()),
+                ("{index}", self.index.to_string()),
+            ]
+            .into_iter()
+            .find(|(placeholder, _)| after.starts_with(placeholder));
+            match replacement {
+                Some((placeholder, value)) => {
+                    out.push_str(&value);
+                    rest = &after[placeholder.len()..];
+                }
+                None => {
+                    out.push('{');
+                    rest = &after[1..];
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+/// The files matching `pattern` (relative to `base_dir`, `*` does not cross `/`, `**` does),
+/// sorted by path. Err carries a message for an invalid pattern.
+pub(crate) fn expand(pattern: &str, base_dir: &Path) -> Result<Vec<GlobMatch>, String> {
+    let matcher = GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .map_err(|err| format!("is not a valid glob pattern: {}", err.kind()))?
+        .compile_matcher();
+    // Walk only below the pattern's literal leading folders.
+    let mut prefix = String::new();
+    for component in pattern.split('/') {
+        if component.contains(['*', '?', '[', '{', '\\']) {
+            break;
+        }
+        if !prefix.is_empty() || pattern.starts_with('/') {
+            prefix.push('/');
+        }
+        prefix.push_str(component);
+    }
+    // The last literal component may be the file name itself.
+    let root_rel = if prefix == pattern {
+        prefix
+            .rsplit_once('/')
+            .map_or(String::new(), |(d, _)| d.to_owned())
+    } else {
+        prefix
+    };
+    let mut found = Vec::new();
+    let mut stack = vec![root_rel];
+    while let Some(rel) = stack.pop() {
+        let dir = if rel.is_empty() {
+            base_dir.to_path_buf()
+        } else {
+            base_dir.join(&rel)
+        };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            let child = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            let Ok(file_type) = entry.file_type() else {
+                continue;
+            };
+            if file_type.is_dir() {
+                stack.push(child);
+            } else if (file_type.is_file() || entry.path().is_file()) && matcher.is_match(&child) {
+                found.push(child);
+            }
+        }
+    }
+    found.sort();
+    Ok(found
+        .into_iter()
+        .enumerate()
+        .map(|(i, reference)| GlobMatch {
+            reference,
+            index: i + 1,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_filled() {
+        let m = GlobMatch {
+            reference: "photos/cats/tom.jpg".to_owned(),
+            index: 3,
+        };
+        assert_eq!(
+            m.fill("{stem} #{index} in {dir} ({name}) {other}"),
+            "tom #3 in photos/cats (tom.jpg) {other}"
+        );
+        let top = GlobMatch {
+            reference: "a.b.png".to_owned(),
+            index: 1,
+        };
+        assert_eq!(top.fill("{stem}|{dir}"), "a.b|");
+    }
+
+    #[test]
+    fn matches_are_sorted_and_relative() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("p/sub")).unwrap();
+        for name in [
+            "p/b.jpg",
+            "p/a.png",
+            "p/sub/c.jpg",
+            "p/notes.txt",
+            "top.jpg",
+        ] {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        let refs = |pattern: &str| -> Vec<String> {
+            expand(pattern, dir.path())
+                .unwrap()
+                .into_iter()
+                .map(|m| m.reference)
+                .collect()
+        };
+        assert_eq!(refs("p/*.{jpg,png}"), ["p/a.png", "p/b.jpg"]);
+        assert_eq!(refs("p/**/*.jpg"), ["p/b.jpg", "p/sub/c.jpg"]);
+        assert_eq!(refs("*.jpg"), ["top.jpg"]);
+        assert_eq!(refs("p/b.jpg"), ["p/b.jpg"]);
+        assert!(refs("nothing/*.jpg").is_empty());
+        assert!(expand("p/[", dir.path()).is_err());
+    }
+}

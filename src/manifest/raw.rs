@@ -1,0 +1,222 @@
+//! The YAML document as plain serde types: the source of the JSON Schema (`pinbatch schema`).
+//!
+//! These types describe the file format for editors and for the schema; the reader itself walks
+//! a position-aware YAML tree (see `yaml.rs`) and applies the same rules with better messages.
+//! The field-name lists below are what the reader accepts; a test checks they match the schema.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// Largest title, in characters.
+pub const MAX_TITLE: usize = 100;
+/// Largest description, in characters.
+pub const MAX_DESCRIPTION: usize = 800;
+/// Largest link, in characters.
+pub const MAX_LINK: usize = 2048;
+/// Largest alt text, in characters.
+pub const MAX_ALT_TEXT: usize = 500;
+/// Largest section name, in characters.
+pub const MAX_SECTION: usize = 180;
+
+/// Keys of the top-level document.
+pub const DOCUMENT_FIELDS: &[&str] = &["version", "defaults", "boards", "pins"];
+/// Keys of a pin entry.
+pub const PIN_FIELDS: &[&str] = &[
+    "id",
+    "board",
+    "section",
+    "title",
+    "description",
+    "link",
+    "alt_text",
+    "dominant_color",
+    "publish_at",
+    "image",
+    "images",
+    "video",
+    "cover",
+    "cover_frame",
+    "glob",
+];
+/// Keys of `defaults:` (every pin field except the id and the media).
+pub const DEFAULT_FIELDS: &[&str] = &[
+    "board",
+    "section",
+    "title",
+    "description",
+    "link",
+    "alt_text",
+    "dominant_color",
+    "publish_at",
+];
+/// Keys of a board declaration.
+pub const BOARD_FIELDS: &[&str] = &["name", "description", "privacy", "sections"];
+/// Keys of a carousel slide written as a mapping.
+pub const SLIDE_FIELDS: &[&str] = &["src", "title", "description", "link"];
+
+/// A pinbatch manifest: boards that may be created, defaults, and the pins to publish.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "pinbatch manifest")]
+pub struct RawDocument {
+    /// Format version; always 1.
+    #[schemars(range(min = 1, max = 1))]
+    pub version: u32,
+    /// Values merged into every pin that does not set the field itself.
+    #[serde(default)]
+    pub defaults: Option<RawDefaults>,
+    /// Boards (with sections) that pinbatch may create when they are missing.
+    #[serde(default)]
+    pub boards: Option<Vec<RawBoard>>,
+    /// The pins to publish, in order.
+    pub pins: Vec<RawPin>,
+}
+
+/// A board: its name, or its numeric id.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawBoardRef {
+    /// A board name (or a numeric id written as text).
+    Name(String),
+    /// A numeric board id.
+    Id(u64),
+}
+
+/// Values merged into every pin that does not set the field itself.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefaults {
+    /// Default board name or numeric board id.
+    pub board: Option<RawBoardRef>,
+    /// Default section name on the board.
+    #[schemars(length(min = 1, max = 180))]
+    pub section: Option<String>,
+    /// Default title.
+    #[schemars(length(max = 100))]
+    pub title: Option<String>,
+    /// Default description.
+    #[schemars(length(max = 800))]
+    pub description: Option<String>,
+    /// Default destination link (absolute http or https URL).
+    #[schemars(length(max = 2048), regex(pattern = r"^[hH][tT][tT][pP][sS]?://"))]
+    pub link: Option<String>,
+    /// Default alt text.
+    #[schemars(length(max = 500))]
+    pub alt_text: Option<String>,
+    /// Default dominant colour, `#RRGGBB`.
+    #[schemars(regex(pattern = r"^#[0-9A-Fa-f]{6}$"))]
+    pub dominant_color: Option<String>,
+    /// Default publication time (RFC 3339 with an offset, e.g. `2026-12-24T09:00:00Z`).
+    #[schemars(extend("format" = "date-time"))]
+    pub publish_at: Option<String>,
+}
+
+/// Board privacy.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub enum RawPrivacy {
+    /// Visible to everyone.
+    #[serde(rename = "PUBLIC")]
+    Public,
+    /// Visible to the owner and collaborators only.
+    #[serde(rename = "PROTECTED")]
+    Protected,
+    /// A secret board.
+    #[serde(rename = "SECRET")]
+    Secret,
+}
+
+/// A board pinbatch may create (with `apply`), and its sections.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBoard {
+    /// The board name.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// The board description.
+    pub description: Option<String>,
+    /// Privacy of a created board (PUBLIC when absent).
+    pub privacy: Option<RawPrivacy>,
+    /// Section names pinbatch may create on this board.
+    #[serde(default)]
+    #[schemars(inner(length(min = 1, max = 180)))]
+    pub sections: Option<Vec<String>>,
+}
+
+/// A carousel slide: a path or URL, or a mapping with per-slide text.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawSlide {
+    /// A local JPEG/PNG path (relative to the manifest) or an http(s) URL.
+    Source(String),
+    /// A slide with its own title, description and link.
+    Detailed(RawSlideDetail),
+}
+
+/// A carousel slide with its own text.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlideDetail {
+    /// A local JPEG/PNG path (relative to the manifest) or an http(s) URL.
+    #[schemars(length(min = 1))]
+    pub src: String,
+    /// Slide title.
+    #[schemars(length(max = 100))]
+    pub title: Option<String>,
+    /// Slide description.
+    #[schemars(length(max = 800))]
+    pub description: Option<String>,
+    /// Slide link (absolute http or https URL).
+    #[schemars(length(max = 2048), regex(pattern = r"^[hH][tT][tT][pP][sS]?://"))]
+    pub link: Option<String>,
+}
+
+/// One pin (or, with `glob`, one pin per matched file). Exactly one of `image`, `images`,
+/// `video` or `glob` gives its media.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPin {
+    /// Stable key; derived from board + media when absent. With `glob`, may use placeholders.
+    #[schemars(length(min = 1))]
+    pub id: Option<String>,
+    /// Board name or numeric board id (falls back to `defaults.board`).
+    pub board: Option<RawBoardRef>,
+    /// Section name on the board.
+    #[schemars(length(min = 1, max = 180))]
+    pub section: Option<String>,
+    /// Pin title.
+    #[schemars(length(max = 100))]
+    pub title: Option<String>,
+    /// Pin description.
+    #[schemars(length(max = 800))]
+    pub description: Option<String>,
+    /// Destination link (absolute http or https URL).
+    #[schemars(length(max = 2048), regex(pattern = r"^[hH][tT][tT][pP][sS]?://"))]
+    pub link: Option<String>,
+    /// Alt text for the image.
+    #[schemars(length(max = 500))]
+    pub alt_text: Option<String>,
+    /// Dominant colour, `#RRGGBB`.
+    #[schemars(regex(pattern = r"^#[0-9A-Fa-f]{6}$"))]
+    pub dominant_color: Option<String>,
+    /// Publication time (RFC 3339 with an offset); `apply` holds the pin back until then.
+    #[schemars(extend("format" = "date-time"))]
+    pub publish_at: Option<String>,
+    /// One image: a local JPEG/PNG path (relative to the manifest) or an http(s) URL.
+    #[schemars(length(min = 1))]
+    pub image: Option<String>,
+    /// A carousel of 2 to 5 images, all local files or all URLs.
+    #[schemars(length(min = 2, max = 5))]
+    pub images: Option<Vec<RawSlide>>,
+    /// A video file (.mp4, .mov or .m4v), relative to the manifest.
+    #[schemars(length(min = 1))]
+    pub video: Option<String>,
+    /// The video's cover image: a local JPEG/PNG or an http(s) URL.
+    #[schemars(length(min = 1))]
+    pub cover: Option<String>,
+    /// The video's cover as a key frame, in seconds from the start.
+    pub cover_frame: Option<u32>,
+    /// One pin per matching file (relative to the manifest, sorted); text fields and `id` may
+    /// use `{stem}`, `{name}`, `{dir}` and `{index}`.
+    #[schemars(length(min = 1))]
+    pub glob: Option<String>,
+}

@@ -1,0 +1,321 @@
+//! End-to-end checks of `load` on small manifests written to a temporary folder.
+
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+const JPEG: &[u8] = b"\xFF\xD8\xFF\xE0\0\x10JFIF\0";
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let fixture = Fixture {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        fixture.write("images/a.jpg", JPEG);
+        fixture.write("images/b.png", PNG);
+        fixture.write("images/c.jpg", JPEG);
+        fixture.write("images/fake.jpg", b"GIF89a not really");
+        fixture.write("clips/run.mp4", b"\0\0\0\x18ftypisom....");
+        fixture
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    fn yaml(&self, body: &str) -> LoadOutcome {
+        let text = format!("version: 1\n{body}");
+        load(&self.write("m.yaml", text.as_bytes()))
+    }
+
+    fn csv(&self, text: &str) -> LoadOutcome {
+        load(&self.write("m.csv", text.as_bytes()))
+    }
+}
+
+fn errors(outcome: &LoadOutcome) -> Vec<String> {
+    outcome
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| {
+            let file = Path::new(&*d.location.file)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let place = match d.location.position {
+                Position::File => String::new(),
+                Position::LineColumn { line, column } => format!(":{line}:{column}"),
+                Position::Row { row, .. } => format!(" row {row}"),
+            };
+            format!(
+                "{file}{place} {}: {}",
+                d.field.as_deref().unwrap_or(""),
+                d.message
+            )
+        })
+        .collect()
+}
+
+fn only_error(outcome: &LoadOutcome) -> String {
+    let errors = errors(outcome);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(outcome.manifest.is_none());
+    errors.into_iter().next().unwrap()
+}
+
+#[test]
+fn a_good_yaml_manifest_becomes_a_typed_manifest() {
+    let f = Fixture::new();
+    let outcome = f.yaml(
+        "defaults:\n  board: \"Animals 動物\"\n  link: https://example.com/shop\n\
+         boards:\n  - name: Nature\n    privacy: SECRET\n    sections: [Sea]\n\
+         pins:\n\
+         \x20 - id: cat-01\n    title: NO\n    image: images/a.jpg\n    publish_at: 2026-12-24T09:00:00Z\n\
+         \x20 - images:\n      - images/a.jpg\n      - { src: images/b.png, title: B, link: https://example.com/b }\n\
+         \x20 - image: https://example.com/x.jpg\n    board: 12345\n    dominant_color: \"#AABBCC\"\n\
+         \x20 - video: clips/run.mp4\n    cover_frame: 3\n\
+         \x20 - glob: \"images/?.{jpg,png}\"\n    title: \"{stem} #{index}\"\n    board: Nature\n",
+    );
+    assert!(outcome.diagnostics.is_empty(), "{:#?}", outcome.diagnostics);
+    let manifest = outcome.manifest.unwrap();
+    assert_eq!(manifest.boards[0].privacy, Some(Privacy::Secret));
+    let keys: Vec<&str> = manifest.pins.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "cat-01",
+            "Animals 動物/images/a.jpg+images/b.png",
+            "12345/https://example.com/x.jpg",
+            "Animals 動物/clips/run.mp4",
+            "Nature/images/a.jpg",
+            "Nature/images/b.png",
+            "Nature/images/c.jpg",
+        ]
+    );
+    let first = &manifest.pins[0];
+    assert_eq!(first.title.as_deref(), Some("NO"));
+    assert_eq!(first.link.as_deref(), Some("https://example.com/shop"));
+    assert!(first.publish_at.is_some());
+    assert_eq!(
+        first.location.position,
+        Position::LineColumn {
+            line: 10,
+            column: 5
+        }
+    );
+    assert_eq!(manifest.pins[2].board, BoardRef::Id("12345".into()));
+    assert_eq!(manifest.pins[5].title.as_deref(), Some("b #2"));
+    match &manifest.pins[3].media {
+        Media::Video(video) => assert_eq!(video.cover, Some(VideoCover::Frame(3))),
+        other => panic!("{other:?}"),
+    }
+    match &manifest.pins[0].media {
+        Media::Image(ImageSource::File(image)) => {
+            assert!(image.path.is_absolute());
+            assert_eq!(image.content_type, ImageType::Jpeg);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let f = Fixture::new();
+    let long = "x".repeat(101);
+    let outcome = f.yaml(&format!(
+        "pins:\n  - title: {long}\n    board: B\n    image: images/a.jpg\n    link: ftp://x\n    dominant_color: red\n"
+    ));
+    let errors = errors(&outcome);
+    assert_eq!(
+        errors,
+        [
+            "m.yaml:3:12 title: is 101 characters, at most 100 allowed",
+            "m.yaml:6:11 link: `ftp://x` is a ftp URL, only http and https are allowed",
+            "m.yaml:7:21 dominant_color: `red` is not a colour of the form #RRGGBB",
+        ]
+    );
+}
+
+#[test]
+fn lengths_count_characters_not_bytes() {
+    let f = Fixture::new();
+    let title = "動".repeat(100);
+    let outcome = f.yaml(&format!(
+        "pins:\n  - {{ title: {title}, board: B, image: images/a.jpg }}\n"
+    ));
+    assert!(outcome.manifest.is_some(), "{:?}", outcome.diagnostics);
+}
+
+#[test]
+fn media_problems() {
+    let f = Fixture::new();
+    let one = |body: &str| only_error(&f.yaml(&format!("pins:\n  - board: B\n{body}")));
+    assert_eq!(
+        one("    image: images/missing.jpg\n"),
+        format!(
+            "m.yaml:4:12 image: file not found: {}",
+            f.dir.path().join("images/missing.jpg").display()
+        )
+    );
+    assert!(one("    image: images/fake.jpg\n").contains("is not a JPEG or PNG image"));
+    assert!(one("    images: [images/a.jpg]\n").contains("has 1 images, a carousel needs 2 to 5"));
+    assert!(
+        one("    images: [images/a.jpg, images/a.jpg, images/a.jpg, images/a.jpg, images/a.jpg, images/a.jpg]\n")
+            .contains("has 6 images")
+    );
+    assert!(
+        one("    images: [images/a.jpg, https://example.com/b.jpg]\n")
+            .contains("mixes local files and URLs")
+    );
+    assert!(
+        one("    image: images/a.jpg\n    video: clips/run.mp4\n")
+            .contains("exactly one media, found image and video")
+    );
+    assert!(one("    title: x\n").contains("no media"));
+    assert!(one("    video: images/a.jpg\n").contains("not a .mp4, .mov or .m4v video"));
+    assert!(one("    video: clips/run.mp4\n    cover_frame: -1\n").contains("whole number"));
+    assert!(one("    image: images/a.jpg\n    cover: images/b.png\n").contains("only a video pin"));
+    assert!(one("    image: https://\n").contains("not an absolute http(s) URL"));
+}
+
+#[test]
+fn pin_level_problems() {
+    let f = Fixture::new();
+    assert_eq!(
+        only_error(&f.yaml("pins:\n  - image: images/a.jpg\n")),
+        "m.yaml:3:5 board: the pin has no board"
+    );
+    assert!(
+        only_error(&f.yaml(
+            "pins:\n  - {board: B, image: images/a.jpg, publish_at: \"2026-12-24 09:00\"}\n"
+        ))
+        .contains("not an RFC 3339 time")
+    );
+    assert!(
+        only_error(
+            &f.yaml(
+                "pins:\n  - {board: B, image: images/a.jpg, publish_at: 2026-12-24T09:00:00}\n"
+            )
+        )
+        .contains("not an RFC 3339 time")
+    );
+    assert!(
+        only_error(&f.yaml("pins:\n  - {board: B, glob: \"none/*.jpg\"}\n"))
+            .contains("matched no files")
+    );
+    assert!(
+        only_error(&f.yaml("pins:\n  - {board: B, image: images/a.jpg, id: \"  \"}\n"))
+            .contains("id: is empty")
+    );
+}
+
+#[test]
+fn duplicate_keys_name_both_places_and_repeated_links_warn() {
+    let f = Fixture::new();
+    let outcome = f.yaml(
+        "pins:\n\
+         \x20 - {board: B, image: images/a.jpg, link: https://example.com/same}\n\
+         \x20 - {board: B, image: images/a.jpg, link: https://example.com/same}\n",
+    );
+    let error = only_error(&outcome);
+    assert!(
+        error.starts_with("m.yaml:4:5 id: duplicate key `B/images/a.jpg`"),
+        "{error}"
+    );
+    assert!(error.contains("m.yaml:3:5"), "{error}");
+    let warnings: Vec<&Diagnostic> = outcome
+        .diagnostics
+        .iter()
+        .filter(|d| !d.is_error())
+        .collect();
+    assert_eq!(warnings.len(), 1);
+    assert_eq!(warnings[0].field.as_deref(), Some("link"));
+
+    let explicit = f.yaml(
+        "pins:\n  - {id: a, board: B, image: images/a.jpg}\n  - {id: a, board: B, image: images/b.png}\n",
+    );
+    assert!(only_error(&explicit).contains("duplicate key `a`"));
+}
+
+#[test]
+fn defaults_links_may_repeat_and_are_checked_once() {
+    let f = Fixture::new();
+    let good = f.yaml(
+        "defaults: {board: B, link: https://example.com/shop}\n\
+         pins:\n  - image: images/a.jpg\n  - image: images/b.png\n",
+    );
+    assert!(good.diagnostics.is_empty(), "{:?}", good.diagnostics);
+    let bad = f.yaml(
+        "defaults: {board: B, link: nope}\npins:\n  - image: images/a.jpg\n  - image: images/b.png\n",
+    );
+    let errors = errors(&bad);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("defaults.link"));
+}
+
+#[test]
+fn board_declarations_are_checked() {
+    let f = Fixture::new();
+    let long = "s".repeat(181);
+    let outcome = f.yaml(&format!(
+        "boards:\n  - name: A\n    privacy: PUBLC\n    sections: [\"{long}\"]\n  - description: no name\npins: []\n"
+    ));
+    let errors = errors(&outcome);
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert!(errors[0].contains("`PUBLC` is not a privacy setting"));
+    assert!(errors[1].contains("is 181 characters"));
+    assert!(errors[2].contains("boards.name: is missing"));
+}
+
+#[test]
+fn csv_rows_become_pins_with_row_positions() {
+    let f = Fixture::new();
+    let outcome = f.csv(
+        "board,title,image,video,cover\n\
+         Animals / x,Cat,images/a.jpg,,\n\
+         B,,images/a.jpg|images/b.png,,\n\
+         B,Run,,clips/run.mp4,https://example.com/cover.jpg\n",
+    );
+    assert!(outcome.diagnostics.is_empty(), "{:?}", outcome.diagnostics);
+    let manifest = outcome.manifest.unwrap();
+    assert_eq!(manifest.pins.len(), 3);
+    assert_eq!(manifest.pins[1].media.kind(), "carousel");
+    assert_eq!(
+        manifest.pins[2].location.position,
+        Position::Row { row: 4, line: 4 }
+    );
+}
+
+#[test]
+fn csv_problems_carry_rows() {
+    let f = Fixture::new();
+    let outcome = f
+        .csv("board,title,image\nB,ok,images/a.jpg\n,no board,images/b.png\nB,x,images/fake.jpg\n");
+    let errors = errors(&outcome);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].starts_with("m.csv row 3 board:"));
+    assert!(errors[1].starts_with("m.csv row 4 image:"));
+}
+
+#[test]
+fn unreadable_and_unknown_files_are_diagnostics() {
+    let f = Fixture::new();
+    let missing = load(&f.dir.path().join("nope.yaml"));
+    assert!(only_error(&missing).contains("cannot read the manifest"));
+    let text = load(&f.write("m.txt", b"hello"));
+    assert!(only_error(&text).contains("unknown file extension"));
+    let latin1 = load(&f.write("l.yaml", b"version: 1\npins:\n  - title: caf\xe9\n"));
+    assert_eq!(only_error(&latin1), "l.yaml:3:15 : is not valid UTF-8 text");
+    let empty = load(&f.write("e.yaml", b""));
+    assert!(only_error(&empty).contains("empty"));
+}
