@@ -16,9 +16,7 @@ use futures::StreamExt as _;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::api::retry::{RetryPolicy, RetryState};
-use crate::api::types::{
-    ImageBase64Item, ImageUrlItem, MediaSource, Pin, PinCreate, PinUpdate,
-};
+use crate::api::types::{ImageBase64Item, ImageUrlItem, MediaSource, Pin, PinCreate, PinUpdate};
 use crate::api::{ApiClient, ApiError};
 use crate::manifest::{ImageSource, LocalImage, Manifest, Media, PinSpec, VideoCover};
 use crate::plan::{Action, Plan, PlannedPin, Reconcile};
@@ -139,17 +137,34 @@ struct Context {
     stop_error: Mutex<Option<String>>,
 }
 
+/// What a run works with besides the manifest, the plan and the state.
+pub struct Executor {
+    /// The API client (shared pacing and retries).
+    pub client: ApiClient,
+    /// Board and section ids.
+    pub boards: ResolvedBoards,
+    /// Concurrency and retries.
+    pub options: ExecuteOptions,
+    /// Where progress goes.
+    pub reporter: Arc<dyn Reporter>,
+    /// Ctrl-C and fatal-error stops.
+    pub stop: Arc<StopSignal>,
+}
+
 /// Carries out `plan`. The state file is moved into a writer thread and given back at the end.
 pub async fn execute(
-    client: ApiClient,
+    executor: Executor,
     manifest: &Manifest,
     plan: &Plan,
-    boards: ResolvedBoards,
     state: StateFile,
-    options: &ExecuteOptions,
-    reporter: Arc<dyn Reporter>,
-    stop: Arc<StopSignal>,
 ) -> (Execution, StateFile) {
+    let Executor {
+        client,
+        boards,
+        options,
+        reporter,
+        stop,
+    } = executor;
     let started = Instant::now();
     let claimed: HashSet<String> = state
         .snapshot()
@@ -168,7 +183,7 @@ pub async fn execute(
         client,
         writer,
         boards,
-        retry: options.retry.clone(),
+        retry: options.retry,
         stop: Arc::clone(&stop),
         reporter: Arc::clone(&reporter),
         claimed: Mutex::new(claimed),
@@ -377,7 +392,12 @@ async fn run_pin(context: &Context, planned: &PlannedPin, spec: &PinSpec) -> Tas
         return Err(TaskError::Stopped);
     }
     let Some(board_id) = context.boards.board_id(&spec.board).map(str::to_owned) else {
-        return fail(context, &spec.key, TaskError::Media(format!("board `{}` was not resolved", spec.board))).await;
+        return fail(
+            context,
+            &spec.key,
+            TaskError::Media(format!("board `{}` was not resolved", spec.board)),
+        )
+        .await;
     };
     let section_id = match &spec.section {
         Some(section) => match context.boards.section_id(&board_id, section) {
@@ -467,12 +487,13 @@ async fn create(
     if let Some(earlier) = reconcile {
         // The earlier attempt may have gone to another board if the manifest changed since;
         // look where it was sent.
-        if let Some(pin) = find_created(context, spec, &earlier.board_id, earlier.started_ms).await?
+        if let Some(pin) =
+            find_created(context, spec, &earlier.board_id, earlier.started_ms).await?
         {
             return adopt(context, spec, target, &earlier.board_id, pin).await;
         }
     }
-    let mut retry = RetryState::new(context.retry.clone());
+    let mut retry = RetryState::new(context.retry);
     loop {
         if context.stop.stopped() {
             return Err(TaskError::Stopped);
@@ -510,12 +531,15 @@ async fn create(
                 return Ok((PinOutcome::Created, Some(pin.id)));
             }
             Err(err) if err.outcome_unknown() => {
-                if let Some(pin) = find_created(context, spec, &target.board_id, started_ms).await? {
+                if let Some(pin) = find_created(context, spec, &target.board_id, started_ms).await?
+                {
                     return adopt(context, spec, target, &target.board_id, pin).await;
                 }
                 match retry.next_delay(&err, SystemTime::now(), fastrand::f64()) {
                     Some(delay) => {
-                        context.reporter.on_retry(&spec.key, delay, &err.to_string());
+                        context
+                            .reporter
+                            .on_retry(&spec.key, delay, &err.to_string());
                         tokio::time::sleep(delay).await;
                     }
                     None => return Err(TaskError::Api(err)),
@@ -535,7 +559,10 @@ async fn adopt(
 ) -> Result<(PinOutcome, Option<String>), TaskError> {
     let adopted_target = Target {
         board_id: board_id.to_owned(),
-        section_id: pin.board_section_id.clone().or_else(|| target.section_id.clone()),
+        section_id: pin
+            .board_section_id
+            .clone()
+            .or_else(|| target.section_id.clone()),
         fingerprint: target.fingerprint.clone(),
     };
     record_done(context, spec, &adopted_target, &pin.id, true).await?;
@@ -855,7 +882,11 @@ async fn upload_video(
     let media_id = match known {
         Some((media_id, true)) => media_id,
         _ => {
-            let upload = context.client.register_media().await.map_err(TaskError::Api)?;
+            let upload = context
+                .client
+                .register_media()
+                .await
+                .map_err(TaskError::Api)?;
             context
                 .writer
                 .record(vec![Record::Media {
@@ -982,7 +1013,8 @@ impl StateWriter {
                                 media_id,
                                 uploaded,
                             } => {
-                                view.media.insert(key.clone(), (media_id.clone(), *uploaded));
+                                view.media
+                                    .insert(key.clone(), (media_id.clone(), *uploaded));
                             }
                             Record::Deleted { key, .. } => {
                                 view.media.remove(key);

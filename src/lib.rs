@@ -15,8 +15,8 @@ pub mod manifest;
 pub mod plan;
 pub mod progress;
 pub mod resolve;
-pub mod state;
 pub mod settings;
+pub mod state;
 pub mod ui;
 
 use exit::ExitStatus;

@@ -39,7 +39,9 @@ pub enum ResolveProblem {
         ids: Vec<String>,
     },
     /// No section has the name and it may not be created.
-    #[error("Section `{section}` does not exist on board `{board}`; list it under the board's `sections:` in `boards:` or pass --create-boards")]
+    #[error(
+        "Section `{section}` does not exist on board `{board}`; list it under the board's `sections:` in `boards:` or pass --create-boards"
+    )]
     MissingSection {
         /// The board as written.
         board: String,
@@ -116,7 +118,10 @@ pub async fn survey(
                 survey.resolved.boards.insert(board.clone(), id.clone());
             }
             BoardRef::Name(name) => {
-                let ids = find_by_name(listing.iter().map(|b| (b.id.as_str(), b.name.as_str())), name);
+                let ids = find_by_name(
+                    listing.iter().map(|b| (b.id.as_str(), b.name.as_str())),
+                    name,
+                );
                 match ids.as_slice() {
                     [id] => {
                         survey.resolved.boards.insert(board.clone(), id.clone());
@@ -183,7 +188,10 @@ pub async fn survey(
         };
         let existing: Vec<BoardSection> = client.list_sections(&board_id).await?;
         for section in names {
-            let ids = find_by_name(existing.iter().map(|s| (s.id.as_str(), s.name.as_str())), section);
+            let ids = find_by_name(
+                existing.iter().map(|s| (s.id.as_str(), s.name.as_str())),
+                section,
+            );
             match ids.as_slice() {
                 [id] => {
                     survey
@@ -240,7 +248,10 @@ impl Survey {
 }
 
 /// Ids whose name matches: exact matches win; otherwise case-insensitive ones.
-fn find_by_name<'a>(items: impl Iterator<Item = (&'a str, &'a str)> + Clone, name: &str) -> Vec<String> {
+fn find_by_name<'a>(
+    items: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+    name: &str,
+) -> Vec<String> {
     let exact: Vec<String> = items
         .clone()
         .filter(|(_, candidate)| *candidate == name)

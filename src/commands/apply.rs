@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use crate::api::{ApiClient, Environment};
-use crate::apply::{ExecuteOptions, StopReason, StopSignal, execute};
+use crate::apply::{ExecuteOptions, Executor, StopReason, StopSignal, execute};
 use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat};
 use crate::commands::common::{self, load_manifest};
 use crate::emulator::{Emulator, EmulatorConfig};
@@ -98,7 +98,12 @@ async fn rehearse(
         manifest,
         &state_path,
         &environment,
-        || settings.client_with_token(crate::credentials::SecretString::new(token.clone()), options),
+        || {
+            settings.client_with_token(
+                crate::credentials::SecretString::new(token.clone()),
+                options,
+            )
+        },
     )
     .await;
     let snapshot = emulator.snapshot();
@@ -121,7 +126,8 @@ async fn apply(
     environment: &Environment,
     client: impl FnOnce() -> anyhow::Result<ApiClient>,
 ) -> anyhow::Result<ExitStatus> {
-    let mut state = StateFile::open(state_path, environment.origin()).map_err(common::state_failure)?;
+    let mut state =
+        StateFile::open(state_path, environment.origin()).map_err(common::state_failure)?;
     let plan = plan::plan(
         manifest,
         Some(state.snapshot()),
@@ -177,17 +183,14 @@ async fn apply(
         concurrency: usize::from(args.concurrency),
         retry: ClientOptions::from_args(&args.network).retry,
     };
-    let (execution, state) = execute(
+    let executor = Executor {
         client,
-        manifest,
-        &plan,
         boards,
-        state,
-        &options,
-        Arc::clone(&reporter),
-        Arc::clone(&stop),
-    )
-    .await;
+        options,
+        reporter: Arc::clone(&reporter),
+        stop: Arc::clone(&stop),
+    };
+    let (execution, state) = execute(executor, manifest, &plan, state).await;
     interrupt.abort();
     drop(state);
 
@@ -231,7 +234,9 @@ async fn apply(
                     execution.stop_error.unwrap_or_default()
                 ),
             )
-            .with_hint("free disk space and run the same command again; every pin recorded so far is kept")
+            .with_hint(
+                "free disk space and run the same command again; every pin recorded so far is kept",
+            )
             .into());
         }
         StopReason::None if execution.summary.failed > 0 => {
@@ -287,6 +292,7 @@ async fn watch_interrupts(stop: Arc<StopSignal>, reporter: Arc<dyn Reporter>) {
     if tokio::signal::ctrl_c().await.is_err() {
         return;
     }
-    reporter.on_message("Abandoning requests in flight; they are recorded and checked on the next run");
+    reporter
+        .on_message("Abandoning requests in flight; they are recorded and checked on the next run");
     stop.abandon();
 }

@@ -40,9 +40,15 @@ pub fn state_failure(err: StateError) -> anyhow::Error {
         _ => ExitStatus::Failure,
     };
     let hint = match &err {
-        StateError::WrongOrigin { .. } => Some("use the environment the state was made with (--sandbox / --api-base), or another --state"),
-        StateError::WrongAccount { .. } => Some("log in as the account the state was made with, or use another --state"),
-        StateError::Locked { .. } => Some("wait for the other run to finish; a crashed run releases the lock by itself"),
+        StateError::WrongOrigin { .. } => Some(
+            "use the environment the state was made with (--sandbox / --api-base), or another --state",
+        ),
+        StateError::WrongAccount { .. } => {
+            Some("log in as the account the state was made with, or use another --state")
+        }
+        StateError::Locked { .. } => {
+            Some("wait for the other run to finish; a crashed run releases the lock by itself")
+        }
         _ => None,
     };
     let fatal = Fatal::new(status, err.to_string());
@@ -188,7 +194,12 @@ pub fn write_plan(
             writeln!(stdout)?;
         }
         OutputFormat::Human => {
-            let width = rows.iter().map(|r| r.key.chars().count()).max().unwrap_or(3).max(3);
+            let width = rows
+                .iter()
+                .map(|r| r.key.chars().count())
+                .max()
+                .unwrap_or(3)
+                .max(3);
             writeln!(stdout, "{:<13} {:<width$}  DETAIL", "ACTION", "KEY")?;
             for row in &rows {
                 let mut detail = row.reason.clone();

@@ -1,10 +1,10 @@
 //! One module per subcommand; each wires settings, output and the domain modules together.
 
 mod apply;
-mod common;
-mod emulator;
 mod auth;
 pub mod boards;
+mod common;
+mod emulator;
 mod plan;
 mod schema;
 mod status;

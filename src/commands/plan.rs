@@ -27,7 +27,12 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitSta
         replace: args.replace,
         prune: args.prune,
     };
-    let plan = plan::plan(&manifest, snapshot.as_ref(), jiff::Timestamp::now(), options);
+    let plan = plan::plan(
+        &manifest,
+        snapshot.as_ref(),
+        jiff::Timestamp::now(),
+        options,
+    );
     let survey = if args.offline || !plan.needs_api() {
         None
     } else {

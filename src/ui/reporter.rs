@@ -73,7 +73,11 @@ impl Reporter for BarReporter {
             counts.count(result.status);
             self.bar.set_message(format!(
                 "done {} failed {} skipped {}",
-                counts.created + counts.updated + counts.replaced + counts.deleted + counts.unchanged,
+                counts.created
+                    + counts.updated
+                    + counts.replaced
+                    + counts.deleted
+                    + counts.unchanged,
                 counts.failed,
                 counts.skipped + counts.scheduled + counts.needs_replace
             ));
@@ -250,10 +254,7 @@ mod tests {
             ..Summary::default()
         };
         assert_eq!(summary_text(&summary), "3 created, 1 failed in 1.5s");
-        assert_eq!(
-            summary_text(&Summary::default()),
-            "nothing to do in 0.0s"
-        );
+        assert_eq!(summary_text(&Summary::default()), "nothing to do in 0.0s");
     }
 
     #[test]
@@ -267,6 +268,9 @@ mod tests {
             attempts: 1,
             error: None,
         };
-        assert_eq!(plain_line(&result), "created       cat  pin 42  (m.yaml:3:5)");
+        assert_eq!(
+            plain_line(&result),
+            "created       cat  pin 42  (m.yaml:3:5)"
+        );
     }
 }

@@ -58,7 +58,11 @@ fn apply_creates_every_pin_once_and_a_rerun_calls_nothing() {
         .success()
         .stderr(predicate::str::contains("6 created"));
     assert_exactly_once(&emu, 6, "Animals");
-    assert_eq!(count(&emu, "POST", "/v5/pins"), 6, "one create call per pin");
+    assert_eq!(
+        count(&emu, "POST", "/v5/pins"),
+        6,
+        "one create call per pin"
+    );
     assert!(dir.path().join("pins.yaml.state").exists());
     let report_text = std::fs::read_to_string(&report).unwrap();
     assert!(report_text.starts_with("key,location,status,pin_id,pin_url,attempts,error"));
@@ -86,7 +90,11 @@ fn a_text_edit_makes_exactly_one_patch() {
     emu.emu().seed_board("Animals", "PUBLIC");
     let dir = tempfile::tempdir().unwrap();
     let manifest = url_manifest(dir.path(), 3, "Animals");
-    emu.pinbatch().arg("apply").arg(&manifest).assert().success();
+    emu.pinbatch()
+        .arg("apply")
+        .arg(&manifest)
+        .assert()
+        .success();
     let text = std::fs::read_to_string(&manifest)
         .unwrap()
         .replace("title: Pin number 1\n", "title: Pin number 1 (edited)\n");
@@ -129,7 +137,15 @@ fn server_errors_and_rate_limits_are_retried_without_duplicates() {
         let manifest = url_manifest(dir.path(), 12, "Animals");
         let output = emu
             .pinbatch()
-            .args(["apply", "--max-retries", "12", "--retry-base-delay", "1ms", "-j", "4"])
+            .args([
+                "apply",
+                "--max-retries",
+                "12",
+                "--retry-base-delay",
+                "1ms",
+                "-j",
+                "4",
+            ])
             .arg(&manifest)
             .output()
             .unwrap();
@@ -157,7 +173,13 @@ fn a_dropped_connection_after_commit_is_adopted_not_recreated() {
         .stdout(predicate::str::contains(r#""status":"adopted""#));
     assert_exactly_once(&emu, 1, "Animals");
     assert_eq!(count(&emu, "POST", "/v5/pins"), 1, "no second create");
-    assert!(count(&emu, "GET", &format!("/v5/boards/{}/pins", emu.emu().snapshot().boards[0].id)) >= 1);
+    assert!(
+        count(
+            &emu,
+            "GET",
+            &format!("/v5/boards/{}/pins", emu.emu().snapshot().boards[0].id)
+        ) >= 1
+    );
 }
 
 #[test]
@@ -173,7 +195,15 @@ fn killing_apply_repeatedly_still_creates_each_pin_once() {
             .env("PINBATCH_API_BASE", emu.base_url())
             .env("PINTEREST_ACCESS_TOKEN", emu.token())
             .env("PINBATCH_CONFIG_DIR", emu.config_dir())
-            .args(["--no-progress", "-q", "apply", "-j", "2", "--retry-base-delay", "1ms"])
+            .args([
+                "--no-progress",
+                "-q",
+                "apply",
+                "-j",
+                "2",
+                "--retry-base-delay",
+                "1ms",
+            ])
             .arg(&manifest)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
