@@ -1,1 +1,2 @@
 //! The one integration-test binary: it drives the real `pinbatch` binary. One module per area.
+mod api_commands;
