@@ -287,7 +287,8 @@ pub fn api_failure(err: ApiError) -> anyhow::Error {
     } else {
         ExitStatus::Failure
     };
-    let mut fatal = Fatal::new(status, error_text(&err));
+    // The message already names the root cause; the transport's own chain adds only noise.
+    let mut fatal = Fatal::new(status, err.to_string());
     if let Some(hint) = err.hint() {
         fatal = fatal.with_hint(hint);
     }

@@ -438,3 +438,44 @@ async fn media_upload_sends_every_parameter_then_the_file_without_the_token() {
     assert_eq!(names, ["key", "policy", "x-amz-signature", "file"]);
     assert_eq!(received[3].1, b"not really a video");
 }
+
+#[tokio::test]
+async fn a_429_on_one_request_holds_the_others_of_the_same_client() {
+    let started = Instant::now();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let router = Router::new()
+        .route(
+            "/v5/boards/{id}",
+            get(
+                |State(hits): State<Arc<AtomicUsize>>,
+                 axum::extract::Path(id): axum::extract::Path<String>| async move {
+                    if id == "first" && hits.fetch_add(1, Ordering::SeqCst) == 0 {
+                        let mut response = error(StatusCode::TOO_MANY_REQUESTS, 8, "slow down");
+                        response
+                            .headers_mut()
+                            .insert("retry-after", "1".parse().unwrap());
+                        return response;
+                    }
+                    axum::Json(json!({"id": id, "name": "B"})).into_response()
+                },
+            ),
+        )
+        .with_state(hits.clone());
+    let origin = serve(router).await;
+    let client = client(&origin);
+    let first = tokio::spawn({
+        let client = client.clone();
+        async move { client.get_board("first").await }
+    });
+    // Let the first request meet its 429 before the second one starts.
+    while hits.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    client.get_board("second").await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "the second request did not wait for the shared pause"
+    );
+    first.await.unwrap().unwrap();
+}

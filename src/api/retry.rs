@@ -138,9 +138,9 @@ impl RetryState {
     /// Decides whether to retry after `err`: `Some(wait)` counts one retry, `None` means give up.
     /// `random` in `[0, 1)` picks the jitter; `now` resolves an HTTP-date `Retry-After`.
     pub fn next_delay(&mut self, err: &ApiError, now: SystemTime, random: f64) -> Option<Duration> {
-        let retry_after = match classify(err) {
-            ErrorClass::Transient => err.retry_after(),
-            ErrorClass::RateLimited { retry_after } => retry_after,
+        let (retry_after, rate_limited) = match classify(err) {
+            ErrorClass::Transient => (err.retry_after(), false),
+            ErrorClass::RateLimited { retry_after } => (retry_after, true),
             ErrorClass::Spam | ErrorClass::Auth | ErrorClass::Fatal => return None,
         };
         if self.retries >= self.policy.max_retries {
@@ -148,6 +148,12 @@ impl RetryState {
         }
         let delay = match retry_after {
             Some(retry_after) => retry_after.delay_from(now),
+            // A 429 pauses every worker, so a near-zero wait would just trigger the next 429:
+            // keep at least half the step ("equal jitter").
+            None if rate_limited => {
+                let step = self.backoff(1.0);
+                step / 2 + step.mul_f64(random.clamp(0.0, 1.0) / 2.0)
+            }
             None => self.backoff(random),
         };
         let waited = self.waited.saturating_add(delay);
@@ -316,6 +322,20 @@ mod tests {
         assert_eq!(
             state.next_delay(&status("POST", 429, "spam"), SystemTime::UNIX_EPOCH, 0.1),
             None
+        );
+    }
+
+    #[test]
+    fn a_429_without_retry_after_waits_at_least_half_the_step() {
+        let mut state = RetryState::new(RetryPolicy::default());
+        let limited = status("GET", 429, "slow down");
+        assert_eq!(
+            state.next_delay(&limited, SystemTime::UNIX_EPOCH, 0.0),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(
+            state.next_delay(&limited, SystemTime::UNIX_EPOCH, 1.0),
+            Some(Duration::from_millis(1000))
         );
     }
 

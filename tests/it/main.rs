@@ -1,5 +1,6 @@
 //! The one integration-test binary: it drives the real `pinbatch` binary. One module per area.
 
+mod api_commands;
 mod apply;
 mod common;
 mod emulator;
