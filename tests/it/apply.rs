@@ -435,3 +435,84 @@ fn the_shipped_example_rehearses_against_the_built_in_emulator() {
         "the rehearsal keeps its state in a temporary folder"
     );
 }
+
+#[test]
+fn rate_limit_headers_keep_429s_rare_under_a_server_write_limit() {
+    let emu = TestEmulator::with_faults("write-limit=20/s");
+    emu.emu().seed_board("Animals", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    let n = 60;
+    let manifest = url_manifest(dir.path(), n, "Animals");
+    emu.pinbatch()
+        .args(["apply", "-j", "16", "--retry-base-delay", "50ms"])
+        .arg(&manifest)
+        .assert()
+        .success();
+    assert_exactly_once(&emu, n, "Animals");
+    let requests = emu.emu().requests();
+    let writes: Vec<_> = requests
+        .iter()
+        .filter(|r| r.is("POST", "/v5/pins"))
+        .collect();
+    let limited = writes.iter().filter(|r| r.status == Some(429)).count();
+    assert!(
+        limited * 100 < writes.len() * 15,
+        "{limited} of {} writes were rate limited",
+        writes.len()
+    );
+}
+
+#[test]
+fn ctrl_c_finishes_in_flight_requests_saves_and_exits_130() {
+    let emu = TestEmulator::with_faults("latency=150ms");
+    emu.emu().seed_board("Animals", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    let n = 20;
+    let manifest = url_manifest(dir.path(), n, "Animals");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pinbatch"))
+        .env("PINBATCH_API_BASE", emu.base_url())
+        .env("PINTEREST_ACCESS_TOKEN", emu.token())
+        .env("PINBATCH_CONFIG_DIR", emu.config_dir())
+        .args(["--no-progress", "apply", "-j", "2"])
+        .arg(&manifest)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count(&emu, "POST", "/v5/pins") < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("skipped"), "{stderr}");
+    let created = emu.emu().snapshot().pins.len();
+    assert!(created < n, "the run stopped early ({created} pins)");
+    // Every create that was sent finished and was recorded: the resume creates only the rest.
+    emu.emu().clear_requests();
+    emu.pinbatch()
+        .arg("apply")
+        .arg(&manifest)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "{} created, {created} unchanged",
+            n - created
+        )));
+    assert_exactly_once(&emu, n, "Animals");
+    assert_eq!(
+        emu.emu()
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/pins") && r.method == "GET")
+            .count(),
+        0,
+        "nothing needed reconciling after a clean stop"
+    );
+}
