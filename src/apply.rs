@@ -338,6 +338,10 @@ enum TaskError {
     Media(String),
     /// The state could not be written: the run stops.
     State(StateError),
+    /// A create may or may not have happened and it could not be checked (the board listing
+    /// failed too). Nothing is recorded, so the attempt stays in flight and the next run looks
+    /// for the pin before creating it.
+    Unknown(ApiError),
     /// The run was stopped before the task did anything.
     Stopped,
 }
@@ -382,6 +386,9 @@ fn describe(err: &TaskError) -> String {
             None => err.to_string(),
         },
         TaskError::Media(message) => message.clone(),
+        TaskError::Unknown(err) => format!(
+            "{err}; the pin may have been created: the next run looks for it before creating it again"
+        ),
         TaskError::State(err) => err.to_string(),
         TaskError::Stopped => "stopped".to_owned(),
     }
@@ -435,11 +442,11 @@ async fn run_pin(context: &Context, planned: &PlannedPin, spec: &PinSpec) -> Tas
 /// Records a definite failure (nothing was created) and stops the run for auth and spam errors.
 async fn fail(context: &Context, key: &str, err: TaskError) -> TaskOutcome {
     match &err {
-        TaskError::Api(api) if api.is_auth() => {
+        TaskError::Api(api) | TaskError::Unknown(api) if api.is_auth() => {
             context.stop.stop(StopReason::Auth);
             set_stop_error(context, &err);
         }
-        TaskError::Api(api) if api.is_spam() => {
+        TaskError::Api(api) | TaskError::Unknown(api) if api.is_spam() => {
             context.stop.stop(StopReason::Spam);
             set_stop_error(context, &err);
         }
@@ -450,6 +457,9 @@ async fn fail(context: &Context, key: &str, err: TaskError) -> TaskOutcome {
         }
         TaskError::Stopped => return Err(err),
         _ => {}
+    }
+    if matches!(err, TaskError::Unknown(_)) {
+        return Err(err);
     }
     let record = Record::Failed {
         key: key.to_owned(),
@@ -615,7 +625,7 @@ async fn find_created(
             .client
             .list_board_pins_page(board_id, bookmark.as_deref())
             .await
-            .map_err(TaskError::Api)?;
+            .map_err(TaskError::Unknown)?;
         let mut older_seen = false;
         for pin in page.items {
             match pin.created_at.as_deref().and_then(parse_created_at) {

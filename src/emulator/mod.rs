@@ -239,6 +239,15 @@ impl Emulator {
         }
     }
 
+    /// Adds a group board shared with the account, whose name may repeat one of its own boards
+    /// (so that name lookups can be ambiguous, as on Pinterest). Returns its id.
+    pub fn seed_group_board(&self, name: &str, privacy: &str) -> String {
+        let now = routes::now_utc();
+        lock(&self.shared.store)
+            .insert_board(name, None, privacy, &now)
+            .id
+    }
+
     /// Creates a section directly in the store and returns its id; panics on a bad board or name.
     pub fn seed_section(&self, board_id: &str, name: &str) -> String {
         match lock(&self.shared.store).create_section(board_id, name) {

@@ -450,6 +450,18 @@ impl Store {
                 "privacy must be PUBLIC, PROTECTED or SECRET",
             ));
         }
+        Ok(self.insert_board(name, description, privacy, now))
+    }
+
+    /// Adds a board without the owner's unique-name rule: a group board another user shares
+    /// with the account may carry the same name as one of its own.
+    pub fn insert_board(
+        &mut self,
+        name: &str,
+        description: Option<String>,
+        privacy: &str,
+        now: &str,
+    ) -> BoardRecord {
         let (seq, id) = self.allocate();
         let board = BoardRecord {
             id,
@@ -459,7 +471,7 @@ impl Store {
             created_at: now.to_string(),
         };
         self.boards.push((seq, board.clone()));
-        Ok(board)
+        board
     }
 
     /// The board with this id.

@@ -327,7 +327,7 @@ fn missing_boards_are_errors_unless_declared_or_allowed() {
 fn ambiguous_board_names_list_the_ids() {
     let emu = TestEmulator::start();
     let first = emu.emu().seed_board("Twins", "PUBLIC");
-    let second = emu.emu().seed_board("Twins", "SECRET");
+    let second = emu.emu().seed_group_board("Twins", "PUBLIC");
     let dir = tempfile::tempdir().unwrap();
     let manifest = url_manifest(dir.path(), 1, "Twins");
     emu.pinbatch()
