@@ -469,7 +469,7 @@ fn ctrl_c_finishes_in_flight_requests_saves_and_exits_130() {
     let dir = tempfile::tempdir().unwrap();
     let n = 20;
     let manifest = url_manifest(dir.path(), n, "Animals");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pinbatch"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_pinbatch"))
         .env("PINBATCH_API_BASE", emu.base_url())
         .env("PINTEREST_ACCESS_TOKEN", emu.token())
         .env("PINBATCH_CONFIG_DIR", emu.config_dir())
