@@ -2,6 +2,7 @@
 
 mod api_commands;
 mod apply;
+mod auth_emulator;
 mod common;
 mod emulator;
 mod validate;
