@@ -284,9 +284,16 @@ pub async fn execute(
     }
     summary.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     reporter.on_finish(&summary);
-    let stop_error = context.stop_error.lock().map(|e| e.clone()).unwrap_or(None);
+    let mut stop_error = context.stop_error.lock().map(|e| e.clone()).unwrap_or(None);
+    let view = Arc::clone(&context.writer.view);
     drop(context);
+    // The writer thread ends once every sender is gone; records queued without waiting are
+    // durable (or have failed) when it has.
     let state = writer_thread.finish();
+    if let Some(failure) = view.lock().ok().and_then(|view| view.failure.clone()) {
+        stop.stop(StopReason::State);
+        stop_error.get_or_insert(failure);
+    }
     (
         Execution {
             results,
@@ -594,9 +601,12 @@ async fn record_done(
     pin_id: &str,
     adopted: bool,
 ) -> Result<(), TaskError> {
+    // The outcome is queued without waiting for its fsync: it lands in the log before any
+    // later record, and a crash before it is durable only leaves the attempt in flight, which
+    // the next run reconciles by finding this pin. Waiting would add an fsync to every pin.
     context
         .writer
-        .record(vec![Record::Done {
+        .record_soon(vec![Record::Done {
             key: spec.key.clone(),
             pin_id: pin_id.to_owned(),
             board_id: target.board_id.clone(),
@@ -605,7 +615,6 @@ async fn record_done(
             adopted,
             at_ms: now_ms(),
         }])
-        .await
         .map_err(TaskError::State)
 }
 
@@ -966,11 +975,15 @@ struct StateWriter {
 struct StateView {
     attempts: std::collections::HashMap<String, u32>,
     media: std::collections::HashMap<String, (String, bool)>,
+    /// Set when an append failed: nothing more is written (a partial line may end the file,
+    /// and only a last line may be torn).
+    failure: Option<String>,
 }
 
 struct WriteRequest {
     records: Vec<Record>,
-    ack: oneshot::Sender<Result<(), StateError>>,
+    /// `None` for records whose writer does not wait (see [`StateWriter::record_soon`]).
+    ack: Option<oneshot::Sender<Result<(), StateError>>>,
 }
 
 struct WriterThread {
@@ -1009,7 +1022,17 @@ impl StateWriter {
                     .iter()
                     .flat_map(|request| request.records.iter().cloned())
                     .collect();
-                let result = state.append(&records);
+                let failure = thread_view
+                    .lock()
+                    .ok()
+                    .and_then(|view| view.failure.clone());
+                let result = match failure {
+                    Some(failure) => Err(failure),
+                    None => state.append(&records).map_err(|err| err.to_string()),
+                };
+                if let (Err(failure), Ok(mut view)) = (&result, thread_view.lock()) {
+                    view.failure.get_or_insert_with(|| failure.clone());
+                }
                 if result.is_ok()
                     && let Ok(mut view) = thread_view.lock()
                 {
@@ -1039,10 +1062,12 @@ impl StateWriter {
                         Err(err) => Err(StateError::Io {
                             action: "write",
                             path: state.path().to_owned(),
-                            source: std::io::Error::other(err.to_string()),
+                            source: std::io::Error::other(err.clone()),
                         }),
                     };
-                    let _ = request.ack.send(reply);
+                    if let Some(ack) = request.ack {
+                        let _ = ack.send(reply);
+                    }
                 }
             }
             state
@@ -1059,9 +1084,36 @@ impl StateWriter {
             source: std::io::Error::other("the state writer stopped"),
         };
         self.sender
-            .send(WriteRequest { records, ack })
+            .send(WriteRequest {
+                records,
+                ack: Some(ack),
+            })
             .map_err(|_| closed())?;
         done.await.map_err(|_| closed())?
+    }
+
+    /// Queues records without waiting for them to be durable. Fails only if an earlier write
+    /// failed (the run must stop) or the writer is gone.
+    fn record_soon(&self, records: Vec<Record>) -> Result<(), StateError> {
+        if let Some(failure) = self.failure() {
+            return Err(StateError::Io {
+                action: "write",
+                path: std::path::PathBuf::from("(state)"),
+                source: std::io::Error::other(failure),
+            });
+        }
+        self.sender
+            .send(WriteRequest { records, ack: None })
+            .map_err(|_| StateError::Io {
+                action: "write",
+                path: std::path::PathBuf::from("(state writer stopped)"),
+                source: std::io::Error::other("the state writer stopped"),
+            })
+    }
+
+    /// The first write failure, if any.
+    fn failure(&self) -> Option<String> {
+        self.view.lock().ok().and_then(|view| view.failure.clone())
     }
 
     fn attempts(&self, key: &str) -> u32 {

@@ -138,13 +138,6 @@ async fn apply(
     let client = client()?;
     let mut boards = resolve::ResolvedBoards::default();
     if plan.needs_api() {
-        let account = client.user_account().await.map_err(api_failure)?;
-        // The id is the stable identity; the username is kept for messages.
-        let username = account.username.clone();
-        let account_id = account.id.clone().unwrap_or_else(|| username.clone());
-        state
-            .check_account(&account_id, &username)
-            .map_err(common::state_failure)?;
         let needed: BTreeSet<(BoardRef, Option<String>)> = plan
             .pins
             .iter()
@@ -154,9 +147,18 @@ async fn apply(
                 (spec.board.clone(), spec.section.clone())
             })
             .collect();
-        let survey = resolve::survey(&client, manifest, &needed, args.create_boards)
-            .await
-            .map_err(api_failure)?;
+        // Who the token belongs to and which boards exist are independent reads: overlap them.
+        let (account, survey) = tokio::try_join!(
+            client.user_account(),
+            resolve::survey(&client, manifest, &needed, args.create_boards)
+        )
+        .map_err(api_failure)?;
+        // The id is the stable identity; the username is kept for messages.
+        let username = account.username.clone();
+        let account_id = account.id.clone().unwrap_or_else(|| username.clone());
+        state
+            .check_account(&account_id, &username)
+            .map_err(common::state_failure)?;
         if !survey.problems.is_empty() {
             for problem in &survey.problems {
                 eprintln!("error: {problem}");
