@@ -46,6 +46,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             get(list_sections).post(create_section),
         )
         .route("/boards/{board_id}/pins", get(list_board_pins))
+        .route(
+            "/boards/{board_id}/sections/{section_id}/pins",
+            get(list_section_pins),
+        )
         .route("/pins", get(list_pins).post(create_pin))
         .route(
             "/pins/{pin_id}",
@@ -559,6 +563,20 @@ async fn list_board_pins(
 ) -> ApiResult {
     let PageQuery { bookmark, size, .. } = page_query(&raw)?;
     let page = lock(&shared.store).list_pins(Some(&board_id), bookmark.as_deref(), size)?;
+    Ok(json_response(
+        StatusCode::OK,
+        page_json(page.items, page.bookmark, |p| pin_json(&shared, p)),
+    ))
+}
+
+async fn list_section_pins(
+    State(shared): AppState,
+    Path((board_id, section_id)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let PageQuery { bookmark, size, .. } = page_query(&raw)?;
+    let page =
+        lock(&shared.store).list_section_pins(&board_id, &section_id, bookmark.as_deref(), size)?;
     Ok(json_response(
         StatusCode::OK,
         page_json(page.items, page.bookmark, |p| pin_json(&shared, p)),

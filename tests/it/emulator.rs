@@ -260,6 +260,16 @@ async fn every_media_kind_is_stored() {
     assert_eq!(listed["items"][0]["title"], "Video");
     assert_eq!(listed["items"][1]["title"], "Carousel base64");
     assert!(listed["bookmark"].is_string());
+    let (_, in_section) = status_and_json(
+        get(
+            &emu,
+            &format!("/boards/{board_id}/sections/{section_id}/pins"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(in_section["items"].as_array().unwrap().len(), 1);
+    assert!(in_section["bookmark"].is_null());
 
     let pin_id = snapshot.pins[0].id.clone();
     let (status, patched) = status_and_json(
@@ -699,4 +709,64 @@ fn harness_runs_the_binary_next_to_an_emulator() {
     });
     assert!(status.is_success());
     emu.assert_no_spec_violations();
+}
+
+/// Kills the child process on drop so a failed assertion never leaves a server running.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn emulator_subcommand_serves_on_loopback_and_prints_its_url_and_token() {
+    use std::io::BufRead as _;
+
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_pinbatch"))
+        .args([
+            "emulator",
+            "--port",
+            "0",
+            "--faults",
+            "latency=1ms",
+            "--openapi",
+        ])
+        .arg(openapi_path())
+        .env_remove("PINBATCH_API_BASE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    let stdout = child.0.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut printed = Vec::new();
+    for line in lines.by_ref().take(6) {
+        printed.push(line.unwrap());
+    }
+    let text = printed.join("\n");
+    assert!(
+        text.contains("PINTEREST_ACCESS_TOKEN=emulator-token"),
+        "{text}"
+    );
+    assert!(text.contains("faults: latency=1ms"), "{text}");
+    let base = printed[0]
+        .split_whitespace()
+        .find(|word| word.starts_with("http://127.0.0.1:"))
+        .unwrap()
+        .to_string();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let status = runtime.block_on(async {
+        client()
+            .get(format!("{base}/v5/user_account"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status.as_u16(), 200);
 }
