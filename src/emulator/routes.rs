@@ -221,6 +221,11 @@ async fn gateway(State(shared): AppState, request: Request, next: Next) -> Respo
         );
         return drop_connection(&shared, killer, entry).await;
     }
+    if let (Some(validator), Some(api_path)) = (&shared.validator, api_path)
+        && response.status().is_success()
+    {
+        response = check_response(&shared, validator, &method, api_path, response).await;
+    }
     if let Some(quota) = quota {
         add_quota_headers(response.headers_mut(), quota);
     }
@@ -236,6 +241,36 @@ async fn gateway(State(shared): AppState, request: Request, next: Next) -> Respo
         "emulator request"
     );
     response
+}
+
+/// Validates a successful JSON response against the spec and hands back an identical response.
+async fn check_response(
+    shared: &Shared,
+    validator: &super::SpecValidator,
+    method: &str,
+    api_path: &str,
+    response: Response,
+) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT_BYTES).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let problems = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(body) => validator.validate_response(method, api_path, parts.status.as_u16(), &body),
+        Err(err) => vec![format!(
+            "{method} /v5{api_path}: response is not JSON: {err}"
+        )],
+    };
+    lock(&shared.response_violations).extend(problems);
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 fn record(
@@ -472,7 +507,7 @@ async fn user_account(State(shared): AppState) -> Response {
             "id": "100000000000000000",
             "username": shared.username,
             "profile_image": format!("{}/images/profile.jpg", shared.base_url),
-            "website_url": null,
+            "website_url": shared.base_url,
             "business_name": null,
             "about": "Local Pinterest API emulator",
             "board_count": store.board_count(),

@@ -120,6 +120,7 @@ async fn boards_paginate_with_bookmarks() {
     assert_eq!(names.len(), 300);
     assert_eq!(names.first().unwrap(), "Board 000");
     assert_eq!(names.last().unwrap(), "Board 299");
+    assert_eq!(emu.response_violations(), Vec::<String>::new());
     let (status, body) = status_and_json(get(&emu, "/boards?page_size=251").await).await;
     assert_eq!((status, body["code"].as_u64()), (400, Some(1)));
 }
@@ -294,6 +295,7 @@ async fn every_media_kind_is_stored() {
     assert_eq!(account["username"], "pinbatch-emulator");
     assert_eq!(account["pin_count"], 4);
     assert_eq!(emu.spec_violations(), Vec::<String>::new());
+    assert_eq!(emu.response_violations(), Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -688,6 +690,7 @@ async fn oauth_code_flow_and_refresh_rotation() {
         .unwrap();
     assert_eq!(reused.status().as_u16(), 400);
     assert_eq!(emu.spec_violations(), Vec::<String>::new());
+    assert_eq!(emu.response_violations(), Vec::<String>::new());
 }
 
 #[test]
