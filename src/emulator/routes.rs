@@ -116,9 +116,71 @@ fn page_query(raw: &Option<String>) -> Result<PageQuery, ApiFailure> {
 
 // ---- gateway ----
 
-/// Runs around every request: see the module docs for the order of the steps.
+/// What the gateway decided before the handler runs.
+enum Admission {
+    /// Answer with this response instead of running the handler.
+    Answer(Response, Option<AppliedFault>),
+    /// Close the connection without storing anything.
+    DropBefore,
+    /// Run the handler; if it succeeds and `drop_after_commit` is set, close the connection
+    /// instead of answering.
+    Handle { drop_after_commit: bool },
+}
+
+/// Bearer check, write limit and injected faults, in that order, for a request under `/v5`.
+fn admit(
+    shared: &Shared,
+    method: &str,
+    api_path: &str,
+    headers: &HeaderMap,
+) -> (Admission, Option<WriteQuota>) {
+    let is_token_endpoint = api_path.starts_with("/oauth/token");
+    if !is_token_endpoint && !bearer_is_valid(shared, headers) {
+        return (
+            Admission::Answer(ApiFailure::unauthenticated().into_response(), None),
+            None,
+        );
+    }
+    let mut faults = lock(&shared.faults);
+    let mut quota = None;
+    if is_write_method(method) && !is_token_endpoint {
+        quota = faults.take_write(Instant::now());
+        if quota.is_some_and(|q| !q.allowed) {
+            return (
+                Admission::Answer(rate_limited(None), Some(AppliedFault::WriteLimited)),
+                quota,
+            );
+        }
+    }
+    if !faults.is_target(method, api_path) {
+        return (
+            Admission::Handle {
+                drop_after_commit: false,
+            },
+            quota,
+        );
+    }
+    let retry_after = faults.plan().retry_after;
+    let admission = match faults.decide() {
+        Injection::Pass => Admission::Handle {
+            drop_after_commit: false,
+        },
+        Injection::Error { status } => Admission::Answer(
+            injected_error(status, retry_after),
+            Some(AppliedFault::Injected(status)),
+        ),
+        Injection::DropBefore => Admission::DropBefore,
+        Injection::DropAfterCommit => Admission::Handle {
+            drop_after_commit: true,
+        },
+    };
+    (admission, quota)
+}
+
+/// Runs around every request: captures and validates the body, waits out the latency, admits
+/// (auth, write limit, faults), runs the handler, checks the response against the spec, adds
+/// the rate-limit and request-id headers, and records the exchange.
 async fn gateway(State(shared): AppState, request: Request, next: Next) -> Response {
-    let started = Instant::now();
     let (parts, body) = request.into_parts();
     let method = parts.method.as_str().to_string();
     let path = parts.uri.path().to_string();
@@ -154,73 +216,46 @@ async fn gateway(State(shared): AppState, request: Request, next: Next) -> Respo
         tokio::time::sleep(latency).await;
     }
 
-    let mut fault = None;
-    let mut quota = None;
-    let mut drop_after_commit = false;
-    let mut response = 'respond: {
-        let Some(api_path) = api_path else {
-            break 'respond None;
-        };
-        let is_token_endpoint = api_path.starts_with("/oauth/token");
-        if !is_token_endpoint && !bearer_is_valid(&shared, &parts.headers) {
-            break 'respond Some(ApiFailure::unauthenticated().into_response());
-        }
-        let mut faults = lock(&shared.faults);
-        if is_write_method(&method) && !is_token_endpoint {
-            quota = faults.take_write(Instant::now());
-            if quota.is_some_and(|q| !q.allowed) {
-                fault = Some(AppliedFault::WriteLimited);
-                break 'respond Some(rate_limited(None));
-            }
-        }
-        if !faults.is_target(&method, api_path) {
-            break 'respond None;
-        }
-        let retry_after = faults.plan().retry_after;
-        match faults.decide() {
-            Injection::Pass => None,
-            Injection::Error { status } => {
-                fault = Some(AppliedFault::Injected(status));
-                Some(injected_error(status, retry_after))
-            }
-            Injection::DropBefore => {
-                fault = Some(AppliedFault::DropBefore);
-                None
-            }
-            Injection::DropAfterCommit => {
-                drop_after_commit = true;
-                None
-            }
-        }
-    };
-
-    if fault == Some(AppliedFault::DropBefore) {
-        return drop_connection(
-            &shared,
-            killer,
-            record(method, path, query, None, recorded_body, fault),
-        )
-        .await;
-    }
-    let handled = response.is_none();
-    let mut response = match response.take() {
-        Some(response) => response,
-        None => {
-            let request = Request::from_parts(parts, Body::from(bytes));
-            next.run(request).await
-        }
-    };
-    if handled && drop_after_commit && response.status().is_success() {
-        let entry = record(
-            method,
-            path,
-            query,
+    let (admission, quota) = match api_path {
+        Some(api_path) => admit(&shared, &method, api_path, &parts.headers),
+        None => (
+            Admission::Handle {
+                drop_after_commit: false,
+            },
             None,
-            recorded_body,
-            Some(AppliedFault::DropAfterCommit),
-        );
-        return drop_connection(&shared, killer, entry).await;
-    }
+        ),
+    };
+    let (mut response, fault) = match admission {
+        Admission::Answer(response, fault) => (response, fault),
+        Admission::DropBefore => {
+            let entry = record(
+                method,
+                path,
+                query,
+                None,
+                recorded_body,
+                Some(AppliedFault::DropBefore),
+            );
+            return drop_connection(&shared, killer, entry).await;
+        }
+        Admission::Handle { drop_after_commit } => {
+            let response = next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
+            if drop_after_commit && response.status().is_success() {
+                let entry = record(
+                    method,
+                    path,
+                    query,
+                    None,
+                    recorded_body,
+                    Some(AppliedFault::DropAfterCommit),
+                );
+                return drop_connection(&shared, killer, entry).await;
+            }
+            (response, None)
+        }
+    };
     if let (Some(validator), Some(api_path)) = (&shared.validator, api_path)
         && response.status().is_success()
     {
@@ -236,10 +271,6 @@ async fn gateway(State(shared): AppState, request: Request, next: Next) -> Respo
     }
     let status = Some(response.status().as_u16());
     lock(&shared.records).push(record(method, path, query, status, recorded_body, fault));
-    tracing::debug!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "emulator request"
-    );
     response
 }
 
