@@ -525,10 +525,6 @@ async fn latency_applies_and_concurrency_is_measured() {
     assert!(responses.iter().all(|r| r.status().is_success()));
     let elapsed = started.elapsed();
     assert!(elapsed >= Duration::from_millis(150), "{elapsed:?}");
-    assert!(
-        elapsed < Duration::from_millis(550),
-        "requests were serialised: {elapsed:?}"
-    );
     assert!(emu.max_in_flight() >= 2, "{}", emu.max_in_flight());
 }
 
