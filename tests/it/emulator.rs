@@ -707,6 +707,7 @@ fn harness_runs_the_binary_next_to_an_emulator() {
             .status()
     });
     assert!(status.is_success());
+    assert_eq!(emu.requests().len(), 1);
     emu.assert_no_spec_violations();
 }
 

@@ -4,6 +4,7 @@
 //! ```ignore
 //! let emu = TestEmulator::start();
 //! emu.pinbatch().args(["boards", "list"]).assert().success();
+//! assert_eq!(emu.snapshot().pins.len(), 0);
 //! emu.assert_no_spec_violations();
 //! ```
 
@@ -137,7 +138,8 @@ impl TestEmulator {
         command
     }
 
-    /// Panics with every recorded OpenAPI violation, if any.
+    /// Panics with every recorded OpenAPI violation, if any: request bodies pinbatch sent, and
+    /// (an emulator bug, reported separately) responses the emulator sent.
     pub fn assert_no_spec_violations(&self) {
         let violations = self.emu().spec_violations();
         assert!(
@@ -145,6 +147,22 @@ impl TestEmulator {
             "request bodies violated the OpenAPI schema:\n{}",
             violations.join("\n")
         );
+        let own = self.emu().response_violations();
+        assert!(
+            own.is_empty(),
+            "the emulator's responses violated the OpenAPI schema (emulator bug):\n{}",
+            own.join("\n")
+        );
+    }
+}
+
+/// `emu.snapshot()`, `emu.requests()`, `emu.seed_board(..)` and the rest of [`Emulator`]'s API
+/// work directly on a `TestEmulator`.
+impl std::ops::Deref for TestEmulator {
+    type Target = Emulator;
+
+    fn deref(&self) -> &Emulator {
+        self.emu()
     }
 }
 
