@@ -182,30 +182,40 @@ fn admit(
 /// the rate-limit and request-id headers, and records the exchange.
 async fn gateway(State(shared): AppState, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    let method = parts.method.as_str().to_string();
-    let path = parts.uri.path().to_string();
-    let query = parts.uri.query().map(str::to_string);
     let killer = parts.extensions.get::<ConnectionKiller>().cloned();
     let bytes = match axum::body::to_bytes(body, BODY_LIMIT_BYTES).await {
         Ok(bytes) => bytes,
         Err(_) => return ApiFailure::invalid("the body could not be read").into_response(),
     };
-    let api_path = path.strip_prefix("/v5").filter(|p| p.starts_with('/'));
     let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let recorded_body = recorded_body(&content_type, &bytes);
+    let mut entry = RecordedRequest {
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().map(str::to_string),
+        status: None,
+        body: recorded_body(&content_type, &bytes),
+        fault: None,
+    };
+    let method = entry.method.clone();
+    let api_path = entry
+        .path
+        .strip_prefix("/v5")
+        .filter(|p| p.starts_with('/'))
+        .map(str::to_string);
+    let api_path = api_path.as_deref();
     if let (Some(validator), Some(api_path)) = (&shared.validator, api_path)
         && !bytes.is_empty()
         && validator.covers(&method, api_path)
     {
-        let problems = match &recorded_body {
+        let problems = match &entry.body {
             Some(body) => validator.validate(&method, api_path, &content_type, body),
             None => vec![format!(
-                "{method} {path}: the body is not valid JSON or form data (content type `{content_type}`)"
+                "{method} /v5{api_path}: the body is not valid JSON or form data (content type `{content_type}`)"
             )],
         };
         lock(&shared.violations).extend(problems);
@@ -225,17 +235,13 @@ async fn gateway(State(shared): AppState, request: Request, next: Next) -> Respo
             None,
         ),
     };
-    let (mut response, fault) = match admission {
-        Admission::Answer(response, fault) => (response, fault),
+    let mut response = match admission {
+        Admission::Answer(response, fault) => {
+            entry.fault = fault;
+            response
+        }
         Admission::DropBefore => {
-            let entry = record(
-                method,
-                path,
-                query,
-                None,
-                recorded_body,
-                Some(AppliedFault::DropBefore),
-            );
+            entry.fault = Some(AppliedFault::DropBefore);
             return drop_connection(&shared, killer, entry).await;
         }
         Admission::Handle { drop_after_commit } => {
@@ -243,17 +249,10 @@ async fn gateway(State(shared): AppState, request: Request, next: Next) -> Respo
                 .run(Request::from_parts(parts, Body::from(bytes)))
                 .await;
             if drop_after_commit && response.status().is_success() {
-                let entry = record(
-                    method,
-                    path,
-                    query,
-                    None,
-                    recorded_body,
-                    Some(AppliedFault::DropAfterCommit),
-                );
+                entry.fault = Some(AppliedFault::DropAfterCommit);
                 return drop_connection(&shared, killer, entry).await;
             }
-            (response, None)
+            response
         }
     };
     if let (Some(validator), Some(api_path)) = (&shared.validator, api_path)
@@ -269,8 +268,8 @@ async fn gateway(State(shared): AppState, request: Request, next: Next) -> Respo
             .headers_mut()
             .insert(HeaderName::from_static("x-pinterest-rid"), rid);
     }
-    let status = Some(response.status().as_u16());
-    lock(&shared.records).push(record(method, path, query, status, recorded_body, fault));
+    entry.status = Some(response.status().as_u16());
+    lock(&shared.records).push(entry);
     response
 }
 
@@ -302,24 +301,6 @@ async fn check_response(
     };
     lock(&shared.response_violations).extend(problems);
     Response::from_parts(parts, Body::from(bytes))
-}
-
-fn record(
-    method: String,
-    path: String,
-    query: Option<String>,
-    status: Option<u16>,
-    body: Option<Value>,
-    fault: Option<AppliedFault>,
-) -> RecordedRequest {
-    RecordedRequest {
-        method,
-        path,
-        query,
-        status,
-        body,
-        fault,
-    }
 }
 
 /// Records the request, closes its connection and never answers.

@@ -66,6 +66,14 @@ async fn post(emu: &Emulator, path: &str, body: Value) -> reqwest::Response {
     send_json(emu, reqwest::Method::POST, path, body).await
 }
 
+async fn post_json(emu: &Emulator, path: &str, body: Value) -> (u16, Value) {
+    status_and_json(post(emu, path, body).await).await
+}
+
+async fn get_json(emu: &Emulator, path: &str) -> (u16, Value) {
+    status_and_json(get(emu, path).await).await
+}
+
 async fn status_and_json(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
@@ -95,7 +103,7 @@ async fn boards_paginate_with_bookmarks() {
             Some(b) => format!("/boards?page_size=250&bookmark={b}"),
             None => "/boards?page_size=250".to_string(),
         };
-        let (status, page) = status_and_json(get(&emu, &path).await).await;
+        let (status, page) = get_json(&emu, &path).await;
         assert_eq!(status, 200);
         pages += 1;
         for board in page["items"].as_array().unwrap() {
@@ -121,13 +129,12 @@ async fn boards_paginate_with_bookmarks() {
     assert_eq!(names.first().unwrap(), "Board 000");
     assert_eq!(names.last().unwrap(), "Board 299");
     assert_eq!(emu.response_violations(), Vec::<String>::new());
-    let (status, body) = status_and_json(get(&emu, "/boards?page_size=251").await).await;
+    let (status, body) = get_json(&emu, "/boards?page_size=251").await;
     assert_eq!((status, body["code"].as_u64()), (400, Some(1)));
 }
 
 async fn upload_video(emu: &Emulator) -> String {
-    let (status, media) =
-        status_and_json(post(emu, "/media", json!({"media_type": "video"})).await).await;
+    let (status, media) = post_json(emu, "/media", json!({"media_type": "video"})).await;
     assert_eq!(status, 201);
     let media_id = media["media_id"].as_str().unwrap().to_string();
     let upload_url = media["upload_url"].as_str().unwrap();
@@ -153,7 +160,7 @@ async fn upload_video(emu: &Emulator) -> String {
 async fn poll_until_done(emu: &Emulator, media_id: &str) -> Vec<String> {
     let mut seen = Vec::new();
     for _ in 0..10 {
-        let (_, media) = status_and_json(get(emu, &format!("/media/{media_id}")).await).await;
+        let (_, media) = get_json(emu, &format!("/media/{media_id}")).await;
         let status = media["status"].as_str().unwrap().to_string();
         seen.push(status.clone());
         if status == "succeeded" || status == "failed" {
@@ -166,38 +173,29 @@ async fn poll_until_done(emu: &Emulator, media_id: &str) -> Vec<String> {
 #[tokio::test]
 async fn every_media_kind_is_stored() {
     let emu = start("").await;
-    let (status, board) = status_and_json(
-        post(
-            &emu,
-            "/boards",
-            json!({"name": "Recipes", "privacy": "SECRET"}),
-        )
-        .await,
+    let (status, board) = post_json(
+        &emu,
+        "/boards",
+        json!({"name": "Recipes", "privacy": "SECRET"}),
     )
     .await;
     assert_eq!(status, 201);
     let board_id = board["id"].as_str().unwrap().to_string();
-    let (status, section) = status_and_json(
-        post(
-            &emu,
-            &format!("/boards/{board_id}/sections"),
-            json!({"name": "Soups"}),
-        )
-        .await,
+    let (status, section) = post_json(
+        &emu,
+        &format!("/boards/{board_id}/sections"),
+        json!({"name": "Soups"}),
     )
     .await;
     assert_eq!(status, 201);
     let section_id = section["id"].as_str().unwrap().to_string();
 
-    let (status, pin) = status_and_json(
-        post(
-            &emu,
-            "/pins",
-            json!({"board_id": board_id, "board_section_id": section_id,
+    let (status, pin) = post_json(
+        &emu,
+        "/pins",
+        json!({"board_id": board_id, "board_section_id": section_id,
             "title": "Image", "description": "d", "link": "https://example.com/r", "alt_text": "a",
             "media_source": {"source_type": "image_url", "url": "https://example.com/a.jpg"}}),
-        )
-        .await,
     )
     .await;
     assert_eq!(status, 201);
@@ -215,19 +213,15 @@ async fn every_media_kind_is_stored() {
                "items": [{"content_type": "image/jpeg", "data": b64(JPEG)}, {"content_type": "image/png", "data": b64(PNG)}]}}),
     ];
     for body in bodies {
-        let (status, pin) = status_and_json(post(&emu, "/pins", body).await).await;
+        let (status, pin) = post_json(&emu, "/pins", body).await;
         assert_eq!(status, 201, "{pin}");
     }
 
     let media_id = upload_video(&emu).await;
     let statuses = poll_until_done(&emu, &media_id).await;
     assert_eq!(statuses, ["processing", "processing", "succeeded"]);
-    let (status, video) = status_and_json(
-        post(&emu, "/pins", json!({"board_id": board_id, "title": "Video", "media_source":
-            {"source_type": "video_id", "media_id": media_id, "cover_image_url": "https://example.com/c.jpg"}}))
-        .await,
-    )
-    .await;
+    let (status, video) = post_json(&emu, "/pins", json!({"board_id": board_id, "title": "Video", "media_source":
+            {"source_type": "video_id", "media_id": media_id, "cover_image_url": "https://example.com/c.jpg"}})).await;
     assert_eq!(status, 201, "{video}");
     assert_eq!(video["media"]["media_type"], "video");
 
@@ -256,17 +250,13 @@ async fn every_media_kind_is_stored() {
         Some(sha256_hex(b"fake mp4 bytes").as_str())
     );
 
-    let (_, listed) =
-        status_and_json(get(&emu, &format!("/boards/{board_id}/pins?page_size=2")).await).await;
+    let (_, listed) = get_json(&emu, &format!("/boards/{board_id}/pins?page_size=2")).await;
     assert_eq!(listed["items"][0]["title"], "Video");
     assert_eq!(listed["items"][1]["title"], "Carousel base64");
     assert!(listed["bookmark"].is_string());
-    let (_, in_section) = status_and_json(
-        get(
-            &emu,
-            &format!("/boards/{board_id}/sections/{section_id}/pins"),
-        )
-        .await,
+    let (_, in_section) = get_json(
+        &emu,
+        &format!("/boards/{board_id}/sections/{section_id}/pins"),
     )
     .await;
     assert_eq!(in_section["items"].as_array().unwrap().len(), 1);
@@ -291,7 +281,7 @@ async fn every_media_kind_is_stored() {
         .await
         .unwrap();
     assert_eq!(deleted.status().as_u16(), 204);
-    let (_, account) = status_and_json(get(&emu, "/user_account").await).await;
+    let (_, account) = get_json(&emu, "/user_account").await;
     assert_eq!(account["username"], "pinbatch-emulator");
     assert_eq!(account["pin_count"], 4);
     assert_eq!(emu.spec_violations(), Vec::<String>::new());
@@ -391,7 +381,7 @@ async fn bad_or_expired_tokens_get_401_code_2() {
 async fn injected_errors_and_429s() {
     let emu = start("fail-first=1,status=500").await;
     let board_id = emu.seed_board("B", "PUBLIC");
-    let (status, body) = status_and_json(post(&emu, "/pins", image_pin(&board_id)).await).await;
+    let (status, body) = post_json(&emu, "/pins", image_pin(&board_id)).await;
     assert_eq!((status, body["code"].as_u64()), (500, Some(500)));
     assert_eq!(
         post(&emu, "/pins", image_pin(&board_id))
@@ -534,10 +524,7 @@ async fn failed_video_processing_blocks_the_pin() {
     let board_id = emu.seed_board("B", "PUBLIC");
     let media_id = upload_video(&emu).await;
     assert_eq!(poll_until_done(&emu, &media_id).await, ["failed"]);
-    let (status, _) = status_and_json(
-        post(&emu, "/pins", json!({"board_id": board_id, "media_source": {"source_type": "video_id", "media_id": media_id}})).await,
-    )
-    .await;
+    let (status, _) = post_json(&emu, "/pins", json!({"board_id": board_id, "media_source": {"source_type": "video_id", "media_id": media_id}})).await;
     assert_eq!(status, 400);
 }
 
