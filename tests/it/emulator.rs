@@ -757,3 +757,27 @@ fn emulator_subcommand_serves_on_loopback_and_prints_its_url_and_token() {
     });
     assert_eq!(status.as_u16(), 200);
 }
+
+#[test]
+fn emulator_subcommand_reports_bad_arguments() {
+    let emu = TestEmulator::start();
+    emu.pinbatch()
+        .args([
+            "emulator",
+            "--port",
+            "0",
+            "--openapi",
+            "/nonexistent/openapi.json",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "cannot read the OpenAPI document",
+        ))
+        .stderr(predicates::str::contains("hint:"));
+    emu.pinbatch()
+        .args(["emulator", "--faults", "error-rate=0.7,drop-before=0.7"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("more than 1"));
+}
