@@ -420,29 +420,35 @@ async fn injected_errors_and_429s() {
     assert_eq!(emu.snapshot().pins.len(), 1);
 }
 
+/// Posts a Pin and asserts the client got a transport error: no status, no response at all.
+async fn assert_connection_closed(emu: &Emulator, board_id: &str) {
+    let result = client()
+        .post(format!("{}/v5/pins", emu.base_url()))
+        .bearer_auth(TOKEN)
+        .json(&image_pin(board_id))
+        .send()
+        .await;
+    let err = result.expect_err("a dropped connection must not produce a response");
+    assert!(err.status().is_none(), "{err:?}");
+    assert!(err.is_request() && !err.is_timeout(), "{err:?}");
+    let mut chain = String::new();
+    let mut source: Option<&dyn std::error::Error> = Some(&err);
+    while let Some(inner) = source {
+        chain.push_str(&format!("{inner}; "));
+        source = inner.source();
+    }
+    assert!(chain.contains("closed"), "{chain}");
+}
+
 #[tokio::test]
 async fn dropped_connections_are_errors_not_responses() {
     let emu = start("drop-before-first=1,drop-after-first=1").await;
     let board_id = emu.seed_board("B", "PUBLIC");
 
-    let before = client()
-        .post(format!("{}/v5/pins", emu.base_url()))
-        .bearer_auth(TOKEN)
-        .json(&image_pin(&board_id))
-        .send()
-        .await;
-    let err = before.expect_err("drop-before must not produce a response");
-    assert!(err.status().is_none(), "{err:?}");
+    assert_connection_closed(&emu, &board_id).await;
     assert_eq!(emu.snapshot().pins.len(), 0);
 
-    let after = client()
-        .post(format!("{}/v5/pins", emu.base_url()))
-        .bearer_auth(TOKEN)
-        .json(&image_pin(&board_id))
-        .send()
-        .await;
-    let err = after.expect_err("drop-after-commit must not produce a response");
-    assert!(err.status().is_none(), "{err:?}");
+    assert_connection_closed(&emu, &board_id).await;
     assert_eq!(
         emu.snapshot().pins.len(),
         1,
