@@ -12,7 +12,7 @@
 
 use std::path::PathBuf;
 
-use pinbatch::emulator::{Emulator, EmulatorConfig, FaultPlan, parse_fault_spec};
+use pinbatch::emulator::{Emulator, EmulatorConfig, parse_fault_spec};
 
 /// Path of the official OpenAPI document: `PINBATCH_OPENAPI`, else
 /// `../shared/pinterest-openapi/openapi.json` next to the crate. Panics if it does not exist,
@@ -82,11 +82,6 @@ impl TestEmulator {
         self.emulator.as_ref().expect("emulator already shut down")
     }
 
-    /// `http://127.0.0.1:PORT`.
-    pub fn base_url(&self) -> String {
-        self.emu().base_url()
-    }
-
     /// The access token the emulator accepts from the start.
     pub fn token(&self) -> String {
         EmulatorConfig::default().access_token
@@ -95,11 +90,6 @@ impl TestEmulator {
     /// The temporary directory used as `PINBATCH_CONFIG_DIR`.
     pub fn config_dir(&self) -> PathBuf {
         self.config_dir.path().to_path_buf()
-    }
-
-    /// Replaces the fault plan.
-    pub fn set_faults(&self, faults: FaultPlan) {
-        self.emu().set_faults(faults);
     }
 
     /// Replaces the fault plan from a spec string (panics on a bad spec).
