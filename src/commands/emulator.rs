@@ -23,8 +23,15 @@ pub async fn run(args: &EmulatorArgs) -> anyhow::Result<ExitStatus> {
         } else {
             "check --port and --openapi"
         };
-        anyhow::Error::new(err)
-            .context(Fatal::new(ExitStatus::Failure, "cannot start the emulator").with_hint(hint))
+        // `Fatal` must be the root of the chain for `report_error` to find its hint.
+        let mut cause = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(inner) = source {
+            cause.push_str(&format!(": {inner}"));
+            source = inner.source();
+        }
+        anyhow::Error::new(Fatal::new(ExitStatus::Failure, cause).with_hint(hint))
+            .context("cannot start the emulator")
     })?;
     let base = emulator.base_url();
     println!("pinbatch emulator listening on {base} (in memory, 127.0.0.1 only)");

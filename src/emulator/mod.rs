@@ -91,7 +91,8 @@ pub(crate) struct Shared {
     pub(crate) faults: Mutex<FaultState>,
     pub(crate) records: Mutex<Vec<RecordedRequest>>,
     pub(crate) violations: Mutex<Vec<String>>,
-    pub(crate) validator: Option<SpecValidator>,
+    pub(crate) response_violations: Mutex<Vec<String>>,
+    pub(crate) validator: Option<Arc<SpecValidator>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
     next_request_id: AtomicU64,
@@ -152,10 +153,7 @@ impl Emulator {
     /// Binds 127.0.0.1:`config.port`, compiles the OpenAPI validators if asked, and starts serving.
     pub async fn start(config: EmulatorConfig) -> std::io::Result<Emulator> {
         let validator = match &config.openapi {
-            Some(path) => Some(
-                SpecValidator::load(path)
-                    .map_err(|err| std::io::Error::new(std::io::ErrorKind::InvalidData, err))?,
-            ),
+            Some(path) => Some(cached_validator(path)?),
             None => None,
         };
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
@@ -169,6 +167,7 @@ impl Emulator {
             faults: Mutex::new(FaultState::new(config.faults)),
             records: Mutex::new(Vec::new()),
             violations: Mutex::new(Vec::new()),
+            response_violations: Mutex::new(Vec::new()),
             validator,
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
@@ -209,7 +208,7 @@ impl Emulator {
         lock(&self.shared.store).snapshot()
     }
 
-    /// Every request received so far, in arrival order of completion.
+    /// Every request received so far, in the order they were answered (or dropped).
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.shared.records).clone()
     }
@@ -227,6 +226,12 @@ impl Emulator {
     /// Request bodies that failed the OpenAPI schema (empty when no document was configured).
     pub fn spec_violations(&self) -> Vec<String> {
         lock(&self.shared.violations).clone()
+    }
+
+    /// Successful JSON responses of the emulator itself that do not match the OpenAPI schema
+    /// (empty when no document was configured); a non-empty list is an emulator bug.
+    pub fn response_violations(&self) -> Vec<String> {
+        lock(&self.shared.response_violations).clone()
     }
 
     /// Creates a board directly in the store and returns its id; panics on a duplicate name,
@@ -297,6 +302,22 @@ impl Drop for Emulator {
     }
 }
 
+/// Loads an OpenAPI document once per process and path: test suites start many emulators, and
+/// parsing 2 MB of JSON and compiling the validators each time would dominate their run time.
+fn cached_validator(path: &std::path::Path) -> std::io::Result<Arc<SpecValidator>> {
+    static CACHE: Mutex<Vec<(PathBuf, Arc<SpecValidator>)>> = Mutex::new(Vec::new());
+    let mut cache = lock(&CACHE);
+    if let Some((_, validator)) = cache.iter().find(|(cached, _)| cached == path) {
+        return Ok(validator.clone());
+    }
+    let validator = Arc::new(
+        SpecValidator::load(path)
+            .map_err(|err| std::io::Error::new(std::io::ErrorKind::InvalidData, err))?,
+    );
+    cache.push((path.to_path_buf(), validator.clone()));
+    Ok(validator)
+}
+
 /// Accepts connections until stopped; each connection runs in its own task.
 async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: oneshot::Receiver<()>) {
     let router = routes::router(shared.clone());
@@ -305,7 +326,11 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: oneshot:
         tokio::select! {
             _ = &mut stopped => break,
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let Ok((stream, _)) = accepted else {
+                    // Out of file descriptors or similar: back off instead of spinning.
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                };
                 connections.spawn(serve_connection(stream, router.clone(), shared.clone()));
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}

@@ -1,8 +1,9 @@
-//! Request-body validation against the official Pinterest OpenAPI document.
+//! Body validation against the official Pinterest OpenAPI document: request bodies (to catch
+//! client bugs) and the emulator's own JSON responses (to keep its shapes honest).
 //!
 //! OpenAPI 3.0 schemas are not plain JSON Schema, so the `components` are converted once at
 //! start: `nullable: true` becomes a type union with `null`, `readOnly` properties are dropped
-//! from `required` (they only bind responses), and a `oneOf` with a `discriminator.mapping`
+//! from `required` in request schemas (they only bind responses), and a `oneOf` with a `discriminator.mapping`
 //! becomes one `if`/`then` per mapped value, so a body is checked against exactly the variant
 //! its discriminator names (a plain `oneOf` reports "valid under more than one" for bodies that
 //! fit loose variants). `#/components/schemas/...` refs resolve because every validator's root
@@ -43,21 +44,40 @@ pub enum OpenApiError {
     },
 }
 
-/// The operations whose request bodies are validated (the ones the emulator serves).
-const VALIDATED_OPERATIONS: [(&str, &str); 7] = [
+/// The operations the emulator serves, as written in the spec's `paths`.
+const EMULATED_OPERATIONS: [(&str, &str); 16] = [
+    ("GET", "/user_account"),
+    ("GET", "/boards"),
     ("POST", "/boards"),
+    ("GET", "/boards/{board_id}"),
+    ("GET", "/boards/{board_id}/sections"),
     ("POST", "/boards/{board_id}/sections"),
+    ("GET", "/boards/{board_id}/pins"),
+    ("GET", "/boards/{board_id}/sections/{section_id}/pins"),
+    ("GET", "/pins"),
     ("POST", "/pins"),
+    ("GET", "/pins/{pin_id}"),
     ("PATCH", "/pins/{pin_id}"),
+    ("DELETE", "/pins/{pin_id}"),
     ("POST", "/media"),
+    ("GET", "/media/{media_id}"),
     ("POST", "/oauth/token"),
-    ("PATCH", "/boards/{board_id}"),
 ];
+
+/// Which side of the exchange a schema describes: `readOnly` properties bind only responses.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Request,
+    Response,
+}
 
 struct Operation {
     method: &'static str,
     segments: Vec<Option<String>>,
-    bodies: Vec<(String, jsonschema::Validator)>,
+    /// Request body validators by media type.
+    requests: Vec<(String, jsonschema::Validator)>,
+    /// JSON response validators by status.
+    responses: Vec<(u16, jsonschema::Validator)>,
 }
 
 impl Operation {
@@ -75,9 +95,87 @@ impl Operation {
     }
 }
 
-/// Compiled request-body validators for the emulated operations.
+/// Compiled request- and response-body validators for the emulated operations.
 pub struct SpecValidator {
     operations: Vec<Operation>,
+}
+
+fn compile(
+    schema: &Value,
+    components: &Value,
+    direction: Direction,
+    operation: &str,
+) -> Result<jsonschema::Validator, OpenApiError> {
+    let mut schema = schema.clone();
+    convert_schema(&mut schema, direction);
+    let root = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "allOf": [schema],
+        "components": reachable_components(&schema, components),
+    });
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(&root)
+        .map_err(|err| OpenApiError::Compile {
+            operation: operation.to_string(),
+            message: err.to_string(),
+        })
+}
+
+/// The subset of `components` that `schema` refers to, directly or through other components.
+/// Compiling the whole 2 MB document into every validator would cost seconds per emulator.
+fn reachable_components(schema: &Value, components: &Value) -> Value {
+    let mut kept = Map::new();
+    let mut pending = Vec::new();
+    collect_refs(schema, &mut pending);
+    while let Some(reference) = pending.pop() {
+        let Some(pointer) = reference.strip_prefix("#/components/") else {
+            continue;
+        };
+        let Some((kind, name)) = pointer.split_once('/') else {
+            continue;
+        };
+        let section = kept
+            .entry(kind.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        let Some(section) = section.as_object_mut() else {
+            continue;
+        };
+        if section.contains_key(name) {
+            continue;
+        }
+        if let Some(target) = components.get(kind).and_then(|k| k.get(name)) {
+            collect_refs(target, &mut pending);
+            section.insert(name.to_string(), target.clone());
+        }
+    }
+    Value::Object(kept)
+}
+
+fn collect_refs(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                match (key.as_str(), child) {
+                    ("$ref", Value::String(reference)) => found.push(reference.clone()),
+                    _ => collect_refs(child, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| collect_refs(item, found)),
+        _ => {}
+    }
+}
+
+fn violation_messages(validator: &jsonschema::Validator, label: &str, body: &Value) -> Vec<String> {
+    validator
+        .iter_errors(body)
+        .map(|err| {
+            let at = err.instance_path().as_str();
+            let at = if at.is_empty() { "/" } else { at };
+            format!("{label}: {err} (at {at})")
+        })
+        .collect()
 }
 
 impl SpecValidator {
@@ -98,40 +196,49 @@ impl SpecValidator {
 
     /// Compiles validators from an already parsed OpenAPI document.
     pub fn from_document(document: &Value) -> Result<Self, OpenApiError> {
-        let mut components = document.get("components").cloned().unwrap_or(json!({}));
-        convert_schema(&mut components);
+        let raw_components = document.get("components").cloned().unwrap_or(json!({}));
+        let mut request_components = raw_components.clone();
+        convert_schema(&mut request_components, Direction::Request);
+        let mut response_components = raw_components;
+        convert_schema(&mut response_components, Direction::Response);
         let mut operations = Vec::new();
-        for (method, template) in VALIDATED_OPERATIONS {
-            let Some(content) = document
-                .pointer(&format!(
-                    "/paths/{}/{}/requestBody/content",
-                    escape_pointer(template),
-                    method.to_ascii_lowercase()
-                ))
-                .and_then(Value::as_object)
+        for (method, template) in EMULATED_OPERATIONS {
+            let label = format!("{method} {template}");
+            let Some(spec) = document
+                .get("paths")
+                .and_then(|paths| paths.get(template))
+                .and_then(|path| path.get(method.to_ascii_lowercase()))
             else {
                 continue;
             };
-            let mut bodies = Vec::new();
-            for (media_type, body) in content {
-                let Some(schema) = body.get("schema") else {
-                    continue;
-                };
-                let mut schema = schema.clone();
-                convert_schema(&mut schema);
-                let root = json!({
-                    "$schema": "https://json-schema.org/draft/2020-12/schema",
-                    "allOf": [schema],
-                    "components": components,
-                });
-                let validator = jsonschema::options()
-                    .with_draft(jsonschema::Draft::Draft202012)
-                    .build(&root)
-                    .map_err(|err| OpenApiError::Compile {
-                        operation: format!("{method} {template}"),
-                        message: err.to_string(),
-                    })?;
-                bodies.push((media_type.clone(), validator));
+            let mut requests = Vec::new();
+            if let Some(content) = spec
+                .pointer("/requestBody/content")
+                .and_then(Value::as_object)
+            {
+                for (media_type, body) in content {
+                    if let Some(schema) = body.get("schema") {
+                        let validator =
+                            compile(schema, &request_components, Direction::Request, &label)?;
+                        requests.push((media_type.clone(), validator));
+                    }
+                }
+            }
+            let mut responses = Vec::new();
+            if let Some(declared) = spec.get("responses").and_then(Value::as_object) {
+                for (status, response) in declared {
+                    let (Ok(status), Some(schema)) = (
+                        status.parse::<u16>(),
+                        response.pointer("/content/application~1json/schema"),
+                    ) else {
+                        continue;
+                    };
+                    if (200..300).contains(&status) {
+                        let validator =
+                            compile(schema, &response_components, Direction::Response, &label)?;
+                        responses.push((status, validator));
+                    }
+                }
             }
             let segments = template
                 .trim_matches('/')
@@ -141,14 +248,22 @@ impl SpecValidator {
             operations.push(Operation {
                 method,
                 segments,
-                bodies,
+                requests,
+                responses,
             });
         }
         Ok(SpecValidator { operations })
     }
 
-    /// Validates one body; `api_path` is the path without `/v5`. Returns one message per problem,
-    /// each naming the operation, the error and the instance path. Unknown operations pass.
+    fn operation(&self, method: &str, api_path: &str) -> Option<&Operation> {
+        self.operations
+            .iter()
+            .find(|op| op.matches(method, api_path))
+    }
+
+    /// Validates one request body; `api_path` is the path without `/v5`. Returns one message
+    /// per problem, each naming the operation, the error and the instance path. Operations the
+    /// emulator does not serve, or without a declared body, pass.
     pub fn validate(
         &self,
         method: &str,
@@ -156,57 +271,72 @@ impl SpecValidator {
         media_type: &str,
         body: &Value,
     ) -> Vec<String> {
-        let Some(operation) = self
-            .operations
-            .iter()
-            .find(|op| op.matches(method, api_path))
-        else {
+        let Some(operation) = self.operation(method, api_path) else {
             return Vec::new();
         };
-        let Some((_, validator)) = operation
-            .bodies
+        if operation.requests.is_empty() {
+            return Vec::new();
+        }
+        let label = format!("{method} /v5{api_path}");
+        match operation
+            .requests
             .iter()
             .find(|(declared, _)| media_type.starts_with(declared.as_str()))
-        else {
-            return vec![format!(
-                "{method} /v5{api_path}: content type `{media_type}` is not declared by the spec"
-            )];
+        {
+            Some((_, validator)) => violation_messages(validator, &label, body),
+            None => vec![format!(
+                "{label}: content type `{media_type}` is not declared by the spec"
+            )],
+        }
+    }
+
+    /// Validates a successful JSON response body against the schema declared for its status.
+    pub fn validate_response(
+        &self,
+        method: &str,
+        api_path: &str,
+        status: u16,
+        body: &Value,
+    ) -> Vec<String> {
+        let Some(operation) = self.operation(method, api_path) else {
+            return Vec::new();
         };
-        validator
-            .iter_errors(body)
-            .map(|err| {
-                let at = err.instance_path().as_str();
-                let at = if at.is_empty() { "/" } else { at };
-                format!("{method} /v5{api_path}: {err} (at {at})")
-            })
-            .collect()
-    }
-
-    /// Whether an operation is validated at all.
-    pub fn covers(&self, method: &str, api_path: &str) -> bool {
-        self.operations
+        let label = format!("{method} /v5{api_path} -> {status}");
+        match operation
+            .responses
             .iter()
-            .any(|op| op.matches(method, api_path))
+            .find(|(declared, _)| *declared == status)
+        {
+            Some((_, validator)) => violation_messages(validator, &label, body),
+            None if operation.responses.is_empty() => Vec::new(),
+            None => vec![format!("{label}: the spec declares no such JSON response")],
+        }
     }
-}
 
-fn escape_pointer(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
+    /// Whether the spec declares a request body for this operation.
+    pub fn covers(&self, method: &str, api_path: &str) -> bool {
+        self.operation(method, api_path)
+            .is_some_and(|op| !op.requests.is_empty())
+    }
 }
 
 /// Rewrites an OpenAPI 3.0 schema tree into JSON Schema 2020-12, in place.
-fn convert_schema(value: &mut Value) {
+fn convert_schema(value: &mut Value, direction: Direction) {
     match value {
-        Value::Array(items) => items.iter_mut().for_each(convert_schema),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|item| convert_schema(item, direction)),
         Value::Object(map) => {
             for (key, child) in map.iter_mut() {
                 // Examples and defaults are data, not schemas.
                 if !matches!(key.as_str(), "example" | "examples" | "default" | "enum") {
-                    convert_schema(child);
+                    convert_schema(child, direction);
                 }
             }
             convert_nullable(map);
-            drop_read_only_from_required(map);
+            if direction == Direction::Request {
+                drop_read_only_from_required(map);
+            }
             convert_discriminated_one_of(map);
         }
         _ => {}
@@ -321,13 +451,13 @@ mod tests {
     #[test]
     fn nullable_becomes_a_type_union() {
         let mut schema = json!({"type": "string", "nullable": true, "enum": ["a"]});
-        convert_schema(&mut schema);
+        convert_schema(&mut schema, Direction::Request);
         assert_eq!(
             schema,
             json!({"type": ["string", "null"], "enum": ["a", null]})
         );
         let mut reference = json!({"$ref": "#/x", "nullable": true});
-        convert_schema(&mut reference);
+        convert_schema(&mut reference, Direction::Request);
         assert_eq!(
             reference,
             json!({"anyOf": [{"$ref": "#/x"}, {"type": "null"}]})

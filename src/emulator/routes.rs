@@ -46,6 +46,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             get(list_sections).post(create_section),
         )
         .route("/boards/{board_id}/pins", get(list_board_pins))
+        .route(
+            "/boards/{board_id}/sections/{section_id}/pins",
+            get(list_section_pins),
+        )
         .route("/pins", get(list_pins).post(create_pin))
         .route(
             "/pins/{pin_id}",
@@ -112,34 +116,106 @@ fn page_query(raw: &Option<String>) -> Result<PageQuery, ApiFailure> {
 
 // ---- gateway ----
 
-/// Runs around every request: see the module docs for the order of the steps.
+/// What the gateway decided before the handler runs.
+enum Admission {
+    /// Answer with this response instead of running the handler.
+    Answer(Response, Option<AppliedFault>),
+    /// Close the connection without storing anything.
+    DropBefore,
+    /// Run the handler; if it succeeds and `drop_after_commit` is set, close the connection
+    /// instead of answering.
+    Handle { drop_after_commit: bool },
+}
+
+/// Bearer check, write limit and injected faults, in that order, for a request under `/v5`.
+fn admit(
+    shared: &Shared,
+    method: &str,
+    api_path: &str,
+    headers: &HeaderMap,
+) -> (Admission, Option<WriteQuota>) {
+    let is_token_endpoint = api_path.starts_with("/oauth/token");
+    if !is_token_endpoint && !bearer_is_valid(shared, headers) {
+        return (
+            Admission::Answer(ApiFailure::unauthenticated().into_response(), None),
+            None,
+        );
+    }
+    let mut faults = lock(&shared.faults);
+    let mut quota = None;
+    if is_write_method(method) && !is_token_endpoint {
+        quota = faults.take_write(Instant::now());
+        if quota.is_some_and(|q| !q.allowed) {
+            return (
+                Admission::Answer(rate_limited(None), Some(AppliedFault::WriteLimited)),
+                quota,
+            );
+        }
+    }
+    if !faults.is_target(method, api_path) {
+        return (
+            Admission::Handle {
+                drop_after_commit: false,
+            },
+            quota,
+        );
+    }
+    let retry_after = faults.plan().retry_after;
+    let admission = match faults.decide() {
+        Injection::Pass => Admission::Handle {
+            drop_after_commit: false,
+        },
+        Injection::Error { status } => Admission::Answer(
+            injected_error(status, retry_after),
+            Some(AppliedFault::Injected(status)),
+        ),
+        Injection::DropBefore => Admission::DropBefore,
+        Injection::DropAfterCommit => Admission::Handle {
+            drop_after_commit: true,
+        },
+    };
+    (admission, quota)
+}
+
+/// Runs around every request: captures and validates the body, waits out the latency, admits
+/// (auth, write limit, faults), runs the handler, checks the response against the spec, adds
+/// the rate-limit and request-id headers, and records the exchange.
 async fn gateway(State(shared): AppState, request: Request, next: Next) -> Response {
-    let started = Instant::now();
     let (parts, body) = request.into_parts();
-    let method = parts.method.as_str().to_string();
-    let path = parts.uri.path().to_string();
-    let query = parts.uri.query().map(str::to_string);
     let killer = parts.extensions.get::<ConnectionKiller>().cloned();
     let bytes = match axum::body::to_bytes(body, BODY_LIMIT_BYTES).await {
         Ok(bytes) => bytes,
         Err(_) => return ApiFailure::invalid("the body could not be read").into_response(),
     };
-    let api_path = path.strip_prefix("/v5").filter(|p| p.starts_with('/'));
     let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let recorded_body = recorded_body(&content_type, &bytes);
+    let mut entry = RecordedRequest {
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().map(str::to_string),
+        status: None,
+        body: recorded_body(&content_type, &bytes),
+        fault: None,
+    };
+    let method = entry.method.clone();
+    let api_path = entry
+        .path
+        .strip_prefix("/v5")
+        .filter(|p| p.starts_with('/'))
+        .map(str::to_string);
+    let api_path = api_path.as_deref();
     if let (Some(validator), Some(api_path)) = (&shared.validator, api_path)
         && !bytes.is_empty()
         && validator.covers(&method, api_path)
     {
-        let problems = match &recorded_body {
+        let problems = match &entry.body {
             Some(body) => validator.validate(&method, api_path, &content_type, body),
             None => vec![format!(
-                "{method} {path}: the body is not valid JSON or form data (content type `{content_type}`)"
+                "{method} /v5{api_path}: the body is not valid JSON or form data (content type `{content_type}`)"
             )],
         };
         lock(&shared.violations).extend(problems);
@@ -150,72 +226,39 @@ async fn gateway(State(shared): AppState, request: Request, next: Next) -> Respo
         tokio::time::sleep(latency).await;
     }
 
-    let mut fault = None;
-    let mut quota = None;
-    let mut drop_after_commit = false;
-    let mut response = 'respond: {
-        let Some(api_path) = api_path else {
-            break 'respond None;
-        };
-        let is_token_endpoint = api_path.starts_with("/oauth/token");
-        if !is_token_endpoint && !bearer_is_valid(&shared, &parts.headers) {
-            break 'respond Some(ApiFailure::unauthenticated().into_response());
-        }
-        let mut faults = lock(&shared.faults);
-        if is_write_method(&method) && !is_token_endpoint {
-            quota = faults.take_write(Instant::now());
-            if quota.is_some_and(|q| !q.allowed) {
-                fault = Some(AppliedFault::WriteLimited);
-                break 'respond Some(rate_limited(None));
-            }
-        }
-        if !faults.is_target(&method, api_path) {
-            break 'respond None;
-        }
-        let retry_after = faults.plan().retry_after;
-        match faults.decide() {
-            Injection::Pass => None,
-            Injection::Error { status } => {
-                fault = Some(AppliedFault::Injected(status));
-                Some(injected_error(status, retry_after))
-            }
-            Injection::DropBefore => {
-                fault = Some(AppliedFault::DropBefore);
-                None
-            }
-            Injection::DropAfterCommit => {
-                drop_after_commit = true;
-                None
-            }
-        }
-    };
-
-    if fault == Some(AppliedFault::DropBefore) {
-        return drop_connection(
-            &shared,
-            killer,
-            record(method, path, query, None, recorded_body, fault),
-        )
-        .await;
-    }
-    let handled = response.is_none();
-    let mut response = match response.take() {
-        Some(response) => response,
-        None => {
-            let request = Request::from_parts(parts, Body::from(bytes));
-            next.run(request).await
-        }
-    };
-    if handled && drop_after_commit && response.status().is_success() {
-        let entry = record(
-            method,
-            path,
-            query,
+    let (admission, quota) = match api_path {
+        Some(api_path) => admit(&shared, &method, api_path, &parts.headers),
+        None => (
+            Admission::Handle {
+                drop_after_commit: false,
+            },
             None,
-            recorded_body,
-            Some(AppliedFault::DropAfterCommit),
-        );
-        return drop_connection(&shared, killer, entry).await;
+        ),
+    };
+    let mut response = match admission {
+        Admission::Answer(response, fault) => {
+            entry.fault = fault;
+            response
+        }
+        Admission::DropBefore => {
+            entry.fault = Some(AppliedFault::DropBefore);
+            return drop_connection(&shared, killer, entry).await;
+        }
+        Admission::Handle { drop_after_commit } => {
+            let response = next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
+            if drop_after_commit && response.status().is_success() {
+                entry.fault = Some(AppliedFault::DropAfterCommit);
+                return drop_connection(&shared, killer, entry).await;
+            }
+            response
+        }
+    };
+    if let (Some(validator), Some(api_path)) = (&shared.validator, api_path)
+        && response.status().is_success()
+    {
+        response = check_response(&shared, validator, &method, api_path, response).await;
     }
     if let Some(quota) = quota {
         add_quota_headers(response.headers_mut(), quota);
@@ -225,31 +268,39 @@ async fn gateway(State(shared): AppState, request: Request, next: Next) -> Respo
             .headers_mut()
             .insert(HeaderName::from_static("x-pinterest-rid"), rid);
     }
-    let status = Some(response.status().as_u16());
-    lock(&shared.records).push(record(method, path, query, status, recorded_body, fault));
-    tracing::debug!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "emulator request"
-    );
+    entry.status = Some(response.status().as_u16());
+    lock(&shared.records).push(entry);
     response
 }
 
-fn record(
-    method: String,
-    path: String,
-    query: Option<String>,
-    status: Option<u16>,
-    body: Option<Value>,
-    fault: Option<AppliedFault>,
-) -> RecordedRequest {
-    RecordedRequest {
-        method,
-        path,
-        query,
-        status,
-        body,
-        fault,
+/// Validates a successful JSON response against the spec and hands back an identical response.
+async fn check_response(
+    shared: &Shared,
+    validator: &super::SpecValidator,
+    method: &str,
+    api_path: &str,
+    response: Response,
+) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return response;
     }
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT_BYTES).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let problems = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(body) => validator.validate_response(method, api_path, parts.status.as_u16(), &body),
+        Err(err) => vec![format!(
+            "{method} /v5{api_path}: response is not JSON: {err}"
+        )],
+    };
+    lock(&shared.response_violations).extend(problems);
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// Records the request, closes its connection and never answers.
@@ -468,7 +519,7 @@ async fn user_account(State(shared): AppState) -> Response {
             "id": "100000000000000000",
             "username": shared.username,
             "profile_image": format!("{}/images/profile.jpg", shared.base_url),
-            "website_url": null,
+            "website_url": shared.base_url,
             "business_name": null,
             "about": "Local Pinterest API emulator",
             "board_count": store.board_count(),
@@ -559,6 +610,20 @@ async fn list_board_pins(
 ) -> ApiResult {
     let PageQuery { bookmark, size, .. } = page_query(&raw)?;
     let page = lock(&shared.store).list_pins(Some(&board_id), bookmark.as_deref(), size)?;
+    Ok(json_response(
+        StatusCode::OK,
+        page_json(page.items, page.bookmark, |p| pin_json(&shared, p)),
+    ))
+}
+
+async fn list_section_pins(
+    State(shared): AppState,
+    Path((board_id, section_id)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let PageQuery { bookmark, size, .. } = page_query(&raw)?;
+    let page =
+        lock(&shared.store).list_section_pins(&board_id, &section_id, bookmark.as_deref(), size)?;
     Ok(json_response(
         StatusCode::OK,
         page_json(page.items, page.bookmark, |p| pin_json(&shared, p)),

@@ -805,6 +805,24 @@ impl Store {
         paginate(pins, Order::NewestFirst, bookmark, page_size)
     }
 
+    /// Pins in one section of a board, newest first.
+    pub fn list_section_pins(
+        &self,
+        board_id: &str,
+        section_id: &str,
+        bookmark: Option<&str>,
+        page_size: usize,
+    ) -> Result<Page<PinRecord>, ApiFailure> {
+        self.board(board_id)?;
+        self.check_section(board_id, section_id)?;
+        let pins = self
+            .pins
+            .iter()
+            .filter(|(_, p)| p.board_section_id.as_deref() == Some(section_id))
+            .map(|(seq, p)| (*seq, p.clone()));
+        paginate(pins, Order::NewestFirst, bookmark, page_size)
+    }
+
     // ---- media ----
 
     /// Registers a video upload.

@@ -66,6 +66,14 @@ async fn post(emu: &Emulator, path: &str, body: Value) -> reqwest::Response {
     send_json(emu, reqwest::Method::POST, path, body).await
 }
 
+async fn post_json(emu: &Emulator, path: &str, body: Value) -> (u16, Value) {
+    status_and_json(post(emu, path, body).await).await
+}
+
+async fn get_json(emu: &Emulator, path: &str) -> (u16, Value) {
+    status_and_json(get(emu, path).await).await
+}
+
 async fn status_and_json(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
@@ -95,7 +103,7 @@ async fn boards_paginate_with_bookmarks() {
             Some(b) => format!("/boards?page_size=250&bookmark={b}"),
             None => "/boards?page_size=250".to_string(),
         };
-        let (status, page) = status_and_json(get(&emu, &path).await).await;
+        let (status, page) = get_json(&emu, &path).await;
         assert_eq!(status, 200);
         pages += 1;
         for board in page["items"].as_array().unwrap() {
@@ -120,13 +128,13 @@ async fn boards_paginate_with_bookmarks() {
     assert_eq!(names.len(), 300);
     assert_eq!(names.first().unwrap(), "Board 000");
     assert_eq!(names.last().unwrap(), "Board 299");
-    let (status, body) = status_and_json(get(&emu, "/boards?page_size=251").await).await;
+    assert_eq!(emu.response_violations(), Vec::<String>::new());
+    let (status, body) = get_json(&emu, "/boards?page_size=251").await;
     assert_eq!((status, body["code"].as_u64()), (400, Some(1)));
 }
 
 async fn upload_video(emu: &Emulator) -> String {
-    let (status, media) =
-        status_and_json(post(emu, "/media", json!({"media_type": "video"})).await).await;
+    let (status, media) = post_json(emu, "/media", json!({"media_type": "video"})).await;
     assert_eq!(status, 201);
     let media_id = media["media_id"].as_str().unwrap().to_string();
     let upload_url = media["upload_url"].as_str().unwrap();
@@ -152,7 +160,7 @@ async fn upload_video(emu: &Emulator) -> String {
 async fn poll_until_done(emu: &Emulator, media_id: &str) -> Vec<String> {
     let mut seen = Vec::new();
     for _ in 0..10 {
-        let (_, media) = status_and_json(get(emu, &format!("/media/{media_id}")).await).await;
+        let (_, media) = get_json(emu, &format!("/media/{media_id}")).await;
         let status = media["status"].as_str().unwrap().to_string();
         seen.push(status.clone());
         if status == "succeeded" || status == "failed" {
@@ -165,38 +173,29 @@ async fn poll_until_done(emu: &Emulator, media_id: &str) -> Vec<String> {
 #[tokio::test]
 async fn every_media_kind_is_stored() {
     let emu = start("").await;
-    let (status, board) = status_and_json(
-        post(
-            &emu,
-            "/boards",
-            json!({"name": "Recipes", "privacy": "SECRET"}),
-        )
-        .await,
+    let (status, board) = post_json(
+        &emu,
+        "/boards",
+        json!({"name": "Recipes", "privacy": "SECRET"}),
     )
     .await;
     assert_eq!(status, 201);
     let board_id = board["id"].as_str().unwrap().to_string();
-    let (status, section) = status_and_json(
-        post(
-            &emu,
-            &format!("/boards/{board_id}/sections"),
-            json!({"name": "Soups"}),
-        )
-        .await,
+    let (status, section) = post_json(
+        &emu,
+        &format!("/boards/{board_id}/sections"),
+        json!({"name": "Soups"}),
     )
     .await;
     assert_eq!(status, 201);
     let section_id = section["id"].as_str().unwrap().to_string();
 
-    let (status, pin) = status_and_json(
-        post(
-            &emu,
-            "/pins",
-            json!({"board_id": board_id, "board_section_id": section_id,
+    let (status, pin) = post_json(
+        &emu,
+        "/pins",
+        json!({"board_id": board_id, "board_section_id": section_id,
             "title": "Image", "description": "d", "link": "https://example.com/r", "alt_text": "a",
             "media_source": {"source_type": "image_url", "url": "https://example.com/a.jpg"}}),
-        )
-        .await,
     )
     .await;
     assert_eq!(status, 201);
@@ -214,19 +213,15 @@ async fn every_media_kind_is_stored() {
                "items": [{"content_type": "image/jpeg", "data": b64(JPEG)}, {"content_type": "image/png", "data": b64(PNG)}]}}),
     ];
     for body in bodies {
-        let (status, pin) = status_and_json(post(&emu, "/pins", body).await).await;
+        let (status, pin) = post_json(&emu, "/pins", body).await;
         assert_eq!(status, 201, "{pin}");
     }
 
     let media_id = upload_video(&emu).await;
     let statuses = poll_until_done(&emu, &media_id).await;
     assert_eq!(statuses, ["processing", "processing", "succeeded"]);
-    let (status, video) = status_and_json(
-        post(&emu, "/pins", json!({"board_id": board_id, "title": "Video", "media_source":
-            {"source_type": "video_id", "media_id": media_id, "cover_image_url": "https://example.com/c.jpg"}}))
-        .await,
-    )
-    .await;
+    let (status, video) = post_json(&emu, "/pins", json!({"board_id": board_id, "title": "Video", "media_source":
+            {"source_type": "video_id", "media_id": media_id, "cover_image_url": "https://example.com/c.jpg"}})).await;
     assert_eq!(status, 201, "{video}");
     assert_eq!(video["media"]["media_type"], "video");
 
@@ -255,11 +250,17 @@ async fn every_media_kind_is_stored() {
         Some(sha256_hex(b"fake mp4 bytes").as_str())
     );
 
-    let (_, listed) =
-        status_and_json(get(&emu, &format!("/boards/{board_id}/pins?page_size=2")).await).await;
+    let (_, listed) = get_json(&emu, &format!("/boards/{board_id}/pins?page_size=2")).await;
     assert_eq!(listed["items"][0]["title"], "Video");
     assert_eq!(listed["items"][1]["title"], "Carousel base64");
     assert!(listed["bookmark"].is_string());
+    let (_, in_section) = get_json(
+        &emu,
+        &format!("/boards/{board_id}/sections/{section_id}/pins"),
+    )
+    .await;
+    assert_eq!(in_section["items"].as_array().unwrap().len(), 1);
+    assert!(in_section["bookmark"].is_null());
 
     let pin_id = snapshot.pins[0].id.clone();
     let (status, patched) = status_and_json(
@@ -280,10 +281,11 @@ async fn every_media_kind_is_stored() {
         .await
         .unwrap();
     assert_eq!(deleted.status().as_u16(), 204);
-    let (_, account) = status_and_json(get(&emu, "/user_account").await).await;
+    let (_, account) = get_json(&emu, "/user_account").await;
     assert_eq!(account["username"], "pinbatch-emulator");
     assert_eq!(account["pin_count"], 4);
     assert_eq!(emu.spec_violations(), Vec::<String>::new());
+    assert_eq!(emu.response_violations(), Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -379,7 +381,7 @@ async fn bad_or_expired_tokens_get_401_code_2() {
 async fn injected_errors_and_429s() {
     let emu = start("fail-first=1,status=500").await;
     let board_id = emu.seed_board("B", "PUBLIC");
-    let (status, body) = status_and_json(post(&emu, "/pins", image_pin(&board_id)).await).await;
+    let (status, body) = post_json(&emu, "/pins", image_pin(&board_id)).await;
     assert_eq!((status, body["code"].as_u64()), (500, Some(500)));
     assert_eq!(
         post(&emu, "/pins", image_pin(&board_id))
@@ -418,29 +420,35 @@ async fn injected_errors_and_429s() {
     assert_eq!(emu.snapshot().pins.len(), 1);
 }
 
+/// Posts a Pin and asserts the client got a transport error: no status, no response at all.
+async fn assert_connection_closed(emu: &Emulator, board_id: &str) {
+    let result = client()
+        .post(format!("{}/v5/pins", emu.base_url()))
+        .bearer_auth(TOKEN)
+        .json(&image_pin(board_id))
+        .send()
+        .await;
+    let err = result.expect_err("a dropped connection must not produce a response");
+    assert!(err.status().is_none(), "{err:?}");
+    assert!(err.is_request() && !err.is_timeout(), "{err:?}");
+    let mut chain = String::new();
+    let mut source: Option<&dyn std::error::Error> = Some(&err);
+    while let Some(inner) = source {
+        chain.push_str(&format!("{inner}; "));
+        source = inner.source();
+    }
+    assert!(chain.contains("closed"), "{chain}");
+}
+
 #[tokio::test]
 async fn dropped_connections_are_errors_not_responses() {
     let emu = start("drop-before-first=1,drop-after-first=1").await;
     let board_id = emu.seed_board("B", "PUBLIC");
 
-    let before = client()
-        .post(format!("{}/v5/pins", emu.base_url()))
-        .bearer_auth(TOKEN)
-        .json(&image_pin(&board_id))
-        .send()
-        .await;
-    let err = before.expect_err("drop-before must not produce a response");
-    assert!(err.status().is_none(), "{err:?}");
+    assert_connection_closed(&emu, &board_id).await;
     assert_eq!(emu.snapshot().pins.len(), 0);
 
-    let after = client()
-        .post(format!("{}/v5/pins", emu.base_url()))
-        .bearer_auth(TOKEN)
-        .json(&image_pin(&board_id))
-        .send()
-        .await;
-    let err = after.expect_err("drop-after-commit must not produce a response");
-    assert!(err.status().is_none(), "{err:?}");
+    assert_connection_closed(&emu, &board_id).await;
     assert_eq!(
         emu.snapshot().pins.len(),
         1,
@@ -513,10 +521,6 @@ async fn latency_applies_and_concurrency_is_measured() {
     assert!(responses.iter().all(|r| r.status().is_success()));
     let elapsed = started.elapsed();
     assert!(elapsed >= Duration::from_millis(150), "{elapsed:?}");
-    assert!(
-        elapsed < Duration::from_millis(550),
-        "requests were serialised: {elapsed:?}"
-    );
     assert!(emu.max_in_flight() >= 2, "{}", emu.max_in_flight());
 }
 
@@ -526,10 +530,7 @@ async fn failed_video_processing_blocks_the_pin() {
     let board_id = emu.seed_board("B", "PUBLIC");
     let media_id = upload_video(&emu).await;
     assert_eq!(poll_until_done(&emu, &media_id).await, ["failed"]);
-    let (status, _) = status_and_json(
-        post(&emu, "/pins", json!({"board_id": board_id, "media_source": {"source_type": "video_id", "media_id": media_id}})).await,
-    )
-    .await;
+    let (status, _) = post_json(&emu, "/pins", json!({"board_id": board_id, "media_source": {"source_type": "video_id", "media_id": media_id}})).await;
     assert_eq!(status, 400);
 }
 
@@ -678,6 +679,7 @@ async fn oauth_code_flow_and_refresh_rotation() {
         .unwrap();
     assert_eq!(reused.status().as_u16(), 400);
     assert_eq!(emu.spec_violations(), Vec::<String>::new());
+    assert_eq!(emu.response_violations(), Vec::<String>::new());
 }
 
 #[test]
@@ -698,5 +700,90 @@ fn harness_runs_the_binary_next_to_an_emulator() {
             .status()
     });
     assert!(status.is_success());
+    assert_eq!(emu.requests().len(), 1);
     emu.assert_no_spec_violations();
+}
+
+/// Kills the child process on drop so a failed assertion never leaves a server running.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn emulator_subcommand_serves_on_loopback_and_prints_its_url_and_token() {
+    use std::io::BufRead as _;
+
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_pinbatch"))
+        .args([
+            "emulator",
+            "--port",
+            "0",
+            "--faults",
+            "latency=1ms",
+            "--openapi",
+        ])
+        .arg(openapi_path())
+        .env_remove("PINBATCH_API_BASE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    let stdout = child.0.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut printed = Vec::new();
+    for line in lines.by_ref().take(6) {
+        printed.push(line.unwrap());
+    }
+    let text = printed.join("\n");
+    assert!(
+        text.contains("PINTEREST_ACCESS_TOKEN=emulator-token"),
+        "{text}"
+    );
+    assert!(text.contains("faults: latency=1ms"), "{text}");
+    let base = printed[0]
+        .split_whitespace()
+        .find(|word| word.starts_with("http://127.0.0.1:"))
+        .unwrap()
+        .to_string();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let status = runtime.block_on(async {
+        client()
+            .get(format!("{base}/v5/user_account"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status.as_u16(), 200);
+}
+
+#[test]
+fn emulator_subcommand_reports_bad_arguments() {
+    let emu = TestEmulator::start();
+    emu.pinbatch()
+        .args([
+            "emulator",
+            "--port",
+            "0",
+            "--openapi",
+            "/nonexistent/openapi.json",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "cannot read the OpenAPI document",
+        ))
+        .stderr(predicates::str::contains("hint:"));
+    emu.pinbatch()
+        .args(["emulator", "--faults", "error-rate=0.7,drop-before=0.7"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("more than 1"));
 }

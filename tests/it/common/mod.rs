@@ -4,6 +4,7 @@
 //! ```ignore
 //! let emu = TestEmulator::start();
 //! emu.pinbatch().args(["boards", "list"]).assert().success();
+//! assert_eq!(emu.snapshot().pins.len(), 0);
 //! emu.assert_no_spec_violations();
 //! ```
 
@@ -11,7 +12,7 @@
 
 use std::path::PathBuf;
 
-use pinbatch::emulator::{Emulator, EmulatorConfig, FaultPlan, parse_fault_spec};
+use pinbatch::emulator::{Emulator, EmulatorConfig, parse_fault_spec};
 
 /// Path of the official OpenAPI document: `PINBATCH_OPENAPI`, else
 /// `../shared/pinterest-openapi/openapi.json` next to the crate. Panics if it does not exist,
@@ -81,11 +82,6 @@ impl TestEmulator {
         self.emulator.as_ref().expect("emulator already shut down")
     }
 
-    /// `http://127.0.0.1:PORT`.
-    pub fn base_url(&self) -> String {
-        self.emu().base_url()
-    }
-
     /// The access token the emulator accepts from the start.
     pub fn token(&self) -> String {
         EmulatorConfig::default().access_token
@@ -94,11 +90,6 @@ impl TestEmulator {
     /// The temporary directory used as `PINBATCH_CONFIG_DIR`.
     pub fn config_dir(&self) -> PathBuf {
         self.config_dir.path().to_path_buf()
-    }
-
-    /// Replaces the fault plan.
-    pub fn set_faults(&self, faults: FaultPlan) {
-        self.emu().set_faults(faults);
     }
 
     /// Replaces the fault plan from a spec string (panics on a bad spec).
@@ -137,7 +128,8 @@ impl TestEmulator {
         command
     }
 
-    /// Panics with every recorded OpenAPI violation, if any.
+    /// Panics with every recorded OpenAPI violation, if any: request bodies pinbatch sent, and
+    /// (an emulator bug, reported separately) responses the emulator sent.
     pub fn assert_no_spec_violations(&self) {
         let violations = self.emu().spec_violations();
         assert!(
@@ -145,6 +137,22 @@ impl TestEmulator {
             "request bodies violated the OpenAPI schema:\n{}",
             violations.join("\n")
         );
+        let own = self.emu().response_violations();
+        assert!(
+            own.is_empty(),
+            "the emulator's responses violated the OpenAPI schema (emulator bug):\n{}",
+            own.join("\n")
+        );
+    }
+}
+
+/// `emu.snapshot()`, `emu.requests()`, `emu.seed_board(..)` and the rest of [`Emulator`]'s API
+/// work directly on a `TestEmulator`.
+impl std::ops::Deref for TestEmulator {
+    type Target = Emulator;
+
+    fn deref(&self) -> &Emulator {
+        self.emu()
     }
 }
 
