@@ -34,8 +34,16 @@ impl BarReporter {
     pub fn new(verbosity: Verbosity) -> BarReporter {
         let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
         let style = ProgressStyle::with_template(
-            "{spinner} {bar:30} {pos}/{len} {msg} [{elapsed_precise}, {per_sec}, ETA {eta}]",
+            "{spinner} {bar:30} {pos}/{len} {msg} [{elapsed_precise}, {rate}, ETA {eta}]",
         )
+        .map(|style| {
+            style.with_key(
+                "rate",
+                |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+                    let _ = write!(out, "{:.1} pins/s", state.per_sec());
+                },
+            )
+        })
         .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
         bar.enable_steady_tick(Duration::from_millis(200));
@@ -54,21 +62,22 @@ impl Reporter for BarReporter {
 
     fn on_message(&self, message: &str) {
         if self.verbosity != Verbosity::Quiet {
-            self.bar.println(message);
+            self.bar.suspend(|| eprintln!("{message}"));
         }
     }
 
     fn on_retry(&self, key: &str, delay: Duration, error: &str) {
         if self.verbosity == Verbosity::Verbose {
             self.bar
-                .println(format!("retry {key} in {delay:?}: {error}"));
+                .suspend(|| eprintln!("retry {key} in {delay:?}: {error}"));
         }
     }
 
     fn on_pin(&self, result: &PinResult) {
         if result.status == PinOutcome::Failed {
-            self.bar.println(plain_line(result));
+            self.bar.suspend(|| eprintln!("{}", plain_line(result)));
         }
+        self.bar.inc(1);
         if let Ok(mut counts) = self.counts.lock() {
             counts.count(result.status);
             self.bar.set_message(format!(
@@ -82,7 +91,6 @@ impl Reporter for BarReporter {
                 counts.skipped + counts.scheduled + counts.needs_replace
             ));
         }
-        self.bar.inc(1);
     }
 
     fn on_finish(&self, _summary: &Summary) {
