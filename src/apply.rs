@@ -526,19 +526,7 @@ async fn create(
             dominant_color: spec.dominant_color.clone(),
             media_source,
         };
-        let started_ms = now_ms();
-        context
-            .writer
-            .record(vec![Record::Attempt {
-                key: spec.key.clone(),
-                op: Operation::Create,
-                started_ms,
-                fingerprint: target.fingerprint.clone(),
-                board_id: target.board_id.clone(),
-                section_id: target.section_id.clone(),
-            }])
-            .await
-            .map_err(TaskError::State)?;
+        let started_ms = record_attempt(context, &spec.key, Operation::Create, target).await?;
         let sent = context.client.create_pin(&body).await;
         drop(body);
         match sent {
@@ -686,24 +674,36 @@ fn parse_created_at(text: &str) -> Option<i64> {
         .map(|timestamp| timestamp.as_millisecond())
 }
 
-async fn update(
+/// Writes (and fsyncs) the announcement of an attempt before it is made; returns its start time.
+async fn record_attempt(
     context: &Context,
-    spec: &PinSpec,
+    key: &str,
+    op: Operation,
     target: &Target,
-    pin_id: &str,
-) -> Result<(PinOutcome, Option<String>), TaskError> {
+) -> Result<i64, TaskError> {
+    let started_ms = now_ms();
     context
         .writer
         .record(vec![Record::Attempt {
-            key: spec.key.clone(),
-            op: Operation::Update,
-            started_ms: now_ms(),
+            key: key.to_owned(),
+            op,
+            started_ms,
             fingerprint: target.fingerprint.clone(),
             board_id: target.board_id.clone(),
             section_id: target.section_id.clone(),
         }])
         .await
         .map_err(TaskError::State)?;
+    Ok(started_ms)
+}
+
+async fn update(
+    context: &Context,
+    spec: &PinSpec,
+    target: &Target,
+    pin_id: &str,
+) -> Result<(PinOutcome, Option<String>), TaskError> {
+    record_attempt(context, &spec.key, Operation::Update, target).await?;
     let body = PinUpdate {
         title: spec.title.clone(),
         description: spec.description.clone(),
@@ -727,18 +727,7 @@ async fn replace(
     target: &Target,
     pin_id: &str,
 ) -> Result<(PinOutcome, Option<String>), TaskError> {
-    context
-        .writer
-        .record(vec![Record::Attempt {
-            key: spec.key.clone(),
-            op: Operation::Replace,
-            started_ms: now_ms(),
-            fingerprint: target.fingerprint.clone(),
-            board_id: target.board_id.clone(),
-            section_id: target.section_id.clone(),
-        }])
-        .await
-        .map_err(TaskError::State)?;
+    record_attempt(context, &spec.key, Operation::Replace, target).await?;
     delete_remote(context, pin_id).await?;
     context
         .writer

@@ -143,6 +143,21 @@ impl Plan {
             || self.orphans.iter().any(|orphan| orphan.delete)
     }
 
+    /// The boards (and sections) that the pins needing the API go to: what must be resolved.
+    pub fn boards_needed(
+        &self,
+        manifest: &Manifest,
+    ) -> std::collections::BTreeSet<(crate::manifest::BoardRef, Option<String>)> {
+        self.pins
+            .iter()
+            .filter(|planned| planned.action.needs_api())
+            .map(|planned| {
+                let spec = &manifest.pins[planned.index];
+                (spec.board.clone(), spec.section.clone())
+            })
+            .collect()
+    }
+
     /// How many pins have each action name, in a fixed order, for summaries.
     pub fn counts(&self) -> Vec<(&'static str, usize)> {
         let names = [

@@ -1,6 +1,5 @@
 //! `pinbatch apply`: validate, lock the state, resolve boards, execute the plan, report.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -12,7 +11,7 @@ use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat};
 use crate::commands::common::{self, load_manifest};
 use crate::emulator::{Emulator, EmulatorConfig};
 use crate::exit::{ExitStatus, Fatal};
-use crate::manifest::{BoardRef, Manifest};
+use crate::manifest::Manifest;
 use crate::plan::{self, PlanOptions};
 use crate::progress::Reporter;
 use crate::resolve;
@@ -138,15 +137,7 @@ async fn apply(
     let client = client()?;
     let mut boards = resolve::ResolvedBoards::default();
     if plan.needs_api() {
-        let needed: BTreeSet<(BoardRef, Option<String>)> = plan
-            .pins
-            .iter()
-            .filter(|planned| planned.action.needs_api())
-            .map(|planned| {
-                let spec = &manifest.pins[planned.index];
-                (spec.board.clone(), spec.section.clone())
-            })
-            .collect();
+        let needed = plan.boards_needed(manifest);
         // Who the token belongs to and which boards exist are independent reads: overlap them.
         let (account, survey) = tokio::try_join!(
             client.user_account(),

@@ -1,12 +1,9 @@
 //! `pinbatch plan`: what `apply` would do, using read-only calls (boards, sections), or none
 //! with `--offline`. Creates no state file.
 
-use std::collections::BTreeSet;
-
 use crate::cli::{GlobalArgs, PlanArgs};
 use crate::commands::common::{self, load_manifest};
 use crate::exit::ExitStatus;
-use crate::manifest::BoardRef;
 use crate::plan::{self, PlanOptions};
 use crate::resolve;
 use crate::settings::{ClientOptions, GlobalSettings, api_failure};
@@ -37,15 +34,7 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitSta
         None
     } else {
         let client = settings.api_client(ClientOptions::from_args(&args.network))?;
-        let needed: BTreeSet<(BoardRef, Option<String>)> = plan
-            .pins
-            .iter()
-            .filter(|planned| planned.action.needs_api())
-            .map(|planned| {
-                let spec = &manifest.pins[planned.index];
-                (spec.board.clone(), spec.section.clone())
-            })
-            .collect();
+        let needed = plan.boards_needed(&manifest);
         Some(
             resolve::survey(&client, &manifest, &needed, args.create_boards)
                 .await

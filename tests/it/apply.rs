@@ -30,6 +30,18 @@ fn count(emu: &TestEmulator, method: &str, path: &str) -> usize {
         .count()
 }
 
+/// Waits (at most 30 s) until the emulator has received `n` create requests in total, or `child`
+/// has exited.
+fn wait_for_creates(emu: &TestEmulator, n: usize, child: &mut std::process::Child) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count(emu, "POST", "/v5/pins") < n && Instant::now() < deadline {
+        if child.try_wait().unwrap().is_some() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 /// Every manifest pin exists exactly once on the board, with its title.
 fn assert_exactly_once(emu: &TestEmulator, n: usize, board: &str) {
     let snapshot = emu.emu().snapshot();
@@ -190,33 +202,16 @@ fn killing_apply_repeatedly_still_creates_each_pin_once() {
     let n = 24;
     let manifest = url_manifest(dir.path(), n, "Animals");
     for kill_after in [2, 7, 13, 19] {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pinbatch"));
+        let mut command = emu.process();
         command
-            .env("PINBATCH_API_BASE", emu.base_url())
-            .env("PINTEREST_ACCESS_TOKEN", emu.token())
-            .env("PINBATCH_CONFIG_DIR", emu.config_dir())
-            .args([
-                "--no-progress",
-                "-q",
-                "apply",
-                "-j",
-                "2",
-                "--retry-base-delay",
-                "1ms",
-            ])
+            .args(["-q", "apply", "-j", "2", "--retry-base-delay", "1ms"])
             .arg(&manifest)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         let mut child = command.spawn().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
         // Kill while requests are in flight: once the emulator has received `kill_after`
         // create requests in total.
-        while count(&emu, "POST", "/v5/pins") < kill_after && Instant::now() < deadline {
-            if child.try_wait().unwrap().is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        wait_for_creates(&emu, kill_after, &mut child);
         child.kill().unwrap();
         child.wait().unwrap();
     }
@@ -241,20 +236,14 @@ fn a_second_apply_on_the_same_state_is_refused() {
     emu.emu().seed_board("Animals", "PUBLIC");
     let dir = tempfile::tempdir().unwrap();
     let manifest = url_manifest(dir.path(), 8, "Animals");
-    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_pinbatch"));
+    let mut first = emu.process();
     first
-        .env("PINBATCH_API_BASE", emu.base_url())
-        .env("PINTEREST_ACCESS_TOKEN", emu.token())
-        .env("PINBATCH_CONFIG_DIR", emu.config_dir())
-        .args(["--no-progress", "-q", "apply", "-j", "1"])
+        .args(["-q", "apply", "-j", "1"])
         .arg(&manifest)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let mut first = first.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while count(&emu, "POST", "/v5/pins") == 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_creates(&emu, 1, &mut first);
     emu.pinbatch()
         .arg("apply")
         .arg(&manifest)
@@ -469,20 +458,15 @@ fn ctrl_c_finishes_in_flight_requests_saves_and_exits_130() {
     let dir = tempfile::tempdir().unwrap();
     let n = 20;
     let manifest = url_manifest(dir.path(), n, "Animals");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_pinbatch"))
-        .env("PINBATCH_API_BASE", emu.base_url())
-        .env("PINTEREST_ACCESS_TOKEN", emu.token())
-        .env("PINBATCH_CONFIG_DIR", emu.config_dir())
-        .args(["--no-progress", "apply", "-j", "2"])
+    let mut child = emu
+        .process()
+        .args(["apply", "-j", "2"])
         .arg(&manifest)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while count(&emu, "POST", "/v5/pins") < 3 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_creates(&emu, 3, &mut child);
     let interrupted = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

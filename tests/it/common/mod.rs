@@ -128,6 +128,21 @@ impl TestEmulator {
         command
     }
 
+    /// The same command as [`TestEmulator::pinbatch`], as a plain process to spawn, kill or
+    /// interrupt while it runs.
+    pub fn process(&self) -> std::process::Command {
+        let command = self.pinbatch();
+        let mut process = std::process::Command::new(command.get_program());
+        for (name, value) in command.get_envs() {
+            match value {
+                Some(value) => process.env(name, value),
+                None => process.env_remove(name),
+            };
+        }
+        process.args(command.get_args());
+        process
+    }
+
     /// Panics with every recorded OpenAPI violation, if any: request bodies pinbatch sent, and
     /// (an emulator bug, reported separately) responses the emulator sent.
     pub fn assert_no_spec_violations(&self) {
