@@ -27,13 +27,7 @@ pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<ExitStatu
                 stderr.write_all(text.as_bytes())?;
                 if !global.quiet || tally.errors > 0 {
                     let pins = outcome.manifest.as_ref().map(|m| m.pins.len());
-                    let line = match pins {
-                        Some(pins) => diagnostic::summary_line(file, pins, tally),
-                        None => format!(
-                            "{file}: invalid, {} error(s), {} warning(s); nothing can be sent until the errors are fixed",
-                            tally.errors, tally.warnings
-                        ),
-                    };
+                    let line = diagnostic::summary_line(file, pins, tally);
                     writeln!(stderr, "{line}")?;
                 }
             }

@@ -729,3 +729,101 @@ pub(crate) fn boards(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_must_be_absolute_http_or_https_with_a_host() {
+        assert!(check_url("https://example.com/a?b=c").is_ok());
+        assert!(check_url("HTTP://EXAMPLE.COM").is_ok());
+        assert!(
+            check_url("ftp://example.com")
+                .unwrap_err()
+                .contains("ftp URL")
+        );
+        assert!(check_url("example.com/page").is_err());
+        assert!(check_url("https://").is_err());
+        assert!(check_url("mailto:a@example.com").is_err());
+    }
+
+    fn report_on<T>(
+        check: impl FnOnce(&mut Report<'_>) -> Option<T>,
+    ) -> (Option<T>, Vec<Diagnostic>) {
+        let file: Arc<str> = Arc::from("m.yaml");
+        let mut diagnostics = Vec::new();
+        let mut report = Report {
+            file: &file,
+            diagnostics: &mut diagnostics,
+            ok: true,
+        };
+        let value = check(&mut report);
+        (value, diagnostics)
+    }
+
+    fn at(value: &str) -> Located {
+        Located::new(value, Position::LineColumn { line: 1, column: 1 })
+    }
+
+    #[test]
+    fn colours_are_hash_and_six_hex_digits() {
+        for good in ["#aabbcc", "#A0B1C2"] {
+            assert!(report_on(|r| r.color(Some(&at(good)), "c")).0.is_some());
+        }
+        for bad in ["aabbcc", "#abc", "#aabbccdd", "#gggggg", "#ääbbc"] {
+            let (value, diagnostics) = report_on(|r| r.color(Some(&at(bad)), "c"));
+            assert!(value.is_none() && diagnostics.len() == 1, "{bad}");
+        }
+    }
+
+    #[test]
+    fn timestamps_need_an_offset() {
+        assert!(
+            report_on(|r| r.timestamp(Some(&at("2026-12-24T09:00:00+01:00")), "t"))
+                .0
+                .is_some()
+        );
+        assert!(
+            report_on(|r| r.timestamp(Some(&at("2026-12-24T09:00:00")), "t"))
+                .0
+                .is_none()
+        );
+        assert!(
+            report_on(|r| r.timestamp(Some(&at("2026-12-24")), "t"))
+                .0
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn text_limits_count_characters() {
+        let (value, diagnostics) = report_on(|r| r.text(Some(&at(&"é".repeat(100))), "title", 100));
+        assert!(value.is_some() && diagnostics.is_empty());
+        let (value, diagnostics) = report_on(|r| r.text(Some(&at(&"e".repeat(101))), "title", 100));
+        assert!(value.is_none());
+        assert_eq!(
+            diagnostics[0].message,
+            "is 101 characters, at most 100 allowed"
+        );
+    }
+
+    #[test]
+    fn names_may_not_be_blank() {
+        assert!(
+            report_on(|r| r.name(Some(&at("  ")), "section", 180))
+                .0
+                .is_none()
+        );
+        assert!(
+            report_on(|r| r.name(Some(&at(&"s".repeat(181))), "section", 180))
+                .0
+                .is_none()
+        );
+        assert!(
+            report_on(|r| r.name(Some(&at("Cats")), "section", 180))
+                .0
+                .is_some()
+        );
+    }
+}

@@ -125,11 +125,15 @@ fn plural(count: usize, word: &str) -> String {
     }
 }
 
-/// The human summary line: `examples/pins.yaml: 5 pins, 0 errors, 1 warning`.
-pub fn summary_line(file: &str, pins: usize, tally: Tally) -> String {
+/// The human summary line: `examples/pins.yaml: 5 pins, 0 errors, 1 warning` for a valid
+/// manifest (`pins` is Some), `pins.csv: invalid, 2 errors, 0 warnings` otherwise.
+pub fn summary_line(file: &str, pins: Option<usize>, tally: Tally) -> String {
+    let head = match pins {
+        Some(pins) => plural(pins, "pin"),
+        None => "invalid".to_owned(),
+    };
     format!(
-        "{file}: {}, {}, {}",
-        plural(pins, "pin"),
+        "{file}: {head}, {}, {}",
         plural(tally.errors, "error"),
         plural(tally.warnings, "warning")
     )
@@ -298,8 +302,16 @@ mod tests {
             warnings: 1,
         };
         assert_eq!(
-            summary_line("examples/pins.yaml", 5, tally),
+            summary_line("examples/pins.yaml", Some(5), tally),
             "examples/pins.yaml: 5 pins, 0 errors, 1 warning"
+        );
+        let tally = Tally {
+            errors: 2,
+            warnings: 0,
+        };
+        assert_eq!(
+            summary_line("p.csv", None, tally),
+            "p.csv: invalid, 2 errors, 0 warnings"
         );
     }
 }

@@ -301,8 +301,10 @@ impl Reader<'_> {
         prefix: &str,
     ) -> Option<Vec<(&'n str, &'n Node)>> {
         let NodeKind::Mapping(items) = &node.kind else {
-            let what = if prefix.is_empty() {
+            let what = if prefix.is_empty() && allowed == raw::DOCUMENT_FIELDS {
                 "the manifest".to_owned()
+            } else if prefix.is_empty() {
+                "a pin".to_owned()
             } else {
                 prefix.trim_end_matches('.').to_owned()
             };
@@ -381,6 +383,7 @@ impl Reader<'_> {
     }
 
     fn pin(&mut self, node: &Node, allowed: &[&str], prefix: &str) -> Option<PinEntry> {
+        // An empty `defaults:` is no defaults.
         if matches!(node.kind, NodeKind::Null) && !prefix.is_empty() {
             return None;
         }
@@ -562,6 +565,17 @@ mod tests {
         assert_eq!(diagnostics[0].field.as_deref(), Some("version"));
         let (_, diagnostics) = read_str("version: 1\npins: []\n---\nversion: 1\n");
         assert!(diagnostics[0].message.contains("second"));
+    }
+
+    #[test]
+    fn an_empty_pin_is_reported_as_a_pin() {
+        let (_, diagnostics) = read_str("version: 1\npins:\n  -\n  - 3\n");
+        assert_eq!(diagnostics.len(), 2, "{diagnostics:?}");
+        assert!(
+            diagnostics[0]
+                .message
+                .starts_with("a pin must be a mapping")
+        );
     }
 
     #[test]

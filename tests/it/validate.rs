@@ -163,7 +163,7 @@ fn all_problems_are_reported_in_one_run() {
         .stderr(predicate::str::contains("m.yaml:4:"))
         .stderr(predicate::str::contains("m.yaml:5:"))
         .stderr(predicate::str::contains(
-            "m.yaml: invalid, 3 error(s), 0 warning(s)",
+            "m.yaml: invalid, 3 errors, 0 warnings",
         ));
 }
 
