@@ -359,6 +359,10 @@ impl Checker {
         let board = match &entry.board {
             Some(_) => report.board(entry.board.as_ref(), "board"),
             None if defaults.board.is_some() => defaults.board.clone(),
+            None if entry.malformed => {
+                report.ok = false;
+                None
+            }
             None => {
                 report.error(
                     entry.pos,
@@ -506,6 +510,10 @@ fn media(report: &mut Report<'_>, entry: &PinEntry, base_dir: &Path) -> Option<M
         }
     }
     match given.as_slice() {
+        [] if entry.malformed => {
+            report.ok = false;
+            None
+        }
         [] => {
             report.error(
                 entry.pos,

@@ -319,3 +319,23 @@ fn unreadable_and_unknown_files_are_diagnostics() {
     let empty = load(&f.write("e.yaml", b""));
     assert!(only_error(&empty).contains("empty"));
 }
+
+#[test]
+fn a_malformed_field_is_reported_once() {
+    let f = Fixture::new();
+    let outcome =
+        f.yaml("pins:\n  - board: [x]\n    image: images/a.jpg\n  - images: oops\n    board: B\n");
+    let errors = errors(&outcome);
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(errors[0].contains("board: must be a single value"));
+    assert!(errors[1].contains("images: must be a list"));
+}
+
+#[test]
+fn an_empty_manifest_warns() {
+    let f = Fixture::new();
+    let outcome = f.csv("board,image\n");
+    assert!(outcome.manifest.is_some());
+    assert_eq!(outcome.diagnostics.len(), 1);
+    assert_eq!(outcome.diagnostics[0].severity, Severity::Warning);
+}
