@@ -555,7 +555,10 @@ fn carousel(report: &mut Report<'_>, slides: &SlidesEntry, base_dir: &Path) -> O
         report.error(
             slides.pos,
             "images",
-            format!("has {count} images, a carousel needs 2 to 5"),
+            format!(
+                "has {count} image{}, a carousel needs 2 to 5",
+                if count == 1 { "" } else { "s" }
+            ),
             Some(hint),
         );
     }

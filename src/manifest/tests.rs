@@ -168,7 +168,7 @@ fn media_problems() {
         )
     );
     assert!(one("    image: images/fake.jpg\n").contains("is not a JPEG or PNG image"));
-    assert!(one("    images: [images/a.jpg]\n").contains("has 1 images, a carousel needs 2 to 5"));
+    assert!(one("    images: [images/a.jpg]\n").contains("has 1 image, a carousel needs 2 to 5"));
     assert!(
         one("    images: [images/a.jpg, images/a.jpg, images/a.jpg, images/a.jpg, images/a.jpg, images/a.jpg]\n")
             .contains("has 6 images")

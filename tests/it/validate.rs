@@ -116,7 +116,10 @@ fn yaml_problems_are_located() {
         &format!("{pin}    image: img/fake.jpg\n"),
         "m.yaml:4:12: error: image: ",
     );
-    dir.yaml_fails(&format!("{pin}    images: [img/a.jpg]\n"), "has 1 images");
+    dir.yaml_fails(
+        &format!("{pin}    images: [img/a.jpg]\n"),
+        "m.yaml:4:13: error: images: has 1 image, a carousel needs 2 to 5",
+    );
     dir.yaml_fails(
         &format!(
             "{pin}    images: [img/a.jpg, img/a.jpg, img/a.jpg, img/a.jpg, img/a.jpg, img/a.jpg]\n"
