@@ -56,9 +56,8 @@ impl Report<'_> {
         self.diagnostics.push(diagnostic);
     }
 
-    /// Text of at most `max` characters.
-    fn text(&mut self, value: Option<&Located>, field: &str, max: usize) -> Option<String> {
-        let value = value?;
+    /// Whether a text has at most `max` characters; reports it when not.
+    fn fits(&mut self, value: &Located, field: &str, max: usize) -> bool {
         // Byte length bounds character count, so most values skip the count.
         if value.value.len() > max {
             let chars = value.value.chars().count();
@@ -69,10 +68,21 @@ impl Report<'_> {
                     format!("is {chars} characters, at most {max} allowed"),
                     Some("shorten it"),
                 );
-                return None;
+                return false;
             }
         }
-        Some(value.value.clone())
+        true
+    }
+
+    /// Text of at most `max` characters.
+    fn text(&mut self, value: Option<&Located>, field: &str, max: usize) -> Option<String> {
+        let value = value?;
+        self.fits(value, field, max).then(|| value.value.clone())
+    }
+
+    /// Text of at most `max` characters, taken without copying (the hot path of large files).
+    fn take_text(&mut self, value: Located, field: &str, max: usize) -> Option<String> {
+        self.fits(&value, field, max).then_some(value.value)
     }
 
     /// A name of 1 to `max` characters (board, section).
@@ -281,7 +291,7 @@ impl Checker {
     /// Checks one entry (expanding `glob:`), keeping the valid pins.
     pub fn add(&mut self, entry: PinEntry, diagnostics: &mut Vec<Diagnostic>) {
         let Some(pattern) = entry.glob.clone() else {
-            self.add_one(&entry, false, diagnostics);
+            self.add_one(entry, false, diagnostics);
             return;
         };
         let mut report = Report {
@@ -345,11 +355,11 @@ impl Checker {
             {
                 located.value = found.fill(&located.value);
             }
-            self.add_one(&pin, true, diagnostics);
+            self.add_one(pin, true, diagnostics);
         }
     }
 
-    fn add_one(&mut self, entry: &PinEntry, from_glob: bool, diagnostics: &mut Vec<Diagnostic>) {
+    fn add_one(&mut self, mut entry: PinEntry, from_glob: bool, diagnostics: &mut Vec<Diagnostic>) {
         let mut report = Report {
             file: &self.file,
             diagnostics,
@@ -377,20 +387,20 @@ impl Checker {
             Some(_) => report.name(entry.section.as_ref(), "section", MAX_SECTION),
             None => defaults.section.clone(),
         };
-        let title = match &entry.title {
-            Some(_) => report.text(entry.title.as_ref(), "title", MAX_TITLE),
+        let title = match entry.title.take() {
+            Some(value) => report.take_text(value, "title", MAX_TITLE),
             None => defaults.title.clone(),
         };
-        let description = match &entry.description {
-            Some(_) => report.text(entry.description.as_ref(), "description", MAX_DESCRIPTION),
+        let description = match entry.description.take() {
+            Some(value) => report.take_text(value, "description", MAX_DESCRIPTION),
             None => defaults.description.clone(),
         };
         let link = match &entry.link {
             Some(_) => report.link(entry.link.as_ref(), "link"),
             None => defaults.link.clone(),
         };
-        let alt_text = match &entry.alt_text {
-            Some(_) => report.text(entry.alt_text.as_ref(), "alt_text", MAX_ALT_TEXT),
+        let alt_text = match entry.alt_text.take() {
+            Some(value) => report.take_text(value, "alt_text", MAX_ALT_TEXT),
             None => defaults.alt_text.clone(),
         };
         let dominant_color = match &entry.dominant_color {
@@ -401,7 +411,7 @@ impl Checker {
             Some(_) => report.timestamp(entry.publish_at.as_ref(), "publish_at"),
             None => defaults.publish_at,
         };
-        let media = media(&mut report, entry, &self.base_dir);
+        let media = media(&mut report, &entry, &self.base_dir);
 
         let explicit_id = entry.id.as_ref().and_then(|id| {
             let trimmed = id.value.trim();
