@@ -117,6 +117,10 @@ fn yaml_problems_are_located() {
         "m.yaml:4:12: error: image: ",
     );
     dir.yaml_fails(
+        &format!("{pin}    image: img/fake.jpg\n"),
+        "fake.jpg is not a JPEG or PNG image",
+    );
+    dir.yaml_fails(
         &format!("{pin}    images: [img/a.jpg]\n"),
         "m.yaml:4:13: error: images: has 1 image, a carousel needs 2 to 5",
     );
@@ -154,6 +158,16 @@ fn yaml_problems_are_located() {
         &format!("{pin}    glob: \"nothing/*.jpg\"\n"),
         "m.yaml:4:11: error: glob: `nothing/*.jpg` matched no files",
     );
+}
+
+#[test]
+fn non_utf8_yaml_is_located() {
+    let dir = Dir::new();
+    dir.validate("m.yaml", b"version: 1\npins:\n  - title: caf\xe9\n")
+        .code(1)
+        .stderr(predicate::str::contains(
+            "m.yaml:3:15: error: is not valid UTF-8 text",
+        ));
 }
 
 #[test]
