@@ -1,6 +1,21 @@
 //! Terminal output: logging setup and (later) progress bars; the only module that knows about terminals.
 
-use crate::cli::GlobalArgs;
+use std::io::IsTerminal;
+
+use crate::cli::{ColorChoice, GlobalArgs};
+
+/// Whether to colour what goes to stderr: `--color always|never`, or with `auto` when stderr
+/// is a terminal and `NO_COLOR` is unset or empty (see <https://no-color.org>).
+pub fn stderr_color(global: &GlobalArgs) -> bool {
+    match global.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal()
+        }
+    }
+}
 
 /// Installs the tracing subscriber on stderr; `-v` shows info, `-vv` debug. Quiet shows errors only.
 pub fn init_logging(global: &GlobalArgs) {

@@ -21,7 +21,7 @@ use crate::ui::reporter::{self, summary_text};
 
 /// Runs `apply`.
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
-    let Some(manifest) = load_manifest(&args.manifest, global.quiet)? else {
+    let Some(manifest) = load_manifest(&args.manifest, global)? else {
         return Ok(ExitStatus::Failure);
     };
     if args.emulator {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::cli::OutputFormat;
+use crate::cli::{GlobalArgs, OutputFormat};
 use crate::exit::{ExitStatus, Fatal};
 use crate::manifest::{self, Manifest, diagnostic};
 use crate::plan::{self, Action, Plan, PlanOptions};
@@ -15,9 +15,13 @@ use crate::state::{self, StateError};
 
 /// Loads and validates a manifest, printing its diagnostics on stderr. `None` when it has
 /// errors: the caller must send nothing.
-pub fn load_manifest(path: &Path, quiet: bool) -> anyhow::Result<Option<Manifest>> {
+pub fn load_manifest(path: &Path, global: &GlobalArgs) -> anyhow::Result<Option<Manifest>> {
     let outcome = manifest::load(path);
-    let text = diagnostic::render_human(&outcome.diagnostics, !quiet);
+    let text = diagnostic::render_human(
+        &outcome.diagnostics,
+        !global.quiet,
+        crate::ui::stderr_color(global),
+    );
     std::io::stderr().write_all(text.as_bytes())?;
     if outcome.has_errors() {
         let tally = diagnostic::Tally::of(&outcome.diagnostics);

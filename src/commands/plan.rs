@@ -11,7 +11,7 @@ use crate::state;
 
 /// Runs `plan`.
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
-    let Some(manifest) = load_manifest(&args.manifest, global.quiet)? else {
+    let Some(manifest) = load_manifest(&args.manifest, global)? else {
         return Ok(ExitStatus::Failure);
     };
     let settings = GlobalSettings::resolve(global)?;

@@ -24,7 +24,7 @@ struct Row<'a> {
 
 /// Runs `status`.
 pub fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<ExitStatus> {
-    let Some(manifest) = load_manifest(&args.manifest, global.quiet)? else {
+    let Some(manifest) = load_manifest(&args.manifest, global)? else {
         return Ok(ExitStatus::Failure);
     };
     let state_path = args

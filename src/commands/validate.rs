@@ -20,20 +20,15 @@ pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<ExitStatu
     let failed = outcomes.iter().any(|(_, outcome)| outcome.has_errors());
     match args.format {
         DiagnosticFormat::Human => {
+            let color = crate::ui::stderr_color(global);
             let mut stderr = std::io::stderr().lock();
             for (file, outcome) in &outcomes {
                 let tally = Tally::of(&outcome.diagnostics);
-                let text = diagnostic::render_human(&outcome.diagnostics, !global.quiet);
+                let text = diagnostic::render_human(&outcome.diagnostics, !global.quiet, color);
                 stderr.write_all(text.as_bytes())?;
                 if !global.quiet || tally.errors > 0 {
                     let pins = outcome.manifest.as_ref().map(|m| m.pins.len());
-                    let line = match pins {
-                        Some(pins) => diagnostic::summary_line(file, pins, tally),
-                        None => format!(
-                            "{file}: invalid, {} error(s), {} warning(s); nothing can be sent until the errors are fixed",
-                            tally.errors, tally.warnings
-                        ),
-                    };
+                    let line = diagnostic::summary_line(file, pins, tally);
                     writeln!(stderr, "{line}")?;
                 }
             }

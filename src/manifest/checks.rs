@@ -56,9 +56,8 @@ impl Report<'_> {
         self.diagnostics.push(diagnostic);
     }
 
-    /// Text of at most `max` characters.
-    fn text(&mut self, value: Option<&Located>, field: &str, max: usize) -> Option<String> {
-        let value = value?;
+    /// Whether a text has at most `max` characters; reports it when not.
+    fn fits(&mut self, value: &Located, field: &str, max: usize) -> bool {
         // Byte length bounds character count, so most values skip the count.
         if value.value.len() > max {
             let chars = value.value.chars().count();
@@ -69,10 +68,21 @@ impl Report<'_> {
                     format!("is {chars} characters, at most {max} allowed"),
                     Some("shorten it"),
                 );
-                return None;
+                return false;
             }
         }
-        Some(value.value.clone())
+        true
+    }
+
+    /// Text of at most `max` characters.
+    fn text(&mut self, value: Option<&Located>, field: &str, max: usize) -> Option<String> {
+        let value = value?;
+        self.fits(value, field, max).then(|| value.value.clone())
+    }
+
+    /// Text of at most `max` characters, taken without copying (the hot path of large files).
+    fn take_text(&mut self, value: Located, field: &str, max: usize) -> Option<String> {
+        self.fits(&value, field, max).then_some(value.value)
     }
 
     /// A name of 1 to `max` characters (board, section).
@@ -281,7 +291,7 @@ impl Checker {
     /// Checks one entry (expanding `glob:`), keeping the valid pins.
     pub fn add(&mut self, entry: PinEntry, diagnostics: &mut Vec<Diagnostic>) {
         let Some(pattern) = entry.glob.clone() else {
-            self.add_one(&entry, false, diagnostics);
+            self.add_one(entry, false, diagnostics);
             return;
         };
         let mut report = Report {
@@ -345,11 +355,11 @@ impl Checker {
             {
                 located.value = found.fill(&located.value);
             }
-            self.add_one(&pin, true, diagnostics);
+            self.add_one(pin, true, diagnostics);
         }
     }
 
-    fn add_one(&mut self, entry: &PinEntry, from_glob: bool, diagnostics: &mut Vec<Diagnostic>) {
+    fn add_one(&mut self, mut entry: PinEntry, from_glob: bool, diagnostics: &mut Vec<Diagnostic>) {
         let mut report = Report {
             file: &self.file,
             diagnostics,
@@ -359,6 +369,10 @@ impl Checker {
         let board = match &entry.board {
             Some(_) => report.board(entry.board.as_ref(), "board"),
             None if defaults.board.is_some() => defaults.board.clone(),
+            None if entry.malformed => {
+                report.ok = false;
+                None
+            }
             None => {
                 report.error(
                     entry.pos,
@@ -373,20 +387,20 @@ impl Checker {
             Some(_) => report.name(entry.section.as_ref(), "section", MAX_SECTION),
             None => defaults.section.clone(),
         };
-        let title = match &entry.title {
-            Some(_) => report.text(entry.title.as_ref(), "title", MAX_TITLE),
+        let title = match entry.title.take() {
+            Some(value) => report.take_text(value, "title", MAX_TITLE),
             None => defaults.title.clone(),
         };
-        let description = match &entry.description {
-            Some(_) => report.text(entry.description.as_ref(), "description", MAX_DESCRIPTION),
+        let description = match entry.description.take() {
+            Some(value) => report.take_text(value, "description", MAX_DESCRIPTION),
             None => defaults.description.clone(),
         };
         let link = match &entry.link {
             Some(_) => report.link(entry.link.as_ref(), "link"),
             None => defaults.link.clone(),
         };
-        let alt_text = match &entry.alt_text {
-            Some(_) => report.text(entry.alt_text.as_ref(), "alt_text", MAX_ALT_TEXT),
+        let alt_text = match entry.alt_text.take() {
+            Some(value) => report.take_text(value, "alt_text", MAX_ALT_TEXT),
             None => defaults.alt_text.clone(),
         };
         let dominant_color = match &entry.dominant_color {
@@ -397,7 +411,7 @@ impl Checker {
             Some(_) => report.timestamp(entry.publish_at.as_ref(), "publish_at"),
             None => defaults.publish_at,
         };
-        let media = media(&mut report, entry, &self.base_dir);
+        let media = media(&mut report, &entry, &self.base_dir);
 
         let explicit_id = entry.id.as_ref().and_then(|id| {
             let trimmed = id.value.trim();
@@ -506,6 +520,10 @@ fn media(report: &mut Report<'_>, entry: &PinEntry, base_dir: &Path) -> Option<M
         }
     }
     match given.as_slice() {
+        [] if entry.malformed => {
+            report.ok = false;
+            None
+        }
         [] => {
             report.error(
                 entry.pos,
@@ -547,7 +565,10 @@ fn carousel(report: &mut Report<'_>, slides: &SlidesEntry, base_dir: &Path) -> O
         report.error(
             slides.pos,
             "images",
-            format!("has {count} images, a carousel needs 2 to 5"),
+            format!(
+                "has {count} image{}, a carousel needs 2 to 5",
+                if count == 1 { "" } else { "s" }
+            ),
             Some(hint),
         );
     }
@@ -728,4 +749,102 @@ pub(crate) fn boards(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_must_be_absolute_http_or_https_with_a_host() {
+        assert!(check_url("https://example.com/a?b=c").is_ok());
+        assert!(check_url("HTTP://EXAMPLE.COM").is_ok());
+        assert!(
+            check_url("ftp://example.com")
+                .unwrap_err()
+                .contains("ftp URL")
+        );
+        assert!(check_url("example.com/page").is_err());
+        assert!(check_url("https://").is_err());
+        assert!(check_url("mailto:a@example.com").is_err());
+    }
+
+    fn report_on<T>(
+        check: impl FnOnce(&mut Report<'_>) -> Option<T>,
+    ) -> (Option<T>, Vec<Diagnostic>) {
+        let file: Arc<str> = Arc::from("m.yaml");
+        let mut diagnostics = Vec::new();
+        let mut report = Report {
+            file: &file,
+            diagnostics: &mut diagnostics,
+            ok: true,
+        };
+        let value = check(&mut report);
+        (value, diagnostics)
+    }
+
+    fn at(value: &str) -> Located {
+        Located::new(value, Position::LineColumn { line: 1, column: 1 })
+    }
+
+    #[test]
+    fn colours_are_hash_and_six_hex_digits() {
+        for good in ["#aabbcc", "#A0B1C2"] {
+            assert!(report_on(|r| r.color(Some(&at(good)), "c")).0.is_some());
+        }
+        for bad in ["aabbcc", "#abc", "#aabbccdd", "#gggggg", "#ääbbc"] {
+            let (value, diagnostics) = report_on(|r| r.color(Some(&at(bad)), "c"));
+            assert!(value.is_none() && diagnostics.len() == 1, "{bad}");
+        }
+    }
+
+    #[test]
+    fn timestamps_need_an_offset() {
+        assert!(
+            report_on(|r| r.timestamp(Some(&at("2026-12-24T09:00:00+01:00")), "t"))
+                .0
+                .is_some()
+        );
+        assert!(
+            report_on(|r| r.timestamp(Some(&at("2026-12-24T09:00:00")), "t"))
+                .0
+                .is_none()
+        );
+        assert!(
+            report_on(|r| r.timestamp(Some(&at("2026-12-24")), "t"))
+                .0
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn text_limits_count_characters() {
+        let (value, diagnostics) = report_on(|r| r.text(Some(&at(&"é".repeat(100))), "title", 100));
+        assert!(value.is_some() && diagnostics.is_empty());
+        let (value, diagnostics) = report_on(|r| r.text(Some(&at(&"e".repeat(101))), "title", 100));
+        assert!(value.is_none());
+        assert_eq!(
+            diagnostics[0].message,
+            "is 101 characters, at most 100 allowed"
+        );
+    }
+
+    #[test]
+    fn names_may_not_be_blank() {
+        assert!(
+            report_on(|r| r.name(Some(&at("  ")), "section", 180))
+                .0
+                .is_none()
+        );
+        assert!(
+            report_on(|r| r.name(Some(&at(&"s".repeat(181))), "section", 180))
+                .0
+                .is_none()
+        );
+        assert!(
+            report_on(|r| r.name(Some(&at("Cats")), "section", 180))
+                .0
+                .is_some()
+        );
+    }
 }

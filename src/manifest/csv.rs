@@ -143,9 +143,13 @@ pub(crate) fn read(
         }
     }
     let mut names = Vec::with_capacity(record.len());
+    let mut written = Vec::with_capacity(record.len());
     for (index, cell) in record.iter().enumerate() {
         match std::str::from_utf8(cell) {
-            Ok(name) => names.push(name.trim().to_lowercase()),
+            Ok(name) => {
+                written.push(name.trim().to_owned());
+                names.push(name.trim().to_lowercase());
+            }
             Err(_) => {
                 diagnostics.push(
                     Diagnostic::error(
@@ -211,6 +215,24 @@ pub(crate) fn read(
     if !header_ok {
         return;
     }
+    // In a bulk file, diagnostics name Pinterest's columns rather than pin fields.
+    let bulk_names: Vec<(&str, &str)> = if bulk {
+        columns
+            .iter()
+            .zip(&written)
+            .flat_map(|(column, header)| {
+                let fields: &[&str] = match column {
+                    Column::Text(field) => std::slice::from_ref(field),
+                    Column::MediaUrl => &["image", "video"],
+                    Column::BoardAndSection => &["board", "section"],
+                    Column::Image | Column::Ignored => &[],
+                };
+                fields.iter().map(move |field| (*field, header.as_str()))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
 
     let mut row: u32 = 1;
     loop {
@@ -313,7 +335,21 @@ pub(crate) fn read(
             }
         }
         if row_ok {
+            let before = diagnostics.len();
             on_pin(entry, diagnostics);
+            if bulk {
+                for diagnostic in &mut diagnostics[before..] {
+                    let renamed = diagnostic.field.as_deref().and_then(|field| {
+                        bulk_names
+                            .iter()
+                            .find(|(f, _)| *f == field)
+                            .map(|(_, h)| *h)
+                    });
+                    if let Some(header) = renamed {
+                        diagnostic.field = Some(header.to_owned());
+                    }
+                }
+            }
         }
     }
 }
@@ -385,6 +421,30 @@ mod tests {
     fn multi_line_cells_keep_spreadsheet_rows() {
         let (pins, _) = read_all(b"board,description,image\nA,\"two\nlines\",a.jpg\nB,x,b.jpg\n");
         assert_eq!(pins[1].pos, Position::Row { row: 3, line: 4 });
+    }
+
+    #[test]
+    fn bulk_diagnostics_name_pinterest_columns() {
+        let file: Arc<str> = Arc::from("p.csv");
+        let mut diagnostics = Vec::new();
+        read(
+            b"Title,Media URL,Pinterest board,Publish date\nCat,x.jpg,B,soon\n",
+            &file,
+            &mut diagnostics,
+            |_, diagnostics| {
+                diagnostics.push(
+                    Diagnostic::error(
+                        Location {
+                            file: file.clone(),
+                            position: Position::Row { row: 2, line: 2 },
+                        },
+                        "bad",
+                    )
+                    .with_field("publish_at"),
+                );
+            },
+        );
+        assert_eq!(diagnostics[0].field.as_deref(), Some("Publish date"));
     }
 
     #[test]

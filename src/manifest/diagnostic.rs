@@ -125,23 +125,50 @@ fn plural(count: usize, word: &str) -> String {
     }
 }
 
-/// The human summary line: `examples/pins.yaml: 5 pins, 0 errors, 1 warning`.
-pub fn summary_line(file: &str, pins: usize, tally: Tally) -> String {
+/// The human summary line: `examples/pins.yaml: 5 pins, 0 errors, 1 warning` for a valid
+/// manifest (`pins` is Some), `pins.csv: invalid, 2 errors, 0 warnings` otherwise.
+pub fn summary_line(file: &str, pins: Option<usize>, tally: Tally) -> String {
+    let head = match pins {
+        Some(pins) => plural(pins, "pin"),
+        None => "invalid".to_owned(),
+    };
     format!(
-        "{file}: {}, {}, {}",
-        plural(pins, "pin"),
+        "{file}: {head}, {}, {}",
         plural(tally.errors, "error"),
         plural(tally.warnings, "warning")
     )
 }
 
 /// Diagnostics as readable lines (one per diagnostic, plus hint lines), warnings included only
-/// when `include_warnings` is set.
-pub fn render_human(diagnostics: &[Diagnostic], include_warnings: bool) -> String {
+/// when `include_warnings` is set. With `color`, the severity and `hint:` labels are coloured
+/// with ANSI escapes; the text reads the same without them.
+pub fn render_human(diagnostics: &[Diagnostic], include_warnings: bool, color: bool) -> String {
+    const RESET: &str = "\x1b[0m";
     let mut out = String::new();
-    for diagnostic in diagnostics {
-        if diagnostic.is_error() || include_warnings {
-            let _ = writeln!(out, "{diagnostic}");
+    for d in diagnostics {
+        if !(d.is_error() || include_warnings) {
+            continue;
+        }
+        if !color {
+            let _ = writeln!(out, "{d}");
+            continue;
+        }
+        let paint = match d.severity {
+            Severity::Error => "\x1b[1;31m",
+            Severity::Warning => "\x1b[1;33m",
+        };
+        let _ = write!(
+            out,
+            "{}: {paint}{}{RESET}: ",
+            d.location,
+            d.severity.as_str()
+        );
+        if let Some(field) = &d.field {
+            let _ = write!(out, "\x1b[1m{field}{RESET}: ");
+        }
+        let _ = writeln!(out, "{}", d.message);
+        if let Some(hint) = &d.hint {
+            let _ = writeln!(out, "  \x1b[36mhint{RESET}: {hint}");
         }
     }
     out
@@ -272,6 +299,19 @@ mod tests {
     }
 
     #[test]
+    fn human_output_colours_only_when_asked() {
+        let d = Diagnostic::error(at(1, 2), "bad")
+            .with_field("link")
+            .with_hint("fix");
+        let plain = render_human(std::slice::from_ref(&d), true, false);
+        assert_eq!(plain, "pins.yaml:1:2: error: link: bad\n  hint: fix\n");
+        let coloured = render_human(std::slice::from_ref(&d), true, true);
+        assert!(coloured.contains("\x1b[1;31merror\x1b[0m"));
+        let warning = Diagnostic::warning(at(1, 2), "meh");
+        assert_eq!(render_human(&[warning], false, false), "");
+    }
+
+    #[test]
     fn github_lines_escape_and_carry_positions() {
         let d = Diagnostic::error(at(3, 1), "bad, really: 100%").with_hint("fix");
         assert_eq!(
@@ -298,8 +338,16 @@ mod tests {
             warnings: 1,
         };
         assert_eq!(
-            summary_line("examples/pins.yaml", 5, tally),
+            summary_line("examples/pins.yaml", Some(5), tally),
             "examples/pins.yaml: 5 pins, 0 errors, 1 warning"
+        );
+        let tally = Tally {
+            errors: 2,
+            warnings: 0,
+        };
+        assert_eq!(
+            summary_line("p.csv", None, tally),
+            "p.csv: invalid, 2 errors, 0 warnings"
         );
     }
 }

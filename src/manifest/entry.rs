@@ -81,6 +81,8 @@ pub(crate) struct PinEntry {
     pub cover_frame: Option<Located>,
     /// Glob pattern.
     pub glob: Option<Located>,
+    /// A field was written but could not be read (already reported): its absence is no news.
+    pub malformed: bool,
 }
 
 impl PinEntry {
@@ -103,6 +105,7 @@ impl PinEntry {
             cover: None,
             cover_frame: None,
             glob: None,
+            malformed: false,
         }
     }
 

@@ -71,24 +71,18 @@ pub(crate) fn expand(pattern: &str, base_dir: &Path) -> Result<Vec<GlobMatch>, S
         .map_err(|err| format!("is not a valid glob pattern: {}", err.kind()))?
         .compile_matcher();
     // Walk only below the pattern's literal leading folders.
-    let mut prefix = String::new();
-    for component in pattern.split('/') {
-        if component.contains(['*', '?', '[', '{', '\\']) {
-            break;
-        }
-        if !prefix.is_empty() || pattern.starts_with('/') {
-            prefix.push('/');
-        }
-        prefix.push_str(component);
-    }
-    // The last literal component may be the file name itself.
-    let root_rel = if prefix == pattern {
-        prefix
-            .rsplit_once('/')
-            .map_or(String::new(), |(d, _)| d.to_owned())
+    let components: Vec<&str> = pattern.split('/').collect();
+    let literal = components
+        .iter()
+        .take_while(|c| !c.contains(['*', '?', '[', '{', '\\']))
+        .count();
+    // A fully literal pattern names a file: walk its folder.
+    let folders = if literal == components.len() {
+        literal - 1
     } else {
-        prefix
+        literal
     };
+    let root_rel = components[..folders].join("/");
     let mut found = Vec::new();
     let mut stack = vec![root_rel];
     while let Some(rel) = stack.pop() {
@@ -106,6 +100,8 @@ pub(crate) fn expand(pattern: &str, base_dir: &Path) -> Result<Vec<GlobMatch>, S
             };
             let child = if rel.is_empty() {
                 name
+            } else if rel.ends_with('/') {
+                format!("{rel}{name}")
             } else {
                 format!("{rel}/{name}")
             };
@@ -176,6 +172,17 @@ mod tests {
         assert_eq!(refs("*.jpg"), ["top.jpg"]);
         assert_eq!(refs("p/b.jpg"), ["p/b.jpg"]);
         assert!(refs("nothing/*.jpg").is_empty());
+        let absolute = format!("{}/p/*.jpg", dir.path().display());
+        assert_eq!(
+            refs(&absolute),
+            [format!("{}/p/b.jpg", dir.path().display())]
+        );
+        let from_sub: Vec<String> = expand("../*.jpg", &dir.path().join("p"))
+            .unwrap()
+            .into_iter()
+            .map(|m| m.reference)
+            .collect();
+        assert_eq!(from_sub, ["../top.jpg"]);
         assert!(expand("p/[", dir.path()).is_err());
     }
 }

@@ -142,6 +142,18 @@ pub fn load(path: &Path) -> LoadOutcome {
         }),
     }
     let pins = checker.finish();
+    if pins.is_empty() && !diagnostics.iter().any(Diagnostic::is_error) {
+        diagnostics.push(
+            Diagnostic::warning(
+                Location {
+                    file: file.clone(),
+                    position: Position::File,
+                },
+                "the manifest has no pins",
+            )
+            .with_hint("add pins: one `pins:` entry or CSV row per pin"),
+        );
+    }
     sort_by_position(&mut diagnostics);
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
     let manifest = (!has_errors).then(|| Manifest {

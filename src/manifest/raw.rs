@@ -174,6 +174,12 @@ pub struct RawSlideDetail {
 /// `video` or `glob` gives its media.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [
+    { "required": ["image"] },
+    { "required": ["images"] },
+    { "required": ["video"] },
+    { "required": ["glob"] }
+]))]
 pub struct RawPin {
     /// Stable key; derived from board + media when absent. With `glob`, may use placeholders.
     #[schemars(length(min = 1))]

@@ -113,6 +113,8 @@ mod tests {
             serde_json::json!({"version": 1, "pins": [{"image": "a.jpg", "dominant_color": "red"}]}),
             serde_json::json!({"version": 1, "pins": [{"images": ["a.jpg"]}]}),
             serde_json::json!({"version": 2, "pins": []}),
+            serde_json::json!({"version": 1, "pins": [{"board": "B"}]}),
+            serde_json::json!({"version": 1, "pins": [{"image": "a.jpg", "video": "v.mp4"}]}),
             serde_json::json!({"version": 1, "boards": [{"name": "B", "privacy": "public"}], "pins": []}),
         ];
         for instance in bad {

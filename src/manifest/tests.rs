@@ -168,7 +168,7 @@ fn media_problems() {
         )
     );
     assert!(one("    image: images/fake.jpg\n").contains("is not a JPEG or PNG image"));
-    assert!(one("    images: [images/a.jpg]\n").contains("has 1 images, a carousel needs 2 to 5"));
+    assert!(one("    images: [images/a.jpg]\n").contains("has 1 image, a carousel needs 2 to 5"));
     assert!(
         one("    images: [images/a.jpg, images/a.jpg, images/a.jpg, images/a.jpg, images/a.jpg, images/a.jpg]\n")
             .contains("has 6 images")
@@ -318,4 +318,24 @@ fn unreadable_and_unknown_files_are_diagnostics() {
     assert_eq!(only_error(&latin1), "l.yaml:3:15 : is not valid UTF-8 text");
     let empty = load(&f.write("e.yaml", b""));
     assert!(only_error(&empty).contains("empty"));
+}
+
+#[test]
+fn a_malformed_field_is_reported_once() {
+    let f = Fixture::new();
+    let outcome =
+        f.yaml("pins:\n  - board: [x]\n    image: images/a.jpg\n  - images: oops\n    board: B\n");
+    let errors = errors(&outcome);
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(errors[0].contains("board: must be a single value"));
+    assert!(errors[1].contains("images: must be a list"));
+}
+
+#[test]
+fn an_empty_manifest_warns() {
+    let f = Fixture::new();
+    let outcome = f.csv("board,image\n");
+    assert!(outcome.manifest.is_some());
+    assert_eq!(outcome.diagnostics.len(), 1);
+    assert_eq!(outcome.diagnostics[0].severity, Severity::Warning);
 }

@@ -20,7 +20,12 @@ use super::suggest::unknown_name_hint;
 struct Node {
     kind: NodeKind,
     pos: Position,
+    /// How many nodes this one holds, itself included: bounds what aliases may expand to.
+    weight: usize,
 }
+
+/// The most nodes that aliases may expand to in one file, against "billion laughs" documents.
+const MAX_ALIAS_EXPANSION: usize = 100_000;
 
 #[derive(Debug, Clone)]
 enum NodeKind {
@@ -71,6 +76,7 @@ fn parse_tree(text: &str, file: &Arc<str>) -> Result<Option<Node>, Diagnostic> {
     let mut anchors: HashMap<usize, Node> = HashMap::new();
     let mut root: Option<Node> = None;
     let mut documents = 0usize;
+    let mut expanded = 0usize;
     let at = |pos: Position| Location {
         file: file.clone(),
         position: pos,
@@ -112,17 +118,32 @@ fn parse_tree(text: &str, file: &Arc<str>) -> Result<Option<Node>, Diagnostic> {
                 } else {
                     NodeKind::Scalar(value.into_owned())
                 };
-                let node = Node { kind, pos };
+                let node = Node {
+                    kind,
+                    pos,
+                    weight: 1,
+                };
                 if anchor > 0 {
                     anchors.insert(anchor, node.clone());
                 }
                 Some(node)
             }
             Event::Alias(anchor) => match anchors.get(&anchor) {
-                Some(node) => Some(Node {
-                    kind: node.kind.clone(),
-                    pos,
-                }),
+                Some(node) => {
+                    expanded = expanded.saturating_add(node.weight);
+                    if expanded > MAX_ALIAS_EXPANSION {
+                        return Err(Diagnostic::error(
+                            at(pos),
+                            "aliases expand to too many values",
+                        )
+                        .with_hint("write the values out instead of nesting aliases"));
+                    }
+                    Some(Node {
+                        kind: node.kind.clone(),
+                        pos,
+                        weight: node.weight,
+                    })
+                }
                 None => {
                     return Err(Diagnostic::error(at(pos), "alias to an unknown anchor"));
                 }
@@ -146,9 +167,11 @@ fn parse_tree(text: &str, file: &Arc<str>) -> Result<Option<Node>, Diagnostic> {
             }
             Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
                 Some(Frame::Sequence { pos, anchor, items }) => {
+                    let weight = 1 + items.iter().map(|n| n.weight).sum::<usize>();
                     let node = Node {
                         kind: NodeKind::Sequence(items),
                         pos,
+                        weight,
                     };
                     if anchor > 0 {
                         anchors.insert(anchor, node.clone());
@@ -158,9 +181,14 @@ fn parse_tree(text: &str, file: &Arc<str>) -> Result<Option<Node>, Diagnostic> {
                 Some(Frame::Mapping {
                     pos, anchor, items, ..
                 }) => {
+                    let weight = 1 + items
+                        .iter()
+                        .map(|(k, v)| k.weight + v.weight)
+                        .sum::<usize>();
                     let node = Node {
                         kind: NodeKind::Mapping(items),
                         pos,
+                        weight,
                     };
                     if anchor > 0 {
                         anchors.insert(anchor, node.clone());
@@ -301,8 +329,10 @@ impl Reader<'_> {
         prefix: &str,
     ) -> Option<Vec<(&'n str, &'n Node)>> {
         let NodeKind::Mapping(items) = &node.kind else {
-            let what = if prefix.is_empty() {
+            let what = if prefix.is_empty() && allowed == raw::DOCUMENT_FIELDS {
                 "the manifest".to_owned()
+            } else if prefix.is_empty() {
+                "a pin".to_owned()
             } else {
                 prefix.trim_end_matches('.').to_owned()
             };
@@ -381,6 +411,7 @@ impl Reader<'_> {
     }
 
     fn pin(&mut self, node: &Node, allowed: &[&str], prefix: &str) -> Option<PinEntry> {
+        // An empty `defaults:` is no defaults.
         if matches!(node.kind, NodeKind::Null) && !prefix.is_empty() {
             return None;
         }
@@ -388,17 +419,21 @@ impl Reader<'_> {
         let mut pin = PinEntry::empty(node.pos);
         for (name, value) in entries {
             let field = format!("{prefix}{name}");
+            let before = self.diagnostics.len();
             if name == "images" {
                 pin.images = self.slides(value, &field);
             } else if let Some(slot) = pin.text_field_mut(name) {
                 *slot = self.text(value, &field);
             }
+            pin.malformed |= self.diagnostics.len() > before;
         }
         Some(pin)
     }
 
     fn slides(&mut self, node: &Node, field: &str) -> Option<SlidesEntry> {
-        if matches!(node.kind, NodeKind::Null) {
+        if !matches!(node.kind, NodeKind::Sequence(_)) {
+            // Reports anything but a list; null is simply absent.
+            self.sequence(node, field);
             return None;
         }
         let items = self.sequence(node, field);
@@ -562,6 +597,28 @@ mod tests {
         assert_eq!(diagnostics[0].field.as_deref(), Some("version"));
         let (_, diagnostics) = read_str("version: 1\npins: []\n---\nversion: 1\n");
         assert!(diagnostics[0].message.contains("second"));
+    }
+
+    #[test]
+    fn an_empty_pin_is_reported_as_a_pin() {
+        let (_, diagnostics) = read_str("version: 1\npins:\n  -\n  - 3\n");
+        assert_eq!(diagnostics.len(), 2, "{diagnostics:?}");
+        assert!(
+            diagnostics[0]
+                .message
+                .starts_with("a pin must be a mapping")
+        );
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n", p = i - 1));
+        }
+        let (_, diagnostics) = read_str(&text);
+        assert_eq!(diagnostics.len(), 1);
+        assert!(diagnostics[0].message.contains("aliases expand"));
     }
 
     #[test]

@@ -116,7 +116,14 @@ fn yaml_problems_are_located() {
         &format!("{pin}    image: img/fake.jpg\n"),
         "m.yaml:4:12: error: image: ",
     );
-    dir.yaml_fails(&format!("{pin}    images: [img/a.jpg]\n"), "has 1 images");
+    dir.yaml_fails(
+        &format!("{pin}    image: img/fake.jpg\n"),
+        "fake.jpg is not a JPEG or PNG image",
+    );
+    dir.yaml_fails(
+        &format!("{pin}    images: [img/a.jpg]\n"),
+        "m.yaml:4:13: error: images: has 1 image, a carousel needs 2 to 5",
+    );
     dir.yaml_fails(
         &format!(
             "{pin}    images: [img/a.jpg, img/a.jpg, img/a.jpg, img/a.jpg, img/a.jpg, img/a.jpg]\n"
@@ -154,6 +161,16 @@ fn yaml_problems_are_located() {
 }
 
 #[test]
+fn non_utf8_yaml_is_located() {
+    let dir = Dir::new();
+    dir.validate("m.yaml", b"version: 1\npins:\n  - title: caf\xe9\n")
+        .code(1)
+        .stderr(predicate::str::contains(
+            "m.yaml:3:15: error: is not valid UTF-8 text",
+        ));
+}
+
+#[test]
 fn all_problems_are_reported_in_one_run() {
     let dir = Dir::new();
     let text = "version: 1\npins:\n  - {board: B, image: img/missing.jpg}\n  - {image: img/a.jpg}\n  - {board: B, image: img/b.png, link: nope}\n";
@@ -163,7 +180,7 @@ fn all_problems_are_reported_in_one_run() {
         .stderr(predicate::str::contains("m.yaml:4:"))
         .stderr(predicate::str::contains("m.yaml:5:"))
         .stderr(predicate::str::contains(
-            "m.yaml: invalid, 3 error(s), 0 warning(s)",
+            "m.yaml: invalid, 3 errors, 0 warnings",
         ));
 }
 
