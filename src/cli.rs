@@ -85,6 +85,8 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Summarise the state file: done, failed (with the last error), pending.
     Status(StatusArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions(CompletionsArgs),
     /// Run a local Pinterest API v5 emulator (in memory, 127.0.0.1 only) until Ctrl-C.
     #[command(after_help = EMULATOR_HELP)]
     Emulator(EmulatorArgs),
@@ -197,6 +199,14 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(long, value_name = "FORMAT", default_value = "human")]
     pub format: OutputFormat,
+}
+
+/// Arguments of `pinbatch completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 /// Output format of `plan`, `apply` and `status`.
@@ -580,6 +590,13 @@ mod tests {
             panic!("wrong command");
         };
         assert_eq!(args.privacy, Some(PrivacyArg::Secret));
+    }
+
+    #[test]
+    fn completions_take_a_known_shell() {
+        assert!(Cli::try_parse_from(["pinbatch", "completions", "zsh"]).is_ok());
+        let err = Cli::try_parse_from(["pinbatch", "completions", "cmd.exe"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
     }
 
     #[test]

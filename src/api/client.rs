@@ -163,7 +163,9 @@ enum AuthMode<'a> {
 
 enum Body {
     None,
-    Json(serde_json::Value),
+    /// Serialized once; every attempt sends the same bytes without copying them (an image
+    /// body can be tens of megabytes).
+    Json(Bytes),
     Form(Vec<(&'static str, String)>),
 }
 
@@ -191,10 +193,10 @@ impl<'a> Call<'a> {
     }
 
     fn json(mut self, body: &impl serde::Serialize) -> Result<Self, ApiError> {
-        let value = serde_json::to_value(body).map_err(|err| {
+        let bytes = serde_json::to_vec(body).map_err(|err| {
             ApiError::new(ApiErrorKind::Request, self.method.as_str(), self.path()).with_source(err)
         })?;
-        self.body = Body::Json(value);
+        self.body = Body::Json(Bytes::from(bytes));
         Ok(self)
     }
 
@@ -599,7 +601,11 @@ impl ApiClient {
         }
         match &call.body {
             Body::None => {}
-            Body::Json(value) => request = request.json(value),
+            Body::Json(bytes) => {
+                request = request
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(bytes.clone())
+            }
             Body::Form(pairs) => request = request.form(pairs),
         }
         tracing::debug!(method, path = %path, "sending request");

@@ -4,6 +4,7 @@ mod apply;
 mod auth;
 pub mod boards;
 mod common;
+mod completions;
 mod emulator;
 mod plan;
 mod schema;
@@ -18,6 +19,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
     match &cli.command {
         Command::Validate(args) => validate::run(&cli.global, args),
         Command::Schema => schema::run(),
+        Command::Completions(args) => completions::run(args),
         Command::Emulator(args) => emulator::run(args).await,
         Command::Plan(args) => plan::run(&cli.global, args).await,
         Command::Apply(args) => apply::run(&cli.global, args).await,
