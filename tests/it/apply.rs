@@ -500,3 +500,161 @@ fn ctrl_c_finishes_in_flight_requests_saves_and_exits_130() {
         "nothing needed reconciling after a clean stop"
     );
 }
+
+#[test]
+fn changed_media_needs_replace_and_orphans_need_prune() {
+    let emu = TestEmulator::start();
+    emu.seed_board("Animals", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = url_manifest(dir.path(), 3, "Animals");
+    emu.pinbatch()
+        .arg("apply")
+        .arg(&manifest)
+        .assert()
+        .success();
+    let before = emu.snapshot();
+    let old_id = |title: &str| {
+        before
+            .pins
+            .iter()
+            .find(|p| p.title.as_deref() == Some(title))
+            .unwrap()
+            .id
+            .clone()
+    };
+    let (id0, id2) = (old_id("Pin number 0"), old_id("Pin number 2"));
+    // Pin 0 gets new media; pin 2 leaves the manifest.
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let text = text.replace(
+        "https://example.com/img/0.jpg",
+        "https://example.com/img/0-new.jpg",
+    );
+    let cut = text.find("  - id: pin-002").unwrap();
+    std::fs::write(&manifest, &text[..cut]).unwrap();
+
+    emu.clear_requests();
+    emu.pinbatch()
+        .arg("apply")
+        .arg(&manifest)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("needs-replace"))
+        .stderr(predicate::str::contains("--prune deletes it"));
+    assert!(
+        emu.requests().iter().all(|r| r.method == "GET"),
+        "without --replace and --prune nothing is written: {:?}",
+        emu.requests()
+    );
+
+    emu.pinbatch()
+        .args(["apply", "--replace", "--prune"])
+        .arg(&manifest)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("1 replaced"))
+        .stderr(predicate::str::contains("1 deleted"));
+    let after = emu.snapshot();
+    assert_eq!(after.pins.len(), 2);
+    assert!(after.pins.iter().all(|p| p.id != id0 && p.id != id2));
+    let replaced = after
+        .pins
+        .iter()
+        .find(|p| p.title.as_deref() == Some("Pin number 0"))
+        .unwrap();
+    assert!(format!("{:?}", replaced.media).contains("0-new.jpg"));
+
+    emu.clear_requests();
+    emu.pinbatch()
+        .args(["apply", "--replace", "--prune"])
+        .arg(&manifest)
+        .assert()
+        .success();
+    assert!(emu.requests().is_empty(), "{:?}", emu.requests());
+    emu.assert_no_spec_violations();
+}
+
+/// Copies the shipped examples into a temporary folder (so no state lands in the repository).
+fn copy_examples(dir: &Path) -> PathBuf {
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut stack = vec![PathBuf::new()];
+    while let Some(relative) = stack.pop() {
+        for entry in std::fs::read_dir(source.join(&relative)).unwrap() {
+            let entry = entry.unwrap();
+            let relative = relative.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                std::fs::create_dir_all(dir.join(&relative)).unwrap();
+                stack.push(relative);
+            } else {
+                std::fs::copy(entry.path(), dir.join(&relative)).unwrap();
+            }
+        }
+    }
+    dir.join("pins.yaml")
+}
+
+fn sha256_hex(path: &Path) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(std::fs::read(path).unwrap());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn local_images_and_carousels_arrive_byte_for_byte_in_the_right_places() {
+    use pinbatch::emulator::{ImageRecord, PinMediaRecord};
+    let emu = TestEmulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = copy_examples(dir.path());
+    emu.pinbatch()
+        .arg("apply")
+        .arg(&manifest)
+        .assert()
+        .success();
+    let snapshot = emu.snapshot();
+    let animals = snapshot
+        .board_named("Animals 動物")
+        .expect("declared board created");
+    let nature = snapshot
+        .board_named("Nature 自然")
+        .expect("declared board created");
+    assert_eq!(nature.privacy, "SECRET");
+    let carousel = snapshot
+        .pins
+        .iter()
+        .find(|p| p.title.as_deref() == Some("Cat and dog"))
+        .unwrap();
+    assert_eq!(carousel.board_id, animals.id);
+    let PinMediaRecord::Carousel(items) = &carousel.media else {
+        panic!("expected a carousel, got {:?}", carousel.media);
+    };
+    let hashes: Vec<&str> = items
+        .iter()
+        .map(|item| match &item.image {
+            ImageRecord::Bytes { sha256, .. } => sha256.as_str(),
+            ImageRecord::Url(url) => panic!("expected bytes, got {url}"),
+        })
+        .collect();
+    assert_eq!(
+        hashes,
+        [
+            sha256_hex(&dir.path().join("images/cat.jpg")),
+            sha256_hex(&dir.path().join("images/dog.png"))
+        ]
+    );
+    assert_eq!(items[1].link.as_deref(), Some("https://example.com/dogs"));
+    let dog = snapshot
+        .pins
+        .iter()
+        .find(|p| p.title.as_deref() == Some("Dog in the park"))
+        .unwrap();
+    let dogs = snapshot
+        .sections
+        .iter()
+        .find(|s| s.name == "Dogs")
+        .expect("declared section created");
+    assert_eq!(dog.board_section_id.as_deref(), Some(dogs.id.as_str()));
+    assert!(
+        snapshot.pins_on(&nature.id).len() >= 2,
+        "glob pins on their board"
+    );
+    emu.assert_no_spec_violations();
+}
