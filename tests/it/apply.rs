@@ -658,3 +658,60 @@ fn local_images_and_carousels_arrive_byte_for_byte_in_the_right_places() {
     );
     emu.assert_no_spec_violations();
 }
+
+#[test]
+fn a_second_ctrl_c_abandons_requests_in_flight_and_the_next_run_checks_them() {
+    // Every request takes 2 s: the first three pins finish, the next three are in flight when
+    // both Ctrl-Cs arrive, and are abandoned with their outcome unknown.
+    let emu = TestEmulator::with_faults("latency=2s");
+    emu.seed_board("Animals", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    let n = 6;
+    let manifest = url_manifest(dir.path(), n, "Animals");
+    let mut child = emu
+        .process()
+        .args(["apply", "-j", "3"])
+        .arg(&manifest)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The emulator records a request once it has answered it: three answered creates mean the
+    // next three are in flight.
+    wait_for_creates(&emu, 3, &mut child);
+    std::thread::sleep(Duration::from_millis(300));
+    for _ in 0..2 {
+        let interrupted = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(interrupted.success());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("Abandoning requests in flight"), "{stderr}");
+    emu.pinbatch()
+        .arg("status")
+        .arg(&manifest)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "3 done, 0 failed, 0 pending, 3 unknown outcome",
+        ));
+    emu.set_fault_spec("latency=1ms");
+    emu.clear_requests();
+    emu.pinbatch()
+        .arg("apply")
+        .arg(&manifest)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("3 created, 3 unchanged"));
+    let board = emu.snapshot().board_named("Animals").unwrap().id.clone();
+    assert!(
+        count(&emu, "GET", &format!("/v5/boards/{board}/pins")) >= 1,
+        "the unknown outcomes were looked for before creating again"
+    );
+    assert_exactly_once(&emu, n, "Animals");
+}
