@@ -5,3 +5,4 @@ mod apply;
 mod common;
 mod emulator;
 mod validate;
+mod video;
