@@ -5,6 +5,8 @@ mod auth;
 pub mod boards;
 mod common;
 mod emulator;
+mod export;
+mod init;
 mod plan;
 mod schema;
 mod status;
@@ -18,6 +20,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
     match &cli.command {
         Command::Validate(args) => validate::run(&cli.global, args),
         Command::Schema => schema::run(),
+        Command::Init(args) => init::run(&cli.global, args),
+        Command::Export(args) => export::run(&cli.global, args),
         Command::Emulator(args) => emulator::run(args).await,
         Command::Plan(args) => plan::run(&cli.global, args).await,
         Command::Apply(args) => apply::run(&cli.global, args).await,
