@@ -4,5 +4,6 @@ mod api_commands;
 mod apply;
 mod common;
 mod emulator;
+mod init_export;
 mod validate;
 mod video;
