@@ -5,5 +5,6 @@ mod apply;
 mod common;
 mod emulator;
 mod init_export;
+mod schedule;
 mod validate;
 mod video;
