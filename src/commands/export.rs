@@ -1,6 +1,7 @@
 //! `pinbatch export`: a manifest as Pinterest's own bulk-create CSV, offline.
 //!
-//! What the bulk CSV cannot hold is reported as warnings on stderr; the export still succeeds.
+//! What the bulk CSV cannot hold is reported as warnings on stderr (hidden by `-q`); the export
+//! still succeeds.
 
 use crate::cli::{ExportArgs, GlobalArgs};
 use crate::commands::common::load_manifest;
@@ -15,8 +16,10 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<ExitStatus>
     };
     let out_dir = output::parent_dir(&args.output);
     let bulk = export::bulk_rows(&manifest, out_dir);
-    for warning in &bulk.warnings {
-        eprintln!("warning: {warning}");
+    if !global.quiet {
+        for warning in &bulk.warnings {
+            eprintln!("warning: {warning}");
+        }
     }
     let paths = export::output_paths(&args.output, bulk.rows.len());
     let chunks: Vec<&[export::BulkRow]> = if bulk.rows.is_empty() {
