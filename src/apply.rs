@@ -135,6 +135,7 @@ struct Context {
     /// Pin ids already known to belong to some key: never adopted for another.
     claimed: Mutex<HashSet<String>>,
     stop_error: Mutex<Option<String>>,
+    sandbox: bool,
 }
 
 /// What a run works with besides the manifest, the plan and the state.
@@ -149,6 +150,9 @@ pub struct Executor {
     pub reporter: Arc<dyn Reporter>,
     /// Ctrl-C and fatal-error stops.
     pub stop: Arc<StopSignal>,
+    /// True when the API is Pinterest's sandbox, which cannot create video pins: those fail up
+    /// front, before any media call, and the rest of the batch goes on.
+    pub sandbox: bool,
 }
 
 /// Carries out `plan`. The state file is moved into a writer thread and given back at the end.
@@ -164,6 +168,7 @@ pub async fn execute(
         options,
         reporter,
         stop,
+        sandbox,
     } = executor;
     let started = Instant::now();
     let claimed: HashSet<String> = state
@@ -188,6 +193,7 @@ pub async fn execute(
         reporter: Arc::clone(&reporter),
         claimed: Mutex::new(claimed),
         stop_error: Mutex::new(None),
+        sandbox,
     });
 
     let mut results = Vec::with_capacity(plan.pins.len() + plan.orphans.len());
@@ -405,6 +411,11 @@ async fn run_pin(context: &Context, planned: &PlannedPin, spec: &PinSpec) -> Tas
     if context.stop.stopped() {
         return Err(TaskError::Stopped);
     }
+    if context.sandbox
+        && let Some(message) = sandbox_refusal(spec, &planned.action)
+    {
+        return fail(context, &spec.key, TaskError::Media(message)).await;
+    }
     let Some(board_id) = context.boards.board_id(&spec.board).map(str::to_owned) else {
         return fail(
             context,
@@ -444,6 +455,19 @@ async fn run_pin(context: &Context, planned: &PlannedPin, spec: &PinSpec) -> Tas
         Ok(done) => Ok(done),
         Err(err) => fail(context, &spec.key, err).await,
     }
+}
+
+/// Why a pin cannot be sent to the sandbox: it cannot create video pins, so creating one (or
+/// replacing a pin by one, which would delete the old pin first) is refused before any call.
+/// Updating the text of an existing video pin sends no media and is allowed.
+fn sandbox_refusal(spec: &PinSpec, action: &Action) -> Option<String> {
+    let creates = matches!(action, Action::Create { .. } | Action::Replace { .. });
+    (creates && matches!(spec.media, Media::Video(_))).then(|| {
+        format!(
+            "the Pinterest sandbox cannot create video pins; publish `{}` without --sandbox",
+            spec.key
+        )
+    })
 }
 
 /// Records a definite failure (nothing was created) and stops the run for auth and spam errors.
@@ -881,46 +905,74 @@ async fn read_base64(image: &LocalImage) -> Result<String, TaskError> {
 
 /// Registers, uploads and waits for a video, reusing a media id the state already holds so that
 /// a crash after the upload does not upload the file again.
+///
+/// A media registered but not recorded as uploaded is asked for its status first: a crash just
+/// after the upload finished leaves it `processing` or `succeeded`, and it is kept. Only one still
+/// waiting for its file (whose upload parameters are gone), failed or unknown is registered anew.
 async fn upload_video(
     context: &Context,
     spec: &PinSpec,
     video: &crate::manifest::VideoSpec,
 ) -> Result<String, TaskError> {
-    let known = context.writer.media(&spec.key);
-    let media_id = match known {
-        Some((media_id, true)) => media_id,
-        _ => {
+    let reusable = match context.writer.media(&spec.key) {
+        Some((media_id, true)) => Some(media_id),
+        Some((media_id, false)) => match context.client.media_status(&media_id).await {
+            Ok(status) if matches!(status.status.as_str(), "processing" | "succeeded") => {
+                record_media(context, spec, &media_id, true).await?;
+                Some(media_id)
+            }
+            Ok(_) => None,
+            Err(err) if err.status() == Some(404) => None,
+            Err(err) => return Err(TaskError::Api(err)),
+        },
+        None => None,
+    };
+    let media_id = match reusable {
+        Some(media_id) => media_id,
+        None => {
             let upload = context
                 .client
                 .register_media()
                 .await
                 .map_err(TaskError::Api)?;
-            context
-                .writer
-                .record(vec![Record::Media {
-                    key: spec.key.clone(),
-                    media_id: upload.media_id.clone(),
-                    uploaded: false,
-                }])
-                .await
-                .map_err(TaskError::State)?;
+            record_media(context, spec, &upload.media_id, false).await?;
             context
                 .client
                 .upload_media(&upload, &video.path)
                 .await
                 .map_err(TaskError::Api)?;
-            context
-                .writer
-                .record(vec![Record::Media {
-                    key: spec.key.clone(),
-                    media_id: upload.media_id.clone(),
-                    uploaded: true,
-                }])
-                .await
-                .map_err(TaskError::State)?;
+            record_media(context, spec, &upload.media_id, true).await?;
             upload.media_id
         }
     };
+    wait_for_processing(context, spec, video, &media_id).await
+}
+
+async fn record_media(
+    context: &Context,
+    spec: &PinSpec,
+    media_id: &str,
+    uploaded: bool,
+) -> Result<(), TaskError> {
+    context
+        .writer
+        .record(vec![Record::Media {
+            key: spec.key.clone(),
+            media_id: media_id.to_owned(),
+            uploaded,
+        }])
+        .await
+        .map_err(TaskError::State)
+}
+
+/// Polls a media's status with a growing delay until it succeeds, fails or takes too long.
+async fn wait_for_processing(
+    context: &Context,
+    spec: &PinSpec,
+    video: &crate::manifest::VideoSpec,
+    media_id: &str,
+) -> Result<String, TaskError> {
+    let media_id = media_id.to_owned();
     let deadline = Instant::now() + VIDEO_PROCESSING_LIMIT;
     let mut delay = Duration::from_millis(200);
     loop {
@@ -932,6 +984,9 @@ async fn upload_video(
         match status.status.as_str() {
             "succeeded" => return Ok(media_id),
             "failed" => {
+                // Forget the upload so the next run sends the file again (perhaps fixed)
+                // instead of finding the same failed media forever.
+                record_media(context, spec, &media_id, false).await?;
                 return Err(TaskError::Media(format!(
                     "Pinterest could not process video `{}` (media {media_id}): check its format (H.264/H.265 .mp4/.mov/.m4v, 4 s to 15 min)",
                     video.reference
@@ -1124,6 +1179,97 @@ impl StateWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file the validator takes for an MP4: an `ftyp` box, then a few bytes.
+    const TINY_MP4: &[u8] = b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2\0\0\0\x08mdat";
+
+    /// Runs `apply` of a video pin and an image pin against a local emulator, as if it were the
+    /// sandbox: the video fails up front with no media call, the image pin is created.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_sandbox_refuses_video_pins_before_any_media_call() {
+        use crate::api::{ClientConfig, Credentials, Environment};
+        use crate::emulator::{Emulator, EmulatorConfig};
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("clip.mp4"), TINY_MP4).unwrap();
+        let manifest_path = dir.path().join("pins.yaml");
+        std::fs::write(
+            &manifest_path,
+            "version: 1\ndefaults:\n  board: Clips\npins:\n  - id: video\n    video: clip.mp4\n  - id: image\n    image: https://example.com/a.jpg\n",
+        )
+        .unwrap();
+        let manifest = crate::manifest::load(&manifest_path).manifest.unwrap();
+
+        let config = EmulatorConfig::default();
+        let token = config.access_token.clone();
+        let emulator = Emulator::start(EmulatorConfig { port: 0, ..config })
+            .await
+            .unwrap();
+        emulator.seed_board("Clips", "PUBLIC");
+        let environment = Environment::resolve(false, Some(&emulator.base_url())).unwrap();
+        let mut client_config = ClientConfig::new(environment.clone());
+        client_config.credentials = Some(Credentials {
+            access_token: crate::credentials::SecretString::new(token),
+            expires_at: None,
+            refresh: None,
+            sink: None,
+        });
+        let client = ApiClient::new(client_config).unwrap();
+        let needed = manifest
+            .pins
+            .iter()
+            .map(|pin| (pin.board.clone(), pin.section.clone()))
+            .collect();
+        let boards = crate::resolve::survey(&client, &manifest, &needed, false)
+            .await
+            .unwrap()
+            .create_missing(&client, |_| {})
+            .await
+            .unwrap();
+        let state = StateFile::open(&dir.path().join("pins.state"), environment.origin()).unwrap();
+        let plan = crate::plan::plan(
+            &manifest,
+            Some(state.snapshot()),
+            jiff::Timestamp::now(),
+            crate::plan::PlanOptions::default(),
+        );
+        let executor = Executor {
+            client,
+            boards,
+            options: ExecuteOptions {
+                concurrency: 2,
+                retry: RetryPolicy::default(),
+            },
+            reporter: Arc::new(crate::progress::NoopReporter),
+            stop: Arc::new(StopSignal::default()),
+            sandbox: true,
+        };
+        let (execution, state) = execute(executor, &manifest, &plan, state).await;
+
+        let video = execution.results.iter().find(|r| r.key == "video").unwrap();
+        assert_eq!(video.status, PinOutcome::Failed);
+        let error = video.error.as_deref().unwrap_or_default();
+        assert!(
+            error.contains("sandbox cannot create video pins"),
+            "{error}"
+        );
+        let image = execution.results.iter().find(|r| r.key == "image").unwrap();
+        assert_eq!(image.status, PinOutcome::Created);
+        assert!(
+            !emulator
+                .requests()
+                .iter()
+                .any(|r| r.path.starts_with("/v5/media") || r.path.starts_with("/upload")),
+            "{:?}",
+            emulator.requests()
+        );
+        assert_eq!(
+            state.snapshot().pins["video"].last_error.as_deref(),
+            Some(error)
+        );
+        drop(state);
+        emulator.shutdown().await;
+    }
 
     #[test]
     fn created_at_is_read_with_or_without_an_offset() {

@@ -79,6 +79,10 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the manifest JSON Schema (identical to schemas/manifest.schema.json).
     Schema,
+    /// Scaffold a CSV or YAML manifest from a folder of images and videos (no network).
+    Init(InitArgs),
+    /// Write a manifest as Pinterest's own bulk-create CSV (at most 200 rows per file).
+    Export(ExportArgs),
     /// Show what `apply` would do: create / update / replace / unchanged / orphaned / scheduled, per pin.
     Plan(PlanArgs),
     /// Create the manifest's pins: bounded concurrency, retries, rate limiting, resumable state.
@@ -99,6 +103,42 @@ pub enum Command {
     /// List the sections of a board.
     #[command(subcommand)]
     Sections(SectionsCommand),
+}
+
+/// Arguments of `pinbatch init`.
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    /// The folder of images (JPEG/PNG, by their bytes) and videos (.mp4, .mov, .m4v).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// The board every pin goes to; without it the board is left empty for you to fill in.
+    #[arg(long, value_name = "NAME")]
+    pub board: Option<String>,
+
+    /// Which files to take, relative to DIR (case-insensitive; `*` stays in one folder, `**` crosses folders).
+    #[arg(long, value_name = "PATTERN", default_value = crate::scaffold::DEFAULT_GLOB)]
+    pub glob: String,
+
+    /// The manifest to write (.csv, .yaml or .yml; default DIR/pins.csv).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Arguments of `pinbatch export`.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// The manifest (.yaml, .yml or .csv).
+    #[arg(value_name = "MANIFEST")]
+    pub manifest: PathBuf,
+
+    /// The CSV to write; above 200 rows, FILE-1.csv, FILE-2.csv, ... instead.
+    #[arg(short, long, value_name = "FILE.csv")]
+    pub output: PathBuf,
 }
 
 /// Arguments of `pinbatch plan`.
@@ -597,6 +637,19 @@ mod tests {
         assert!(Cli::try_parse_from(["pinbatch", "completions", "zsh"]).is_ok());
         let err = Cli::try_parse_from(["pinbatch", "completions", "cmd.exe"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn init_defaults_to_every_image_and_video() {
+        let cli = Cli::try_parse_from(["pinbatch", "init", "photos", "-o", "p.yaml"]).unwrap();
+        let Command::Init(args) = cli.command else {
+            panic!("wrong command");
+        };
+        assert_eq!(args.glob, "**/*.{jpg,jpeg,png,mp4,mov,m4v}");
+        assert_eq!(args.output, Some(PathBuf::from("p.yaml")));
+        assert!(!args.force);
+        let err = Cli::try_parse_from(["pinbatch", "export", "m.yaml"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2, "export needs -o");
     }
 
     #[test]

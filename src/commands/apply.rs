@@ -182,6 +182,7 @@ async fn apply(
         options,
         reporter: Arc::clone(&reporter),
         stop: Arc::clone(&stop),
+        sandbox: *environment == Environment::Sandbox,
     };
     let (execution, state) = execute(executor, manifest, &plan, state).await;
     interrupt.abort();

@@ -6,6 +6,8 @@ pub mod boards;
 mod common;
 mod completions;
 mod emulator;
+mod export;
+mod init;
 mod plan;
 mod schema;
 mod status;
@@ -20,6 +22,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Validate(args) => validate::run(&cli.global, args),
         Command::Schema => schema::run(),
         Command::Completions(args) => completions::run(args),
+        Command::Init(args) => init::run(&cli.global, args),
+        Command::Export(args) => export::run(&cli.global, args),
         Command::Emulator(args) => emulator::run(args).await,
         Command::Plan(args) => plan::run(&cli.global, args).await,
         Command::Apply(args) => apply::run(&cli.global, args).await,

@@ -50,6 +50,8 @@ enum Column {
     MediaUrl,
     /// Pinterest's `Pinterest board`: `board` or `board / section`.
     BoardAndSection,
+    /// Pinterest's `Publish date`: RFC 3339, or `YYYY-MM-DDTHH:MM:SS` without an offset, read as UTC.
+    PublishDate,
     /// Accepted and ignored (Pinterest's `Keywords`: the API has no such field).
     Ignored,
 }
@@ -69,7 +71,7 @@ fn bulk_column(name: &str) -> Option<Column> {
         "description" => Column::Text("description"),
         "link" => Column::Text("link"),
         "thumbnail" => Column::Text("cover"),
-        "publish date" => Column::Text("publish_at"),
+        "publish date" => Column::PublishDate,
         "media url" => Column::MediaUrl,
         "pinterest board" => Column::BoardAndSection,
         "keywords" => Column::Ignored,
@@ -104,6 +106,18 @@ fn looks_like_video(reference: &str) -> bool {
             .iter()
             .any(|video| ext.eq_ignore_ascii_case(video))
     })
+}
+
+/// Pinterest's bulk files write publish dates as `YYYY-MM-DDTHH:MM:SS` with no offset; pinbatch
+/// reads those as UTC (what `pinbatch export` writes). Anything else is passed on for the usual
+/// RFC 3339 check.
+fn utc_if_no_offset(text: &str) -> String {
+    let has_offset = text.parse::<jiff::Timestamp>().is_ok();
+    if !has_offset && text.parse::<jiff::civil::DateTime>().is_ok() {
+        format!("{text}Z")
+    } else {
+        text.to_owned()
+    }
 }
 
 /// Reads CSV bytes, calling `on_pin` with each row's entry in order; problems go to `diagnostics`.
@@ -225,6 +239,7 @@ pub(crate) fn read(
                     Column::Text(field) => std::slice::from_ref(field),
                     Column::MediaUrl => &["image", "video"],
                     Column::BoardAndSection => &["board", "section"],
+                    Column::PublishDate => &["publish_at"],
                     Column::Image | Column::Ignored => &[],
                 };
                 fields.iter().map(move |field| (*field, header.as_str()))
@@ -330,6 +345,9 @@ pub(crate) fn read(
                     if !section.is_empty() {
                         entry.section = Some(Located::new(section, pos));
                     }
+                }
+                Column::PublishDate => {
+                    entry.publish_at = Some(Located::new(utc_if_no_offset(text), pos));
                 }
                 Column::Ignored => {}
             }
@@ -445,6 +463,29 @@ mod tests {
             },
         );
         assert_eq!(diagnostics[0].field.as_deref(), Some("Publish date"));
+    }
+
+    #[test]
+    fn bulk_publish_dates_without_an_offset_are_utc() {
+        let (pins, diagnostics) = read_all(
+            b"Title,Media URL,Pinterest board,Publish date\n\
+              A,https://example.com/a.jpg,B,2026-12-24T09:00:00\n\
+              C,https://example.com/c.jpg,B,2026-12-24T10:00:00+01:00\n\
+              D,https://example.com/d.jpg,B,tomorrow\n",
+        );
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let dates: Vec<&str> = pins
+            .iter()
+            .map(|p| p.publish_at.as_ref().unwrap().value.as_str())
+            .collect();
+        assert_eq!(
+            dates,
+            [
+                "2026-12-24T09:00:00Z",
+                "2026-12-24T10:00:00+01:00",
+                "tomorrow"
+            ]
+        );
     }
 
     #[test]

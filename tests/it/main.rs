@@ -5,4 +5,7 @@ mod apply;
 mod auth_emulator;
 mod common;
 mod emulator;
+mod init_export;
+mod schedule;
 mod validate;
+mod video;

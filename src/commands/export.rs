@@ -1,0 +1,46 @@
+//! `pinbatch export`: a manifest as Pinterest's own bulk-create CSV, offline.
+//!
+//! What the bulk CSV cannot hold is reported as warnings on stderr (hidden by `-q`); the export
+//! still succeeds.
+
+use crate::cli::{ExportArgs, GlobalArgs};
+use crate::commands::common::load_manifest;
+use crate::exit::{ExitStatus, Fatal};
+use crate::export::{self, MAX_ROWS_PER_FILE};
+use crate::output;
+
+/// Runs `export`.
+pub fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<ExitStatus> {
+    let Some(manifest) = load_manifest(&args.manifest, global)? else {
+        return Ok(ExitStatus::Failure);
+    };
+    let out_dir = output::parent_dir(&args.output);
+    let bulk = export::bulk_rows(&manifest, out_dir);
+    if !global.quiet {
+        for warning in &bulk.warnings {
+            eprintln!("warning: {warning}");
+        }
+    }
+    let paths = export::output_paths(&args.output, bulk.rows.len());
+    let chunks: Vec<&[export::BulkRow]> = if bulk.rows.is_empty() {
+        vec![&[]]
+    } else {
+        bulk.rows.chunks(MAX_ROWS_PER_FILE).collect()
+    };
+    for (path, rows) in paths.iter().zip(chunks) {
+        output::write_atomic(path, &export::render(rows), true).map_err(|err| {
+            Fatal::new(ExitStatus::Failure, err.to_string())
+                .with_hint("check that the folder exists and is writable")
+        })?;
+        if !global.quiet {
+            eprintln!("Wrote {} ({} pin(s))", path.display(), rows.len());
+        }
+    }
+    if !global.quiet && bulk.skipped > 0 {
+        eprintln!(
+            "{} pin(s) could not be exported (see the warnings above)",
+            bulk.skipped
+        );
+    }
+    Ok(ExitStatus::Success)
+}

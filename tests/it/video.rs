@@ -1,0 +1,340 @@
+//! Video pins end to end against the in-process emulator: register, upload, poll, create with
+//! the cover; failed processing; a kill between the upload and the pin; the state's media record.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use pinbatch::emulator::{ImageRecord, MediaStatus, PinMediaRecord};
+use predicates::prelude::*;
+
+use crate::common::TestEmulator;
+
+/// The smallest file the validator takes for an MP4 video: an `ftyp` box, an empty `moov` box
+/// and an `mdat` box with a few payload bytes (the emulator does not decode video).
+pub fn tiny_mp4(payload: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(&24u32.to_be_bytes());
+    bytes.extend_from_slice(b"ftypisom");
+    bytes.extend_from_slice(&0x200u32.to_be_bytes());
+    bytes.extend_from_slice(b"isomiso2");
+    bytes.extend_from_slice(&8u32.to_be_bytes());
+    bytes.extend_from_slice(b"moov");
+    let mdat_len = u32::try_from(8 + payload.len()).unwrap();
+    bytes.extend_from_slice(&mdat_len.to_be_bytes());
+    bytes.extend_from_slice(b"mdat");
+    bytes.extend_from_slice(payload);
+    bytes
+}
+
+/// A small but real-looking JPEG header (the validator checks the first bytes only).
+pub const TINY_JPEG: &[u8] =
+    b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xFF\xD9";
+
+fn count(emu: &TestEmulator, method: &str, path: &str) -> usize {
+    emu.emu()
+        .requests()
+        .iter()
+        .filter(|r| r.is(method, path))
+        .count()
+}
+
+fn count_prefix(emu: &TestEmulator, method: &str, prefix: &str) -> usize {
+    emu.emu()
+        .requests()
+        .iter()
+        .filter(|r| r.method == method && r.path.starts_with(prefix))
+        .count()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn write_manifest(dir: &Path, body: &str) -> std::path::PathBuf {
+    let path = dir.join("pins.yaml");
+    std::fs::write(
+        &path,
+        format!("version: 1\ndefaults:\n  board: Clips\npins:\n{body}"),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn a_video_pin_is_uploaded_and_created_with_its_cover() {
+    let emu = TestEmulator::with_faults("media-polls=2");
+    emu.emu().seed_board("Clips", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    let video = tiny_mp4(b"first video payload");
+    std::fs::write(dir.path().join("run.mp4"), &video).unwrap();
+    std::fs::write(dir.path().join("cover.jpg"), TINY_JPEG).unwrap();
+    std::fs::write(dir.path().join("jump.mp4"), tiny_mp4(b"second")).unwrap();
+    let manifest = write_manifest(
+        dir.path(),
+        "  - id: run\n    title: Running\n    video: run.mp4\n    cover: cover.jpg\n  - id: jump\n    title: Jumping\n    video: jump.mp4\n    cover_frame: 3\n  - id: url-cover\n    title: Url cover\n    video: run.mp4\n    cover: https://example.com/cover.jpg\n",
+    );
+    emu.pinbatch()
+        .arg("apply")
+        .arg(&manifest)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("3 created"));
+
+    let snapshot = emu.emu().snapshot();
+    assert_eq!(snapshot.pins.len(), 3);
+    assert_eq!(snapshot.media.len(), 3, "one media per video pin");
+    assert!(
+        snapshot
+            .media
+            .iter()
+            .all(|m| m.status == MediaStatus::Succeeded)
+    );
+    let pin = |title: &str| {
+        snapshot
+            .pins
+            .iter()
+            .find(|p| p.title.as_deref() == Some(title))
+            .unwrap_or_else(|| panic!("pin {title} exists"))
+    };
+    let PinMediaRecord::Video {
+        media_id,
+        cover,
+        key_frame_time,
+    } = &pin("Running").media
+    else {
+        panic!("Running is a video pin");
+    };
+    let uploaded = snapshot
+        .media
+        .iter()
+        .find(|m| &m.media_id == media_id)
+        .expect("the pin's media was registered");
+    assert_eq!(
+        uploaded.sha256.as_deref(),
+        Some(sha256_hex(&video).as_str()),
+        "the uploaded bytes are the file's"
+    );
+    assert_eq!(uploaded.len, Some(video.len()));
+    assert_eq!(
+        cover,
+        &Some(ImageRecord::Bytes {
+            content_type: "image/jpeg".to_owned(),
+            sha256: sha256_hex(TINY_JPEG),
+            len: TINY_JPEG.len(),
+        })
+    );
+    assert_eq!(key_frame_time, &None);
+    let PinMediaRecord::Video {
+        cover,
+        key_frame_time,
+        ..
+    } = &pin("Jumping").media
+    else {
+        panic!("Jumping is a video pin");
+    };
+    assert_eq!(cover, &None);
+    assert_eq!(key_frame_time, &Some(3));
+    let PinMediaRecord::Video { cover, .. } = &pin("Url cover").media else {
+        panic!("Url cover is a video pin");
+    };
+    assert_eq!(
+        cover,
+        &Some(ImageRecord::Url("https://example.com/cover.jpg".to_owned()))
+    );
+
+    // The create request carried the media id and the cover as the API spells them.
+    let requests = emu.emu().requests();
+    let create = requests
+        .iter()
+        .filter(|r| r.is("POST", "/v5/pins"))
+        .filter_map(|r| r.body.as_ref())
+        .find(|body| body["title"] == "Running")
+        .expect("the create request was recorded");
+    assert_eq!(create["media_source"]["source_type"], "video_id");
+    assert_eq!(create["media_source"]["media_id"], media_id.as_str());
+    assert_eq!(
+        create["media_source"]["cover_image_content_type"],
+        "image/jpeg"
+    );
+    assert!(create["media_source"]["cover_image_data"].is_string());
+    assert_eq!(count(&emu, "POST", "/v5/media"), 3);
+    assert_eq!(count_prefix(&emu, "POST", "/upload/"), 3);
+
+    // A re-run sends nothing.
+    emu.emu().clear_requests();
+    emu.pinbatch()
+        .arg("apply")
+        .arg(&manifest)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("3 unchanged"));
+    assert!(emu.emu().requests().is_empty());
+    emu.assert_no_spec_violations();
+}
+
+#[test]
+fn failed_processing_fails_that_pin_only_and_a_rerun_uploads_again() {
+    let emu = TestEmulator::with_faults("media-fail=1,media-polls=1");
+    emu.emu().seed_board("Clips", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("broken.mp4"), tiny_mp4(b"not really h264")).unwrap();
+    let manifest = write_manifest(
+        dir.path(),
+        "  - id: broken\n    title: Broken\n    video: broken.mp4\n  - id: photo\n    title: Photo\n    image: https://example.com/a.jpg\n",
+    );
+    emu.pinbatch()
+        .arg("apply")
+        .arg(&manifest)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "Pinterest could not process video `broken.mp4`",
+        ))
+        .stderr(predicate::str::contains("1 created"))
+        .stderr(predicate::str::contains("1 failed"));
+    let snapshot = emu.emu().snapshot();
+    assert_eq!(snapshot.pins.len(), 1);
+    assert_eq!(snapshot.pins[0].title.as_deref(), Some("Photo"));
+    assert_eq!(
+        count(&emu, "POST", "/v5/pins"),
+        1,
+        "no create for the video"
+    );
+    emu.pinbatch()
+        .arg("status")
+        .arg(&manifest)
+        .assert()
+        .code(predicate::in_iter([0, 1]))
+        .stdout(predicate::str::contains("could not process video"));
+
+    // Once processing works, a re-run registers and uploads a new media instead of waiting on
+    // the failed one.
+    emu.set_fault_spec("media-polls=1");
+    emu.emu().clear_requests();
+    emu.pinbatch()
+        .arg("apply")
+        .arg(&manifest)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("1 created"));
+    assert_eq!(count(&emu, "POST", "/v5/media"), 1);
+    assert_eq!(count_prefix(&emu, "POST", "/upload/"), 1);
+    assert_eq!(emu.emu().snapshot().pins.len(), 2);
+    emu.assert_no_spec_violations();
+}
+
+#[test]
+fn a_kill_between_upload_and_pin_does_not_upload_again() {
+    let emu = TestEmulator::with_faults("media-polls=3,latency=50ms");
+    emu.emu().seed_board("Clips", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("run.mp4"), tiny_mp4(b"payload")).unwrap();
+    let manifest = write_manifest(
+        dir.path(),
+        "  - id: run\n    title: Running\n    video: run.mp4\n",
+    );
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pinbatch"));
+    command
+        .env("PINBATCH_API_BASE", emu.base_url())
+        .env("PINTEREST_ACCESS_TOKEN", emu.token())
+        .env("PINBATCH_CONFIG_DIR", emu.config_dir())
+        .args(["--no-progress", "-q", "apply"])
+        .arg(&manifest)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = command.spawn().unwrap();
+    // The first status poll comes after the upload is recorded in the state; kill the run while
+    // it waits for processing.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count_prefix(&emu, "GET", "/v5/media/") == 0 && Instant::now() < deadline {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before processing finished"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(count_prefix(&emu, "POST", "/upload/"), 1);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        emu.emu().snapshot().pins.is_empty(),
+        "killed before the pin"
+    );
+
+    emu.set_fault_spec("media-polls=0");
+    emu.pinbatch()
+        .arg("apply")
+        .arg(&manifest)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("1 created"));
+    assert_eq!(count(&emu, "POST", "/v5/media"), 1, "registered once");
+    assert_eq!(count_prefix(&emu, "POST", "/upload/"), 1, "uploaded once");
+    let snapshot = emu.emu().snapshot();
+    assert_eq!(snapshot.pins.len(), 1);
+    assert_eq!(snapshot.media.len(), 1);
+    let PinMediaRecord::Video { media_id, .. } = &snapshot.pins[0].media else {
+        panic!("a video pin");
+    };
+    assert_eq!(media_id, &snapshot.media[0].media_id);
+    emu.assert_no_spec_violations();
+}
+
+#[test]
+fn a_kill_after_registering_but_before_the_upload_registers_again() {
+    // Every request is slow, so the run can be killed once the registration is recorded in the
+    // state and while the upload is still on its way.
+    let emu = TestEmulator::with_faults("latency=400ms,scope=all");
+    emu.emu().seed_board("Clips", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("run.mp4"), tiny_mp4(b"payload")).unwrap();
+    let manifest = write_manifest(
+        dir.path(),
+        "  - id: run\n    title: Running\n    video: run.mp4\n",
+    );
+    let state_path = dir.path().join("pins.yaml.state");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pinbatch"));
+    command
+        .env("PINBATCH_API_BASE", emu.base_url())
+        .env("PINTEREST_ACCESS_TOKEN", emu.token())
+        .env("PINBATCH_CONFIG_DIR", emu.config_dir())
+        .args(["--no-progress", "-q", "apply"])
+        .arg(&manifest)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = command.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    // The registration is answered and recorded; the upload is then in flight (400 ms).
+    while !std::fs::read_to_string(&state_path)
+        .unwrap_or_default()
+        .contains("\"media_id\"")
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        count_prefix(&emu, "POST", "/upload/"),
+        0,
+        "killed before the upload"
+    );
+
+    emu.set_fault_spec("media-polls=0");
+    emu.pinbatch()
+        .arg("apply")
+        .arg(&manifest)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("1 created"));
+    let snapshot = emu.emu().snapshot();
+    assert_eq!(snapshot.pins.len(), 1);
+    assert_eq!(count(&emu, "POST", "/v5/media"), 2, "registered anew");
+    assert_eq!(count_prefix(&emu, "POST", "/upload/"), 1);
+    emu.assert_no_spec_violations();
+}
