@@ -42,6 +42,15 @@ fn wait_for_creates(emu: &TestEmulator, n: usize, child: &mut std::process::Chil
     }
 }
 
+/// Sends SIGINT (what Ctrl-C sends) to a running child.
+fn interrupt(child: &std::process::Child) {
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
 /// Every manifest pin exists exactly once on the board, with its title.
 fn assert_exactly_once(emu: &TestEmulator, n: usize, board: &str) {
     let snapshot = emu.emu().snapshot();
@@ -81,18 +90,7 @@ fn apply_creates_every_pin_once_and_a_rerun_calls_nothing() {
     assert_eq!(report_text.matches(",created,").count(), 6, "{report_text}");
     assert!(report_text.contains("https://www.pinterest.com/pin/"));
 
-    emu.emu().clear_requests();
-    emu.pinbatch()
-        .args(["apply"])
-        .arg(&manifest)
-        .assert()
-        .success()
-        .stderr(predicate::str::contains("6 unchanged"));
-    assert!(
-        emu.emu().requests().is_empty(),
-        "a re-run with nothing to do makes no API call: {:?}",
-        emu.emu().requests()
-    );
+    emu.assert_rerun_sends_nothing(&[manifest.to_str().unwrap()], "6 unchanged");
     emu.assert_no_spec_violations();
 }
 
@@ -467,11 +465,7 @@ fn ctrl_c_finishes_in_flight_requests_saves_and_exits_130() {
         .spawn()
         .unwrap();
     wait_for_creates(&emu, 3, &mut child);
-    let interrupted = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(interrupted.success());
+    interrupt(&child);
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
@@ -563,13 +557,10 @@ fn changed_media_needs_replace_and_orphans_need_prune() {
         .unwrap();
     assert!(format!("{:?}", replaced.media).contains("0-new.jpg"));
 
-    emu.clear_requests();
-    emu.pinbatch()
-        .args(["apply", "--replace", "--prune"])
-        .arg(&manifest)
-        .assert()
-        .success();
-    assert!(emu.requests().is_empty(), "{:?}", emu.requests());
+    emu.assert_rerun_sends_nothing(
+        &["--replace", "--prune", manifest.to_str().unwrap()],
+        "2 unchanged",
+    );
     emu.assert_no_spec_violations();
 }
 
@@ -681,11 +672,7 @@ fn a_second_ctrl_c_abandons_requests_in_flight_and_the_next_run_checks_them() {
     wait_for_creates(&emu, 3, &mut child);
     std::thread::sleep(Duration::from_millis(300));
     for _ in 0..2 {
-        let interrupted = std::process::Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(interrupted.success());
+        interrupt(&child);
         std::thread::sleep(Duration::from_millis(100));
     }
     let output = child.wait_with_output().unwrap();

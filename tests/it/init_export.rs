@@ -82,14 +82,8 @@ fn init_validate_apply_and_a_rerun_changes_nothing() {
     titles.sort();
     assert_eq!(titles, ["Big Dog", "run fast", "sleepy cat"]);
 
-    emu.emu().clear_requests();
-    emu.pinbatch()
-        .arg("apply")
-        .arg(&manifest_path)
-        .assert()
-        .success()
-        .stderr(predicate::str::contains("3 unchanged"));
-    assert!(emu.emu().requests().is_empty());
+    let manifest_arg = manifest_path.to_str().unwrap();
+    emu.assert_rerun_sends_nothing(&[manifest_arg], "3 unchanged");
 
     // A second init does not overwrite the manifest without --force.
     emu.pinbatch()

@@ -166,14 +166,7 @@ fn a_video_pin_is_uploaded_and_created_with_its_cover() {
     assert_eq!(count_prefix(&emu, "POST", "/upload/"), 3);
 
     // A re-run sends nothing.
-    emu.emu().clear_requests();
-    emu.pinbatch()
-        .arg("apply")
-        .arg(&manifest)
-        .assert()
-        .success()
-        .stderr(predicate::str::contains("3 unchanged"));
-    assert!(emu.emu().requests().is_empty());
+    emu.assert_rerun_sends_nothing(&[manifest.to_str().unwrap()], "3 unchanged");
     emu.assert_no_spec_violations();
 }
 

@@ -143,6 +143,20 @@ impl TestEmulator {
         process
     }
 
+    /// Runs `apply` again with `args` and asserts that it succeeds, prints `expected` on stderr
+    /// and sends no request at all.
+    pub fn assert_rerun_sends_nothing(&self, args: &[&str], expected: &str) {
+        self.emu().clear_requests();
+        self.pinbatch()
+            .arg("apply")
+            .args(args)
+            .assert()
+            .success()
+            .stderr(predicates::str::contains(expected));
+        let requests = self.emu().requests();
+        assert!(requests.is_empty(), "a re-run sent requests: {requests:?}");
+    }
+
     /// Panics with every recorded OpenAPI violation, if any: request bodies pinbatch sent, and
     /// (an emulator bug, reported separately) responses the emulator sent.
     pub fn assert_no_spec_violations(&self) {
