@@ -5,6 +5,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
+use unicode_width::UnicodeWidthStr as _;
 
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::exit::{ExitStatus, Fatal};
@@ -198,13 +199,9 @@ pub fn write_plan(
             writeln!(stdout)?;
         }
         OutputFormat::Human => {
-            let width = rows
-                .iter()
-                .map(|r| r.key.chars().count())
-                .max()
-                .unwrap_or(3)
-                .max(3);
-            writeln!(stdout, "{:<13} {:<width$}  DETAIL", "ACTION", "KEY")?;
+            // Keys may hold wide characters (board names in CJK): pad by display width.
+            let width = rows.iter().map(|r| r.key.width()).max().unwrap_or(3).max(3);
+            writeln!(stdout, "{:<13} {}  DETAIL", "ACTION", pad("KEY", width))?;
             for row in &rows {
                 let mut detail = row.reason.clone();
                 if let Some(pin_id) = row.pin_id {
@@ -212,8 +209,10 @@ pub fn write_plan(
                 }
                 writeln!(
                     stdout,
-                    "{:<13} {:<width$}  {detail} ({})",
-                    row.action, row.key, row.location
+                    "{:<13} {}  {detail} ({})",
+                    row.action,
+                    pad(row.key, width),
+                    row.location
                 )?;
             }
             for orphan in &orphans {
@@ -224,8 +223,10 @@ pub fn write_plan(
                 };
                 writeln!(
                     stdout,
-                    "{:<13} {:<width$}  {detail}; pin {}",
-                    orphan.action, orphan.key, orphan.pin_id
+                    "{:<13} {}  {detail}; pin {}",
+                    orphan.action,
+                    pad(orphan.key, width),
+                    orphan.pin_id
                 )?;
             }
             for board in &boards_to_create {
@@ -256,4 +257,10 @@ pub fn write_plan(
         }
     }
     Ok(())
+}
+
+/// `text` padded with spaces to `width` terminal columns.
+fn pad(text: &str, width: usize) -> String {
+    let fill = width.saturating_sub(text.width());
+    format!("{text}{}", " ".repeat(fill))
 }
