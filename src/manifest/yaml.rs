@@ -64,11 +64,31 @@ enum Frame {
     },
 }
 
+/// Most values that aliases may copy in one manifest. Each alias copies its anchor's whole value,
+/// so a few lines of aliases to aliases could otherwise expand to billions of values.
+const MAX_ALIAS_EXPANSION: usize = 1_000_000;
+
+/// How many values a node holds, itself included.
+fn node_count(node: &Node) -> usize {
+    match &node.kind {
+        NodeKind::Scalar(_) | NodeKind::Null => 1,
+        NodeKind::Sequence(items) => 1 + items.iter().map(node_count).sum::<usize>(),
+        NodeKind::Mapping(items) => {
+            1 + items
+                .iter()
+                .map(|(key, value)| node_count(key) + node_count(value))
+                .sum::<usize>()
+        }
+    }
+}
+
 /// Parses YAML text into one root node (None for an empty document). A syntax error becomes
 /// the returned diagnostic.
 fn parse_tree(text: &str, file: &Arc<str>) -> Result<Option<Node>, Diagnostic> {
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    // Each anchored value with its size, to bound what aliases copy.
+    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
+    let mut expanded = 0usize;
     let mut root: Option<Node> = None;
     let mut documents = 0usize;
     let at = |pos: Position| Location {
@@ -114,15 +134,25 @@ fn parse_tree(text: &str, file: &Arc<str>) -> Result<Option<Node>, Diagnostic> {
                 };
                 let node = Node { kind, pos };
                 if anchor > 0 {
-                    anchors.insert(anchor, node.clone());
+                    anchors.insert(anchor, (node.clone(), 1));
                 }
                 Some(node)
             }
             Event::Alias(anchor) => match anchors.get(&anchor) {
-                Some(node) => Some(Node {
-                    kind: node.kind.clone(),
-                    pos,
-                }),
+                Some((node, size)) => {
+                    expanded = expanded.saturating_add(*size);
+                    if expanded > MAX_ALIAS_EXPANSION {
+                        return Err(Diagnostic::error(
+                            at(pos),
+                            format!("aliases expand to more than {MAX_ALIAS_EXPANSION} values"),
+                        )
+                        .with_hint("use fewer aliases, or aliases of smaller values"));
+                    }
+                    Some(Node {
+                        kind: node.kind.clone(),
+                        pos,
+                    })
+                }
                 None => {
                     return Err(Diagnostic::error(at(pos), "alias to an unknown anchor"));
                 }
@@ -151,7 +181,8 @@ fn parse_tree(text: &str, file: &Arc<str>) -> Result<Option<Node>, Diagnostic> {
                         pos,
                     };
                     if anchor > 0 {
-                        anchors.insert(anchor, node.clone());
+                        let size = node_count(&node);
+                        anchors.insert(anchor, (node.clone(), size));
                     }
                     Some(node)
                 }
@@ -163,7 +194,8 @@ fn parse_tree(text: &str, file: &Arc<str>) -> Result<Option<Node>, Diagnostic> {
                         pos,
                     };
                     if anchor > 0 {
-                        anchors.insert(anchor, node.clone());
+                        let size = node_count(&node);
+                        anchors.insert(anchor, (node.clone(), size));
                     }
                     Some(node)
                 }
@@ -562,6 +594,26 @@ mod tests {
         assert_eq!(diagnostics[0].field.as_deref(), Some("version"));
         let (_, diagnostics) = read_str("version: 1\npins: []\n---\nversion: 1\n");
         assert!(diagnostics[0].message.contains("second"));
+    }
+
+    #[test]
+    fn aliases_that_expand_exponentially_are_refused() {
+        let mut text = String::from("version: 1\na0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..10 {
+            let previous = format!("*a{}", level - 1);
+            let items = [previous.as_str(); 9].join(", ");
+            text.push_str(&format!("a{level}: &a{level} [{items}]\n"));
+        }
+        text.push_str("pins:\n  - board: B\n    title: *a9\n    image: a.jpg\n");
+        let started = std::time::Instant::now();
+        let (_, diagnostics) = read_str(&text);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(
+            diagnostics
+                .iter()
+                .any(|d| d.message.contains("aliases expand to more than")),
+            "{diagnostics:?}"
+        );
     }
 
     #[test]
