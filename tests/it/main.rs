@@ -3,5 +3,7 @@
 mod api_commands;
 mod apply;
 mod common;
+mod corpus;
 mod emulator;
+mod reliability;
 mod validate;
