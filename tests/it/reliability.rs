@@ -356,10 +356,11 @@ fn a_full_disk_stops_apply_cleanly_and_a_rerun_completes_exactly_once() {
 #[test]
 #[ignore = "long: 20 kills at random moments; run with `cargo test --test it -- --ignored`"]
 fn twenty_random_kills_with_resume_create_each_pin_once() {
-    let emu = TestEmulator::with_faults("latency=30ms,drop-after-commit=0.05,seed=21");
+    // About 2 s of work in all at -j 4, so that each of the 20 kills lands mid-batch.
+    let emu = TestEmulator::with_faults("latency=60ms,drop-after-commit=0.05,seed=21");
     emu.emu().seed_board(BOARD, "PUBLIC");
     let dir = tempfile::tempdir().unwrap();
-    let n = 60;
+    let n = 120;
     let manifest = manifest(dir.path(), n);
     let mut rng = fastrand::Rng::with_seed(20_261_129);
     for round in 0..20 {
@@ -370,7 +371,7 @@ fn twenty_random_kills_with_resume_create_each_pin_once() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(rng.u64(20..250)));
+        std::thread::sleep(Duration::from_millis(rng.u64(10..200)));
         let _ = child.kill();
         child.wait().unwrap();
         let snapshot = emu.emu().snapshot();
@@ -379,6 +380,10 @@ fn twenty_random_kills_with_resume_create_each_pin_once() {
             "round {round}: more pins than the manifest"
         );
     }
+    assert!(
+        emu.emu().snapshot().pins.len() < n,
+        "the kills should interrupt the batch before it is complete"
+    );
     emu.set_fault_spec("none");
     emu.pinbatch()
         .args(["apply", "--retry-base-delay", "5ms"])
