@@ -582,6 +582,10 @@ pub struct StateFile {
     path: PathBuf,
     file: File,
     snapshot: StateSnapshot,
+    /// Set once an append failed: that append may have left a partial line at the end, which
+    /// is harmless as the last line but would become a damaged middle line if anything were
+    /// appended after it (a disk that frees a little space again), so nothing more is written.
+    failed: Option<String>,
     _lock: StateLock,
 }
 
@@ -626,6 +630,7 @@ impl StateFile {
             path: path.to_owned(),
             file,
             snapshot,
+            failed: None,
             _lock: lock,
         })
     }
@@ -664,6 +669,13 @@ impl StateFile {
         if records.is_empty() {
             return Ok(());
         }
+        if let Some(reason) = &self.failed {
+            return Err(StateError::Io {
+                action: "write",
+                path: self.path.clone(),
+                source: io::Error::other(format!("an earlier write failed: {reason}")),
+            });
+        }
         let mut buffer = Vec::with_capacity(records.len() * 160);
         for record in records {
             serde_json::to_writer(&mut buffer, record).map_err(|err| StateError::Io {
@@ -673,14 +685,18 @@ impl StateFile {
             })?;
             buffer.push(b'\n');
         }
-        self.file
+        if let Err(source) = self
+            .file
             .write_all(&buffer)
             .and_then(|()| self.file.sync_data())
-            .map_err(|source| StateError::Io {
+        {
+            self.failed = Some(source.to_string());
+            return Err(StateError::Io {
                 action: "write",
                 path: self.path.clone(),
                 source,
-            })?;
+            });
+        }
         for record in records {
             self.snapshot.apply(record);
         }
@@ -861,6 +877,26 @@ mod tests {
             adopted: false,
             at_ms: 2000,
         }
+    }
+
+    #[test]
+    fn nothing_is_appended_after_a_failed_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.state");
+        let mut state = StateFile::open(&path, "o").unwrap();
+        state.append(&[done("a", "11")]).unwrap();
+        let writable = std::mem::replace(&mut state.file, File::open(&path).unwrap());
+        assert!(state.append(&[attempt("b")]).is_err());
+        state.file = writable;
+        let err = state.append(&[attempt("c")]).unwrap_err();
+        assert!(err.to_string().contains("m.state"), "{err}");
+        drop(state);
+        let snapshot = load(&path).unwrap().unwrap();
+        assert_eq!(
+            snapshot.pins.len(),
+            1,
+            "only the record written before the failure"
+        );
     }
 
     #[test]

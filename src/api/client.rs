@@ -163,10 +163,24 @@ enum AuthMode<'a> {
 
 enum Body {
     None,
-    /// Serialized once; every attempt sends the same bytes without copying them (an image
-    /// body can be tens of megabytes).
+    /// Serialized once; every attempt sends the same shared bytes, so a body holding a
+    /// base64 image is in memory once here rather than once per representation and attempt.
     Json(Bytes),
     Form(Vec<(&'static str, String)>),
+}
+
+/// A writer that only counts the bytes written to it.
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// One logical API call, rebuilt into a request on every attempt.
@@ -193,9 +207,15 @@ impl<'a> Call<'a> {
     }
 
     fn json(mut self, body: &impl serde::Serialize) -> Result<Self, ApiError> {
-        let bytes = serde_json::to_vec(body).map_err(|err| {
-            ApiError::new(ApiErrorKind::Request, self.method.as_str(), self.path()).with_source(err)
-        })?;
+        let encode_error = |call: &Self, err: serde_json::Error| {
+            ApiError::new(ApiErrorKind::Request, call.method.as_str(), call.path()).with_source(err)
+        };
+        // Measure first so the buffer is allocated once at its final size: growing it by
+        // doubling would briefly hold up to three times a large body.
+        let mut counter = ByteCounter(0);
+        serde_json::to_writer(&mut counter, body).map_err(|err| encode_error(&self, err))?;
+        let mut bytes = Vec::with_capacity(counter.0);
+        serde_json::to_writer(&mut bytes, body).map_err(|err| encode_error(&self, err))?;
         self.body = Body::Json(Bytes::from(bytes));
         Ok(self)
     }
@@ -604,7 +624,7 @@ impl ApiClient {
             Body::Json(bytes) => {
                 request = request
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(bytes.clone())
+                    .body(bytes.clone());
             }
             Body::Form(pairs) => request = request.form(pairs),
         }

@@ -283,6 +283,31 @@ impl Emulator {
         lock(&self.shared.store).is_valid_access_token(token)
     }
 
+    /// Stops serving as a crashed server would (the listener and every connection are closed,
+    /// requests in progress get no response) but keeps the store, so that [`Emulator::resume`]
+    /// brings the same server back on the same address.
+    pub async fn suspend(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+
+    /// Serves again on the same address after [`Emulator::suspend`], with the same store, faults
+    /// and records. Does nothing when already serving.
+    pub async fn resume(&mut self) -> std::io::Result<()> {
+        if self.server.is_some() {
+            return Ok(());
+        }
+        let listener = TcpListener::bind(self.addr).await?;
+        let (stop, stopped) = oneshot::channel();
+        self.server = Some(tokio::spawn(serve(listener, self.shared.clone(), stopped)));
+        self.stop = Some(stop);
+        Ok(())
+    }
+
     /// Stops accepting, closes every connection and waits for the server task.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {

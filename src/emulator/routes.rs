@@ -64,6 +64,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/oauth/", get(authorize))
         .route("/oauth", get(authorize))
         .route("/upload/{media_id}", post(upload))
+        // Base64 images of several megabytes exceed axum's 2 MB default for body extractors.
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(middleware::from_fn_with_state(shared.clone(), gateway))
         .with_state(shared)
 }

@@ -98,6 +98,20 @@ impl TestEmulator {
         self.emu().set_faults(faults);
     }
 
+    /// Takes the server down as a crash would, keeping its store (see [`Emulator::suspend`]).
+    pub fn suspend(&mut self) {
+        let emulator = self.emulator.as_mut().expect("emulator already shut down");
+        self.runtime.block_on(emulator.suspend());
+    }
+
+    /// Brings the server back on the same address with the same store.
+    pub fn resume(&mut self) {
+        let emulator = self.emulator.as_mut().expect("emulator already shut down");
+        self.runtime
+            .block_on(emulator.resume())
+            .expect("cannot listen on the same address again");
+    }
+
     /// Runs a future on the emulator's runtime (e.g. a reqwest call in a sync test).
     pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)

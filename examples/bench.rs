@@ -1,0 +1,1038 @@
+//! The performance benchmark: drives the release `pinbatch` binary against the in-process
+//! emulator and reports every figure as a ratio to an ideal or a peer measured in the same run.
+//!
+//! Run it with `cargo run --release --example bench` (it first runs
+//! `cargo build --release --bin pinbatch`, which is quick when nothing changed). Flags:
+//! `--quick` (fewer pins, for a smoke run), `--no-peers` (skip the Python SDK and curl),
+//! `--readme` / `--no-readme` (write the table into README.md; on by default for full runs).
+//!
+//! Figures: throughput against `N / latency`, API calls per pin, 429s provoked under a server
+//! write limit with and without `--rate-limit`, peak resident memory with large images, CPU time
+//! per pin, `validate` time of large CSVs, resume time over a large state, and two peers (the
+//! official Python SDK in a plain loop, and `xargs -P N curl`). CPU time of a child comes from
+//! `wait4`, so it covers that process and the children it waited for; peak memory is the child's
+//! own `VmHWM`, sampled while it runs.
+
+use std::fmt::Write as _;
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use pinbatch::emulator::{AppliedFault, Emulator, EmulatorConfig, parse_fault_spec};
+
+/// Latency of the emulator in the throughput, rate-limit, memory and peer runs.
+const LATENCY_MS: u64 = 50;
+/// The board every benchmark pin goes to.
+const BOARD: &str = "Bench";
+
+struct Options {
+    quick: bool,
+    peers: bool,
+    readme: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let options = Options {
+        quick,
+        peers: !args.iter().any(|a| a == "--no-peers"),
+        readme: if args.iter().any(|a| a == "--no-readme") {
+            false
+        } else {
+            !quick || args.iter().any(|a| a == "--readme")
+        },
+    };
+    if let Some(unknown) = args.iter().find(|a| {
+        !matches!(
+            a.as_str(),
+            "--quick" | "--no-peers" | "--readme" | "--no-readme"
+        )
+    }) {
+        bail!("unknown argument `{unknown}` (known: --quick, --no-peers, --readme, --no-readme)");
+    }
+    let binary = build_binary()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("cannot start the emulator runtime")?;
+    let work = tempfile::Builder::new()
+        .prefix("pinbatch-bench")
+        .tempdir()
+        .context("cannot create a temporary folder")?;
+    let bench = Bench {
+        binary,
+        runtime,
+        work: work.path().to_path_buf(),
+        options,
+    };
+    let started = Instant::now();
+    let mut table = Table::default();
+    bench.throughput(&mut table)?;
+    bench.rate_limit(&mut table)?;
+    bench.memory(&mut table)?;
+    bench.validate(&mut table)?;
+    bench.resume(&mut table)?;
+    if bench.options.peers {
+        bench.peers(&mut table)?;
+    } else {
+        table.note("Peers skipped: --no-peers.");
+    }
+    let markdown = table.render(bench.options.quick, started.elapsed());
+    println!("\n{markdown}");
+    if bench.options.readme {
+        write_readme(&markdown)?;
+        eprintln!("README.md section \"Performance\" updated.");
+    }
+    Ok(())
+}
+
+/// Builds the release binary (a no-op when it is up to date) and returns its path.
+fn build_binary() -> anyhow::Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--release", "--quiet", "--bin", "pinbatch"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .context("cannot run cargo to build the release binary")?;
+    if !status.success() {
+        bail!("`cargo build --release --bin pinbatch` failed");
+    }
+    // This example lives in <target>/release/examples/; the binary is in <target>/release/.
+    let exe = std::env::current_exe().context("cannot find the benchmark's own path")?;
+    let release = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("unexpected location of the benchmark binary")?;
+    let binary = release.join("pinbatch");
+    if !binary.is_file() {
+        bail!("the release binary {} is missing", binary.display());
+    }
+    Ok(binary)
+}
+
+struct Bench {
+    binary: PathBuf,
+    runtime: tokio::runtime::Runtime,
+    work: PathBuf,
+    options: Options,
+}
+
+/// What a finished child process used, from `wait4`.
+struct Usage {
+    code: i32,
+    wall: Duration,
+    cpu: Duration,
+    max_rss_kb: u64,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs a command to the end and measures it: wall time, user+system CPU (of the child and the
+/// children it waited for) and the child's own peak RSS, sampled every millisecond.
+fn measure(command: &mut Command) -> anyhow::Result<Usage> {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("cannot start {command:?}"))?;
+    let mut out = child.stdout.take().context("no stdout pipe")?;
+    let mut err = child.stderr.take().context("no stderr pipe")?;
+    let out_reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = out.read_to_string(&mut text);
+        text
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = err.read_to_string(&mut text);
+        text
+    });
+    let pid = libc::pid_t::try_from(child.id()).context("pid out of range")?;
+    // wait4's ru_maxrss also counts the spawning process's memory at exec time (the child
+    // starts as a copy of this one), so the peak is sampled from the child's own VmHWM instead.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = std::sync::Arc::clone(&done);
+        std::thread::spawn(move || {
+            let mut peak_kb = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some(kb) = vm_hwm_kb(pid) {
+                    peak_kb = peak_kb.max(kb);
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            peak_kb
+        })
+    };
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero rusage is a valid value; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `pid` is our child, not yet reaped; the pointers are to live locals.
+        let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if reaped == pid {
+            break;
+        }
+        let error = std::io::Error::last_os_error();
+        if error.kind() != std::io::ErrorKind::Interrupted {
+            return Err(error).context("wait4 failed");
+        }
+    }
+    let wall = started.elapsed();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let max_rss_kb = sampler.join().unwrap_or(0);
+    let timeval = |tv: libc::timeval| {
+        Duration::from_secs(tv.tv_sec.max(0) as u64)
+            + Duration::from_micros(tv.tv_usec.max(0) as u64)
+    };
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    Ok(Usage {
+        code,
+        wall,
+        cpu: timeval(usage.ru_utime) + timeval(usage.ru_stime),
+        max_rss_kb,
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    })
+}
+
+/// The peak resident set of a running process, in KiB (`VmHWM` in `/proc/PID/status`).
+fn vm_hwm_kb(pid: libc::pid_t) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// One apply run's figures.
+struct ApplyRun {
+    usage: Usage,
+    /// The executor's own elapsed time (from the JSON summary), without start-up and board lookup.
+    executing: Duration,
+    requests: Vec<pinbatch::emulator::RecordedRequest>,
+    pins_stored: usize,
+}
+
+impl Bench {
+    fn emulator(&self, faults: &str) -> anyhow::Result<(Emulator, String)> {
+        let faults = parse_fault_spec(faults).map_err(|err| anyhow::anyhow!(err))?;
+        let emulator = self
+            .runtime
+            .block_on(Emulator::start(EmulatorConfig {
+                faults,
+                ..EmulatorConfig::default()
+            }))
+            .context("cannot start the emulator")?;
+        let board = emulator.seed_board(BOARD, "PUBLIC");
+        Ok((emulator, board))
+    }
+
+    fn stop(&self, emulator: Emulator) {
+        self.runtime.block_on(emulator.shutdown());
+    }
+
+    fn dir(&self, name: &str) -> anyhow::Result<PathBuf> {
+        let dir = self.work.join(name);
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(dir)
+    }
+
+    fn pinbatch(&self, emulator: &Emulator, config_dir: &Path) -> Command {
+        let mut command = Command::new(&self.binary);
+        for (name, _) in std::env::vars_os() {
+            let text = name.to_string_lossy();
+            if text.starts_with("PINTEREST_") || text.starts_with("PINBATCH_") {
+                command.env_remove(&name);
+            }
+        }
+        command
+            .env("PINBATCH_API_BASE", emulator.base_url())
+            .env(
+                "PINTEREST_ACCESS_TOKEN",
+                EmulatorConfig::default().access_token,
+            )
+            .env("PINBATCH_CONFIG_DIR", config_dir)
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .arg("--no-progress");
+        command
+    }
+
+    /// Runs `pinbatch apply --format json` with `extra` arguments on a fresh emulator.
+    fn apply(
+        &self,
+        name: &str,
+        faults: &str,
+        manifest: impl Fn(&Path) -> anyhow::Result<PathBuf>,
+        extra: &[&str],
+    ) -> anyhow::Result<ApplyRun> {
+        let dir = self.dir(name)?;
+        let manifest = manifest(&dir)?;
+        let (emulator, _) = self.emulator(faults)?;
+        let usage = measure(
+            self.pinbatch(&emulator, &dir)
+                .args(["apply", "--format", "json"])
+                .args(extra)
+                .arg(&manifest),
+        )?;
+        let requests = emulator.requests();
+        let pins_stored = emulator.snapshot().pins.len();
+        self.stop(emulator);
+        if usage.code != 0 {
+            bail!(
+                "{name}: pinbatch apply exited {}:\n{}\n{}",
+                usage.code,
+                tail(&usage.stdout),
+                tail(&usage.stderr)
+            );
+        }
+        let executing = summary_elapsed(&usage.stdout).unwrap_or(usage.wall);
+        Ok(ApplyRun {
+            usage,
+            executing,
+            requests,
+            pins_stored,
+        })
+    }
+
+    fn throughput(&self, table: &mut Table) -> anyhow::Result<()> {
+        let latency = Duration::from_millis(LATENCY_MS);
+        let mut rows = Vec::new();
+        let mut calls_row = None;
+        for (n, pins) in [(1usize, 100usize), (4, 200), (16, 400), (64, 1600)] {
+            let pins = if self.options.quick { pins / 4 } else { pins };
+            eprintln!("throughput: -j {n}, {pins} pins, latency {LATENCY_MS} ms");
+            let run = self.apply(
+                &format!("throughput-{n}"),
+                &format!("latency={LATENCY_MS}ms"),
+                |dir| url_manifest(dir, pins, "yaml"),
+                &["-j", &n.to_string()],
+            )?;
+            check_stored(&run, pins)?;
+            let ideal = n.min(pins) as f64 / latency.as_secs_f64();
+            let executing = pins as f64 / run.executing.as_secs_f64();
+            let whole = pins as f64 / run.usage.wall.as_secs_f64();
+            rows.push(vec![
+                format!("Throughput, -j {n}, {pins} URL pins, {LATENCY_MS} ms latency"),
+                format!("{ideal:.0} pins/s (N / latency)"),
+                format!("{executing:.1} pins/s ({whole:.1} end to end)"),
+                format!(
+                    "**{:.3}** ({:.3} end to end)",
+                    executing / ideal,
+                    whole / ideal
+                ),
+            ]);
+            if n == 16 {
+                let resolution = run
+                    .requests
+                    .iter()
+                    .filter(|r| !r.is("POST", "/v5/pins"))
+                    .count();
+                let calls = run.requests.len() as f64 / pins as f64;
+                calls_row = Some(vec![
+                    format!("API calls per created pin (-j 16, {pins} pins, no faults)"),
+                    format!(
+                        "{:.3} (1 + 2 board-lookup calls / {pins})",
+                        (pins + 2) as f64 / pins as f64
+                    ),
+                    format!("{calls:.3} ({resolution} calls besides the creates)"),
+                    format!("**{:.3}**", calls / ((pins + 2) as f64 / pins as f64)),
+                ]);
+                let cpu_ms = run.usage.cpu.as_secs_f64() * 1000.0 / pins as f64;
+                table.cpu_rows.push(vec![
+                    format!("CPU time per pin (user+sys, -j 16, {pins} URL pins)"),
+                    "< 1 ms (target)".to_owned(),
+                    format!(
+                        "{cpu_ms:.3} ms ({:.2} s in all)",
+                        run.usage.cpu.as_secs_f64()
+                    ),
+                    format!("**{cpu_ms:.3}** of 1 ms"),
+                ]);
+            }
+        }
+        table.rows.extend(rows);
+        table.rows.extend(calls_row);
+        Ok(())
+    }
+
+    fn rate_limit(&self, table: &mut Table) -> anyhow::Result<()> {
+        let pins = if self.options.quick { 40 } else { 100 };
+        for paced in [false, true] {
+            let mut extra = vec!["-j", "16"];
+            if paced {
+                extra.extend(["--rate-limit", "20/s"]);
+            }
+            eprintln!("rate limit: write-limit=20/s, -j 16, {pins} pins, --rate-limit {paced}");
+            let run = self.apply(
+                &format!("rate-limit-{paced}"),
+                &format!("latency={LATENCY_MS}ms,write-limit=20/s"),
+                |dir| url_manifest(dir, pins, "yaml"),
+                &extra,
+            )?;
+            check_stored(&run, pins)?;
+            let limited: Vec<usize> = run
+                .requests
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.status == Some(429))
+                .map(|(i, _)| i)
+                .collect();
+            let injected = run
+                .requests
+                .iter()
+                .filter(|r| r.fault == Some(AppliedFault::WriteLimited))
+                .count();
+            let ideal_wall = pins.saturating_sub(20) as f64 / 20.0;
+            table.rows.push(vec![
+                format!(
+                    "429s, server write-limit=20/s, -j 16, {pins} pins, {}",
+                    if paced { "`--rate-limit 20/s`" } else { "no `--rate-limit`" }
+                ),
+                "0 after the first".to_owned(),
+                format!(
+                    "{} x 429 ({injected} from the bucket), {:.2} calls/pin, {:.1} s (bucket allows {ideal_wall:.1} s)",
+                    limited.len(),
+                    run.requests.len() as f64 / pins as f64,
+                    run.usage.wall.as_secs_f64()
+                ),
+                format!("**{}** after the first", limited.len().saturating_sub(1)),
+            ]);
+        }
+        Ok(())
+    }
+
+    fn memory(&self, table: &mut Table) -> anyhow::Result<()> {
+        let (count, megabytes) = if self.options.quick { (16, 8) } else { (48, 8) };
+        let images = self.dir("images")?;
+        eprintln!("memory: writing {count} PNG images of {megabytes} MB");
+        let mut paths = Vec::new();
+        for i in 0..count {
+            let path = images.join(format!("big-{i:02}.png"));
+            write_png(&path, megabytes * 1024 * 1024, i as u8)?;
+            paths.push(path);
+        }
+        let largest = paths
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .max()
+            .unwrap_or(0) as f64
+            / (1024.0 * 1024.0);
+        for n in [4usize, 16] {
+            eprintln!("memory: -j {n}, {count} images");
+            let run = self.apply(
+                &format!("memory-{n}"),
+                &format!("latency={LATENCY_MS}ms"),
+                |dir| image_manifest(dir, &paths),
+                &["-j", &n.to_string()],
+            )?;
+            check_stored(&run, count)?;
+            let peak = run.usage.max_rss_kb as f64 / 1024.0;
+            let budget = 30.0 + n as f64 * 3.0 * largest;
+            table.rows.push(vec![
+                format!("Peak RSS, -j {n}, {count} PNGs of {largest:.1} MB"),
+                format!("<= {budget:.0} MB (30 + N x 3 x largest)"),
+                format!(
+                    "{peak:.0} MB; CPU {:.1} ms/pin incl. base64",
+                    run.usage.cpu.as_secs_f64() * 1000.0 / count as f64
+                ),
+                format!("**{:.2}** of budget", peak / budget),
+            ]);
+        }
+        Ok(())
+    }
+
+    fn validate(&self, table: &mut Table) -> anyhow::Result<()> {
+        let sizes: &[usize] = if self.options.quick {
+            &[10_000]
+        } else {
+            &[10_000, 100_000]
+        };
+        for &rows in sizes {
+            let dir = self.dir(&format!("validate-{rows}"))?;
+            let manifest = url_manifest(&dir, rows, "csv")?;
+            eprintln!("validate: {rows} rows");
+            let usage = measure(
+                Command::new(&self.binary)
+                    .env("NO_COLOR", "1")
+                    .args(["--no-progress", "-q", "validate"])
+                    .arg(&manifest),
+            )?;
+            if usage.code != 0 {
+                bail!(
+                    "validate {rows} rows exited {}:\n{}",
+                    usage.code,
+                    tail(&usage.stderr)
+                );
+            }
+            let per_row = usage.wall.as_secs_f64() * 1e6 / rows as f64;
+            table.rows.push(vec![
+                format!("`validate` of a {rows}-row CSV"),
+                "-".to_owned(),
+                format!(
+                    "{:.2} s wall, {:.2} s CPU, {:.0} MB peak",
+                    usage.wall.as_secs_f64(),
+                    usage.cpu.as_secs_f64(),
+                    usage.max_rss_kb as f64 / 1024.0
+                ),
+                format!("{per_row:.1} µs/row"),
+            ]);
+        }
+        Ok(())
+    }
+
+    fn resume(&self, table: &mut Table) -> anyhow::Result<()> {
+        let keys = if self.options.quick { 20_000 } else { 100_000 };
+        let dir = self.dir("resume")?;
+        let manifest = url_manifest(&dir, keys, "csv")?;
+        let (emulator, board_id) = self.emulator("none")?;
+        eprintln!("resume: writing a {keys}-key state");
+        write_done_state(&manifest, &emulator.base_url(), &board_id)?;
+        let usage = measure(
+            self.pinbatch(&emulator, &dir)
+                .args(["-q", "apply"])
+                .arg(&manifest),
+        )?;
+        let calls = emulator.requests().len();
+        self.stop(emulator);
+        if usage.code != 0 {
+            bail!("resume exited {}:\n{}", usage.code, tail(&usage.stderr));
+        }
+        if calls != 0 {
+            bail!("resume over a complete state made {calls} API calls; expected none");
+        }
+        table.rows.push(vec![
+            format!("Resume with nothing to do, {keys}-key state"),
+            "0 API calls".to_owned(),
+            format!(
+                "{:.2} s wall, {:.2} s CPU, {:.0} MB peak",
+                usage.wall.as_secs_f64(),
+                usage.cpu.as_secs_f64(),
+                usage.max_rss_kb as f64 / 1024.0
+            ),
+            format!("**{calls}** API calls"),
+        ]);
+        Ok(())
+    }
+
+    fn peers(&self, table: &mut Table) -> anyhow::Result<()> {
+        let pins = if self.options.quick { 50 } else { 200 };
+        let faults = format!("latency={LATENCY_MS}ms");
+        let mut ours = std::collections::BTreeMap::new();
+        for n in [1usize, 16] {
+            eprintln!("peers: pinbatch -j {n}, {pins} pins");
+            let run = self.apply(
+                &format!("peer-pinbatch-{n}"),
+                &faults,
+                |dir| url_manifest(dir, pins, "yaml"),
+                &["-j", &n.to_string()],
+            )?;
+            check_stored(&run, pins)?;
+            table.peer_rows.push(peer_row(
+                &format!("pinbatch -j {n}"),
+                &run.usage,
+                run.requests.len(),
+                pins,
+                None,
+            ));
+            ours.insert(n, run.usage);
+        }
+        match self.python_sdk(pins, &faults) {
+            Ok((usage, calls)) => table.peer_rows.push(peer_row(
+                "Python SDK `pinterest-api-sdk` 0.2.7, plain loop (1 at a time)",
+                &usage,
+                calls,
+                pins,
+                ours.get(&1),
+            )),
+            Err(err) => table.note(&format!("Python SDK skipped: {err:#}")),
+        }
+        match self.curl(pins, 16, &faults) {
+            Ok((usage, calls)) => table.peer_rows.push(peer_row(
+                "`xargs -P 16 curl` (one process per pin)",
+                &usage,
+                calls,
+                pins,
+                ours.get(&16),
+            )),
+            Err(err) => table.note(&format!("curl skipped: {err:#}")),
+        }
+        Ok(())
+    }
+
+    /// The official Python SDK in a venv under the target folder, creating pins in a loop.
+    fn python_sdk(&self, pins: usize, faults: &str) -> anyhow::Result<(Usage, usize)> {
+        let python = sdk_python()?;
+        let dir = self.dir("peer-sdk")?;
+        let script = dir.join("create_pins.py");
+        std::fs::write(&script, SDK_SCRIPT)?;
+        let (emulator, board_id) = self.emulator(faults)?;
+        eprintln!("peers: Python SDK, {pins} pins");
+        let usage = measure(
+            Command::new(&python)
+                .arg(&script)
+                .arg(&board_id)
+                .arg(pins.to_string())
+                .env("PINTEREST_API_URI", format!("{}/v5", emulator.base_url()))
+                .env(
+                    "PINTEREST_ACCESS_TOKEN",
+                    EmulatorConfig::default().access_token,
+                ),
+        )?;
+        let calls = emulator.requests().len();
+        let stored = emulator.snapshot().pins.len();
+        self.stop(emulator);
+        if usage.code != 0 || stored != pins {
+            bail!(
+                "the SDK script exited {} with {stored} of {pins} pins stored: {}",
+                usage.code,
+                tail(&usage.stderr)
+            );
+        }
+        Ok((usage, calls))
+    }
+
+    /// `xargs -P N curl`, one POST /v5/pins per JSON body file.
+    fn curl(&self, pins: usize, parallel: usize, faults: &str) -> anyhow::Result<(Usage, usize)> {
+        which("curl")?;
+        which("xargs")?;
+        let dir = self.dir("peer-curl")?;
+        let (emulator, board_id) = self.emulator(faults)?;
+        let mut list = String::new();
+        for i in 0..pins {
+            let body = serde_json::json!({
+                "board_id": board_id,
+                "title": format!("Pin number {i}"),
+                "description": format!("Description {i}"),
+                "link": format!("https://example.com/p/{i}"),
+                "media_source": {"source_type": "image_url", "url": format!("https://example.com/img/{i}.jpg")},
+            });
+            let path = dir.join(format!("pin-{i:04}.json"));
+            std::fs::write(&path, body.to_string())?;
+            writeln!(list, "{}", path.display())?;
+        }
+        let list_path = dir.join("bodies.txt");
+        std::fs::write(&list_path, list)?;
+        eprintln!("peers: xargs -P {parallel} curl, {pins} pins");
+        let usage = measure(
+            Command::new("xargs")
+                .arg("-a")
+                .arg(&list_path)
+                .args([
+                    "-P",
+                    &parallel.to_string(),
+                    "-I{}",
+                    "curl",
+                    "-sS",
+                    "-o",
+                    "/dev/null",
+                    "--fail",
+                ])
+                .args(["-X", "POST", "-H", "Content-Type: application/json"])
+                .arg("-H")
+                .arg(format!(
+                    "Authorization: Bearer {}",
+                    EmulatorConfig::default().access_token
+                ))
+                .args(["--data-binary", "@{}"])
+                .arg(format!("{}/v5/pins", emulator.base_url())),
+        )?;
+        let calls = emulator.requests().len();
+        let stored = emulator.snapshot().pins.len();
+        self.stop(emulator);
+        if usage.code != 0 || stored != pins {
+            bail!(
+                "xargs curl exited {} with {stored} of {pins} pins stored: {}",
+                usage.code,
+                tail(&usage.stderr)
+            );
+        }
+        Ok((usage, calls))
+    }
+}
+
+const SDK_SCRIPT: &str = r#"# Creates N URL pins with the official SDK in a plain loop, as its README shows.
+import sys
+from pinterest.client import PinterestSDKClient
+from pinterest.organic.pins import Pin
+
+board_id, count = sys.argv[1], int(sys.argv[2])
+client = PinterestSDKClient.create_default_client()
+for i in range(count):
+    Pin.create(
+        board_id=board_id,
+        title=f"Pin number {i}",
+        description=f"Description {i}",
+        link=f"https://example.com/p/{i}",
+        media_source={"source_type": "image_url", "url": f"https://example.com/img/{i}.jpg"},
+        client=client,
+    )
+"#;
+
+/// The venv's python with `pinterest-api-sdk` installed, creating it on first use.
+fn sdk_python() -> anyhow::Result<PathBuf> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let venv = target.join("bench-venv");
+    let python = venv.join("bin/python");
+    let ready = |python: &Path| {
+        Command::new(python)
+            .args(["-c", "import pinterest.organic.pins"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if python.is_file() && ready(&python) {
+        return Ok(python);
+    }
+    eprintln!(
+        "peers: installing pinterest-api-sdk into {}",
+        venv.display()
+    );
+    let status = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .context("python3 is not available")?;
+    if !status.success() {
+        bail!("`python3 -m venv` failed");
+    }
+    let output = Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "pinterest-api-sdk==0.2.7"])
+        .output()
+        .context("cannot run pip")?;
+    if !output.status.success() || !ready(&python) {
+        bail!(
+            "cannot install pinterest-api-sdk: {}",
+            tail(&String::from_utf8_lossy(&output.stderr))
+        );
+    }
+    Ok(python)
+}
+
+fn which(program: &str) -> anyhow::Result<()> {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if found {
+        Ok(())
+    } else {
+        bail!("`{program}` is not installed")
+    }
+}
+
+fn peer_row(
+    name: &str,
+    usage: &Usage,
+    calls: usize,
+    pins: usize,
+    baseline: Option<&Usage>,
+) -> Vec<String> {
+    let ratio =
+        |mine: Duration, theirs: Duration| mine.as_secs_f64() / theirs.as_secs_f64().max(1e-6);
+    let (wall, cpu) = match baseline {
+        Some(base) => (
+            format!("**{:.2}x**", ratio(usage.wall, base.wall)),
+            format!("**{:.2}x**", ratio(usage.cpu, base.cpu)),
+        ),
+        None => ("1x".to_owned(), "1x".to_owned()),
+    };
+    vec![
+        name.to_owned(),
+        format!("{:.2} s", usage.wall.as_secs_f64()),
+        wall,
+        format!("{:.2} s", usage.cpu.as_secs_f64()),
+        cpu,
+        format!("{:.2}", calls as f64 / pins as f64),
+        format!("{:.0} MB", usage.max_rss_kb as f64 / 1024.0),
+    ]
+}
+
+fn check_stored(run: &ApplyRun, pins: usize) -> anyhow::Result<()> {
+    if run.pins_stored != pins {
+        bail!(
+            "expected {pins} pins on the emulator, found {}",
+            run.pins_stored
+        );
+    }
+    Ok(())
+}
+
+/// The executor's elapsed time from the JSON `summary` event.
+fn summary_elapsed(stdout: &str) -> Option<Duration> {
+    stdout.lines().rev().find_map(|line| {
+        let value: serde_json::Value = serde_json::from_str(line).ok()?;
+        if value.get("event")?.as_str()? != "summary" {
+            return None;
+        }
+        let ms = value.get("elapsed_ms")?.as_u64()?;
+        Some(Duration::from_millis(ms.max(1)))
+    })
+}
+
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(15)..].join("\n")
+}
+
+/// A manifest of `n` URL pins on [`BOARD`], as `pins.yaml` or `pins.csv`.
+fn url_manifest(dir: &Path, n: usize, format: &str) -> anyhow::Result<PathBuf> {
+    let mut text = String::with_capacity(n * 160);
+    if format == "csv" {
+        text.push_str("id,board,title,description,link,image\n");
+        for i in 0..n {
+            writeln!(
+                text,
+                "pin-{i:06},{BOARD},Pin number {i},Description {i},https://example.com/p/{i},https://example.com/img/{i}.jpg"
+            )?;
+        }
+    } else {
+        writeln!(text, "version: 1\ndefaults:\n  board: \"{BOARD}\"\npins:")?;
+        for i in 0..n {
+            writeln!(
+                text,
+                "  - id: pin-{i:06}\n    title: Pin number {i}\n    description: Description {i}\n    link: https://example.com/p/{i}\n    image: https://example.com/img/{i}.jpg"
+            )?;
+        }
+    }
+    let path = dir.join(format!("pins.{format}"));
+    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+fn image_manifest(dir: &Path, images: &[PathBuf]) -> anyhow::Result<PathBuf> {
+    let mut text = format!("version: 1\ndefaults:\n  board: \"{BOARD}\"\npins:\n");
+    for (i, image) in images.iter().enumerate() {
+        writeln!(
+            text,
+            "  - id: big-{i:02}\n    title: Large image {i}\n    image: \"{}\"",
+            image.display()
+        )?;
+    }
+    let path = dir.join("pins.yaml");
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+/// Writes a complete state for `manifest`: every pin done, with the fingerprint `plan` computes,
+/// in the documented JSON-lines format (a header line, then one record per line).
+fn write_done_state(manifest: &Path, base_url: &str, board_id: &str) -> anyhow::Result<()> {
+    use pinbatch::state::{Record, StateSnapshot, default_state_path};
+    let loaded = pinbatch::manifest::load(manifest);
+    let Some(manifest_data) = loaded.manifest else {
+        bail!(
+            "the generated manifest is invalid: {:?}",
+            loaded.diagnostics.first()
+        );
+    };
+    let environment = pinbatch::api::Environment::resolve(false, Some(base_url))
+        .map_err(|err| anyhow::anyhow!("{err}"))?;
+    let snapshot = StateSnapshot::new(environment.origin());
+    let mut out = std::io::BufWriter::new(std::fs::File::create(default_state_path(manifest))?);
+    serde_json::to_writer(&mut out, &snapshot.header)?;
+    out.write_all(b"\n")?;
+    let now = pinbatch::state::now_ms();
+    for (i, pin) in manifest_data.pins.iter().enumerate() {
+        let record = Record::Done {
+            key: pin.key.clone(),
+            pin_id: format!("{}", 900_000_000_000_000_000u64 + i as u64),
+            board_id: board_id.to_owned(),
+            section_id: None,
+            fingerprint: pinbatch::plan::fingerprint(pin),
+            adopted: false,
+            at_ms: now,
+        };
+        serde_json::to_writer(&mut out, &record)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Writes a valid RGB PNG of about `bytes` bytes: its pixels in stored (uncompressed) deflate
+/// blocks, so the file size is what was asked and writing it takes no compression time.
+fn write_png(path: &Path, bytes: usize, seed: u8) -> anyhow::Result<()> {
+    let width: usize = 2048;
+    let row = 1 + width * 3;
+    let height = (bytes / row).max(1);
+    let mut raw = Vec::with_capacity(row * height);
+    for y in 0..height {
+        raw.push(0); // filter: none
+        for x in 0..width {
+            raw.extend_from_slice(&[(x as u8).wrapping_add(seed), y as u8, (x ^ y) as u8]);
+        }
+    }
+    let mut zlib = Vec::with_capacity(raw.len() + raw.len() / 65535 * 5 + 16);
+    zlib.extend_from_slice(&[0x78, 0x01]);
+    let mut chunks = raw.chunks(65535).peekable();
+    while let Some(chunk) = chunks.next() {
+        let last = chunks.peek().is_none();
+        zlib.push(u8::from(last));
+        let len = chunk.len() as u16;
+        zlib.extend_from_slice(&len.to_le_bytes());
+        zlib.extend_from_slice(&(!len).to_le_bytes());
+        zlib.extend_from_slice(chunk);
+    }
+    zlib.extend_from_slice(&adler32(&raw).to_be_bytes());
+    let mut png = Vec::with_capacity(zlib.len() + 64);
+    png.extend_from_slice(b"\x89PNG\r\n\x1a\n");
+    let mut header = Vec::new();
+    header.extend_from_slice(&(width as u32).to_be_bytes());
+    header.extend_from_slice(&(height as u32).to_be_bytes());
+    header.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB, deflate, no filter, no interlace
+    png_chunk(&mut png, b"IHDR", &header);
+    png_chunk(&mut png, b"IDAT", &zlib);
+    png_chunk(&mut png, b"IEND", &[]);
+    std::fs::write(path, png).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let mut crc = Crc32::default();
+    crc.update(kind);
+    crc.update(data);
+    out.extend_from_slice(&crc.finish().to_be_bytes());
+}
+
+fn adler32(data: &[u8]) -> u32 {
+    let (mut a, mut b) = (1u32, 0u32);
+    for chunk in data.chunks(5552) {
+        for &byte in chunk {
+            a += u32::from(byte);
+            b += a;
+        }
+        a %= 65521;
+        b %= 65521;
+    }
+    (b << 16) | a
+}
+
+struct Crc32 {
+    table: [u32; 256],
+    value: u32,
+}
+
+impl Default for Crc32 {
+    fn default() -> Self {
+        let mut table = [0u32; 256];
+        for (n, entry) in table.iter_mut().enumerate() {
+            let mut c = n as u32;
+            for _ in 0..8 {
+                c = if c & 1 == 1 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+            *entry = c;
+        }
+        Crc32 {
+            table,
+            value: 0xFFFF_FFFF,
+        }
+    }
+}
+
+impl Crc32 {
+    fn update(&mut self, data: &[u8]) {
+        for &byte in data {
+            self.value =
+                self.table[((self.value ^ u32::from(byte)) & 0xFF) as usize] ^ (self.value >> 8);
+        }
+    }
+
+    fn finish(&self) -> u32 {
+        self.value ^ 0xFFFF_FFFF
+    }
+}
+
+#[derive(Default)]
+struct Table {
+    rows: Vec<Vec<String>>,
+    cpu_rows: Vec<Vec<String>>,
+    peer_rows: Vec<Vec<String>>,
+    notes: Vec<String>,
+}
+
+impl Table {
+    fn note(&mut self, text: &str) {
+        eprintln!("{text}");
+        self.notes.push(text.to_owned());
+    }
+
+    fn render(&self, quick: bool, took: Duration) -> String {
+        let mut out = String::new();
+        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        let _ = writeln!(
+            out,
+            "Measured {} on this machine: {cores} cores, Linux, release build; the emulator runs in the benchmark's process on the same cores. The whole run took {:.0} s.\n",
+            if quick {
+                "with `--quick` (fewer pins)"
+            } else {
+                "in one run"
+            },
+            took.as_secs_f64()
+        );
+        let _ = writeln!(out, "| Measure | Ideal or target | Measured | Ratio |");
+        let _ = writeln!(out, "|---|---|---|---|");
+        for row in self.rows.iter().chain(&self.cpu_rows) {
+            let _ = writeln!(out, "| {} |", row.join(" | "));
+        }
+        if !self.peer_rows.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nPeers, same emulator and latency ({LATENCY_MS} ms), same pins; ratios are the peer against pinbatch at the same concurrency (higher is worse for the peer):\n"
+            );
+            let _ = writeln!(
+                out,
+                "| Tool | Wall | Wall vs pinbatch | CPU (user+sys) | CPU vs pinbatch | API calls per pin | Peak RSS |"
+            );
+            let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+            for row in &self.peer_rows {
+                let _ = writeln!(out, "| {} |", row.join(" | "));
+            }
+        }
+        for note in &self.notes {
+            let _ = writeln!(out, "\n{note}");
+        }
+        out
+    }
+}
+
+/// Replaces the text between the benchmark markers in README.md's "Performance" section.
+fn write_readme(markdown: &str) -> anyhow::Result<()> {
+    const START: &str = "<!-- bench:start -->";
+    const END: &str = "<!-- bench:end -->";
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let text = std::fs::read_to_string(&path).context("cannot read README.md")?;
+    let (Some(start), Some(end)) = (text.find(START), text.find(END)) else {
+        bail!("README.md has no {START} ... {END} markers in its Performance section");
+    };
+    if end < start {
+        bail!("README.md's benchmark markers are out of order");
+    }
+    let updated = format!(
+        "{}{START}\n{}{END}{}",
+        &text[..start],
+        markdown,
+        &text[end + END.len()..]
+    );
+    std::fs::write(&path, updated).context("cannot write README.md")
+}

@@ -1,0 +1,16 @@
+//! Fuzzes the CSV manifest reader: any bytes must load without a panic, and a rejected input
+//! must come with at least one error diagnostic.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(dir) = tempfile::tempdir() else { return };
+    let path = dir.path().join("fuzz.csv");
+    if std::fs::write(&path, data).is_err() {
+        return;
+    }
+    let outcome = pinbatch::manifest::load(&path);
+    assert!(outcome.manifest.is_some() || outcome.has_errors());
+});
