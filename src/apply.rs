@@ -551,8 +551,7 @@ async fn create(
             media_source,
         };
         let started_ms = record_attempt(context, &spec.key, Operation::Create, target).await?;
-        let sent = context.client.create_pin(&body).await;
-        drop(body);
+        let sent = context.client.create_pin(body).await;
         match sent {
             Ok(pin) => {
                 claim(context, &pin.id);

@@ -332,10 +332,12 @@ impl ApiClient {
         .await
     }
 
-    /// `POST /v5/pins`.
-    pub async fn create_pin(&self, pin: &PinCreate) -> Result<Pin, ApiError> {
-        self.call(Call::new(Method::POST, vec!["pins"]).json(pin)?.creating())
-            .await
+    /// `POST /v5/pins`. Takes the body by value and drops it once serialized, so that a
+    /// base64 image is held once (as the request bytes) while the request is in flight.
+    pub async fn create_pin(&self, pin: PinCreate) -> Result<Pin, ApiError> {
+        let call = Call::new(Method::POST, vec!["pins"]).json(&pin)?.creating();
+        drop(pin);
+        self.call(call).await
     }
 
     /// `GET /v5/pins/{id}`.

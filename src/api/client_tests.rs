@@ -168,7 +168,7 @@ async fn a_429_with_retry_after_pauses_then_the_create_is_retried() {
         .with_state(hits.clone());
     let origin = serve(router).await;
     let started = Instant::now();
-    let created = client(&origin).create_pin(&pin()).await.unwrap();
+    let created = client(&origin).create_pin(pin()).await.unwrap();
     assert_eq!(created.id, "777");
     assert_eq!(hits.load(Ordering::SeqCst), 2);
     assert!(
@@ -193,7 +193,7 @@ async fn a_spam_429_is_not_retried() {
         )
         .with_state(hits.clone());
     let origin = serve(router).await;
-    let err = client(&origin).create_pin(&pin()).await.unwrap_err();
+    let err = client(&origin).create_pin(pin()).await.unwrap_err();
     assert!(err.is_spam());
     assert_eq!(hits.load(Ordering::SeqCst), 1);
 }
@@ -211,7 +211,7 @@ async fn a_5xx_on_create_is_an_unknown_outcome_and_not_retried() {
         )
         .with_state(hits.clone());
     let origin = serve(router).await;
-    let err = client(&origin).create_pin(&pin()).await.unwrap_err();
+    let err = client(&origin).create_pin(pin()).await.unwrap_err();
     assert!(err.outcome_unknown());
     assert_eq!(hits.load(Ordering::SeqCst), 1);
 }
@@ -232,7 +232,7 @@ async fn a_connection_dropped_mid_request_leaves_the_create_outcome_unknown() {
             drop(socket);
         }
     });
-    let err = client(&origin).create_pin(&pin()).await.unwrap_err();
+    let err = client(&origin).create_pin(pin()).await.unwrap_err();
     assert_eq!(err.kind(), ApiErrorKind::Transport, "{err}");
     assert!(err.outcome_unknown());
     assert_eq!(
@@ -247,7 +247,7 @@ async fn a_refused_connection_is_retried_even_for_creates() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let origin = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let err = client(&origin).create_pin(&pin()).await.unwrap_err();
+    let err = client(&origin).create_pin(pin()).await.unwrap_err();
     assert_eq!(err.kind(), ApiErrorKind::Connect);
     assert!(!err.outcome_unknown());
     assert_eq!(err.retries(), 3);
@@ -267,7 +267,7 @@ async fn a_timeout_after_sending_is_an_unknown_outcome() {
     config.timeout = Duration::from_millis(100);
     let err = ApiClient::new(config)
         .unwrap()
-        .create_pin(&pin())
+        .create_pin(pin())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ApiErrorKind::Timeout);
