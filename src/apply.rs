@@ -127,6 +127,8 @@ pub struct Execution {
 /// Everything a pin task needs, shared.
 struct Context {
     client: ApiClient,
+    /// Request slots: at most N pins talk to the API at once, however many tasks are running.
+    slots: tokio::sync::Semaphore,
     writer: StateWriter,
     boards: ResolvedBoards,
     retry: RetryPolicy,
@@ -153,6 +155,14 @@ pub struct Executor {
     /// True when the API is Pinterest's sandbox, which cannot create video pins: those fail up
     /// front, before any media call, and the rest of the batch goes on.
     pub sandbox: bool,
+}
+
+impl Context {
+    /// Waits for a request slot; held while a pin's requests are in flight.
+    async fn slot(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        // The semaphore is never closed, so acquiring only fails if it were; then go on.
+        self.slots.acquire().await.ok()
+    }
 }
 
 /// Carries out `plan`. The state file is moved into a writer thread and given back at the end.
@@ -184,8 +194,10 @@ pub async fn execute(
         .map(|(key, pin)| (key.clone(), pin.attempts))
         .collect();
     let (writer, writer_thread) = StateWriter::spawn(state);
+    let concurrency = options.concurrency.max(1);
     let context = Arc::new(Context {
         client,
+        slots: tokio::sync::Semaphore::new(concurrency),
         writer,
         boards,
         retry: options.retry,
@@ -259,7 +271,9 @@ pub async fn execute(
                 let context = Arc::clone(&stream_context);
                 async move { task.run(&context).await }
             })
-            .buffer_unordered(options.concurrency.max(1));
+            // Twice as many tasks as request slots: a task can make its write-ahead record
+            // durable while the slots are busy, so the slots never wait for the disk.
+            .buffer_unordered(concurrency * 2);
         loop {
             let next = tokio::select! {
                 next = running.next() => next,
@@ -528,6 +542,7 @@ async fn create(
     if let Some(earlier) = reconcile {
         // The earlier attempt may have gone to another board if the manifest changed since;
         // look where it was sent.
+        let _slot = context.slot().await;
         if let Some(pin) =
             find_created(context, spec, &earlier.board_id, earlier.started_ms).await?
         {
@@ -539,6 +554,11 @@ async fn create(
         if context.stop.stopped() {
             return Err(TaskError::Stopped);
         }
+        // The announcement is made durable before taking a request slot, so that the disk
+        // wait overlaps other pins' requests instead of idling a slot.
+        let started_ms = record_attempt(context, &spec.key, Operation::Create, target).await?;
+        let slot = context.slot().await;
+        // Media is read only now, inside the slot: at most N pins' media are in memory.
         let media_source = media_source(context, spec).await?;
         let body = PinCreate {
             board_id: target.board_id.clone(),
@@ -550,10 +570,10 @@ async fn create(
             dominant_color: spec.dominant_color.clone(),
             media_source,
         };
-        let started_ms = record_attempt(context, &spec.key, Operation::Create, target).await?;
         let sent = context.client.create_pin(body).await;
         match sent {
             Ok(pin) => {
+                drop(slot);
                 claim(context, &pin.id);
                 record_done(context, spec, target, &pin.id, false).await?;
                 return Ok((PinOutcome::Created, Some(pin.id)));
@@ -561,8 +581,10 @@ async fn create(
             Err(err) if err.outcome_unknown() => {
                 if let Some(pin) = find_created(context, spec, &target.board_id, started_ms).await?
                 {
+                    drop(slot);
                     return adopt(context, spec, target, &target.board_id, pin).await;
                 }
+                drop(slot);
                 match retry.next_delay(&err, SystemTime::now(), fastrand::f64()) {
                     Some(delay) => {
                         context
@@ -735,11 +757,13 @@ async fn update(
         board_id: Some(target.board_id.clone()),
         board_section_id: target.section_id.clone(),
     };
+    let slot = context.slot().await;
     let pin = context
         .client
         .update_pin(pin_id, &body)
         .await
         .map_err(TaskError::Api)?;
+    drop(slot);
     record_done(context, spec, target, &pin.id, false).await?;
     Ok((PinOutcome::Updated, Some(pin.id)))
 }
@@ -805,6 +829,7 @@ async fn delete_orphan(context: &Context, key: &str, pin_id: &str) -> TaskOutcom
 
 /// Deletes a pin; one that is already gone counts as deleted.
 async fn delete_remote(context: &Context, pin_id: &str) -> Result<(), TaskError> {
+    let _slot = context.slot().await;
     match context.client.delete_pin(pin_id).await {
         Ok(()) => Ok(()),
         Err(err) if err.status() == Some(404) => Ok(()),
@@ -813,7 +838,7 @@ async fn delete_remote(context: &Context, pin_id: &str) -> Result<(), TaskError>
 }
 
 /// Builds the `media_source` of a pin, reading and encoding local files only now, inside the
-/// task, so memory holds at most one pin's media per task.
+/// request slot, so memory holds at most one pin's media per slot.
 async fn media_source(context: &Context, spec: &PinSpec) -> Result<MediaSource, TaskError> {
     match &spec.media {
         Media::Image(ImageSource::Url(url)) => Ok(MediaSource::ImageUrl { url: url.clone() }),
@@ -1011,6 +1036,8 @@ async fn wait_for_processing(
 struct StateWriter {
     sender: mpsc::UnboundedSender<WriteRequest>,
     view: Arc<Mutex<StateView>>,
+    /// The state file, for messages.
+    path: Arc<std::path::Path>,
 }
 
 /// What tasks may read from the state while the writer owns it.
@@ -1044,6 +1071,7 @@ impl WriterThread {
 
 impl StateWriter {
     fn spawn(mut state: StateFile) -> (StateWriter, WriterThread) {
+        let path: Arc<std::path::Path> = Arc::from(state.path());
         let mut view = StateView::default();
         for (key, pin) in &state.snapshot().pins {
             view.attempts.insert(key.clone(), pin.attempts);
@@ -1115,43 +1143,43 @@ impl StateWriter {
             }
             state
         });
-        (StateWriter { sender, view }, WriterThread { handle })
+        let writer = StateWriter { sender, view, path };
+        (writer, WriterThread { handle })
     }
 
     /// Appends records and waits until they are durable.
     async fn record(&self, records: Vec<Record>) -> Result<(), StateError> {
         let (ack, done) = oneshot::channel();
-        let closed = || StateError::Io {
-            action: "write",
-            path: std::path::PathBuf::from("(state writer stopped)"),
-            source: std::io::Error::other("the state writer stopped"),
-        };
         self.sender
             .send(WriteRequest {
                 records,
                 ack: Some(ack),
             })
-            .map_err(|_| closed())?;
-        done.await.map_err(|_| closed())?
+            .map_err(|_| self.stopped())?;
+        done.await.map_err(|_| self.stopped())?
     }
 
     /// Queues records without waiting for them to be durable. Fails only if an earlier write
     /// failed (the run must stop) or the writer is gone.
     fn record_soon(&self, records: Vec<Record>) -> Result<(), StateError> {
         if let Some(failure) = self.failure() {
-            return Err(StateError::Io {
-                action: "write",
-                path: std::path::PathBuf::from("(state)"),
-                source: std::io::Error::other(failure),
-            });
+            return Err(self.error(failure));
         }
         self.sender
             .send(WriteRequest { records, ack: None })
-            .map_err(|_| StateError::Io {
-                action: "write",
-                path: std::path::PathBuf::from("(state writer stopped)"),
-                source: std::io::Error::other("the state writer stopped"),
-            })
+            .map_err(|_| self.stopped())
+    }
+
+    fn stopped(&self) -> StateError {
+        self.error("the state writer stopped".to_owned())
+    }
+
+    fn error(&self, reason: String) -> StateError {
+        StateError::Io {
+            action: "write",
+            path: self.path.to_path_buf(),
+            source: std::io::Error::other(reason),
+        }
     }
 
     /// The first write failure, if any.

@@ -11,9 +11,6 @@ use std::time::{Duration, Instant, SystemTime};
 /// A `X-RateLimit-Reset` above this is read as Unix seconds, below it as seconds from now.
 const EPOCH_THRESHOLD: u64 = 1_000_000_000;
 
-/// Header pacing starts when fewer than this fraction of the window's requests remain.
-const LOW_REMAINING_FRACTION: f64 = 0.2;
-
 /// The rate-limit headers of one response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RateLimitHeaders {
@@ -110,8 +107,16 @@ impl GateState {
         self.not_before = Some(self.not_before.map_or(until, |current| current.max(until)));
     }
 
-    /// Follows the rate-limit headers of a response received at `now` (`wall_now` for epoch resets):
-    /// with few requests left, spread them evenly until the reset; with none left, wait for it.
+    /// Follows the rate-limit headers of a response received at `now` (`wall_now` for epoch
+    /// resets): the remaining budget is spread evenly until the reset, and with none left every
+    /// request waits for it.
+    ///
+    /// Spreading always, not only once the budget runs low, keeps a batch of concurrent
+    /// requests from spending the budget before the headers that say so come back. It also
+    /// suits both kinds of limit without knowing which one the server has. A fixed window gets
+    /// its budget used evenly until it resets. A bucket that refills steadily, with the reset
+    /// meaning "full again", settles where the spacing equals the refill rate: about half the
+    /// bucket is left then, and no request is refused.
     pub fn observe(&mut self, headers: RateLimitHeaders, now: Instant, wall_now: SystemTime) {
         let Some(remaining) = headers.remaining else {
             return;
@@ -124,19 +129,8 @@ impl GateState {
             self.pause_until(until);
             return;
         }
-        let low = match headers.limit {
-            Some(limit) if limit > 0 => {
-                (remaining as f64) < (limit as f64) * LOW_REMAINING_FRACTION
-            }
-            _ => true,
-        };
-        if low {
-            self.header_interval = Some(reset_in / u32::try_from(remaining).unwrap_or(u32::MAX));
-            self.header_until = Some(until);
-        } else {
-            self.header_interval = None;
-            self.header_until = None;
-        }
+        self.header_interval = Some(reset_in / u32::try_from(remaining).unwrap_or(u32::MAX));
+        self.header_until = Some(until);
     }
 }
 
@@ -223,22 +217,22 @@ mod tests {
     }
 
     #[test]
-    fn low_remaining_budget_is_spread_until_the_reset() {
+    fn the_remaining_budget_is_spread_until_the_reset() {
         let t0 = Instant::now();
         let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000_000);
         let mut gate = GateState::new(None);
-        // Plenty left: no pacing.
+        // 100 left for the next 10 s: one every 100 ms.
         gate.observe(
             RateLimitHeaders {
                 limit: Some(100),
-                remaining: Some(90),
+                remaining: Some(100),
                 reset: Some(10),
             },
             t0,
             wall,
         );
         assert_eq!(gate.reserve(t0), t0);
-        assert_eq!(gate.reserve(t0), t0);
+        assert_eq!(gate.reserve(t0), t0 + ms(100));
         // 5 left for the next 10 s (reset given as epoch seconds): one every 2 s.
         gate.observe(
             RateLimitHeaders {
@@ -249,9 +243,9 @@ mod tests {
             t0,
             wall,
         );
-        assert_eq!(gate.reserve(t0), t0);
-        assert_eq!(gate.reserve(t0), t0 + ms(2000));
-        assert_eq!(gate.reserve(t0), t0 + ms(4000));
+        assert_eq!(gate.reserve(t0), t0 + ms(200));
+        assert_eq!(gate.reserve(t0), t0 + ms(2200));
+        assert_eq!(gate.reserve(t0), t0 + ms(4200));
         // After the reset the header pacing lapses.
         assert_eq!(gate.reserve(t0 + ms(20_000)), t0 + ms(20_000));
         assert_eq!(gate.reserve(t0 + ms(20_000)), t0 + ms(20_000));

@@ -52,21 +52,8 @@ fn assert_exactly_once(emu: &TestEmulator, n: usize, context: &str) {
 /// The binary as a plain process (for runs in the background, kills and resource limits), wired
 /// to the emulator like [`TestEmulator::pinbatch`].
 fn process(emu: &TestEmulator) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_pinbatch"));
-    for (name, _) in std::env::vars_os() {
-        let text = name.to_string_lossy();
-        if text.starts_with("PINTEREST_") || text.starts_with("PINBATCH_") {
-            command.env_remove(&name);
-        }
-    }
-    command
-        .env("PINBATCH_API_BASE", emu.base_url())
-        .env("PINTEREST_ACCESS_TOKEN", emu.token())
-        .env("PINBATCH_CONFIG_DIR", emu.config_dir())
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .arg("--no-progress")
-        .stdin(Stdio::null());
+    let mut command = emu.process();
+    command.stdin(Stdio::null());
     command
 }
 
@@ -483,8 +470,7 @@ fn randomized_manifests_never_panic_and_every_rejection_has_a_diagnostic() {
         ("csv", std::fs::read(examples.join("pins.csv")).unwrap()),
     ];
     let mut rng = fastrand::Rng::with_seed(7);
-    let started = Instant::now();
-    let (mut cases, mut rejected) = (0, 0);
+    let mut rejected = 0;
     for case in 0..3000 {
         let (extension, seed_text) = &seeds[case % seeds.len()];
         let input = mutate(&mut rng, seed_text);
@@ -513,14 +499,8 @@ fn randomized_manifests_never_panic_and_every_rejection_has_a_diagnostic() {
                 String::from_utf8_lossy(&input)
             );
         }
-        cases += 1;
     }
     assert!(rejected > 0, "the mutations never produced a bad input");
-    assert!(
-        started.elapsed() < Duration::from_secs(60),
-        "{cases} cases took {:?}",
-        started.elapsed()
-    );
 }
 
 fn copy_dir(from: &Path, to: &Path) {
