@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use predicates::prelude::*;
 
@@ -20,26 +20,6 @@ fn url_manifest(dir: &Path, n: usize, board: &str) -> PathBuf {
     let path = dir.join("pins.yaml");
     std::fs::write(&path, text).unwrap();
     path
-}
-
-fn count(emu: &TestEmulator, method: &str, path: &str) -> usize {
-    emu.emu()
-        .requests()
-        .iter()
-        .filter(|r| r.is(method, path))
-        .count()
-}
-
-/// Waits (at most 30 s) until the emulator has received `n` create requests in total, or `child`
-/// has exited.
-fn wait_for_creates(emu: &TestEmulator, n: usize, child: &mut std::process::Child) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while count(emu, "POST", "/v5/pins") < n && Instant::now() < deadline {
-        if child.try_wait().unwrap().is_some() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
 }
 
 /// Sends SIGINT (what Ctrl-C sends) to a running child.
@@ -79,11 +59,7 @@ fn apply_creates_every_pin_once_and_a_rerun_calls_nothing() {
         .success()
         .stderr(predicate::str::contains("6 created"));
     assert_exactly_once(&emu, 6, "Animals");
-    assert_eq!(
-        count(&emu, "POST", "/v5/pins"),
-        6,
-        "one create call per pin"
-    );
+    assert_eq!(emu.count("POST", "/v5/pins"), 6, "one create call per pin");
     assert!(dir.path().join("pins.yaml.state").exists());
     let report_text = std::fs::read_to_string(&report).unwrap();
     assert!(report_text.starts_with("key,location,status,pin_id,pin_url,attempts,error"));
@@ -119,7 +95,7 @@ fn a_text_edit_makes_exactly_one_patch() {
     let requests = emu.emu().requests();
     let patches: Vec<_> = requests.iter().filter(|r| r.method == "PATCH").collect();
     assert_eq!(patches.len(), 1, "{requests:?}");
-    assert_eq!(count(&emu, "POST", "/v5/pins"), 0);
+    assert_eq!(emu.count("POST", "/v5/pins"), 0);
     let snapshot = emu.emu().snapshot();
     assert_eq!(snapshot.pins.len(), 3);
     assert!(
@@ -182,10 +158,9 @@ fn a_dropped_connection_after_commit_is_adopted_not_recreated() {
         .success()
         .stdout(predicate::str::contains(r#""status":"adopted""#));
     assert_exactly_once(&emu, 1, "Animals");
-    assert_eq!(count(&emu, "POST", "/v5/pins"), 1, "no second create");
+    assert_eq!(emu.count("POST", "/v5/pins"), 1, "no second create");
     assert!(
-        count(
-            &emu,
+        emu.count(
             "GET",
             &format!("/v5/boards/{}/pins", emu.emu().snapshot().boards[0].id)
         ) >= 1
@@ -209,7 +184,7 @@ fn killing_apply_repeatedly_still_creates_each_pin_once() {
         let mut child = command.spawn().unwrap();
         // Kill while requests are in flight: once the emulator has received `kill_after`
         // create requests in total.
-        wait_for_creates(&emu, kill_after, &mut child);
+        emu.wait_for_creates(kill_after, &mut child);
         child.kill().unwrap();
         child.wait().unwrap();
     }
@@ -241,7 +216,7 @@ fn a_second_apply_on_the_same_state_is_refused() {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let mut first = first.spawn().unwrap();
-    wait_for_creates(&emu, 1, &mut first);
+    emu.wait_for_creates(1, &mut first);
     emu.pinbatch()
         .arg("apply")
         .arg(&manifest)
@@ -299,8 +274,8 @@ fn missing_boards_are_errors_unless_declared_or_allowed() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("Board `Nowhere` does not exist"));
-    assert_eq!(count(&emu, "POST", "/v5/pins"), 0);
-    assert_eq!(count(&emu, "POST", "/v5/boards"), 0);
+    assert_eq!(emu.count("POST", "/v5/pins"), 0);
+    assert_eq!(emu.count("POST", "/v5/boards"), 0);
     emu.pinbatch()
         .args(["apply", "--create-boards"])
         .arg(&manifest)
@@ -324,7 +299,7 @@ fn ambiguous_board_names_list_the_ids() {
         .code(1)
         .stderr(predicate::str::contains(&first))
         .stderr(predicate::str::contains(&second));
-    assert_eq!(count(&emu, "POST", "/v5/pins"), 0);
+    assert_eq!(emu.count("POST", "/v5/pins"), 0);
 }
 
 #[test]
@@ -464,7 +439,7 @@ fn ctrl_c_finishes_in_flight_requests_saves_and_exits_130() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for_creates(&emu, 3, &mut child);
+    emu.wait_for_creates(3, &mut child);
     interrupt(&child);
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -669,7 +644,7 @@ fn a_second_ctrl_c_abandons_requests_in_flight_and_the_next_run_checks_them() {
         .unwrap();
     // The emulator records a request once it has answered it: three answered creates mean the
     // next three are in flight.
-    wait_for_creates(&emu, 3, &mut child);
+    emu.wait_for_creates(3, &mut child);
     std::thread::sleep(Duration::from_millis(300));
     for _ in 0..2 {
         interrupt(&child);
@@ -697,7 +672,7 @@ fn a_second_ctrl_c_abandons_requests_in_flight_and_the_next_run_checks_them() {
         .stderr(predicate::str::contains("3 created, 3 unchanged"));
     let board = emu.snapshot().board_named("Animals").unwrap().id.clone();
     assert!(
-        count(&emu, "GET", &format!("/v5/boards/{board}/pins")) >= 1,
+        emu.count("GET", &format!("/v5/boards/{board}/pins")) >= 1,
         "the unknown outcomes were looked for before creating again"
     );
     assert_exactly_once(&emu, n, "Animals");

@@ -5,7 +5,7 @@
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use predicates::prelude::*;
 
@@ -24,14 +24,6 @@ fn manifest(dir: &Path, n: usize) -> PathBuf {
     let path = dir.join("pins.yaml");
     std::fs::write(&path, text).unwrap();
     path
-}
-
-fn creates(emu: &TestEmulator) -> usize {
-    emu.emu()
-        .requests()
-        .iter()
-        .filter(|r| r.is("POST", "/v5/pins"))
-        .count()
 }
 
 /// Every manifest pin is on the board exactly once, and nothing else is.
@@ -55,17 +47,6 @@ fn process(emu: &TestEmulator) -> Command {
     let mut command = emu.process();
     command.stdin(Stdio::null());
     command
-}
-
-/// Waits until the emulator has received `count` creates, or the child exited, or 30 s passed.
-fn wait_for_creates(emu: &TestEmulator, child: &mut Child, count: usize) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while creates(emu) < count && Instant::now() < deadline {
-        if child.try_wait().unwrap().is_some() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
 }
 
 fn finish(child: Child, context: &str) {
@@ -166,7 +147,7 @@ fn responses_slower_than_the_timeout_are_reconciled_not_duplicated() {
         .unwrap();
     // Once creating has begun, every response takes three times the timeout for a while (the
     // reconciling reads time out too), then the server is fast again.
-    wait_for_creates(&emu, &mut child, 2);
+    emu.wait_for_creates(2, &mut child);
     emu.set_fault_spec("latency=300ms");
     std::thread::sleep(Duration::from_millis(900));
     emu.set_fault_spec("none");
@@ -205,7 +186,7 @@ fn a_server_that_goes_away_and_comes_back_loses_and_duplicates_nothing() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for_creates(&emu, &mut child, 6);
+    emu.wait_for_creates(6, &mut child);
     emu.suspend();
     std::thread::sleep(Duration::from_millis(1500));
     emu.resume();
@@ -251,7 +232,7 @@ fn garbage_in_the_middle_of_the_state_is_an_error_and_the_file_is_left_alone() {
         damaged,
         "untouched"
     );
-    assert_eq!(creates(&emu), 0, "nothing was sent");
+    assert_eq!(emu.creates(), 0, "nothing was sent");
 }
 
 #[test]
@@ -280,7 +261,7 @@ fn a_torn_last_line_is_tolerated_and_no_pin_is_created_twice() {
         .assert()
         .success();
     assert_eq!(
-        creates(&emu),
+        emu.creates(),
         0,
         "the pin of the torn record is found, not recreated"
     );
@@ -327,7 +308,7 @@ fn a_full_disk_stops_apply_cleanly_and_a_rerun_completes_exactly_once() {
     );
     assert!(stderr.contains("pins.yaml.state"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
-    let first_run = creates(&emu);
+    let first_run = emu.creates();
     assert!(first_run < n, "the run stopped early ({first_run} creates)");
     // With room again, the same command finishes the batch.
     emu.pinbatch()
@@ -336,7 +317,7 @@ fn a_full_disk_stops_apply_cleanly_and_a_rerun_completes_exactly_once() {
         .assert()
         .success();
     assert_exactly_once(&emu, n, "full disk");
-    assert_eq!(creates(&emu), n, "no pin was sent twice");
+    assert_eq!(emu.creates(), n, "no pin was sent twice");
     emu.assert_no_spec_violations();
 }
 

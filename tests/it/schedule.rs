@@ -22,14 +22,6 @@ fn write_manifest(dir: &Path, later_at: &str) -> std::path::PathBuf {
     path
 }
 
-fn creates(emu: &TestEmulator) -> usize {
-    emu.emu()
-        .requests()
-        .iter()
-        .filter(|r| r.is("POST", "/v5/pins"))
-        .count()
-}
-
 #[test]
 fn a_future_pin_waits_and_is_created_once_due() {
     let emu = TestEmulator::start();
@@ -74,7 +66,7 @@ fn a_future_pin_waits_and_is_created_once_due() {
         .success()
         .stderr(predicate::str::contains("1 created"))
         .stderr(predicate::str::contains("1 scheduled"));
-    assert_eq!(creates(&emu), 1, "no create call for the scheduled pin");
+    assert_eq!(emu.creates(), 1, "no create call for the scheduled pin");
     let titles: Vec<Option<String>> = emu
         .emu()
         .snapshot()
@@ -96,7 +88,7 @@ fn a_future_pin_waits_and_is_created_once_due() {
         .success()
         .stderr(predicate::str::contains("1 unchanged"))
         .stderr(predicate::str::contains("1 scheduled"));
-    assert_eq!(creates(&emu), 0);
+    assert_eq!(emu.creates(), 0);
 
     // Once due (here: the date moved to the past), the next run creates it.
     write_manifest(dir.path(), PAST);
@@ -113,7 +105,7 @@ fn a_future_pin_waits_and_is_created_once_due() {
         .success()
         .stderr(predicate::str::contains("1 created"))
         .stderr(predicate::str::contains("1 unchanged"));
-    assert_eq!(creates(&emu), 1);
+    assert_eq!(emu.creates(), 1);
     assert_eq!(emu.emu().snapshot().pins.len(), 2);
     emu.assert_no_spec_violations();
 }

@@ -31,14 +31,6 @@ pub fn tiny_mp4(payload: &[u8]) -> Vec<u8> {
 pub const TINY_JPEG: &[u8] =
     b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xFF\xD9";
 
-fn count(emu: &TestEmulator, method: &str, path: &str) -> usize {
-    emu.emu()
-        .requests()
-        .iter()
-        .filter(|r| r.is(method, path))
-        .count()
-}
-
 fn count_prefix(emu: &TestEmulator, method: &str, prefix: &str) -> usize {
     emu.emu()
         .requests()
@@ -162,7 +154,7 @@ fn a_video_pin_is_uploaded_and_created_with_its_cover() {
         "image/jpeg"
     );
     assert!(create["media_source"]["cover_image_data"].is_string());
-    assert_eq!(count(&emu, "POST", "/v5/media"), 3);
+    assert_eq!(emu.count("POST", "/v5/media"), 3);
     assert_eq!(count_prefix(&emu, "POST", "/upload/"), 3);
 
     // A re-run sends nothing.
@@ -193,11 +185,7 @@ fn failed_processing_fails_that_pin_only_and_a_rerun_uploads_again() {
     let snapshot = emu.emu().snapshot();
     assert_eq!(snapshot.pins.len(), 1);
     assert_eq!(snapshot.pins[0].title.as_deref(), Some("Photo"));
-    assert_eq!(
-        count(&emu, "POST", "/v5/pins"),
-        1,
-        "no create for the video"
-    );
+    assert_eq!(emu.count("POST", "/v5/pins"), 1, "no create for the video");
     emu.pinbatch()
         .arg("status")
         .arg(&manifest)
@@ -215,7 +203,7 @@ fn failed_processing_fails_that_pin_only_and_a_rerun_uploads_again() {
         .assert()
         .success()
         .stderr(predicate::str::contains("1 created"));
-    assert_eq!(count(&emu, "POST", "/v5/media"), 1);
+    assert_eq!(emu.count("POST", "/v5/media"), 1);
     assert_eq!(count_prefix(&emu, "POST", "/upload/"), 1);
     assert_eq!(emu.emu().snapshot().pins.len(), 2);
     emu.assert_no_spec_violations();
@@ -266,7 +254,7 @@ fn a_kill_between_upload_and_pin_does_not_upload_again() {
         .assert()
         .success()
         .stderr(predicate::str::contains("1 created"));
-    assert_eq!(count(&emu, "POST", "/v5/media"), 1, "registered once");
+    assert_eq!(emu.count("POST", "/v5/media"), 1, "registered once");
     assert_eq!(count_prefix(&emu, "POST", "/upload/"), 1, "uploaded once");
     let snapshot = emu.emu().snapshot();
     assert_eq!(snapshot.pins.len(), 1);
@@ -327,7 +315,7 @@ fn a_kill_after_registering_but_before_the_upload_registers_again() {
         .stderr(predicate::str::contains("1 created"));
     let snapshot = emu.emu().snapshot();
     assert_eq!(snapshot.pins.len(), 1);
-    assert_eq!(count(&emu, "POST", "/v5/media"), 2, "registered anew");
+    assert_eq!(emu.count("POST", "/v5/media"), 2, "registered anew");
     assert_eq!(count_prefix(&emu, "POST", "/upload/"), 1);
     emu.assert_no_spec_violations();
 }

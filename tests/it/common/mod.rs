@@ -157,6 +157,32 @@ impl TestEmulator {
         process
     }
 
+    /// How many requests of `method` on exactly `path` the emulator has answered.
+    pub fn count(&self, method: &str, path: &str) -> usize {
+        self.emu()
+            .requests()
+            .iter()
+            .filter(|r| r.is(method, path))
+            .count()
+    }
+
+    /// How many `POST /v5/pins` the emulator has answered.
+    pub fn creates(&self) -> usize {
+        self.count("POST", "/v5/pins")
+    }
+
+    /// Waits (at most 30 s) until the emulator has answered `n` create requests in total, or
+    /// `child` has exited.
+    pub fn wait_for_creates(&self, n: usize, child: &mut std::process::Child) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while self.creates() < n && std::time::Instant::now() < deadline {
+            if child.try_wait().unwrap().is_some() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+
     /// Runs `apply` again with `args` and asserts that it succeeds, prints `expected` on stderr
     /// and sends no request at all.
     pub fn assert_rerun_sends_nothing(&self, args: &[&str], expected: &str) {
