@@ -7,20 +7,7 @@ use std::time::Duration;
 
 use predicates::prelude::*;
 
-use crate::common::TestEmulator;
-
-/// Writes a YAML manifest of `n` URL pins on `board` and returns its path.
-fn url_manifest(dir: &Path, n: usize, board: &str) -> PathBuf {
-    let mut text = format!("version: 1\ndefaults:\n  board: \"{board}\"\npins:\n");
-    for i in 0..n {
-        text.push_str(&format!(
-            "  - id: pin-{i:03}\n    title: Pin number {i}\n    description: Description {i}\n    link: https://example.com/p/{i}\n    image: https://example.com/img/{i}.jpg\n"
-        ));
-    }
-    let path = dir.join("pins.yaml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
+use crate::common::{TestEmulator, url_manifest};
 
 /// Sends SIGINT (what Ctrl-C sends) to a running child.
 fn interrupt(child: &std::process::Child) {
@@ -29,18 +16,6 @@ fn interrupt(child: &std::process::Child) {
         .status()
         .unwrap();
     assert!(sent.success());
-}
-
-/// Every manifest pin exists exactly once on the board, with its title.
-fn assert_exactly_once(emu: &TestEmulator, n: usize, board: &str) {
-    let snapshot = emu.emu().snapshot();
-    let board = snapshot.board_named(board).expect("board exists");
-    let pins = snapshot.pins_on(&board.id);
-    let mut titles: Vec<String> = pins.iter().filter_map(|p| p.title.clone()).collect();
-    titles.sort();
-    let mut expected: Vec<String> = (0..n).map(|i| format!("Pin number {i}")).collect();
-    expected.sort();
-    assert_eq!(titles, expected, "each pin exactly once");
 }
 
 #[test]
@@ -58,7 +33,7 @@ fn apply_creates_every_pin_once_and_a_rerun_calls_nothing() {
         .assert()
         .success()
         .stderr(predicate::str::contains("6 created"));
-    assert_exactly_once(&emu, 6, "Animals");
+    emu.assert_exactly_once(6, "Animals", "apply");
     assert_eq!(emu.count("POST", "/v5/pins"), 6, "one create call per pin");
     assert!(dir.path().join("pins.yaml.state").exists());
     let report_text = std::fs::read_to_string(&report).unwrap();
@@ -140,7 +115,7 @@ fn server_errors_and_rate_limits_are_retried_without_duplicates() {
             "{faults}: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        assert_exactly_once(&emu, 12, "Animals");
+        emu.assert_exactly_once(12, "Animals", faults);
         emu.assert_no_spec_violations();
     }
 }
@@ -157,7 +132,7 @@ fn a_dropped_connection_after_commit_is_adopted_not_recreated() {
         .assert()
         .success()
         .stdout(predicate::str::contains(r#""status":"adopted""#));
-    assert_exactly_once(&emu, 1, "Animals");
+    emu.assert_exactly_once(1, "Animals", "apply");
     assert_eq!(emu.count("POST", "/v5/pins"), 1, "no second create");
     assert!(
         emu.count(
@@ -193,7 +168,7 @@ fn killing_apply_repeatedly_still_creates_each_pin_once() {
         .arg(&manifest)
         .assert()
         .success();
-    assert_exactly_once(&emu, n, "Animals");
+    emu.assert_exactly_once(n, "Animals", "apply");
     emu.pinbatch()
         .args(["status"])
         .arg(&manifest)
@@ -225,7 +200,7 @@ fn a_second_apply_on_the_same_state_is_refused() {
         .stderr(predicate::str::contains("in use by another pinbatch run"))
         .stderr(predicate::str::contains(format!("process {}", first.id())));
     assert!(first.wait().unwrap().success());
-    assert_exactly_once(&emu, 8, "Animals");
+    emu.assert_exactly_once(8, "Animals", "apply");
 }
 
 #[test]
@@ -281,7 +256,7 @@ fn missing_boards_are_errors_unless_declared_or_allowed() {
         .arg(&manifest)
         .assert()
         .success();
-    assert_exactly_once(&emu, 2, "Nowhere");
+    emu.assert_exactly_once(2, "Nowhere", "apply");
     emu.assert_no_spec_violations();
 }
 
@@ -410,7 +385,7 @@ fn rate_limit_headers_keep_429s_rare_under_a_server_write_limit() {
         .arg(&manifest)
         .assert()
         .success();
-    assert_exactly_once(&emu, n, "Animals");
+    emu.assert_exactly_once(n, "Animals", "apply");
     let requests = emu.emu().requests();
     let writes: Vec<_> = requests
         .iter()
@@ -458,7 +433,7 @@ fn ctrl_c_finishes_in_flight_requests_saves_and_exits_130() {
             "{} created, {created} unchanged",
             n - created
         )));
-    assert_exactly_once(&emu, n, "Animals");
+    emu.assert_exactly_once(n, "Animals", "apply");
     assert_eq!(
         emu.emu()
             .requests()
@@ -675,5 +650,5 @@ fn a_second_ctrl_c_abandons_requests_in_flight_and_the_next_run_checks_them() {
         emu.count("GET", &format!("/v5/boards/{board}/pins")) >= 1,
         "the unknown outcomes were looked for before creating again"
     );
-    assert_exactly_once(&emu, n, "Animals");
+    emu.assert_exactly_once(n, "Animals", "apply");
 }

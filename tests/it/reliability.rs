@@ -9,37 +9,9 @@ use std::time::Duration;
 
 use predicates::prelude::*;
 
-use crate::common::TestEmulator;
+use crate::common::{TestEmulator, url_manifest};
 
 const BOARD: &str = "Reliable";
-
-/// Writes a YAML manifest of `n` URL pins on [`BOARD`] and returns its path.
-fn manifest(dir: &Path, n: usize) -> PathBuf {
-    let mut text = format!("version: 1\ndefaults:\n  board: \"{BOARD}\"\npins:\n");
-    for i in 0..n {
-        text.push_str(&format!(
-            "  - id: pin-{i:03}\n    title: Pin number {i}\n    description: Description {i}\n    link: https://example.com/p/{i}\n    image: https://example.com/img/{i}.jpg\n"
-        ));
-    }
-    let path = dir.join("pins.yaml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-/// Every manifest pin is on the board exactly once, and nothing else is.
-fn assert_exactly_once(emu: &TestEmulator, n: usize, context: &str) {
-    let snapshot = emu.emu().snapshot();
-    let board = snapshot.board_named(BOARD).expect("board exists");
-    let mut titles: Vec<String> = snapshot
-        .pins_on(&board.id)
-        .iter()
-        .filter_map(|p| p.title.clone())
-        .collect();
-    titles.sort();
-    let mut expected: Vec<String> = (0..n).map(|i| format!("Pin number {i}")).collect();
-    expected.sort();
-    assert_eq!(titles, expected, "{context}: each pin exactly once");
-}
 
 /// The binary as a plain process (for runs in the background, kills and resource limits), wired
 /// to the emulator like [`TestEmulator::pinbatch`].
@@ -84,7 +56,7 @@ fn every_fault_in_the_matrix_ends_with_each_pin_exactly_once() {
         let emu = TestEmulator::with_faults(faults);
         emu.emu().seed_board(BOARD, "PUBLIC");
         let dir = tempfile::tempdir().unwrap();
-        let manifest = manifest(dir.path(), n);
+        let manifest = url_manifest(dir.path(), n, BOARD);
         let output = emu
             .pinbatch()
             .args([
@@ -104,7 +76,7 @@ fn every_fault_in_the_matrix_ends_with_each_pin_exactly_once() {
             "{name}: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        assert_exactly_once(&emu, n, name);
+        emu.assert_exactly_once(n, BOARD, name);
         emu.assert_no_spec_violations();
         // Nothing left to do: a second run sends no write.
         emu.set_fault_spec("none");
@@ -127,7 +99,7 @@ fn responses_slower_than_the_timeout_are_reconciled_not_duplicated() {
     emu.emu().seed_board(BOARD, "PUBLIC");
     let dir = tempfile::tempdir().unwrap();
     let n = 30;
-    let manifest = manifest(dir.path(), n);
+    let manifest = url_manifest(dir.path(), n, BOARD);
     let mut child = process(&emu)
         .args([
             "apply",
@@ -152,7 +124,7 @@ fn responses_slower_than_the_timeout_are_reconciled_not_duplicated() {
     std::thread::sleep(Duration::from_millis(900));
     emu.set_fault_spec("none");
     finish(child, "slow responses");
-    assert_exactly_once(&emu, n, "slow responses");
+    emu.assert_exactly_once(n, BOARD, "slow responses");
     assert!(
         emu.emu().requests().iter().any(|r| r.method == "GET"
             && r.path.starts_with("/v5/boards/")
@@ -170,7 +142,7 @@ fn a_server_that_goes_away_and_comes_back_loses_and_duplicates_nothing() {
     emu.emu().seed_board(BOARD, "PUBLIC");
     let dir = tempfile::tempdir().unwrap();
     let n = 24;
-    let manifest = manifest(dir.path(), n);
+    let manifest = url_manifest(dir.path(), n, BOARD);
     let mut child = process(&emu)
         .args([
             "apply",
@@ -191,7 +163,7 @@ fn a_server_that_goes_away_and_comes_back_loses_and_duplicates_nothing() {
     std::thread::sleep(Duration::from_millis(1500));
     emu.resume();
     finish(child, "server restart");
-    assert_exactly_once(&emu, n, "server restart");
+    emu.assert_exactly_once(n, BOARD, "server restart");
     emu.assert_no_spec_violations();
 }
 
@@ -204,7 +176,7 @@ fn garbage_in_the_middle_of_the_state_is_an_error_and_the_file_is_left_alone() {
     let emu = TestEmulator::start();
     emu.emu().seed_board(BOARD, "PUBLIC");
     let dir = tempfile::tempdir().unwrap();
-    let manifest = manifest(dir.path(), 4);
+    let manifest = url_manifest(dir.path(), 4, BOARD);
     emu.pinbatch()
         .arg("apply")
         .arg(&manifest)
@@ -241,7 +213,7 @@ fn a_torn_last_line_is_tolerated_and_no_pin_is_created_twice() {
     emu.emu().seed_board(BOARD, "PUBLIC");
     let dir = tempfile::tempdir().unwrap();
     let n = 6;
-    let manifest = manifest(dir.path(), n);
+    let manifest = url_manifest(dir.path(), n, BOARD);
     emu.pinbatch()
         .args(["apply", "-j", "1"])
         .arg(&manifest)
@@ -265,7 +237,7 @@ fn a_torn_last_line_is_tolerated_and_no_pin_is_created_twice() {
         0,
         "the pin of the torn record is found, not recreated"
     );
-    assert_exactly_once(&emu, n, "torn state");
+    emu.assert_exactly_once(n, BOARD, "torn state");
     emu.pinbatch()
         .arg("status")
         .arg(&manifest)
@@ -280,7 +252,7 @@ fn a_full_disk_stops_apply_cleanly_and_a_rerun_completes_exactly_once() {
     emu.emu().seed_board(BOARD, "PUBLIC");
     let dir = tempfile::tempdir().unwrap();
     let n = 30;
-    let manifest = manifest(dir.path(), n);
+    let manifest = url_manifest(dir.path(), n, BOARD);
     // Room for the header and a few records: appends then fail with EFBIG.
     let limit: libc::rlim_t = 4096;
     let mut command = process(&emu);
@@ -316,7 +288,7 @@ fn a_full_disk_stops_apply_cleanly_and_a_rerun_completes_exactly_once() {
         .arg(&manifest)
         .assert()
         .success();
-    assert_exactly_once(&emu, n, "full disk");
+    emu.assert_exactly_once(n, BOARD, "full disk");
     assert_eq!(emu.creates(), n, "no pin was sent twice");
     emu.assert_no_spec_violations();
 }
@@ -329,7 +301,7 @@ fn twenty_random_kills_with_resume_create_each_pin_once() {
     emu.emu().seed_board(BOARD, "PUBLIC");
     let dir = tempfile::tempdir().unwrap();
     let n = 120;
-    let manifest = manifest(dir.path(), n);
+    let manifest = url_manifest(dir.path(), n, BOARD);
     let mut rng = fastrand::Rng::with_seed(20_261_129);
     for round in 0..20 {
         let mut child = process(&emu)
@@ -358,7 +330,7 @@ fn twenty_random_kills_with_resume_create_each_pin_once() {
         .arg(&manifest)
         .assert()
         .success();
-    assert_exactly_once(&emu, n, "random kills");
+    emu.assert_exactly_once(n, BOARD, "random kills");
     emu.assert_no_spec_violations();
 }
 

@@ -10,7 +10,7 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use pinbatch::emulator::{Emulator, EmulatorConfig, parse_fault_spec};
 
@@ -157,6 +157,22 @@ impl TestEmulator {
         process
     }
 
+    /// Asserts that the pins of [`url_manifest`] exist exactly once on `board`, and nothing else
+    /// is on it; `context` names the case in the failure message.
+    pub fn assert_exactly_once(&self, n: usize, board: &str, context: &str) {
+        let snapshot = self.emu().snapshot();
+        let board = snapshot.board_named(board).expect("board exists");
+        let mut titles: Vec<String> = snapshot
+            .pins_on(&board.id)
+            .iter()
+            .filter_map(|p| p.title.clone())
+            .collect();
+        titles.sort();
+        let mut expected: Vec<String> = (0..n).map(|i| format!("Pin number {i}")).collect();
+        expected.sort();
+        assert_eq!(titles, expected, "{context}: each pin exactly once");
+    }
+
     /// How many requests of `method` on exactly `path` the emulator has answered.
     pub fn count(&self, method: &str, path: &str) -> usize {
         self.emu()
@@ -231,4 +247,18 @@ impl Drop for TestEmulator {
             self.runtime.block_on(emulator.shutdown());
         }
     }
+}
+
+/// Writes a YAML manifest of `n` URL pins on `board` (titled `Pin number {i}`) into `dir` and
+/// returns its path.
+pub fn url_manifest(dir: &Path, n: usize, board: &str) -> PathBuf {
+    let mut text = format!("version: 1\ndefaults:\n  board: \"{board}\"\npins:\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "  - id: pin-{i:03}\n    title: Pin number {i}\n    description: Description {i}\n    link: https://example.com/p/{i}\n    image: https://example.com/img/{i}.jpg\n"
+        ));
+    }
+    let path = dir.join("pins.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
 }
