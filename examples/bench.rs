@@ -71,6 +71,7 @@ fn main() -> anyhow::Result<()> {
     };
     let started = Instant::now();
     let mut table = Table::default();
+    bench.calibrate(&mut table)?;
     bench.throughput(&mut table)?;
     bench.rate_limit(&mut table)?;
     bench.memory(&mut table)?;
@@ -304,6 +305,43 @@ impl Bench {
             requests,
             pins_stored,
         })
+    }
+
+    /// Measures how long the emulator itself takes to answer one request at the set latency,
+    /// with a plain keep-alive socket and nothing else: the floor that no client can beat.
+    fn calibrate(&self, table: &mut Table) -> anyhow::Result<()> {
+        const REQUESTS: usize = 40;
+        let (emulator, _) = self.emulator(&format!("latency={LATENCY_MS}ms"))?;
+        let address = emulator.base_url().trim_start_matches("http://").to_owned();
+        let mut times = Vec::with_capacity(REQUESTS);
+        let measured = (|| -> anyhow::Result<()> {
+            let mut stream = std::net::TcpStream::connect(&address)?;
+            stream.set_nodelay(true)?;
+            let mut reader = std::io::BufReader::new(stream.try_clone()?);
+            let request = format!(
+                "GET /v5/user_account HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\r\n",
+                EmulatorConfig::default().access_token
+            );
+            for _ in 0..REQUESTS {
+                let started = Instant::now();
+                stream.write_all(request.as_bytes())?;
+                read_http_response(&mut reader)?;
+                times.push(started.elapsed());
+            }
+            Ok(())
+        })();
+        self.stop(emulator);
+        measured.context("calibration against the emulator failed")?;
+        times.sort();
+        let median = times[times.len() / 2];
+        let ideal = Duration::from_millis(LATENCY_MS);
+        table.rows.push(vec![
+            format!("Emulator answer time at {LATENCY_MS} ms latency (bare socket, {REQUESTS} requests, median)"),
+            format!("{LATENCY_MS} ms"),
+            format!("{:.2} ms", median.as_secs_f64() * 1000.0),
+            format!("{:.3} (the fake's own floor)", ideal.as_secs_f64() / median.as_secs_f64()),
+        ]);
+        Ok(())
     }
 
     fn throughput(&self, table: &mut Table) -> anyhow::Result<()> {
@@ -761,6 +799,29 @@ fn peer_row(
         format!("{:.2}", calls as f64 / pins as f64),
         format!("{:.0} MB", usage.max_rss_kb as f64 / 1024.0),
     ]
+}
+
+/// Reads one HTTP/1.1 response with a `content-length` body from a keep-alive connection.
+fn read_http_response(reader: &mut impl std::io::BufRead) -> anyhow::Result<()> {
+    let mut length = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            bail!("the emulator closed the connection");
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse::<usize>().ok();
+        }
+    }
+    let mut body = vec![0u8; length.context("the response has no content-length")?];
+    reader.read_exact(&mut body)?;
+    Ok(())
 }
 
 fn check_stored(run: &ApplyRun, pins: usize) -> anyhow::Result<()> {

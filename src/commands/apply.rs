@@ -125,6 +125,8 @@ async fn apply(
     environment: &Environment,
     client: impl FnOnce() -> anyhow::Result<ApiClient>,
 ) -> anyhow::Result<ExitStatus> {
+    // Credentials first: a missing or rejected token must not leave a new state file behind.
+    let client = client()?;
     let mut state =
         StateFile::open(state_path, environment.origin()).map_err(common::state_failure)?;
     let plan = plan::plan(
@@ -134,7 +136,6 @@ async fn apply(
         plan_options(args),
     );
     let reporter: Arc<dyn Reporter> = make_reporter(global, args.format);
-    let client = client()?;
     let mut boards = resolve::ResolvedBoards::default();
     if plan.needs_api() {
         let needed = plan.boards_needed(manifest);

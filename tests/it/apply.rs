@@ -315,6 +315,8 @@ fn a_missing_token_is_exit_code_3_and_sends_nothing() {
         .assert()
         .code(3)
         .stderr(predicate::str::contains("hint:"));
+    let state = dir.path().join("pins.yaml.state");
+    assert!(!state.exists(), "no token, so no state file either");
     emu.pinbatch()
         .env("PINTEREST_ACCESS_TOKEN", "wrong-token")
         .arg("apply")
