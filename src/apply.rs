@@ -920,11 +920,18 @@ async fn media_source(context: &Context, spec: &PinSpec) -> Result<MediaSource, 
     }
 }
 
+/// Reads and encodes an image on a blocking thread: encoding a large image takes tens of
+/// milliseconds, and every pin's future is polled by the same task, so doing it inline would
+/// hold up the responses of all the other pins in the meantime.
 async fn read_base64(image: &LocalImage) -> Result<String, TaskError> {
-    let bytes = tokio::fs::read(&image.path).await.map_err(|err| {
-        TaskError::Media(format!("cannot read `{}`: {err}", image.path.display()))
-    })?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+    let path = image.path.clone();
+    tokio::task::spawn_blocking(move || {
+        let bytes = std::fs::read(&path)
+            .map_err(|err| TaskError::Media(format!("cannot read `{}`: {err}", path.display())))?;
+        Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+    })
+    .await
+    .map_err(|err| TaskError::Media(format!("the image reader stopped: {err}")))?
 }
 
 /// Registers, uploads and waits for a video, reusing a media id the state already holds so that

@@ -1,6 +1,7 @@
 //! `auth` and `boards` against the emulator, as a new user would run them: the whole OAuth login
-//! (the authorize page answered as a browser would), the stored token used, refreshed on 401,
-//! 300 boards listed, Pinterest's errors shown, and the token never printed.
+//! (the authorize page answered as a browser would), the stored token used, refreshed on 401 and
+//! by `auth refresh`, forgotten by `auth logout`, 300 boards listed, Pinterest's errors shown,
+//! and the token never printed.
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
@@ -182,5 +183,46 @@ fn pinterest_errors_show_their_code_and_message() {
     assert!(stderr.contains("code 2"), "{stderr}");
     assert!(stderr.contains("Authentication failed"), "{stderr}");
     assert!(!stderr.contains("not-a-token"));
+    emu.assert_no_spec_violations();
+}
+
+#[test]
+fn auth_refresh_rotates_the_stored_pair_and_logout_forgets_it() {
+    let emu = TestEmulator::start();
+    login(&emu);
+    let origin = emu.base_url();
+    let before = stored_tokens(&emu)["tokens"][origin.as_str()].clone();
+    let old_access = before["access_token"].as_str().unwrap().to_owned();
+    let old_refresh = before["refresh_token"].as_str().unwrap().to_owned();
+
+    let refreshed = with_store(&emu).args(["auth", "refresh"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&refreshed.stderr);
+    assert!(refreshed.status.success(), "{stderr}");
+    assert!(stderr.contains("refreshed"), "{stderr}");
+    let after = stored_tokens(&emu)["tokens"][origin.as_str()].clone();
+    let new_access = after["access_token"].as_str().unwrap();
+    let new_refresh = after["refresh_token"].as_str().unwrap();
+    assert_ne!(new_access, old_access);
+    assert_ne!(
+        new_refresh, old_refresh,
+        "the rotated refresh token is stored"
+    );
+    assert!(emu.emu().is_valid_access_token(new_access));
+    assert!(!emu.emu().is_valid_access_token(&old_access));
+    for secret in [old_access.as_str(), &old_refresh, new_access, new_refresh] {
+        assert!(!stderr.contains(secret), "a token leaked");
+    }
+    // The refreshed token is the one later commands use.
+    with_store(&emu).args(["boards", "list"]).assert().success();
+
+    with_store(&emu).args(["auth", "logout"]).assert().success();
+    assert!(stored_tokens(&emu)["tokens"][origin.as_str()].is_null());
+    with_store(&emu)
+        .args(["auth", "refresh"])
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains("no stored login"))
+        .stderr(predicates::str::contains("pinbatch auth login"));
+    with_store(&emu).args(["boards", "list"]).assert().code(3);
     emu.assert_no_spec_violations();
 }
