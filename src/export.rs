@@ -132,6 +132,11 @@ pub fn output_paths(path: &Path, rows: usize) -> Vec<PathBuf> {
     if files == 1 {
         return vec![path.to_owned()];
     }
+    (1..=files).map(|n| part_path(path, n)).collect()
+}
+
+/// `STEM-N.EXT` beside `path`.
+fn part_path(path: &Path, n: usize) -> PathBuf {
     let stem = path
         .file_stem()
         .map(|stem| stem.to_string_lossy().into_owned())
@@ -140,8 +145,22 @@ pub fn output_paths(path: &Path, rows: usize) -> Vec<PathBuf> {
         .extension()
         .map(|ext| format!(".{}", ext.to_string_lossy()))
         .unwrap_or_default();
-    (1..=files)
-        .map(|n| path.with_file_name(format!("{stem}-{n}{extension}")))
+    path.with_file_name(format!("{stem}-{n}{extension}"))
+}
+
+/// Files beside `path` that an earlier export wrote and this one did not (`path` itself, or
+/// `STEM-N.EXT` parts): uploading them with the new ones would create their pins again.
+pub fn leftover_parts(path: &Path, written: &[PathBuf]) -> Vec<PathBuf> {
+    let mut candidates = vec![path.to_owned()];
+    // Parts are numbered from 1 without gaps, so the first missing number ends the search.
+    candidates.extend(
+        (1..)
+            .map(|n| part_path(path, n))
+            .take_while(|part| part.exists()),
+    );
+    candidates
+        .into_iter()
+        .filter(|candidate| candidate.exists() && !written.contains(candidate))
         .collect()
 }
 
@@ -179,6 +198,36 @@ mod tests {
                 PathBuf::from("/x/bulk-3.csv")
             ]
         );
+    }
+
+    #[test]
+    fn parts_of_an_earlier_larger_export_are_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bulk.csv");
+        for name in [
+            "bulk.csv",
+            "bulk-1.csv",
+            "bulk-2.csv",
+            "bulk-3.csv",
+            "bulk-5.csv",
+        ] {
+            std::fs::write(dir.path().join(name), "x").unwrap();
+        }
+        let written = output_paths(&path, 250);
+        assert_eq!(
+            leftover_parts(&path, &written),
+            [dir.path().join("bulk.csv"), dir.path().join("bulk-3.csv")]
+        );
+        let single = output_paths(&path, 10);
+        assert_eq!(
+            leftover_parts(&path, &single),
+            [
+                dir.path().join("bulk-1.csv"),
+                dir.path().join("bulk-2.csv"),
+                dir.path().join("bulk-3.csv")
+            ]
+        );
+        assert!(leftover_parts(&dir.path().join("other.csv"), &[]).is_empty());
     }
 
     #[test]

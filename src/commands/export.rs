@@ -36,6 +36,13 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<ExitStatus>
             eprintln!("Wrote {} ({} pin(s))", path.display(), rows.len());
         }
     }
+    // Not deleted: they may have been renamed or edited by hand since; the user decides.
+    for leftover in export::leftover_parts(&args.output, &paths) {
+        eprintln!(
+            "warning: {} is left from an earlier export and was not overwritten; delete it before uploading, or its pins will be created twice",
+            leftover.display()
+        );
+    }
     if !global.quiet && bulk.skipped > 0 {
         eprintln!(
             "{} pin(s) could not be exported (see the warnings above)",

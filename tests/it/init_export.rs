@@ -310,4 +310,24 @@ fn exports_above_200_rows_are_split_into_numbered_files() {
     assert!(!root.path().join("bulk-4.csv").exists());
     let expected: Vec<String> = (0..450).map(|i| format!("Pin {i}")).collect();
     assert_eq!(titles, expected, "every pin once, in order");
+
+    // A smaller export to the same name leaves bulk-3.csv behind: it is named, not deleted.
+    let fewer = root.path().join("fewer.yaml");
+    let text = std::fs::read_to_string(&source).unwrap();
+    let kept: Vec<&str> = text.lines().take(4 + 2 * 250).collect();
+    std::fs::write(&fewer, kept.join("\n")).unwrap();
+    pinbatch_offline()
+        .arg("export")
+        .arg(&fewer)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "warning: {} is left from an earlier export",
+            root.path().join("bulk-3.csv").display()
+        )))
+        .stderr(predicate::str::contains("bulk-2.csv is left").not());
+    assert_eq!(load(&root.path().join("bulk-2.csv")).pins.len(), 50);
+    assert!(root.path().join("bulk-3.csv").exists());
 }
