@@ -266,7 +266,7 @@ BASE/oauth/ and redirects at once.
 
 Fault spec (--faults): comma-separated key=value pairs, e.g.
   latency=100ms,error-rate=0.1,status=503,rate429=0.05,retry-after=1s,seed=7
-  latency=DURATION        delay before every request
+  latency=DURATION        answer every request this long after it arrived
   error-rate=P            answer a target request with STATUS (probability 0..1)
   status=CODE             status for error-rate and fail-first (400-599, default 503)
   rate429=P               answer a target request with 429 code 8
@@ -278,6 +278,8 @@ Fault spec (--faults): comma-separated key=value pairs, e.g.
   drop-after-first=N      the next N target requests are stored, then dropped
   write-limit=N/s         token bucket over POST/PATCH/DELETE: 429 code 8 when empty;
                           write responses carry X-RateLimit-Limit/-Remaining/-Reset
+  write-window=N/s        instead of write-limit: at most N writes in any trailing second,
+                          no burst and no X-RateLimit headers
   media-fail=P            video processing ends in `failed`
   media-polls=N           status polls spent in `processing` (default 2)
   scope=pins|writes|all   target requests: POST /v5/pins (default), every write, every request

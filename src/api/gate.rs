@@ -11,6 +11,12 @@ use std::time::{Duration, Instant, SystemTime};
 /// A `X-RateLimit-Reset` above this is read as Unix seconds, below it as seconds from now.
 const EPOCH_THRESHOLD: u64 = 1_000_000_000;
 
+/// Added to the `--rate-limit` spacing. A paced request starts up to about 2 ms after its slot
+/// (tokio's timer works in whole milliseconds), so two starts spaced exactly `1/rate` apart can
+/// land closer than that: enough for a sliding or fixed window of exactly `rate` per second to
+/// count one too many now and then. With this much added, no gap is ever shorter than `1/rate`.
+const PACING_SLACK: Duration = Duration::from_millis(2);
+
 /// The rate-limit headers of one response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RateLimitHeaders {
@@ -69,7 +75,7 @@ impl GateState {
     pub fn new(rate_per_second: Option<f64>) -> Self {
         let fixed_interval = rate_per_second
             .filter(|rate| rate.is_finite() && *rate > 0.0)
-            .map(|rate| Duration::from_secs_f64(1.0 / rate));
+            .map(|rate| Duration::from_secs_f64(1.0 / rate) + PACING_SLACK);
         GateState {
             fixed_interval,
             header_interval: None,
@@ -201,7 +207,7 @@ mod tests {
         let t0 = Instant::now();
         let mut gate = GateState::new(Some(4.0));
         let starts: Vec<Duration> = (0..4).map(|_| gate.reserve(t0) - t0).collect();
-        assert_eq!(starts, vec![ms(0), ms(250), ms(500), ms(750)]);
+        assert_eq!(starts, vec![ms(0), ms(252), ms(504), ms(756)]);
         // After a quiet period there is no debt to pay back.
         assert_eq!(gate.reserve(t0 + ms(5000)), t0 + ms(5000));
     }

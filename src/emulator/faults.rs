@@ -5,7 +5,7 @@
 //!
 //! | key | value | effect |
 //! |---|---|---|
-//! | `latency` | duration (`100ms`, `1s`) | delay before every request is handled |
+//! | `latency` | duration (`100ms`, `1s`) | every request is handled this long after it arrived |
 //! | `error-rate` | probability 0..=1 | answer a target request with `status` |
 //! | `status` | HTTP status 400..=599 (default 503) | status used by `error-rate` and `fail-first` |
 //! | `rate429` | probability | answer a target request with 429 code 8 |
@@ -16,6 +16,7 @@
 //! | `drop-before-first` | count | the next N target requests are dropped before storing |
 //! | `drop-after-first` | count | the next N target requests are dropped after storing |
 //! | `write-limit` | `N/s` | token bucket over POST/PATCH/DELETE under /v5 (not /oauth/token) |
+//! | `write-window` | `N/s` | at most N of those writes in any trailing second, no burst and no `X-RateLimit-*` headers (instead of `write-limit`) |
 //! | `media-fail` | probability | a video upload's processing ends in `failed` |
 //! | `media-polls` | count (default 2) | status polls spent in `processing` before the final state |
 //! | `scope` | `pins` (default), `writes`, `all` | which requests are target requests |
@@ -56,7 +57,7 @@ impl FaultScope {
 /// A complete description of the faults to inject; parse one with [`parse_fault_spec`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultPlan {
-    /// Delay added before every request is handled.
+    /// How long after its arrival every request is handled.
     pub latency: Duration,
     /// Probability that a target request is answered with `error_status`.
     pub error_rate: f64,
@@ -78,6 +79,9 @@ pub struct FaultPlan {
     pub drop_after_first: u32,
     /// Writes allowed per second (token bucket with that capacity); `None` means unlimited.
     pub write_limit: Option<u32>,
+    /// Writes allowed in any trailing second (a sliding window, strict where a bucket allows a
+    /// burst); `None` means no such limit. Exclusive with `write_limit`.
+    pub write_window: Option<u32>,
     /// Probability that a video's processing ends in `failed`.
     pub media_fail: f64,
     /// How many status polls a video spends in `processing` before it succeeds or fails.
@@ -102,6 +106,7 @@ impl Default for FaultPlan {
             drop_before_first: 0,
             drop_after_first: 0,
             write_limit: None,
+            write_window: None,
             media_fail: 0.0,
             media_polls: 2,
             scope: FaultScope::Pins,
@@ -173,6 +178,9 @@ impl fmt::Display for FaultPlan {
         if let Some(limit) = self.write_limit {
             parts.push(format!("write-limit={limit}/s"));
         }
+        if let Some(limit) = self.write_window {
+            parts.push(format!("write-window={limit}/s"));
+        }
         if self.media_polls != default.media_polls {
             parts.push(format!("media-polls={}", self.media_polls));
         }
@@ -223,6 +231,9 @@ pub fn parse_fault_spec(spec: &str) -> Result<FaultPlan, String> {
             "drop-before-first" => plan.drop_before_first = parse_count(value).map_err(context)?,
             "drop-after-first" => plan.drop_after_first = parse_count(value).map_err(context)?,
             "write-limit" => plan.write_limit = Some(parse_per_second(value).map_err(context)?),
+            "write-window" => {
+                plan.write_window = Some(parse_per_second(value).map_err(context)?);
+            }
             "media-fail" => plan.media_fail = parse_probability(value).map_err(context)?,
             "media-polls" => plan.media_polls = parse_count(value).map_err(context)?,
             "scope" => {
@@ -242,10 +253,14 @@ pub fn parse_fault_spec(spec: &str) -> Result<FaultPlan, String> {
                 return Err(format!(
                     "unknown fault `{key}` (known: latency, error-rate, status, rate429, \
                      retry-after, drop-after-commit, drop-before, fail-first, drop-before-first, \
-                     drop-after-first, write-limit, media-fail, media-polls, scope, seed)"
+                     drop-after-first, write-limit, write-window, media-fail, media-polls, scope, \
+                     seed)"
                 ));
             }
         }
+    }
+    if plan.write_limit.is_some() && plan.write_window.is_some() {
+        return Err("write-limit and write-window are two kinds of limit: choose one".to_owned());
     }
     let total = plan.error_rate + plan.rate429 + plan.drop_after_commit + plan.drop_before;
     if total > 1.0 + 1e-9 {
@@ -312,6 +327,8 @@ pub(crate) struct WriteQuota {
     pub remaining: u32,
     /// Seconds until the bucket is full again (`X-RateLimit-Reset`).
     pub reset_secs: u64,
+    /// Whether responses carry the `X-RateLimit-*` headers.
+    pub announced: bool,
 }
 
 struct TokenBucket {
@@ -345,28 +362,79 @@ impl TokenBucket {
             limit: self.capacity as u32,
             remaining: self.tokens.floor() as u32,
             reset_secs: (missing / self.capacity).ceil() as u64,
+            announced: true,
         }
     }
 }
 
-/// The mutable side of a plan: the seeded generator, counters and the write token bucket.
+/// At most `limit` writes in any trailing second: the start times of the writes let through
+/// within the last second. Like a server that documents its limit but does not announce it in
+/// headers, it sends no `X-RateLimit-*`: only the client's own pacing keeps it from refusing.
+struct SlidingWindow {
+    limit: u32,
+    admitted: std::collections::VecDeque<Instant>,
+}
+
+impl SlidingWindow {
+    const WINDOW: Duration = Duration::from_secs(1);
+
+    fn take(&mut self, now: Instant) -> WriteQuota {
+        while self
+            .admitted
+            .front()
+            .is_some_and(|&at| now.saturating_duration_since(at) >= Self::WINDOW)
+        {
+            self.admitted.pop_front();
+        }
+        let allowed = self.admitted.len() < self.limit as usize;
+        if allowed {
+            self.admitted.push_back(now);
+        }
+        let reset = self.admitted.front().map_or(Duration::ZERO, |&oldest| {
+            (oldest + Self::WINDOW).saturating_duration_since(now)
+        });
+        WriteQuota {
+            allowed,
+            limit: self.limit,
+            remaining: self.limit.saturating_sub(self.admitted.len() as u32),
+            reset_secs: reset.as_secs_f64().ceil() as u64,
+            announced: false,
+        }
+    }
+}
+
+/// The server's write limit, of either kind.
+enum WriteLimiter {
+    Bucket(TokenBucket),
+    Window(SlidingWindow),
+}
+
+/// The mutable side of a plan: the seeded generator, counters and the write limiter.
 pub(crate) struct FaultState {
     plan: FaultPlan,
     rng: fastrand::Rng,
     targets_seen: u64,
-    bucket: Option<TokenBucket>,
+    limiter: Option<WriteLimiter>,
 }
 
 impl FaultState {
     /// Fresh state for a plan: counters at zero, a full bucket, the generator seeded.
     pub fn new(plan: FaultPlan) -> Self {
-        let bucket = plan
-            .write_limit
-            .map(|limit| TokenBucket::new(limit, Instant::now()));
+        let limiter = match (plan.write_limit, plan.write_window) {
+            (Some(limit), _) => Some(WriteLimiter::Bucket(TokenBucket::new(
+                limit,
+                Instant::now(),
+            ))),
+            (None, Some(limit)) => Some(WriteLimiter::Window(SlidingWindow {
+                limit,
+                admitted: std::collections::VecDeque::new(),
+            })),
+            (None, None) => None,
+        };
         FaultState {
             rng: fastrand::Rng::with_seed(plan.seed),
             targets_seen: 0,
-            bucket,
+            limiter,
             plan,
         }
     }
@@ -429,9 +497,12 @@ impl FaultState {
         Injection::Pass
     }
 
-    /// Takes one write from the token bucket; `None` when no write limit is set.
+    /// Counts one write against the write limit; `None` when no write limit is set.
     pub fn take_write(&mut self, now: Instant) -> Option<WriteQuota> {
-        self.bucket.as_mut().map(|bucket| bucket.take(now))
+        match self.limiter.as_mut()? {
+            WriteLimiter::Bucket(bucket) => Some(bucket.take(now)),
+            WriteLimiter::Window(window) => Some(window.take(now)),
+        }
     }
 
     /// Decides whether a newly uploaded video's processing fails.
@@ -489,6 +560,7 @@ mod tests {
             "scope=everything",
             "bogus=1",
             "error-rate=0.6,rate429=0.6",
+            "write-limit=5/s,write-window=5/s",
         ] {
             assert!(parse_fault_spec(bad).is_err(), "{bad} should fail");
         }
@@ -503,6 +575,9 @@ mod tests {
         let plan = parse_fault_spec(spec).unwrap();
         assert_eq!(parse_fault_spec(&plan.to_string()).unwrap(), plan);
         assert_eq!(FaultPlan::none().to_string(), "none");
+        let window = parse_fault_spec("write-window=7/s").unwrap();
+        assert_eq!(window.write_window, Some(7));
+        assert_eq!(parse_fault_spec(&window.to_string()).unwrap(), window);
     }
 
     #[test]
@@ -567,5 +642,25 @@ mod tests {
         assert_eq!(denied.remaining, 0);
         assert_eq!(denied.reset_secs, 1);
         assert!(bucket.take(start + Duration::from_millis(600)).allowed);
+    }
+
+    #[test]
+    fn sliding_window_allows_no_burst_across_its_edge() {
+        let ms = Duration::from_millis;
+        let start = Instant::now();
+        let mut state = FaultState::new(parse_fault_spec("write-window=2/s").unwrap());
+        let mut take = |at: Duration| state.take_write(start + at).unwrap();
+        let first = take(ms(0));
+        assert!(first.allowed);
+        assert_eq!((first.limit, first.remaining), (2, 1));
+        assert!(take(ms(900)).allowed);
+        // A fixed window starting at 1 s would allow this one; the trailing second does not.
+        let denied = take(ms(999));
+        assert!(!denied.allowed);
+        assert_eq!((denied.remaining, denied.reset_secs), (0, 1));
+        // Refused writes do not count: at 1 s the first write has left the window.
+        assert!(take(ms(1000)).allowed);
+        assert!(!take(ms(1899)).allowed);
+        assert!(take(ms(1900)).allowed);
     }
 }

@@ -263,7 +263,7 @@ async fn gateway(State(shared): AppState, request: Request, next: Next) -> Respo
     {
         response = check_response(&shared, validator, &method, api_path, response).await;
     }
-    if let Some(quota) = quota {
+    if let Some(quota) = quota.filter(|quota| quota.announced) {
         add_quota_headers(response.headers_mut(), quota);
     }
     if let Ok(rid) = HeaderValue::from_str(&shared.next_request_id()) {

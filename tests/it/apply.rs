@@ -402,6 +402,30 @@ fn rate_limit_headers_keep_429s_rare_under_a_server_write_limit() {
 }
 
 #[test]
+fn rate_limit_matching_a_strict_server_window_draws_no_429() {
+    // At most 100 writes in any trailing second, with no burst allowance and no headers to
+    // follow: pacing at exactly 1/100 s lets timer jitter fit a 101st write into some second.
+    let emu = TestEmulator::with_faults("write-window=100/s");
+    emu.emu().seed_board("Animals", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    let n = 250;
+    let manifest = url_manifest(dir.path(), n, "Animals");
+    emu.pinbatch()
+        .args(["apply", "-j", "16", "--rate-limit", "100/s"])
+        .arg(&manifest)
+        .assert()
+        .success();
+    emu.assert_exactly_once(n, "Animals", "apply");
+    let limited = emu
+        .emu()
+        .requests()
+        .iter()
+        .filter(|r| r.status == Some(429))
+        .count();
+    assert_eq!(limited, 0, "{limited} writes were refused");
+}
+
+#[test]
 fn ctrl_c_finishes_in_flight_requests_saves_and_exits_130() {
     let emu = TestEmulator::with_faults("latency=150ms");
     emu.emu().seed_board("Animals", "PUBLIC");
