@@ -129,6 +129,8 @@ struct Context {
     client: ApiClient,
     /// Request slots: at most N pins talk to the API at once, however many tasks are running.
     slots: tokio::sync::Semaphore,
+    /// One image is base64-encoded at a time (see [`read_base64`]).
+    encoder: tokio::sync::Semaphore,
     writer: StateWriter,
     boards: ResolvedBoards,
     retry: RetryPolicy,
@@ -198,6 +200,7 @@ pub async fn execute(
     let context = Arc::new(Context {
         client,
         slots: tokio::sync::Semaphore::new(concurrency),
+        encoder: tokio::sync::Semaphore::new(1),
         writer,
         boards,
         retry: options.retry,
@@ -843,7 +846,7 @@ async fn media_source(context: &Context, spec: &PinSpec) -> Result<MediaSource, 
     match &spec.media {
         Media::Image(ImageSource::Url(url)) => Ok(MediaSource::ImageUrl { url: url.clone() }),
         Media::Image(ImageSource::File(image)) => {
-            let data = read_base64(image).await?;
+            let data = read_base64(context, image).await?;
             Ok(MediaSource::ImageBase64 {
                 content_type: image.content_type.mime().to_owned(),
                 data,
@@ -877,7 +880,7 @@ async fn media_source(context: &Context, spec: &PinSpec) -> Result<MediaSource, 
                     };
                     encoded.push(ImageBase64Item {
                         content_type: image.content_type.mime().to_owned(),
-                        data: read_base64(image).await?,
+                        data: read_base64(context, image).await?,
                         title: item.title.clone(),
                         description: item.description.clone(),
                         link: item.link.clone(),
@@ -907,7 +910,7 @@ async fn media_source(context: &Context, spec: &PinSpec) -> Result<MediaSource, 
                     Some(VideoCover::Url(url)) => *cover_image_url = Some(url.clone()),
                     Some(VideoCover::File(image)) => {
                         *cover_image_content_type = Some(image.content_type.mime().to_owned());
-                        *cover_image_data = Some(read_base64(image).await?);
+                        *cover_image_data = Some(read_base64(context, image).await?);
                     }
                     Some(VideoCover::Frame(seconds)) => {
                         *cover_image_key_frame_time = Some(u64::from(*seconds));
@@ -922,8 +925,12 @@ async fn media_source(context: &Context, spec: &PinSpec) -> Result<MediaSource, 
 
 /// Reads and encodes an image on a blocking thread: encoding a large image takes tens of
 /// milliseconds, and every pin's future is polled by the same task, so doing it inline would
-/// hold up the responses of all the other pins in the meantime.
-async fn read_base64(image: &LocalImage) -> Result<String, TaskError> {
+/// hold up the responses of all the other pins in the meantime. One image at a time: while it
+/// is encoded both its bytes and its text are in memory, and encoding several at once (measured
+/// with 8 MB images) pushed the peak past `30 MB + N x 3 x largest image`.
+async fn read_base64(context: &Context, image: &LocalImage) -> Result<String, TaskError> {
+    // Never closed, so acquiring cannot fail; without a permit the encode would still be correct.
+    let _encoding = context.encoder.acquire().await.ok();
     let path = image.path.clone();
     tokio::task::spawn_blocking(move || {
         let bytes = std::fs::read(&path)
