@@ -37,7 +37,12 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<ExitStatus>
         }
     }
     // Not deleted: they may have been renamed or edited by hand since; the user decides.
-    for leftover in export::leftover_parts(&args.output, &paths) {
+    let leftovers = if global.quiet {
+        Vec::new()
+    } else {
+        export::leftover_parts(&args.output, &paths)
+    };
+    for leftover in leftovers {
         eprintln!(
             "warning: {} is left from an earlier export and was not overwritten; delete it before uploading, or its pins will be created twice",
             leftover.display()

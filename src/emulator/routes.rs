@@ -280,9 +280,9 @@ async fn gateway(State(shared): AppState, request: Request, next: Next) -> Respo
 const COARSE_WAKE_MARGIN: Duration = Duration::from_millis(3);
 
 /// Waits until `deadline` to within a fraction of a millisecond. Tokio's timer works in whole
-/// milliseconds and rounds up: `latency=50ms` used to answer after 51.5-52 ms, which made every
-/// client measured against the emulator look about 4% slower than it is. The timer sleeps until
-/// shortly before the deadline and a blocking thread's `nanosleep` covers the last stretch.
+/// milliseconds and rounds up: on it alone, `latency=50ms` answers after 51.5-52 ms, and every
+/// client measured against the emulator looks about 4% slower than it is. So the timer sleeps
+/// until shortly before the deadline and a blocking thread's `nanosleep` covers the rest.
 async fn sleep_until_precisely(deadline: Instant) {
     if let Some(coarse) = deadline.checked_sub(COARSE_WAKE_MARGIN) {
         tokio::time::sleep_until(coarse.into()).await;
