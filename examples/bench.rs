@@ -6,10 +6,11 @@
 //! `--quick` (fewer pins, for a smoke run), `--no-peers` (skip the Python SDK and curl),
 //! `--readme` / `--no-readme` (write the table into README.md; on by default for full runs).
 //!
-//! Figures: throughput against `N / latency`, API calls per pin, 429s provoked under a server
-//! write limit with and without `--rate-limit`, peak resident memory with large images, CPU time
-//! per pin, `validate` time of large CSVs, resume time over a large state, and two peers (the
-//! official Python SDK in a plain loop, and `xargs -P N curl`). CPU time of a child comes from
+//! Figures: the emulator's own answer time at the set latency (the floor for every ratio),
+//! throughput against `N / latency` (median of 3 runs), API calls per pin, 429s provoked under
+//! a server write limit with and without `--rate-limit`, peak resident memory with large images,
+//! CPU time per pin, `validate` time of large CSVs, resume time over a large state, and two peers
+//! (the official Python SDK in a plain loop, and `xargs -P N curl`). CPU time of a child comes from
 //! `wait4`, so it covers that process and the children it waited for; peak memory is the child's
 //! own `VmHWM`, sampled while it runs.
 
