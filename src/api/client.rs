@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 
 use crate::api::environment::Environment;
 use crate::api::error::{ApiError, ApiErrorKind};
-use crate::api::gate::{RateGate, RateLimitHeaders};
+use crate::api::gate::{RateGate, RateLimitHeaders, Ticket};
 use crate::api::oauth::AppCredentials;
 use crate::api::retry::{ErrorClass, RetryPolicy, RetryState, classify, parse_retry_after};
 use crate::api::types::{
@@ -560,8 +560,8 @@ impl ApiClient {
                 }
                 AuthMode::Basic(_) => (None, 0),
             };
-            self.inner.gate.wait().await;
-            let err = match self.send_once(call, token.as_ref()).await {
+            let ticket = self.inner.gate.wait().await;
+            let err = match self.send_once(call, token.as_ref(), ticket).await {
                 Ok(bytes) => return Ok(bytes),
                 Err(err) => err,
             };
@@ -599,6 +599,7 @@ impl ApiClient {
         &self,
         call: &Call<'_>,
         token: Option<&SecretString>,
+        ticket: Ticket,
     ) -> Result<Bytes, ApiError> {
         let method = call.method.as_str();
         let path = call.path();
@@ -638,7 +639,7 @@ impl ApiClient {
         let status = response.status();
         let headers = response.headers().clone();
         if let Some(limits) = RateLimitHeaders::from_headers(&headers) {
-            self.inner.gate.observe(limits);
+            self.inner.gate.observe(limits, ticket);
         }
         let request_id = header_text(&headers, "x-pinterest-rid");
         let bytes = response.bytes().await.map_err(|err| {
