@@ -98,8 +98,11 @@ impl GateState {
     /// Reserves a start time for one request asked for at `now`; the caller waits until then.
     pub fn reserve(&mut self, now: Instant) -> Instant {
         if self.header_until.is_some_and(|until| now >= until) {
+            // The budget the headers spoke of is back: slots handed out at their pace no
+            // longer bind. Only `--rate-limit` spacing carries on, counted from now.
             self.header_interval = None;
             self.header_until = None;
+            self.next_slot = self.fixed_interval.map(|interval| now + interval);
         }
         let mut start = now;
         if let Some(not_before) = self.not_before {
@@ -116,6 +119,11 @@ impl GateState {
             self.next_slot = Some(start + interval);
         }
         start
+    }
+
+    /// When the pacing from rate-limit headers lapses, if it is in force.
+    pub fn header_until(&self) -> Option<Instant> {
+        self.header_until
     }
 
     /// Whether a pause holds requests at `now`.
@@ -204,9 +212,18 @@ impl RateGate {
     pub async fn wait(&self) -> Ticket {
         loop {
             let now = Instant::now();
-            let start = self.with_state(|state| state.reserve(now));
-            if start > now {
-                tokio::time::sleep_until(start.into()).await;
+            let (start, lapse) =
+                self.with_state(|state| (state.reserve(now), state.header_until()));
+            // A slot paced by the headers is not waited for past their reset: then the budget
+            // is back, and the request takes a new slot under whatever holds at that time.
+            let wake = lapse
+                .filter(|&lapse| lapse > now && lapse < start)
+                .unwrap_or(start);
+            if wake > now {
+                tokio::time::sleep_until(wake.into()).await;
+            }
+            if wake < start {
+                continue;
             }
             // A 429 or an exhausted budget seen while this request slept holds it too.
             let ticket =
@@ -346,6 +363,28 @@ mod tests {
         gate.observe(window(0), newer, t0, wall);
         assert!(gate.paused_at(t0 + ms(999)));
         assert!(!gate.paused_at(t0 + ms(1000)));
+    }
+
+    #[test]
+    fn slots_handed_out_at_the_header_pace_lapse_with_the_reset() {
+        let t0 = Instant::now();
+        let mut gate = GateState::new(None);
+        gate.observe(
+            RateLimitHeaders {
+                limit: Some(20),
+                remaining: Some(2),
+                reset: Some(1),
+            },
+            Ticket(0),
+            t0,
+            SystemTime::now(),
+        );
+        assert_eq!(gate.header_until(), Some(t0 + ms(1000)));
+        let starts: Vec<Instant> = (0..4).map(|_| gate.reserve(t0)).collect();
+        assert_eq!(starts[3], t0 + ms(1500));
+        // At the reset the budget is back: a request asking then is not queued behind them.
+        assert_eq!(gate.reserve(t0 + ms(1000)), t0 + ms(1000));
+        assert_eq!(gate.header_until(), None);
     }
 
     #[tokio::test]
