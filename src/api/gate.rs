@@ -368,7 +368,8 @@ mod tests {
     #[test]
     fn slots_handed_out_at_the_header_pace_lapse_with_the_reset() {
         let t0 = Instant::now();
-        let mut gate = GateState::new(None);
+        // --rate-limit 10/s (102 ms apart), and headers saying 2 are left for 1 s (500 ms apart).
+        let mut gate = GateState::new(Some(10.0));
         gate.observe(
             RateLimitHeaders {
                 limit: Some(20),
@@ -382,9 +383,11 @@ mod tests {
         assert_eq!(gate.header_until(), Some(t0 + ms(1000)));
         let starts: Vec<Instant> = (0..4).map(|_| gate.reserve(t0)).collect();
         assert_eq!(starts[3], t0 + ms(1500));
-        // At the reset the budget is back: a request asking then is not queued behind them.
-        assert_eq!(gate.reserve(t0 + ms(1000)), t0 + ms(1000));
+        // At the reset the budget is back: a request asking then is not queued behind those
+        // slots; only the --rate-limit spacing still applies.
+        assert_eq!(gate.reserve(t0 + ms(1000)), t0 + ms(1102));
         assert_eq!(gate.header_until(), None);
+        assert_eq!(gate.reserve(t0 + ms(1000)), t0 + ms(1204));
     }
 
     #[tokio::test]
