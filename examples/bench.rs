@@ -135,6 +135,18 @@ struct Usage {
     stderr: String,
 }
 
+impl Usage {
+    /// Wall time, CPU time and peak memory, as one table cell.
+    fn summary(&self) -> String {
+        format!(
+            "{:.2} s wall, {:.2} s CPU, {:.0} MB peak",
+            self.wall.as_secs_f64(),
+            self.cpu.as_secs_f64(),
+            self.max_rss_kb as f64 / 1024.0
+        )
+    }
+}
+
 /// Runs a command to the end and measures it: wall time, user+system CPU (of the child and the
 /// children it waited for) and the child's own peak RSS, sampled every millisecond.
 fn measure(command: &mut Command) -> anyhow::Result<Usage> {
@@ -560,12 +572,7 @@ impl Bench {
             table.rows.push(vec![
                 format!("`validate` of a {rows}-row CSV"),
                 "-".to_owned(),
-                format!(
-                    "{:.2} s wall, {:.2} s CPU, {:.0} MB peak",
-                    usage.wall.as_secs_f64(),
-                    usage.cpu.as_secs_f64(),
-                    usage.max_rss_kb as f64 / 1024.0
-                ),
+                usage.summary(),
                 format!("{per_row:.1} µs/row"),
             ]);
         }
@@ -595,12 +602,7 @@ impl Bench {
         table.rows.push(vec![
             format!("Resume with nothing to do, {keys}-key state"),
             "0 API calls".to_owned(),
-            format!(
-                "{:.2} s wall, {:.2} s CPU, {:.0} MB peak",
-                usage.wall.as_secs_f64(),
-                usage.cpu.as_secs_f64(),
-                usage.max_rss_kb as f64 / 1024.0
-            ),
+            usage.summary(),
             format!("**{calls}** API calls"),
         ]);
         Ok(())
