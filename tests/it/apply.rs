@@ -375,29 +375,36 @@ fn the_shipped_example_rehearses_against_the_built_in_emulator() {
     );
 }
 
-#[test]
-fn rate_limit_headers_keep_429s_rare_under_a_server_write_limit() {
-    let emu = TestEmulator::with_faults("write-limit=20/s");
+/// Applies `n` URL pins under the server `faults` with the extra `args`, checks each pin exists
+/// exactly once, and returns how many creates were answered 429 and how many were sent.
+fn rate_limited_creates(faults: &str, n: usize, args: &[&str]) -> (usize, usize) {
+    let emu = TestEmulator::with_faults(faults);
     emu.emu().seed_board("Animals", "PUBLIC");
     let dir = tempfile::tempdir().unwrap();
-    let n = 60;
     let manifest = url_manifest(dir.path(), n, "Animals");
     emu.pinbatch()
-        .args(["apply", "-j", "16", "--retry-base-delay", "50ms"])
+        .args(["apply", "-j", "16"])
+        .args(args)
         .arg(&manifest)
         .assert()
         .success();
     emu.assert_exactly_once(n, "Animals", "apply");
     let requests = emu.emu().requests();
-    let writes: Vec<_> = requests
+    let creates: Vec<_> = requests
         .iter()
         .filter(|r| r.is("POST", "/v5/pins"))
         .collect();
-    let limited = writes.iter().filter(|r| r.status == Some(429)).count();
+    let limited = creates.iter().filter(|r| r.status == Some(429)).count();
+    (limited, creates.len())
+}
+
+#[test]
+fn rate_limit_headers_keep_429s_rare_under_a_server_write_limit() {
+    let (limited, sent) =
+        rate_limited_creates("write-limit=20/s", 60, &["--retry-base-delay", "50ms"]);
     assert!(
-        limited * 100 < writes.len() * 15,
-        "{limited} of {} writes were rate limited",
-        writes.len()
+        limited * 100 < sent * 15,
+        "{limited} of {sent} writes were rate limited"
     );
 }
 
@@ -405,23 +412,7 @@ fn rate_limit_headers_keep_429s_rare_under_a_server_write_limit() {
 fn rate_limit_matching_a_strict_server_window_draws_no_429() {
     // At most 100 writes in any trailing second, with no burst allowance and no headers to
     // follow: pacing at exactly 1/100 s lets timer jitter fit a 101st write into some second.
-    let emu = TestEmulator::with_faults("write-window=100/s");
-    emu.emu().seed_board("Animals", "PUBLIC");
-    let dir = tempfile::tempdir().unwrap();
-    let n = 250;
-    let manifest = url_manifest(dir.path(), n, "Animals");
-    emu.pinbatch()
-        .args(["apply", "-j", "16", "--rate-limit", "100/s"])
-        .arg(&manifest)
-        .assert()
-        .success();
-    emu.assert_exactly_once(n, "Animals", "apply");
-    let limited = emu
-        .emu()
-        .requests()
-        .iter()
-        .filter(|r| r.status == Some(429))
-        .count();
+    let (limited, _) = rate_limited_creates("write-window=100/s", 250, &["--rate-limit", "100/s"]);
     assert_eq!(limited, 0, "{limited} writes were refused");
 }
 
