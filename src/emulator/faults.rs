@@ -15,6 +15,16 @@
 //! | `fail-first` | count | the first N target requests get `status` |
 //! | `drop-before-first` | count | the next N target requests are dropped before storing |
 //! | `drop-after-first` | count | the next N target requests are dropped after storing |
+//! | `gateway-after-commit` | probability | store, then answer `gateway-status` with an HTML page, as a proxy does |
+//! | `gateway-after-commit-first` | count | the next N target requests get that gateway page after storing |
+//! | `gateway-status` | 502, 503 or 504 (default 502) | status of the gateway page |
+//! | `stall-after-commit` | probability | store, then never answer (the client's timeout ends the request) |
+//! | `stall-after-commit-first` | count | the next N target requests are stored, then never answered |
+//! | `listing-lag` | duration | a stored pin shows in pin listings only this long after it was created |
+//! | `clock-offset` | signed duration (`5m`, `-5m`) | the emulator's clock runs this far from the machine's (`created_at`, `Date`) |
+//! | `list-order` | `newest` (default), `oldest`, `mixed` | the order of pin listings (Pinterest documents none) |
+//! | `section-pins` | `in-board` (default), `apart` | whether board listings include the pins that are in a section |
+//! | `bookmark` | `normal` (default), `repeat` | `repeat`: every later page of a pin listing hands back the bookmark it was asked for |
 //! | `write-limit` | `N/s` | token bucket over POST/PATCH/DELETE under /v5 (not /oauth/token) |
 //! | `write-window` | `N/s` | at most N of those writes in any trailing second, no burst and no `X-RateLimit-*` headers (instead of `write-limit`) |
 //! | `media-fail` | probability | a video upload's processing ends in `failed` |
@@ -26,7 +36,11 @@
 //! and DELETE under /v5; `scope=all` every request under /v5. `/v5/oauth/token` is never a
 //! target. The random faults share one draw per target request, so their probabilities may sum
 //! to at most 1. The deterministic counters run one after the other: `fail-first`, then
-//! `drop-before-first`, then `drop-after-first`, and they take precedence over random draws.
+//! `drop-before-first`, `drop-after-first`, `gateway-after-commit-first` and
+//! `stall-after-commit-first`, and they take precedence over random draws.
+//!
+//! The `listing-lag`, `clock-offset`, `list-order`, `section-pins` and `bookmark` keys are not
+//! per-request faults but ways real listings and clocks behave: they apply to every request.
 
 use std::fmt;
 use std::str::FromStr;
@@ -54,6 +68,28 @@ impl FaultScope {
     }
 }
 
+/// The order in which pin listings return pins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListOrder {
+    /// Newest first (what Pinterest appears to do, though it documents no order).
+    #[default]
+    Newest,
+    /// Oldest first.
+    Oldest,
+    /// A fixed scramble of creation order: neither newest nor oldest first.
+    Mixed,
+}
+
+impl ListOrder {
+    fn as_str(self) -> &'static str {
+        match self {
+            ListOrder::Newest => "newest",
+            ListOrder::Oldest => "oldest",
+            ListOrder::Mixed => "mixed",
+        }
+    }
+}
+
 /// A complete description of the faults to inject; parse one with [`parse_fault_spec`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultPlan {
@@ -77,6 +113,26 @@ pub struct FaultPlan {
     pub drop_before_first: u32,
     /// After those, the next N target requests are stored and then dropped.
     pub drop_after_first: u32,
+    /// Probability that a target request is stored and then answered by a gateway error page.
+    pub gateway_after_commit: f64,
+    /// After the drops, the next N target requests are stored and answered by a gateway page.
+    pub gateway_after_commit_first: u32,
+    /// Status of the gateway page (502, 503 or 504).
+    pub gateway_status: u16,
+    /// Probability that a target request is stored and then never answered.
+    pub stall_after_commit: f64,
+    /// After the gateway pages, the next N target requests are stored and never answered.
+    pub stall_after_commit_first: u32,
+    /// How long after its creation a pin first shows in pin listings (get by id is immediate).
+    pub listing_lag: Duration,
+    /// The emulator's clock minus the machine's, in milliseconds: `created_at` and `Date`.
+    pub clock_offset_ms: i64,
+    /// The order of pin listings.
+    pub list_order: ListOrder,
+    /// Whether a board's pin listing includes the pins that are in one of its sections.
+    pub section_pins_in_board: bool,
+    /// Whether later pages of pin listings hand back the bookmark they were asked for.
+    pub repeat_bookmark: bool,
     /// Writes allowed per second (token bucket with that capacity); `None` means unlimited.
     pub write_limit: Option<u32>,
     /// Writes allowed in any trailing second (a sliding window, strict where a bucket allows a
@@ -105,6 +161,16 @@ impl Default for FaultPlan {
             fail_first: 0,
             drop_before_first: 0,
             drop_after_first: 0,
+            gateway_after_commit: 0.0,
+            gateway_after_commit_first: 0,
+            gateway_status: 502,
+            stall_after_commit: 0.0,
+            stall_after_commit_first: 0,
+            listing_lag: Duration::ZERO,
+            clock_offset_ms: 0,
+            list_order: ListOrder::Newest,
+            section_pins_in_board: true,
+            repeat_bookmark: false,
             write_limit: None,
             write_window: None,
             media_fail: 0.0,
@@ -152,6 +218,8 @@ impl fmt::Display for FaultPlan {
             ("rate429", self.rate429),
             ("drop-after-commit", self.drop_after_commit),
             ("drop-before", self.drop_before),
+            ("gateway-after-commit", self.gateway_after_commit),
+            ("stall-after-commit", self.stall_after_commit),
             ("media-fail", self.media_fail),
         ];
         for (key, value) in rates {
@@ -169,11 +237,31 @@ impl fmt::Display for FaultPlan {
             ("fail-first", self.fail_first),
             ("drop-before-first", self.drop_before_first),
             ("drop-after-first", self.drop_after_first),
+            ("gateway-after-commit-first", self.gateway_after_commit_first),
+            ("stall-after-commit-first", self.stall_after_commit_first),
         ];
         for (key, value) in counts {
             if value != 0 {
                 parts.push(format!("{key}={value}"));
             }
+        }
+        if self.gateway_status != default.gateway_status {
+            parts.push(format!("gateway-status={}", self.gateway_status));
+        }
+        if !self.listing_lag.is_zero() {
+            parts.push(format!("listing-lag={}ms", self.listing_lag.as_millis()));
+        }
+        if self.clock_offset_ms != 0 {
+            parts.push(format!("clock-offset={}ms", self.clock_offset_ms));
+        }
+        if self.list_order != default.list_order {
+            parts.push(format!("list-order={}", self.list_order.as_str()));
+        }
+        if !self.section_pins_in_board {
+            parts.push("section-pins=apart".to_owned());
+        }
+        if self.repeat_bookmark {
+            parts.push("bookmark=repeat".to_owned());
         }
         if let Some(limit) = self.write_limit {
             parts.push(format!("write-limit={limit}/s"));
@@ -230,6 +318,48 @@ pub fn parse_fault_spec(spec: &str) -> Result<FaultPlan, String> {
             "fail-first" => plan.fail_first = parse_count(value).map_err(context)?,
             "drop-before-first" => plan.drop_before_first = parse_count(value).map_err(context)?,
             "drop-after-first" => plan.drop_after_first = parse_count(value).map_err(context)?,
+            "gateway-after-commit" => {
+                plan.gateway_after_commit = parse_probability(value).map_err(context)?
+            }
+            "gateway-after-commit-first" => {
+                plan.gateway_after_commit_first = parse_count(value).map_err(context)?
+            }
+            "gateway-status" => {
+                plan.gateway_status = match value.parse::<u16>() {
+                    Ok(status @ (502..=504)) => status,
+                    _ => return Err(context("expected 502, 503 or 504".into())),
+                }
+            }
+            "stall-after-commit" => {
+                plan.stall_after_commit = parse_probability(value).map_err(context)?
+            }
+            "stall-after-commit-first" => {
+                plan.stall_after_commit_first = parse_count(value).map_err(context)?
+            }
+            "listing-lag" => plan.listing_lag = parse_duration(value).map_err(context)?,
+            "clock-offset" => plan.clock_offset_ms = parse_signed_ms(value).map_err(context)?,
+            "list-order" => {
+                plan.list_order = match value {
+                    "newest" => ListOrder::Newest,
+                    "oldest" => ListOrder::Oldest,
+                    "mixed" => ListOrder::Mixed,
+                    _ => return Err(context("expected newest, oldest or mixed".into())),
+                }
+            }
+            "section-pins" => {
+                plan.section_pins_in_board = match value {
+                    "in-board" => true,
+                    "apart" => false,
+                    _ => return Err(context("expected in-board or apart".into())),
+                }
+            }
+            "bookmark" => {
+                plan.repeat_bookmark = match value {
+                    "normal" => false,
+                    "repeat" => true,
+                    _ => return Err(context("expected normal or repeat".into())),
+                }
+            }
             "write-limit" => plan.write_limit = Some(parse_per_second(value).map_err(context)?),
             "write-window" => {
                 plan.write_window = Some(parse_per_second(value).map_err(context)?);
@@ -253,8 +383,10 @@ pub fn parse_fault_spec(spec: &str) -> Result<FaultPlan, String> {
                 return Err(format!(
                     "unknown fault `{key}` (known: latency, error-rate, status, rate429, \
                      retry-after, drop-after-commit, drop-before, fail-first, drop-before-first, \
-                     drop-after-first, write-limit, write-window, media-fail, media-polls, scope, \
-                     seed)"
+                     drop-after-first, gateway-after-commit, gateway-after-commit-first, \
+                     gateway-status, stall-after-commit, stall-after-commit-first, listing-lag, \
+                     clock-offset, list-order, section-pins, bookmark, write-limit, write-window, \
+                     media-fail, media-polls, scope, seed)"
                 ));
             }
         }
@@ -262,10 +394,16 @@ pub fn parse_fault_spec(spec: &str) -> Result<FaultPlan, String> {
     if plan.write_limit.is_some() && plan.write_window.is_some() {
         return Err("write-limit and write-window are two kinds of limit: choose one".to_owned());
     }
-    let total = plan.error_rate + plan.rate429 + plan.drop_after_commit + plan.drop_before;
+    let total = plan.error_rate
+        + plan.rate429
+        + plan.drop_after_commit
+        + plan.drop_before
+        + plan.gateway_after_commit
+        + plan.stall_after_commit;
     if total > 1.0 + 1e-9 {
         return Err(format!(
-            "error-rate + rate429 + drop-after-commit + drop-before is {total}, more than 1"
+            "error-rate + rate429 + drop-after-commit + drop-before + gateway-after-commit + \
+             stall-after-commit is {total}, more than 1"
         ));
     }
     Ok(plan)
@@ -273,6 +411,18 @@ pub fn parse_fault_spec(spec: &str) -> Result<FaultPlan, String> {
 
 fn parse_duration(value: &str) -> Result<Duration, String> {
     humantime::parse_duration(value).map_err(|err| format!("expected a duration like 100ms: {err}"))
+}
+
+/// A duration with an optional sign (`5m`, `+5m`, `-300s`), in milliseconds.
+fn parse_signed_ms(value: &str) -> Result<i64, String> {
+    let (sign, magnitude) = match value.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, value.strip_prefix('+').unwrap_or(value)),
+    };
+    let duration = parse_duration(magnitude.trim())?;
+    i64::try_from(duration.as_millis())
+        .map(|ms| sign * ms)
+        .map_err(|_| "the offset is too large".to_owned())
 }
 
 fn parse_probability(value: &str) -> Result<f64, String> {
@@ -314,6 +464,10 @@ pub(crate) enum Injection {
     DropBefore,
     /// Handle, then close the connection instead of answering.
     DropAfterCommit,
+    /// Handle, then answer with a gateway's HTML error page of this status instead.
+    GatewayAfterCommit { status: u16 },
+    /// Handle, then never answer.
+    StallAfterCommit,
 }
 
 /// The result of taking one write from the token bucket.
@@ -464,6 +618,11 @@ impl FaultState {
         let fail_end = u64::from(plan.fail_first);
         let drop_before_end = fail_end + u64::from(plan.drop_before_first);
         let drop_after_end = drop_before_end + u64::from(plan.drop_after_first);
+        let gateway_end = drop_after_end + u64::from(plan.gateway_after_commit_first);
+        let stall_end = gateway_end + u64::from(plan.stall_after_commit_first);
+        let gateway = Injection::GatewayAfterCommit {
+            status: plan.gateway_status,
+        };
         if index < fail_end {
             return Injection::Error {
                 status: plan.error_status,
@@ -474,6 +633,12 @@ impl FaultState {
         }
         if index < drop_after_end {
             return Injection::DropAfterCommit;
+        }
+        if index < gateway_end {
+            return gateway;
+        }
+        if index < stall_end {
+            return Injection::StallAfterCommit;
         }
         let draw = self.rng.f64();
         let mut threshold = plan.drop_before;
@@ -493,6 +658,14 @@ impl FaultState {
         threshold += plan.drop_after_commit;
         if draw < threshold {
             return Injection::DropAfterCommit;
+        }
+        threshold += plan.gateway_after_commit;
+        if draw < threshold {
+            return gateway;
+        }
+        threshold += plan.stall_after_commit;
+        if draw < threshold {
+            return Injection::StallAfterCommit;
         }
         Injection::Pass
     }
@@ -578,6 +751,58 @@ mod tests {
         let window = parse_fault_spec("write-window=7/s").unwrap();
         assert_eq!(window.write_window, Some(7));
         assert_eq!(parse_fault_spec(&window.to_string()).unwrap(), window);
+        let real = "gateway-after-commit=0.2,gateway-status=504,stall-after-commit=0.1,\
+                    gateway-after-commit-first=2,stall-after-commit-first=1,listing-lag=3s,\
+                    clock-offset=-5m,list-order=mixed,section-pins=apart,bookmark=repeat";
+        let plan = parse_fault_spec(real).unwrap();
+        assert_eq!(parse_fault_spec(&plan.to_string()).unwrap(), plan);
+    }
+
+    #[test]
+    fn services_that_lag_drift_and_reorder_are_described() {
+        let plan = parse_fault_spec(
+            "listing-lag=3s,clock-offset=-5m,list-order=oldest,section-pins=apart,bookmark=repeat",
+        )
+        .unwrap();
+        assert_eq!(plan.listing_lag, Duration::from_secs(3));
+        assert_eq!(plan.clock_offset_ms, -300_000);
+        assert_eq!(plan.list_order, ListOrder::Oldest);
+        assert!(!plan.section_pins_in_board);
+        assert!(plan.repeat_bookmark);
+        assert_eq!(
+            parse_fault_spec("clock-offset=+90s").unwrap().clock_offset_ms,
+            90_000
+        );
+        for bad in [
+            "gateway-status=500",
+            "clock-offset=soon",
+            "list-order=random",
+            "section-pins=hidden",
+            "bookmark=loop",
+            "gateway-after-commit=0.6,stall-after-commit=0.6",
+        ] {
+            assert!(parse_fault_spec(bad).is_err(), "{bad} should fail");
+        }
+    }
+
+    #[test]
+    fn failures_after_the_commit_follow_the_drops() {
+        let plan = parse_fault_spec(
+            "drop-after-first=1,gateway-after-commit-first=1,stall-after-commit-first=1,\
+             gateway-status=504",
+        )
+        .unwrap();
+        let mut state = FaultState::new(plan);
+        let decided: Vec<_> = (0..4).map(|_| state.decide()).collect();
+        assert_eq!(
+            decided,
+            vec![
+                Injection::DropAfterCommit,
+                Injection::GatewayAfterCommit { status: 504 },
+                Injection::StallAfterCommit,
+                Injection::Pass,
+            ]
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ use tokio::sync::{Notify, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt as _;
 
-pub use faults::{FaultPlan, FaultScope, parse_fault_spec};
+pub use faults::{FaultPlan, FaultScope, ListOrder, parse_fault_spec};
 pub use openapi::{OpenApiError, SpecValidator};
 pub use record::{AppliedFault, RecordedRequest};
 pub use store::{
@@ -93,6 +93,8 @@ pub(crate) struct Shared {
     pub(crate) violations: Mutex<Vec<String>>,
     pub(crate) response_violations: Mutex<Vec<String>>,
     pub(crate) validator: Option<Arc<SpecValidator>>,
+    /// When the emulator started; recorded requests are timed from here.
+    pub(crate) started: std::time::Instant,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
     next_request_id: AtomicU64,
@@ -106,6 +108,26 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    /// The emulator's clock: the machine's, moved by the `clock-offset` fault.
+    pub(crate) fn now(&self) -> jiff::Timestamp {
+        let offset = lock(&self.faults).plan().clock_offset_ms;
+        let now = jiff::Timestamp::now();
+        now.checked_add(jiff::SignedDuration::from_millis(offset))
+            .unwrap_or(now)
+    }
+
+    /// How pin listings behave now, under the fault plan in force.
+    pub(crate) fn listing_rules(&self) -> store::ListingRules {
+        let faults = lock(&self.faults);
+        let plan = faults.plan();
+        store::ListingRules {
+            now: std::time::Instant::now(),
+            order: plan.list_order,
+            section_pins_in_board: plan.section_pins_in_board,
+            repeat_bookmark: plan.repeat_bookmark,
+        }
+    }
+
     pub(crate) fn next_request_id(&self) -> String {
         format!(
             "{:016x}",
@@ -169,6 +191,7 @@ impl Emulator {
             violations: Mutex::new(Vec::new()),
             response_violations: Mutex::new(Vec::new()),
             validator,
+            started: std::time::Instant::now(),
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
             next_request_id: AtomicU64::new(1),
@@ -237,7 +260,7 @@ impl Emulator {
     /// Creates a board directly in the store and returns its id; panics on a duplicate name,
     /// which in a test setup is a bug in the test.
     pub fn seed_board(&self, name: &str, privacy: &str) -> String {
-        let now = routes::now_utc();
+        let now = routes::pinterest_time(self.shared.now());
         match lock(&self.shared.store).create_board(name, None, privacy, &now) {
             Ok(board) => board.id,
             Err(err) => panic!("cannot seed board {name:?}: {}", err.message),
@@ -247,7 +270,7 @@ impl Emulator {
     /// Adds a group board shared with the account, whose name may repeat one of its own boards
     /// (so that name lookups can be ambiguous, as on Pinterest). Returns its id.
     pub fn seed_group_board(&self, name: &str, privacy: &str) -> String {
-        let now = routes::now_utc();
+        let now = routes::pinterest_time(self.shared.now());
         lock(&self.shared.store)
             .insert_board(name, None, privacy, &now)
             .id

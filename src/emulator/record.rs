@@ -1,4 +1,5 @@
-//! What the emulator saw: one [`RecordedRequest`] per request, and the fault applied to it.
+//! What the emulator saw: one [`RecordedRequest`] per request, when it came and went, and the
+//! fault applied to it.
 
 use std::fmt;
 
@@ -13,6 +14,10 @@ pub enum AppliedFault {
     DropBefore,
     /// Stored, then the connection was closed without a response.
     DropAfterCommit,
+    /// Stored, then answered by a gateway's HTML error page with this status.
+    GatewayAfterCommit(u16),
+    /// Stored, then never answered.
+    StallAfterCommit,
 }
 
 impl fmt::Display for AppliedFault {
@@ -22,6 +27,8 @@ impl fmt::Display for AppliedFault {
             AppliedFault::WriteLimited => f.write_str("write-limit"),
             AppliedFault::DropBefore => f.write_str("drop-before"),
             AppliedFault::DropAfterCommit => f.write_str("drop-after-commit"),
+            AppliedFault::GatewayAfterCommit(status) => write!(f, "gateway {status} after commit"),
+            AppliedFault::StallAfterCommit => f.write_str("stall-after-commit"),
         }
     }
 }
@@ -41,6 +48,10 @@ pub struct RecordedRequest {
     pub body: Option<serde_json::Value>,
     /// The fault applied, if any.
     pub fault: Option<AppliedFault>,
+    /// When the request arrived, from the emulator's start.
+    pub arrived: std::time::Duration,
+    /// When it was answered, dropped or left unanswered, from the emulator's start.
+    pub finished: std::time::Duration,
 }
 
 impl RecordedRequest {

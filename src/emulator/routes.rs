@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 use super::faults::{Injection, WriteQuota, is_write_method};
 use super::record::{AppliedFault, RecordedRequest};
 use super::store::{
-    ApiFailure, BoardRecord, ImageRecord, PinMediaRecord, PinRecord, parse_page_size,
+    ApiFailure, BoardRecord, PinMediaRecord, PinRecord, parse_page_size,
 };
 use super::{ConnectionKiller, Shared, lock};
 
@@ -28,11 +28,14 @@ type AppState = State<Arc<Shared>>;
 /// Largest request body accepted (base64 images and video uploads in tests stay far below).
 const BODY_LIMIT_BYTES: usize = 256 * 1024 * 1024;
 
-/// The current time as Pinterest prints it: UTC, whole seconds, no offset.
-pub(crate) fn now_utc() -> String {
-    jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%S")
-        .to_string()
+/// A time as Pinterest prints it in bodies: UTC, whole seconds, no offset.
+pub(crate) fn pinterest_time(at: jiff::Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+/// A time as HTTP's `Date` header prints it (RFC 9110 IMF-fixdate).
+fn http_date(at: jiff::Timestamp) -> String {
+    at.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
 /// Builds the router with every endpoint and the gateway middleware.
@@ -124,9 +127,22 @@ enum Admission {
     Answer(Response, Option<AppliedFault>),
     /// Close the connection without storing anything.
     DropBefore,
-    /// Run the handler; if it succeeds and `drop_after_commit` is set, close the connection
-    /// instead of answering.
-    Handle { drop_after_commit: bool },
+    /// Run the handler; if it succeeds, do what `after_commit` says instead of answering.
+    Handle { after_commit: AfterCommit },
+}
+
+/// What happens to a request once the handler has stored its effect.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AfterCommit {
+    /// Answer normally.
+    Answer,
+    /// Close the connection with no response.
+    Drop,
+    /// Answer with a gateway's HTML error page of this status, as a proxy in front does when
+    /// the service behind it is slow or its answer is lost.
+    GatewayPage(u16),
+    /// Never answer; the connection stays open until the client gives up.
+    Stall,
 }
 
 /// Bearer check, write limit and injected faults, in that order, for a request under `/v5`.
@@ -157,24 +173,23 @@ fn admit(
     if !faults.is_target(method, api_path) {
         return (
             Admission::Handle {
-                drop_after_commit: false,
+                after_commit: AfterCommit::Answer,
             },
             quota,
         );
     }
     let retry_after = faults.plan().retry_after;
+    let after_commit = |after_commit| Admission::Handle { after_commit };
     let admission = match faults.decide() {
-        Injection::Pass => Admission::Handle {
-            drop_after_commit: false,
-        },
+        Injection::Pass => after_commit(AfterCommit::Answer),
         Injection::Error { status } => Admission::Answer(
             injected_error(status, retry_after),
             Some(AppliedFault::Injected(status)),
         ),
         Injection::DropBefore => Admission::DropBefore,
-        Injection::DropAfterCommit => Admission::Handle {
-            drop_after_commit: true,
-        },
+        Injection::DropAfterCommit => after_commit(AfterCommit::Drop),
+        Injection::GatewayAfterCommit { status } => after_commit(AfterCommit::GatewayPage(status)),
+        Injection::StallAfterCommit => after_commit(AfterCommit::Stall),
     };
     (admission, quota)
 }
@@ -184,6 +199,7 @@ fn admit(
 /// the rate-limit and request-id headers, and records the exchange.
 async fn gateway(State(shared): AppState, request: Request, next: Next) -> Response {
     let arrived = Instant::now();
+    let arrived_after = arrived.saturating_duration_since(shared.started);
     let (parts, body) = request.into_parts();
     let killer = parts.extensions.get::<ConnectionKiller>().cloned();
     let bytes = match axum::body::to_bytes(body, BODY_LIMIT_BYTES).await {
@@ -203,6 +219,8 @@ async fn gateway(State(shared): AppState, request: Request, next: Next) -> Respo
         status: None,
         body: recorded_body(&content_type, &bytes),
         fault: None,
+        arrived: arrived_after,
+        finished: arrived_after,
     };
     let method = entry.method.clone();
     let api_path = entry
@@ -233,7 +251,7 @@ async fn gateway(State(shared): AppState, request: Request, next: Next) -> Respo
         Some(api_path) => admit(&shared, &method, api_path, &parts.headers),
         None => (
             Admission::Handle {
-                drop_after_commit: false,
+                after_commit: AfterCommit::Answer,
             },
             None,
         ),
@@ -247,15 +265,31 @@ async fn gateway(State(shared): AppState, request: Request, next: Next) -> Respo
             entry.fault = Some(AppliedFault::DropBefore);
             return drop_connection(&shared, killer, entry).await;
         }
-        Admission::Handle { drop_after_commit } => {
+        Admission::Handle { after_commit } => {
             let response = next
                 .run(Request::from_parts(parts, Body::from(bytes)))
                 .await;
-            if drop_after_commit && response.status().is_success() {
-                entry.fault = Some(AppliedFault::DropAfterCommit);
-                return drop_connection(&shared, killer, entry).await;
+            if !response.status().is_success() {
+                response
+            } else {
+                match after_commit {
+                    AfterCommit::Answer => response,
+                    AfterCommit::Drop => {
+                        entry.fault = Some(AppliedFault::DropAfterCommit);
+                        return drop_connection(&shared, killer, entry).await;
+                    }
+                    AfterCommit::GatewayPage(status) => {
+                        entry.fault = Some(AppliedFault::GatewayAfterCommit(status));
+                        gateway_page(status)
+                    }
+                    AfterCommit::Stall => {
+                        entry.fault = Some(AppliedFault::StallAfterCommit);
+                        entry.finished = shared.started.elapsed();
+                        lock(&shared.records).push(entry);
+                        return std::future::pending::<Response>().await;
+                    }
+                }
             }
-            response
         }
     };
     if let (Some(validator), Some(api_path)) = (&shared.validator, api_path)
@@ -271,9 +305,33 @@ async fn gateway(State(shared): AppState, request: Request, next: Next) -> Respo
             .headers_mut()
             .insert(HeaderName::from_static("x-pinterest-rid"), rid);
     }
+    // The server's own clock (which `clock-offset` moves), as every HTTP server sends it.
+    if let Ok(date) = HeaderValue::from_str(&http_date(shared.now())) {
+        response.headers_mut().insert(header::DATE, date);
+    }
     entry.status = Some(response.status().as_u16());
+    entry.finished = shared.started.elapsed();
     lock(&shared.records).push(entry);
     response
+}
+
+/// A proxy's error page: HTML, not Pinterest's JSON, as gateways in front of an API send when
+/// the service behind them is slow or its answer is lost.
+fn gateway_page(status: u16) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let title = format!(
+        "{} {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("Gateway Error")
+    );
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html")],
+        format!(
+            "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n</body>\r\n</html>\r\n"
+        ),
+    )
+        .into_response()
 }
 
 /// How early the coarse timer is asked to wake before a latency deadline.
@@ -328,8 +386,9 @@ async fn check_response(
 async fn drop_connection(
     shared: &Shared,
     killer: Option<ConnectionKiller>,
-    entry: RecordedRequest,
+    mut entry: RecordedRequest,
 ) -> Response {
+    entry.finished = shared.started.elapsed();
     lock(&shared.records).push(entry);
     match killer {
         Some(killer) => {
@@ -446,7 +505,9 @@ fn board_json(shared: &Shared, board: &BoardRecord) -> Value {
     })
 }
 
-fn image_sizes(shared: &Shared, pin_id: &str, slot: usize, source: &ImageRecord) -> Value {
+/// The sizes Pinterest serves of a pin's image. Like Pinterest, which serves its own copies,
+/// they carry no trace of the image's source.
+fn image_sizes(shared: &Shared, pin_id: &str, slot: usize) -> Value {
     let mut sizes = Map::new();
     for (name, width, height) in [
         ("150x150", 150, 150),
@@ -454,10 +515,7 @@ fn image_sizes(shared: &Shared, pin_id: &str, slot: usize, source: &ImageRecord)
         ("600x", 600, 900),
         ("1200x", 1200, 1800),
     ] {
-        let url = match (source, name) {
-            (ImageRecord::Url(url), "1200x") => url.clone(),
-            _ => format!("{}/images/{pin_id}/{slot}/{name}.jpg", shared.base_url),
-        };
+        let url = format!("{}/images/{pin_id}/{slot}/{name}.jpg", shared.base_url);
         sizes.insert(
             name.into(),
             json!({"url": url, "width": width, "height": height}),
@@ -468,9 +526,9 @@ fn image_sizes(shared: &Shared, pin_id: &str, slot: usize, source: &ImageRecord)
 
 fn pin_json(shared: &Shared, pin: &PinRecord) -> Value {
     let (creative_type, media) = match &pin.media {
-        PinMediaRecord::Image(image) => (
+        PinMediaRecord::Image(_) => (
             "REGULAR",
-            json!({"media_type": "image", "images": image_sizes(shared, &pin.id, 0, image)}),
+            json!({"media_type": "image", "images": image_sizes(shared, &pin.id, 0)}),
         ),
         PinMediaRecord::Carousel(items) => (
             "CAROUSEL",
@@ -479,19 +537,16 @@ fn pin_json(shared: &Shared, pin: &PinRecord) -> Value {
                 "title": item.title,
                 "description": item.description,
                 "link": item.link,
-                "images": image_sizes(shared, &pin.id, i, &item.image),
+                "images": image_sizes(shared, &pin.id, i),
             })).collect::<Vec<_>>()}),
         ),
-        PinMediaRecord::Video { cover, .. } => {
-            let cover_url = match cover {
-                Some(ImageRecord::Url(url)) => url.clone(),
-                _ => format!("{}/images/{}/cover.jpg", shared.base_url, pin.id),
-            };
+        PinMediaRecord::Video { .. } => {
+            let cover_url = format!("{}/images/{}/cover.jpg", shared.base_url, pin.id);
             (
                 "VIDEO",
                 json!({
                     "media_type": "video",
-                    "images": image_sizes(shared, &pin.id, 0, &ImageRecord::Url(cover_url.clone())),
+                    "images": image_sizes(shared, &pin.id, 0),
                     "cover_image_url": cover_url,
                     "video_url": null,
                     "duration": null,
@@ -581,7 +636,8 @@ async fn create_board(State(shared): AppState, body: Bytes) -> ApiResult {
         Some(Value::String(privacy)) => privacy.as_str(),
         Some(_) => return Err(ApiFailure::invalid("privacy must be a string")),
     };
-    let board = lock(&shared.store).create_board(name, description, privacy, &now_utc())?;
+    let now = pinterest_time(shared.now());
+    let board = lock(&shared.store).create_board(name, description, privacy, &now)?;
     Ok(json_response(
         StatusCode::CREATED,
         board_json(&shared, &board),
@@ -630,7 +686,9 @@ async fn list_board_pins(
     RawQuery(raw): RawQuery,
 ) -> ApiResult {
     let PageQuery { bookmark, size, .. } = page_query(&raw)?;
-    let page = lock(&shared.store).list_pins(Some(&board_id), bookmark.as_deref(), size)?;
+    let rules = shared.listing_rules();
+    let page =
+        lock(&shared.store).list_pins(Some(&board_id), bookmark.as_deref(), size, &rules)?;
     Ok(json_response(
         StatusCode::OK,
         page_json(page.items, page.bookmark, |p| pin_json(&shared, p)),
@@ -643,8 +701,14 @@ async fn list_section_pins(
     RawQuery(raw): RawQuery,
 ) -> ApiResult {
     let PageQuery { bookmark, size, .. } = page_query(&raw)?;
-    let page =
-        lock(&shared.store).list_section_pins(&board_id, &section_id, bookmark.as_deref(), size)?;
+    let rules = shared.listing_rules();
+    let page = lock(&shared.store).list_section_pins(
+        &board_id,
+        &section_id,
+        bookmark.as_deref(),
+        size,
+        &rules,
+    )?;
     Ok(json_response(
         StatusCode::OK,
         page_json(page.items, page.bookmark, |p| pin_json(&shared, p)),
@@ -653,7 +717,8 @@ async fn list_section_pins(
 
 async fn list_pins(State(shared): AppState, RawQuery(raw): RawQuery) -> ApiResult {
     let PageQuery { bookmark, size, .. } = page_query(&raw)?;
-    let page = lock(&shared.store).list_pins(None, bookmark.as_deref(), size)?;
+    let rules = shared.listing_rules();
+    let page = lock(&shared.store).list_pins(None, bookmark.as_deref(), size, &rules)?;
     Ok(json_response(
         StatusCode::OK,
         page_json(page.items, page.bookmark, |p| pin_json(&shared, p)),
@@ -662,7 +727,10 @@ async fn list_pins(State(shared): AppState, RawQuery(raw): RawQuery) -> ApiResul
 
 async fn create_pin(State(shared): AppState, body: Bytes) -> ApiResult {
     let body = parse_json(&body)?;
-    let pin = lock(&shared.store).create_pin(&body, &now_utc())?;
+    let now = pinterest_time(shared.now());
+    let lag = lock(&shared.faults).plan().listing_lag;
+    let listed_from = (!lag.is_zero()).then(|| Instant::now() + lag);
+    let pin = lock(&shared.store).create_pin(&body, &now, listed_from)?;
     Ok(json_response(StatusCode::CREATED, pin_json(&shared, &pin)))
 }
 

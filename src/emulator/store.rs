@@ -5,6 +5,7 @@
 //! `routes` turns [`ApiFailure`]s into `{code, message}` responses.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use base64::Engine as _;
 use serde_json::{Map, Value};
@@ -288,12 +289,49 @@ pub struct Page<T> {
     pub bookmark: Option<String>,
 }
 
+/// How pin listings behave, beyond their content: see the `listing-lag`, `list-order`,
+/// `section-pins` and `bookmark` faults.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ListingRules {
+    /// The moment of the listing: pins not yet listed by then are left out.
+    pub now: Instant,
+    /// The order of the pins.
+    pub order: super::faults::ListOrder,
+    /// Whether a board's listing includes the pins in its sections.
+    pub section_pins_in_board: bool,
+    /// Whether later pages hand back the bookmark they were asked for.
+    pub repeat_bookmark: bool,
+}
+
+impl ListingRules {
+    /// Listings as the emulator serves them without faults, at `now`.
+    #[cfg(test)]
+    pub fn plain(now: Instant) -> Self {
+        ListingRules {
+            now,
+            order: super::faults::ListOrder::Newest,
+            section_pins_in_board: true,
+            repeat_bookmark: false,
+        }
+    }
+
+    fn order(&self) -> Order {
+        match self.order {
+            super::faults::ListOrder::Newest => Order::NewestFirst,
+            super::faults::ListOrder::Oldest => Order::OldestFirst,
+            super::faults::ListOrder::Mixed => Order::Mixed,
+        }
+    }
+}
+
 /// The store itself. Entities carry a creation sequence number used for ordering and bookmarks.
 pub struct Store {
     next_id: u64,
     boards: Vec<(u64, BoardRecord)>,
     sections: Vec<(u64, SectionRecord)>,
     pins: Vec<(u64, PinRecord)>,
+    /// When each pin (by sequence number) first shows in listings; absent means at once.
+    listed_from: HashMap<u64, Instant>,
     media: Vec<MediaRecord>,
     access_tokens: HashMap<String, String>,
     refresh_tokens: HashMap<String, TokenPair>,
@@ -314,6 +352,7 @@ impl Store {
             boards: Vec::new(),
             sections: Vec::new(),
             pins: Vec::new(),
+            listed_from: HashMap::new(),
             media: Vec::new(),
             access_tokens,
             refresh_tokens: HashMap::new(),
@@ -534,7 +573,7 @@ impl Store {
             .iter()
             .filter(|(_, b)| wanted.is_none_or(|w| w.contains(&b.privacy.as_str())))
             .map(|(seq, b)| (*seq, b.clone()));
-        paginate(boards, Order::OldestFirst, bookmark, page_size)
+        paginate(boards, Order::OldestFirst, bookmark, page_size, false)
     }
 
     /// Creates a section; 404 code 40 for an unknown board, 400 code 400 for a bad or duplicate name.
@@ -579,7 +618,7 @@ impl Store {
             .iter()
             .filter(|(_, s)| s.board_id == board_id)
             .map(|(seq, s)| (*seq, s.clone()));
-        paginate(sections, Order::OldestFirst, bookmark, page_size)
+        paginate(sections, Order::OldestFirst, bookmark, page_size, false)
     }
 
     fn check_section(&self, board_id: &str, section_id: &str) -> Result<(), ApiFailure> {
@@ -596,8 +635,14 @@ impl Store {
 
     // ---- pins ----
 
-    /// Validates a `PinCreate` body and stores the Pin.
-    pub fn create_pin(&mut self, body: &Value, now: &str) -> Result<PinRecord, ApiFailure> {
+    /// Validates a `PinCreate` body and stores the Pin; it shows in listings from `listed_from`
+    /// (at once when `None`).
+    pub fn create_pin(
+        &mut self,
+        body: &Value,
+        now: &str,
+        listed_from: Option<Instant>,
+    ) -> Result<PinRecord, ApiFailure> {
         let object = body
             .as_object()
             .ok_or_else(|| ApiFailure::invalid("the body must be a JSON object"))?;
@@ -631,6 +676,9 @@ impl Store {
             created_at: now.to_string(),
         };
         self.pins.push((seq, pin.clone()));
+        if let Some(at) = listed_from {
+            self.listed_from.insert(seq, at);
+        }
         Ok(pin)
     }
 
@@ -787,40 +835,59 @@ impl Store {
         }
     }
 
-    /// Pins, newest first; only those on `board_id` when given.
-    pub fn list_pins(
+    /// Pins listed under `rules`; only those on `board_id` when given (without the pins of its
+    /// sections unless the rules include them).
+    pub(crate) fn list_pins(
         &self,
         board_id: Option<&str>,
         bookmark: Option<&str>,
         page_size: usize,
+        rules: &ListingRules,
     ) -> Result<Page<PinRecord>, ApiFailure> {
         if let Some(board_id) = board_id {
             self.board(board_id)?;
         }
         let pins = self
-            .pins
-            .iter()
-            .filter(|(_, p)| board_id.is_none_or(|b| p.board_id == b))
+            .listed(rules)
+            .filter(|(_, p)| match board_id {
+                None => true,
+                Some(board) => {
+                    p.board_id == board
+                        && (rules.section_pins_in_board || p.board_section_id.is_none())
+                }
+            })
             .map(|(seq, p)| (*seq, p.clone()));
-        paginate(pins, Order::NewestFirst, bookmark, page_size)
+        paginate(pins, rules.order(), bookmark, page_size, rules.repeat_bookmark)
     }
 
-    /// Pins in one section of a board, newest first.
-    pub fn list_section_pins(
+    /// Pins in one section of a board, listed under `rules`.
+    pub(crate) fn list_section_pins(
         &self,
         board_id: &str,
         section_id: &str,
         bookmark: Option<&str>,
         page_size: usize,
+        rules: &ListingRules,
     ) -> Result<Page<PinRecord>, ApiFailure> {
         self.board(board_id)?;
         self.check_section(board_id, section_id)?;
         let pins = self
-            .pins
-            .iter()
+            .listed(rules)
             .filter(|(_, p)| p.board_section_id.as_deref() == Some(section_id))
             .map(|(seq, p)| (*seq, p.clone()));
-        paginate(pins, Order::NewestFirst, bookmark, page_size)
+        paginate(pins, rules.order(), bookmark, page_size, rules.repeat_bookmark)
+    }
+
+    /// The pins that show in listings at `rules.now`.
+    fn listed<'a>(
+        &'a self,
+        rules: &'a ListingRules,
+    ) -> impl Iterator<Item = &'a (u64, PinRecord)> + 'a {
+        self.pins.iter().filter(|(seq, _)| {
+            self.listed_from
+                .get(seq)
+                .is_none_or(|&from| from <= rules.now)
+        })
     }
 
     // ---- media ----
@@ -1005,6 +1072,21 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 enum Order {
     OldestFirst,
     NewestFirst,
+    /// A fixed scramble of creation order.
+    Mixed,
+}
+
+impl Order {
+    /// The sort key of the item created `seq`-th: items are listed by ascending key, and a
+    /// bookmark names the key of the last item returned.
+    fn key(self, seq: u64) -> u64 {
+        match self {
+            Order::OldestFirst => seq,
+            Order::NewestFirst => u64::MAX - seq,
+            // Multiplying by an odd constant is a bijection on u64 that scatters the order.
+            Order::Mixed => seq.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        }
+    }
 }
 
 const BOOKMARK_PREFIX: &str = "emu:";
@@ -1022,12 +1104,15 @@ fn decode_bookmark(bookmark: &str) -> Option<u64> {
 }
 
 /// Pages through items ordered by creation sequence. The bookmark names the last item returned,
-/// so items created between two page requests never shift the pages.
+/// so items created between two page requests never shift the pages. With `repeat_bookmark`, a
+/// page asked for with a bookmark hands back that same bookmark (a server bug clients must
+/// survive).
 fn paginate<T>(
     items: impl Iterator<Item = (u64, T)>,
     order: Order,
     bookmark: Option<&str>,
     page_size: usize,
+    repeat_bookmark: bool,
 ) -> Result<Page<T>, ApiFailure> {
     let after = match bookmark {
         None | Some("") => None,
@@ -1037,22 +1122,16 @@ fn paginate<T>(
         ),
     };
     let mut items: Vec<(u64, T)> = items
-        .filter(|(seq, _)| match (after, order) {
-            (None, _) => true,
-            (Some(last), Order::OldestFirst) => *seq > last,
-            (Some(last), Order::NewestFirst) => *seq < last,
-        })
+        .map(|(seq, item)| (order.key(seq), item))
+        .filter(|(key, _)| after.is_none_or(|last| *key > last))
         .collect();
-    match order {
-        Order::OldestFirst => items.sort_by_key(|(seq, _)| *seq),
-        Order::NewestFirst => items.sort_by_key(|(seq, _)| std::cmp::Reverse(*seq)),
-    }
+    items.sort_by_key(|(key, _)| *key);
     let more = items.len() > page_size;
     items.truncate(page_size);
-    let bookmark = if more {
-        items.last().map(|(seq, _)| encode_bookmark(*seq))
-    } else {
-        None
+    let bookmark = match (more, bookmark) {
+        (false, _) => None,
+        (true, Some(asked)) if repeat_bookmark && !asked.is_empty() => Some(asked.to_owned()),
+        (true, _) => items.last().map(|(key, _)| encode_bookmark(*key)),
     };
     Ok(Page {
         items: items.into_iter().map(|(_, item)| item).collect(),
@@ -1148,9 +1227,10 @@ mod tests {
         for i in 0..3 {
             let body = json!({"board_id": board, "title": format!("p{i}"),
                 "media_source": {"source_type": "image_url", "url": "https://example.com/a.jpg"}});
-            store.create_pin(&body, NOW).unwrap();
+            store.create_pin(&body, NOW, None).unwrap();
         }
-        let page = store.list_pins(Some(&board), None, 2).unwrap();
+        let rules = ListingRules::plain(Instant::now());
+        let page = store.list_pins(Some(&board), None, 2, &rules).unwrap();
         let titles: Vec<_> = page
             .items
             .iter()
@@ -1158,10 +1238,69 @@ mod tests {
             .collect();
         assert_eq!(titles, ["p2", "p1"]);
         let rest = store
-            .list_pins(Some(&board), page.bookmark.as_deref(), 2)
+            .list_pins(Some(&board), page.bookmark.as_deref(), 2, &rules)
             .unwrap();
         assert_eq!(rest.items[0].title.as_deref(), Some("p0"));
         assert_eq!(rest.bookmark, None);
+    }
+
+    /// Walks every page of a board's listing under `rules` and returns the titles in order.
+    fn listed_titles(store: &Store, board: &str, rules: &ListingRules) -> Vec<String> {
+        let mut titles = Vec::new();
+        let mut bookmark: Option<String> = None;
+        loop {
+            let page = store
+                .list_pins(Some(board), bookmark.as_deref(), 2, rules)
+                .unwrap();
+            titles.extend(page.items.iter().map(|p| p.title.clone().unwrap()));
+            match page.bookmark {
+                Some(next) => bookmark = Some(next),
+                None => return titles,
+            }
+        }
+    }
+
+    #[test]
+    fn listings_lag_reorder_and_leave_sections_apart_when_told() {
+        use super::super::faults::ListOrder;
+        let (mut store, board) = store_with_board();
+        let section = store.create_section(&board, "S").unwrap().id;
+        let start = Instant::now();
+        for i in 0..5 {
+            let mut body = json!({"board_id": board, "title": format!("p{i}"),
+                "media_source": {"source_type": "image_url", "url": "https://example.com/a.jpg"}});
+            if i == 1 {
+                body["board_section_id"] = json!(section);
+            }
+            let listed_from = (i == 4).then(|| start + std::time::Duration::from_secs(3));
+            store.create_pin(&body, NOW, listed_from).unwrap();
+        }
+        let mut rules = ListingRules::plain(start);
+        assert_eq!(listed_titles(&store, &board, &rules), ["p3", "p2", "p1", "p0"]);
+        rules.now = start + std::time::Duration::from_secs(3);
+        assert_eq!(listed_titles(&store, &board, &rules), ["p4", "p3", "p2", "p1", "p0"]);
+        rules.order = ListOrder::Oldest;
+        assert_eq!(listed_titles(&store, &board, &rules), ["p0", "p1", "p2", "p3", "p4"]);
+        rules.order = ListOrder::Mixed;
+        let mut mixed = listed_titles(&store, &board, &rules);
+        assert_ne!(mixed, ["p0", "p1", "p2", "p3", "p4"]);
+        assert_ne!(mixed, ["p4", "p3", "p2", "p1", "p0"]);
+        mixed.sort();
+        assert_eq!(mixed, ["p0", "p1", "p2", "p3", "p4"]);
+        rules.section_pins_in_board = false;
+        let without_section = listed_titles(&store, &board, &rules);
+        assert!(!without_section.contains(&"p1".to_owned()));
+        let in_section = store
+            .list_section_pins(&board, &section, None, 10, &rules)
+            .unwrap();
+        assert_eq!(in_section.items.len(), 1);
+        rules.repeat_bookmark = true;
+        let first = store.list_pins(Some(&board), None, 1, &rules).unwrap();
+        let asked = first.bookmark.unwrap();
+        let second = store
+            .list_pins(Some(&board), Some(&asked), 1, &rules)
+            .unwrap();
+        assert_eq!(second.bookmark.as_deref(), Some(asked.as_str()));
     }
 
     #[test]
@@ -1270,7 +1409,7 @@ mod tests {
             ),
         ];
         for (body, status, code) in cases {
-            let err = store.create_pin(&body, NOW).unwrap_err();
+            let err = store.create_pin(&body, NOW, None).unwrap_err();
             assert_eq!((err.status, err.code), (status, code), "{body}");
         }
         let ok_title = "é".repeat(100);
@@ -1281,6 +1420,7 @@ mod tests {
                     "items": [{"content_type": "image/png", "data": b64(PNG)},
                               {"content_type": "image/jpeg", "data": b64(JPEG), "title": "second"}]}}),
                 NOW,
+                None,
             )
             .unwrap();
         let PinMediaRecord::Carousel(items) = &pin.media else {
@@ -1303,7 +1443,7 @@ mod tests {
         let media = store.register_media(false, 1);
         let body = json!({"board_id": board, "media_source":
             {"source_type": "video_id", "media_id": media.media_id, "cover_image_url": "https://example.com/c.jpg"}});
-        assert_eq!(store.create_pin(&body, NOW).unwrap_err().status, 400);
+        assert_eq!(store.create_pin(&body, NOW, None).unwrap_err().status, 400);
         assert!(store.complete_upload(&media.media_id, b"video"));
         assert_eq!(
             store.poll_media(&media.media_id).unwrap().status,
@@ -1313,7 +1453,7 @@ mod tests {
             store.poll_media(&media.media_id).unwrap().status,
             MediaStatus::Succeeded
         );
-        let pin = store.create_pin(&body, NOW).unwrap();
+        let pin = store.create_pin(&body, NOW, None).unwrap();
         assert_eq!(pin.media.kind(), "video");
     }
 
@@ -1337,6 +1477,7 @@ mod tests {
                 &json!({"board_id": board, "board_section_id": section.id, "title": "a",
                     "media_source": {"source_type": "image_url", "url": "https://e.com/a.jpg"}}),
                 NOW,
+                None,
             )
             .unwrap();
         let updated = store
