@@ -220,6 +220,12 @@ pub struct ApplyArgs {
     #[arg(long, conflicts_with = "state")]
     pub emulator: bool,
 
+    /// How long after a create's outcome became unknown (a gateway error, a timeout, a lost
+    /// connection) the board is read to look for its pin before it is sent again. Listings lag
+    /// writes: a shorter window than the lag can create a pin twice.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub settle: Duration,
+
     /// Retries, pacing and timeouts.
     #[command(flatten)]
     pub network: NetworkArgs,

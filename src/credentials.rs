@@ -214,6 +214,12 @@ pub struct TokenStoreFile {
     pub tokens: BTreeMap<String, StoredToken>,
 }
 
+/// The cross-process lock of a token store, held while the value lives (see [`TokenStore::lock`]).
+#[derive(Debug)]
+pub struct StoreLock {
+    _file: std::fs::File,
+}
+
 /// The token store at a path.
 #[derive(Debug, Clone)]
 pub struct TokenStore {
@@ -231,6 +237,30 @@ impl TokenStore {
     /// The file path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Holds other pinbatch processes off this store until the guard is dropped: an exclusive
+    /// lock on `tokens.json.lock`, waited for. Refreshing a token rotates the refresh token, so
+    /// two processes refreshing at once would each spend the same one and one pair would be lost;
+    /// under the lock, the second reads the pair the first stored instead.
+    pub fn lock(&self) -> Result<StoreLock, CredentialsError> {
+        let write_error = |source| CredentialsError::WriteStore {
+            path: self.path.clone(),
+            source,
+        };
+        let mut lock_path = self.path.as_os_str().to_owned();
+        lock_path.push(".lock");
+        if let Some(dir) = self.path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(write_error)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(PathBuf::from(lock_path))
+            .map_err(write_error)?;
+        file.lock().map_err(write_error)?;
+        Ok(StoreLock { _file: file })
     }
 
     /// Reads the whole store; a missing file is an empty store.

@@ -6,7 +6,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::manifest::{ImageSource, Manifest, Media, PinSpec, VideoCover};
-use crate::state::{Fingerprint, Operation, PinState, PinStatus, StateSnapshot};
+use crate::state::{Fingerprint, InFlight, Operation, PinState, PinStatus, StateSnapshot};
 
 /// Options that change what the plan does with changed media and orphans.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -21,10 +21,10 @@ pub struct PlanOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Create the pin. `reconcile` is set when an earlier attempt's outcome is unknown: look for
-    /// the pin on its board first and adopt it if found.
+    /// what it sent, where it sent it, first, and adopt the pin if found.
     Create {
         /// The earlier attempt to reconcile, if any.
-        reconcile: Option<Reconcile>,
+        reconcile: Option<InFlight>,
     },
     /// The text or placement changed: `PATCH` the existing pin.
     Update {
@@ -92,15 +92,6 @@ impl Action {
             Action::Scheduled { due } => format!("due at {due}"),
         }
     }
-}
-
-/// An earlier create whose outcome is unknown.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reconcile {
-    /// When it began (ms since epoch).
-    pub started_ms: i64,
-    /// The board id it was sent to.
-    pub board_id: String,
 }
 
 /// One planned pin.
@@ -229,7 +220,8 @@ pub fn plan(
     Plan { pins, orphans }
 }
 
-fn plan_pin(
+/// Plans one pin against what the state records for its key (`None`: nothing yet).
+pub(crate) fn plan_pin(
     spec: &PinSpec,
     fingerprint: &Fingerprint,
     recorded: Option<&PinState>,
@@ -271,13 +263,11 @@ fn plan_pin(
             Action::Update { pin_id, changes }
         };
     }
+    // An attempt of unknown outcome (whether its retries ran out, the process stopped, or it
+    // was never answered) is looked for before anything else is sent for this key.
     let reconcile = recorded
-        .and_then(|state| state.in_flight.as_ref())
-        .filter(|in_flight| matches!(in_flight.op, Operation::Create | Operation::Replace))
-        .map(|in_flight| Reconcile {
-            started_ms: in_flight.started_ms,
-            board_id: in_flight.board_id.clone(),
-        });
+        .and_then(|state| state.in_flight.clone())
+        .filter(|in_flight| matches!(in_flight.op, Operation::Create | Operation::Replace));
     // A pin whose create may already have happened is reconciled even if it is not due yet.
     if reconcile.is_none()
         && let Some(due) = spec.publish_at
@@ -328,7 +318,39 @@ pub fn fingerprint(pin: &PinSpec) -> Fingerprint {
         text,
         placement,
         media: digest(&media_refs),
+        identity: identity(
+            pin.title.as_deref(),
+            pin.description.as_deref(),
+            pin.link.as_deref(),
+            listed_media_type(&pin.media),
+        ),
     }
+}
+
+/// The `media.media_type` a board listing shows for a pin of this media.
+pub(crate) fn listed_media_type(media: &Media) -> &'static str {
+    match media {
+        Media::Image(_) => "image",
+        Media::Carousel(_) => "multiple_images",
+        Media::Video(_) => "video",
+    }
+}
+
+/// What a board listing shows of a pin that reconciliation can match on: title, description,
+/// link and media type (the listing carries no trace of the source image). Absent text and
+/// empty text are the same, as Pinterest returns either.
+pub(crate) fn identity(
+    title: Option<&str>,
+    description: Option<&str>,
+    link: Option<&str>,
+    media_type: &str,
+) -> String {
+    digest(&[
+        title.unwrap_or(""),
+        description.unwrap_or(""),
+        link.unwrap_or(""),
+        media_type,
+    ])
 }
 
 fn image_ref(source: &ImageSource) -> String {
@@ -468,17 +490,56 @@ mod tests {
         );
     }
 
-    #[test]
-    fn an_unknown_outcome_is_reconciled_before_creating() {
-        let a = pin("a", "A", "https://x/a.jpg");
-        let mut state = StateSnapshot::new("o");
-        state.apply(&Record::Attempt {
-            key: "a".to_owned(),
+    fn attempt(spec: &PinSpec) -> Record {
+        Record::Attempt {
+            key: spec.key.clone(),
             op: Operation::Create,
             started_ms: 42,
-            fingerprint: fingerprint(&a),
+            server_started_ms: Some(40),
+            fingerprint: fingerprint(spec),
             board_id: "7".to_owned(),
             section_id: None,
+        }
+    }
+
+    #[test]
+    fn an_unknown_outcome_is_reconciled_with_what_was_sent_before_creating() {
+        let sent = pin("a", "A", "https://x/a.jpg");
+        let mut state = StateSnapshot::new("o");
+        state.apply(&attempt(&sent));
+        // The manifest was edited since: reconciliation still looks for the text that was sent.
+        let edited = pin("a", "A, edited", "https://x/a.jpg");
+        let plan = plan(
+            &manifest(vec![edited]),
+            Some(&state),
+            now(),
+            PlanOptions::default(),
+        );
+        let Action::Create {
+            reconcile: Some(earlier),
+        } = &plan.pins[0].action
+        else {
+            panic!("{:?}", plan.pins[0].action);
+        };
+        assert_eq!(earlier.started_ms, 42);
+        assert_eq!(earlier.server_started_ms, Some(40));
+        assert_eq!(earlier.board_id, "7");
+        assert_eq!(earlier.fingerprint, fingerprint(&sent));
+        assert_ne!(
+            earlier.fingerprint.identity,
+            plan.pins[0].fingerprint.identity
+        );
+    }
+
+    #[test]
+    fn an_unknown_outcome_whose_retries_ran_out_is_reconciled_not_failed() {
+        let a = pin("a", "A", "https://x/a.jpg");
+        let mut state = StateSnapshot::new("o");
+        state.apply(&attempt(&a));
+        state.apply(&Record::Unknown {
+            key: "a".to_owned(),
+            error: "502 Bad Gateway after 5 retries".to_owned(),
+            at_ms: 99,
         });
         let plan = plan(
             &manifest(vec![a]),
@@ -486,14 +547,33 @@ mod tests {
             now(),
             PlanOptions::default(),
         );
+        let Action::Create {
+            reconcile: Some(earlier),
+        } = &plan.pins[0].action
+        else {
+            panic!("{:?}", plan.pins[0].action);
+        };
+        assert_eq!(earlier.ended_ms, Some(99));
         assert_eq!(
-            plan.pins[0].action,
-            Action::Create {
-                reconcile: Some(Reconcile {
-                    started_ms: 42,
-                    board_id: "7".to_owned()
-                })
-            }
+            plan.pins[0].action.reason(),
+            "an earlier attempt's outcome is unknown: look for it on the board first"
+        );
+    }
+
+    #[test]
+    fn identity_ignores_what_a_listing_does_not_show() {
+        let mut a = pin("a", "A", "https://x/a.jpg");
+        let b = pin("b", "A", "https://x/b.jpg");
+        a.alt_text = Some("other alt text".to_owned());
+        assert_eq!(fingerprint(&a).identity, fingerprint(&b).identity);
+        assert_ne!(fingerprint(&a).media, fingerprint(&b).media);
+        assert_eq!(
+            identity(None, Some(""), None, "image"),
+            identity(Some(""), None, Some(""), "image")
+        );
+        assert_ne!(
+            identity(Some("A"), None, None, "image"),
+            identity(Some("A"), None, None, "video")
         );
     }
 

@@ -27,6 +27,9 @@ pub enum PinOutcome {
     NeedsReplace,
     /// Failed; the batch went on.
     Failed,
+    /// A create was sent but whether it created the pin is unknown; the next run looks for it
+    /// on its board before anything else for this pin.
+    Unknown,
     /// Not attempted because the run stopped (Ctrl-C, auth failure, spam block).
     Skipped,
 }
@@ -44,6 +47,7 @@ impl PinOutcome {
             PinOutcome::Scheduled => "scheduled",
             PinOutcome::NeedsReplace => "needs-replace",
             PinOutcome::Failed => "failed",
+            PinOutcome::Unknown => "unknown",
             PinOutcome::Skipped => "skipped",
         }
     }
@@ -100,6 +104,8 @@ pub struct Summary {
     pub needs_replace: usize,
     /// Pins that failed.
     pub failed: usize,
+    /// Pins whose create was sent with an outcome still unknown.
+    pub unknown: usize,
     /// Pins not attempted because the run stopped.
     pub skipped: usize,
     /// Wall time in milliseconds.
@@ -118,6 +124,7 @@ impl Summary {
             PinOutcome::Scheduled => self.scheduled += 1,
             PinOutcome::NeedsReplace => self.needs_replace += 1,
             PinOutcome::Failed => self.failed += 1,
+            PinOutcome::Unknown => self.unknown += 1,
             PinOutcome::Skipped => self.skipped += 1,
         }
     }

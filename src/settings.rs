@@ -10,7 +10,7 @@ use crate::api::retry::RetryPolicy;
 use crate::api::types::TokenResponse;
 use crate::api::{
     ApiClient, ApiError, AppCredentials, ClientConfig, Credentials, Environment,
-    RefreshCredentials, TokenSink,
+    RefreshCredentials, StoredPair, TokenLock, TokenSink,
 };
 use crate::cli::{GlobalArgs, NetworkArgs};
 use crate::credentials::{
@@ -263,13 +263,49 @@ pub fn stored_token_from(
     }
 }
 
-/// Persists rotated tokens into the store entry of one origin.
+/// The store entry of one origin, as a client's token sink.
 struct StoreSink {
     store: TokenStore,
     origin: String,
 }
 
+/// That entry under the store's cross-process lock (`None` when the lock could not be taken:
+/// the refresh still goes on, as before the lock existed).
+struct LockedStore {
+    store: TokenStore,
+    origin: String,
+    _lock: Option<credentials::StoreLock>,
+}
+
 impl TokenSink for StoreSink {
+    fn lock(&self) -> Box<dyn TokenLock> {
+        let lock = self
+            .store
+            .lock()
+            .inspect_err(|err| {
+                tracing::warn!(error = %error_text(err), "could not lock the token store");
+            })
+            .ok();
+        Box::new(LockedStore {
+            store: self.store.clone(),
+            origin: self.origin.clone(),
+            _lock: lock,
+        })
+    }
+}
+
+impl TokenLock for LockedStore {
+    fn stored(&self) -> Option<StoredPair> {
+        let stored = self.store.get(&self.origin).ok().flatten()?;
+        Some(StoredPair {
+            expires_at: stored
+                .access_token_expires_at
+                .map(credentials::from_unix_seconds),
+            refresh_token: stored.refresh_token?,
+            access_token: stored.access_token,
+        })
+    }
+
     fn tokens_refreshed(&self, tokens: &TokenResponse) {
         let previous = self.store.get(&self.origin).ok().flatten();
         let entry = stored_token_from(tokens, previous.as_ref(), SystemTime::now());

@@ -64,6 +64,10 @@ pub struct Fingerprint {
     pub placement: String,
     /// Media references (and local file sizes).
     pub media: String,
+    /// What a board listing shows of the pin and reconciliation matches on: title, description,
+    /// link and media kind. Empty in states written before it was recorded.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub identity: String,
 }
 
 /// What an attempt was trying to do.
@@ -97,9 +101,13 @@ pub enum Record {
         key: String,
         /// What is being tried.
         op: Operation,
-        /// When the attempt began (ms since epoch): a pin found later on the board and created
-        /// no earlier than this (less clock slack) may be the result of this attempt.
+        /// When the attempt began, by this machine's clock (ms since epoch).
         started_ms: i64,
+        /// The earliest the server's clock can have read when the attempt began, estimated from
+        /// its `Date` headers (ms since epoch): a pin found later on the board and created no
+        /// earlier than this may be the result of this attempt. `None` when no estimate existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        server_started_ms: Option<i64>,
         /// The content being sent.
         fingerprint: Fingerprint,
         /// Resolved board id.
@@ -136,6 +144,31 @@ pub enum Record {
         /// When (ms since epoch).
         at_ms: i64,
     },
+    /// A create was sent but whether it created the pin is still unknown (its retries ran out,
+    /// the listing could not be read, or the run stopped while it settled). The attempt stays
+    /// in flight: the next run looks for the pin before anything else for this key.
+    Unknown {
+        /// Pin key.
+        key: String,
+        /// The last error, as shown to the user.
+        error: String,
+        /// When the outcome was last known to be unknown (ms since epoch): the settle window of
+        /// the next look at the listing starts here.
+        at_ms: i64,
+    },
+    /// The announced attempt was never sent (the run stopped while it waited for a request
+    /// slot): it is no longer in flight.
+    Unsent {
+        /// Pin key.
+        key: String,
+    },
+    /// Everything the state knows about one key at once: what compaction writes.
+    Pin {
+        /// Pin key.
+        key: String,
+        /// The whole state of the key.
+        state: Box<PinState>,
+    },
     /// The attempt failed for sure (the server answered with an error): nothing was created.
     Failed {
         /// Pin key.
@@ -165,6 +198,9 @@ impl Record {
             Record::Attempt { key, .. }
             | Record::Media { key, .. }
             | Record::Done { key, .. }
+            | Record::Unknown { key, .. }
+            | Record::Unsent { key }
+            | Record::Pin { key, .. }
             | Record::Failed { key, .. }
             | Record::Deleted { key, .. } => Some(key),
         }
@@ -172,7 +208,7 @@ impl Record {
 }
 
 /// Where a pin stands according to the state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PinStatus {
     /// Never attempted, or only failed attempts before anything existed.
@@ -187,22 +223,30 @@ pub enum PinStatus {
 
 /// An attempt whose outcome was never recorded: the process stopped (or lost the connection)
 /// after it announced the request. The pin may or may not exist.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InFlight {
     /// What was tried.
     pub op: Operation,
-    /// When it began (ms since epoch).
+    /// When it began, by this machine's clock (ms since epoch).
     pub started_ms: i64,
+    /// The earliest server time at which it began, when the server's clock was estimated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_started_ms: Option<i64>,
+    /// When its outcome was last found unknown (ms since epoch); `None` when the process
+    /// stopped before it learnt anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_ms: Option<i64>,
     /// The content that was being sent.
     pub fingerprint: Fingerprint,
     /// Board id it was sent to.
     pub board_id: String,
     /// Section id it was sent to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub section_id: Option<String>,
 }
 
 /// Everything the state knows about one key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PinState {
     /// Current status.
     pub status: PinStatus,
@@ -220,16 +264,21 @@ pub struct PinState {
     pub fingerprint: Option<Fingerprint>,
     /// Attempts made so far, over all runs.
     pub attempts: u32,
-    /// The last error, when the last attempt failed.
+    /// The last error, when the last attempt failed or its outcome is unknown.
     pub last_error: Option<String>,
     /// An attempt of unknown outcome, to reconcile before anything else.
     pub in_flight: Option<InFlight>,
+    /// Whether the pin was found on its board after an attempt of unknown outcome (adopted)
+    /// rather than confirmed by a response.
+    #[serde(default)]
+    pub adopted: bool,
     /// Last change (ms since epoch).
     pub updated_ms: i64,
 }
 
 impl PinState {
-    fn new() -> PinState {
+    /// The state of a key never recorded.
+    pub fn new() -> PinState {
         PinState {
             status: PinStatus::Pending,
             pin_id: None,
@@ -241,8 +290,14 @@ impl PinState {
             attempts: 0,
             last_error: None,
             in_flight: None,
+            adopted: false,
             updated_ms: 0,
         }
+    }
+
+    /// Whether the outcome of an attempt is unknown: the pin may or may not exist.
+    pub fn is_unknown(&self) -> bool {
+        self.in_flight.is_some()
     }
 
     fn apply(&mut self, record: &Record) {
@@ -251,6 +306,7 @@ impl PinState {
             Record::Attempt {
                 op,
                 started_ms,
+                server_started_ms,
                 fingerprint,
                 board_id,
                 section_id,
@@ -260,6 +316,8 @@ impl PinState {
                 self.in_flight = Some(InFlight {
                     op: *op,
                     started_ms: *started_ms,
+                    server_started_ms: *server_started_ms,
+                    ended_ms: None,
                     fingerprint: fingerprint.clone(),
                     board_id: board_id.clone(),
                     section_id: section_id.clone(),
@@ -277,6 +335,7 @@ impl PinState {
                 board_id,
                 section_id,
                 fingerprint,
+                adopted,
                 at_ms,
                 ..
             } => {
@@ -287,8 +346,21 @@ impl PinState {
                 self.fingerprint = Some(fingerprint.clone());
                 self.last_error = None;
                 self.in_flight = None;
+                self.adopted = *adopted;
                 self.updated_ms = *at_ms;
             }
+            Record::Unknown { error, at_ms, .. } => {
+                self.last_error = Some(error.clone());
+                if let Some(in_flight) = &mut self.in_flight {
+                    in_flight.ended_ms = Some(*at_ms);
+                }
+                self.updated_ms = *at_ms;
+            }
+            Record::Unsent { .. } => {
+                self.attempts = self.attempts.saturating_sub(1);
+                self.in_flight = None;
+            }
+            Record::Pin { state, .. } => *self = (**state).clone(),
             Record::Failed { error, at_ms, .. } => {
                 // A failed update or replace leaves the old pin as it was.
                 if self.status != PinStatus::Done {
@@ -305,57 +377,16 @@ impl PinState {
                 self.media_id = None;
                 self.media_uploaded = false;
                 self.in_flight = None;
+                self.adopted = false;
                 self.updated_ms = *at_ms;
             }
         }
     }
+}
 
-    /// Records that reproduce this state on replay (used by compaction).
-    fn to_records(&self, key: &str) -> Vec<Record> {
-        let mut records = Vec::new();
-        if let Some(media_id) = &self.media_id {
-            records.push(Record::Media {
-                key: key.to_owned(),
-                media_id: media_id.clone(),
-                uploaded: self.media_uploaded,
-            });
-        }
-        match (self.status, &self.pin_id, &self.board_id, &self.fingerprint) {
-            (PinStatus::Done, Some(pin_id), Some(board_id), Some(fingerprint)) => {
-                records.push(Record::Done {
-                    key: key.to_owned(),
-                    pin_id: pin_id.clone(),
-                    board_id: board_id.clone(),
-                    section_id: self.section_id.clone(),
-                    fingerprint: fingerprint.clone(),
-                    adopted: false,
-                    at_ms: self.updated_ms,
-                });
-            }
-            (PinStatus::Deleted, ..) => records.push(Record::Deleted {
-                key: key.to_owned(),
-                at_ms: self.updated_ms,
-            }),
-            _ => {}
-        }
-        if let (PinStatus::Failed, Some(error)) = (self.status, &self.last_error) {
-            records.push(Record::Failed {
-                key: key.to_owned(),
-                error: error.clone(),
-                at_ms: self.updated_ms,
-            });
-        }
-        if let Some(in_flight) = &self.in_flight {
-            records.push(Record::Attempt {
-                key: key.to_owned(),
-                op: in_flight.op,
-                started_ms: in_flight.started_ms,
-                fingerprint: in_flight.fingerprint.clone(),
-                board_id: in_flight.board_id.clone(),
-                section_id: in_flight.section_id.clone(),
-            });
-        }
-        records
+impl Default for PinState {
+    fn default() -> Self {
+        PinState::new()
     }
 }
 
@@ -405,10 +436,7 @@ impl StateSnapshot {
             return;
         }
         if let Some(key) = record.key() {
-            self.pins
-                .entry(key.to_owned())
-                .or_insert_with(PinState::new)
-                .apply(record);
+            self.pins.entry(key.to_owned()).or_default().apply(record);
         }
     }
 
@@ -475,9 +503,10 @@ impl StateSnapshot {
                 username: username.clone(),
             });
         }
-        for (key, pin) in &self.pins {
-            records.extend(pin.to_records(key));
-        }
+        records.extend(self.pins.iter().map(|(key, pin)| Record::Pin {
+            key: key.clone(),
+            state: Box::new(pin.clone()),
+        }));
         records
     }
 }
@@ -853,6 +882,7 @@ mod tests {
             text: text.to_owned(),
             placement: "p".to_owned(),
             media: "m".to_owned(),
+            identity: "i".to_owned(),
         }
     }
 
@@ -861,6 +891,7 @@ mod tests {
             key: key.to_owned(),
             op: Operation::Create,
             started_ms: 1000,
+            server_started_ms: Some(1200),
             fingerprint: fingerprint("t"),
             board_id: "1".to_owned(),
             section_id: None,
@@ -1006,7 +1037,7 @@ mod tests {
     }
 
     #[test]
-    fn compaction_keeps_what_matters_and_a_backup() {
+    fn compaction_keeps_every_field_of_every_pin_and_a_backup() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.state");
         {
@@ -1015,18 +1046,97 @@ mod tests {
             for _ in 0..700 {
                 state.append(&[attempt("a"), done("a", "11")]).unwrap();
             }
-            state.append(&[attempt("b")]).unwrap();
+            // A failed update leaves the pin done, with its error.
+            state
+                .append(&[
+                    attempt("a"),
+                    Record::Failed {
+                        key: "a".to_owned(),
+                        error: "PATCH refused".to_owned(),
+                        at_ms: 3000,
+                    },
+                ])
+                .unwrap();
+            // An unknown outcome after its retries ran out.
+            state
+                .append(&[
+                    attempt("b"),
+                    attempt("b"),
+                    Record::Unknown {
+                        key: "b".to_owned(),
+                        error: "502 Bad Gateway".to_owned(),
+                        at_ms: 4000,
+                    },
+                ])
+                .unwrap();
+            // A video uploaded, then its pin adopted.
+            state
+                .append(&[
+                    Record::Media {
+                        key: "c".to_owned(),
+                        media_id: "77".to_owned(),
+                        uploaded: true,
+                    },
+                    attempt("c"),
+                    Record::Done {
+                        key: "c".to_owned(),
+                        pin_id: "13".to_owned(),
+                        board_id: "1".to_owned(),
+                        section_id: Some("5".to_owned()),
+                        fingerprint: fingerprint("t"),
+                        adopted: true,
+                        at_ms: 5000,
+                    },
+                ])
+                .unwrap();
+            // Failed for sure, then deleted.
+            state
+                .append(&[
+                    attempt("d"),
+                    Record::Failed {
+                        key: "d".to_owned(),
+                        error: "400".to_owned(),
+                        at_ms: 6000,
+                    },
+                    attempt("e"),
+                    done("e", "14"),
+                    Record::Deleted {
+                        key: "e".to_owned(),
+                        at_ms: 7000,
+                    },
+                ])
+                .unwrap();
         }
         let before = load(&path).unwrap().unwrap();
         drop(StateFile::open(&path, "o").unwrap());
         let after = load(&path).unwrap().unwrap();
         assert!(after.records < 10, "{} records", after.records);
         assert_eq!(after.header, before.header);
-        assert_eq!(
-            after.pin("a").unwrap().pin_id,
-            before.pin("a").unwrap().pin_id
-        );
-        assert!(after.pin("b").unwrap().in_flight.is_some());
+        assert_eq!(after.pins, before.pins, "every field of every pin survives");
+        assert_eq!(after.pin("a").unwrap().attempts, 701);
+        assert!(after.pin("b").unwrap().is_unknown());
         assert!(dir.path().join("m.state.backup").exists());
+    }
+
+    #[test]
+    fn an_unknown_outcome_stays_in_flight_and_an_unsent_attempt_does_not() {
+        let mut snapshot = StateSnapshot::new("o");
+        snapshot.apply(&attempt("a"));
+        snapshot.apply(&Record::Unknown {
+            key: "a".to_owned(),
+            error: "timed out".to_owned(),
+            at_ms: 9000,
+        });
+        let a = snapshot.pin("a").unwrap();
+        assert_eq!(a.status, PinStatus::Pending);
+        assert_eq!(a.in_flight.as_ref().unwrap().ended_ms, Some(9000));
+        assert_eq!(a.last_error.as_deref(), Some("timed out"));
+        snapshot.apply(&attempt("b"));
+        snapshot.apply(&Record::Unsent {
+            key: "b".to_owned(),
+        });
+        let b = snapshot.pin("b").unwrap();
+        assert!(!b.is_unknown());
+        assert_eq!(b.attempts, 0);
     }
 }

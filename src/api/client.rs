@@ -15,14 +15,15 @@ use hyper::body::Bytes;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 
+use crate::api::clock::{OffsetBounds, ServerClock};
 use crate::api::environment::Environment;
 use crate::api::error::{ApiError, ApiErrorKind};
 use crate::api::gate::{RateGate, RateLimitHeaders, Ticket};
 use crate::api::oauth::AppCredentials;
 use crate::api::retry::{ErrorClass, RetryPolicy, RetryState, classify, parse_retry_after};
 use crate::api::types::{
-    Account, Board, BoardCreate, BoardSection, ErrorBody, MediaStatus, MediaUpload, Page, Pin,
-    PinCreate, PinUpdate, TokenResponse,
+    Account, Board, BoardCreate, BoardSection, BookmarkTrail, ErrorBody, MediaStatus, MediaUpload,
+    Page, Pin, PinCreate, PinUpdate, TokenResponse,
 };
 use crate::credentials::SecretString;
 
@@ -36,10 +37,30 @@ const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
 /// unreachable host is recognised as "nothing was sent".
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Receives rotated tokens after a refresh, to persist them (the token store).
+/// Where a client's tokens are kept between runs (the token store), shared with other
+/// processes: a refresh takes its lock, reads what it holds, and stores the rotated pair.
 pub trait TokenSink: Send + Sync {
-    /// Called with the token endpoint's response after every successful refresh.
+    /// Holds other processes off the stored tokens until the returned lock is dropped. Blocks.
+    fn lock(&self) -> Box<dyn TokenLock>;
+}
+
+/// The stored tokens, under their cross-process lock.
+pub trait TokenLock: Send {
+    /// The pair stored now, read under the lock; `None` when there is none (or it cannot be read).
+    fn stored(&self) -> Option<StoredPair>;
+    /// Stores the token endpoint's response after a successful refresh.
     fn tokens_refreshed(&self, tokens: &TokenResponse);
+}
+
+/// An access and refresh token pair as stored.
+#[derive(Debug, Clone)]
+pub struct StoredPair {
+    /// The access token.
+    pub access_token: SecretString,
+    /// When it expires, if known.
+    pub expires_at: Option<SystemTime>,
+    /// The refresh token.
+    pub refresh_token: SecretString,
 }
 
 /// The refresh token and the app it belongs to.
@@ -138,6 +159,7 @@ struct Inner {
     timeout: Duration,
     retry: RetryPolicy,
     gate: RateGate,
+    clock: ServerClock,
     auth: Option<Auth>,
 }
 
@@ -265,6 +287,7 @@ impl ApiClient {
                 timeout: config.timeout,
                 retry: config.retry,
                 gate: RateGate::new(config.rate_limit),
+                clock: ServerClock::default(),
                 auth,
             }),
         })
@@ -278,6 +301,12 @@ impl ApiClient {
     /// The environment.
     pub fn environment(&self) -> &Environment {
         &self.inner.environment
+    }
+
+    /// How far the server's clock is from this machine's, as estimated from the `Date` headers
+    /// of the responses so far; `None` before the first.
+    pub fn server_clock(&self) -> Option<OffsetBounds> {
+        self.inner.clock.offset()
     }
 
     /// The shared rate gate (for callers that pace other work with it).
@@ -365,8 +394,29 @@ impl ApiClient {
         board_id: &str,
         bookmark: Option<&str>,
     ) -> Result<Page<Pin>, ApiError> {
-        let mut call = Call::new(Method::GET, vec!["boards", board_id, "pins"])
-            .query("page_size", PAGE_SIZE.to_string());
+        self.page(vec!["boards", board_id, "pins"], bookmark).await
+    }
+
+    /// One page of `GET /v5/boards/{id}/sections/{section_id}/pins`.
+    pub async fn list_section_pins_page(
+        &self,
+        board_id: &str,
+        section_id: &str,
+        bookmark: Option<&str>,
+    ) -> Result<Page<Pin>, ApiError> {
+        self.page(
+            vec!["boards", board_id, "sections", section_id, "pins"],
+            bookmark,
+        )
+        .await
+    }
+
+    async fn page<T: DeserializeOwned>(
+        &self,
+        segments: Vec<&str>,
+        bookmark: Option<&str>,
+    ) -> Result<Page<T>, ApiError> {
+        let mut call = Call::new(Method::GET, segments).query("page_size", PAGE_SIZE.to_string());
         if let Some(bookmark) = bookmark {
             call = call.query("bookmark", bookmark);
         }
@@ -499,37 +549,20 @@ impl ApiClient {
         self.call(call).await
     }
 
-    /// Refreshes the client's own token now (as `auth refresh` does), notifying the sink.
-    pub async fn refresh_now(&self) -> Result<TokenResponse, ApiError> {
-        let Some(auth) = &self.inner.auth else {
-            return Err(ApiError::new(
-                ApiErrorKind::NoToken,
-                "POST",
-                "/v5/oauth/token",
-            ));
-        };
-        let mut state = auth.state.lock().await;
-        self.refresh_locked(auth, &mut state).await
-    }
-
     async fn list_all<T: DeserializeOwned>(&self, segments: Vec<&str>) -> Result<Vec<T>, ApiError> {
         let mut items = Vec::new();
-        let mut bookmark: Option<String> = None;
+        let mut trail = BookmarkTrail::default();
         loop {
-            let mut call =
-                Call::new(Method::GET, segments.clone()).query("page_size", PAGE_SIZE.to_string());
-            if let Some(bookmark) = &bookmark {
-                call = call.query("bookmark", bookmark.clone());
-            }
-            let page: Page<T> = self.call(call).await?;
+            let page: Page<T> = self.page(segments.clone(), trail.current()).await?;
             let next = page.next_bookmark().map(str::to_owned);
             let empty = page.items.is_empty();
             items.extend(page.items);
-            // An empty page or a repeated bookmark ends the walk instead of looping forever.
+            // An empty page is the end too (as Pinterest's own client treats it).
             match next {
-                Some(next) if !empty && bookmark.as_deref() != Some(next.as_str()) => {
-                    bookmark = Some(next)
-                }
+                Some(next) if !empty => trail.follow(next).map_err(|err| {
+                    let path = format!("/v5/{}", segments.join("/"));
+                    ApiError::new(ApiErrorKind::Decode, "GET", path).with_message(err.to_string())
+                })?,
                 _ => return Ok(items),
             }
         }
@@ -632,12 +665,16 @@ impl ApiClient {
             Body::Form(pairs) => request = request.form(pairs),
         }
         tracing::debug!(method, path = %path, "sending request");
+        let sent = SystemTime::now();
         let response = request
             .send()
             .await
             .map_err(|err| transport_error(err, method, &path))?;
         let status = response.status();
         let headers = response.headers().clone();
+        if let Some(date) = header_text(&headers, "date") {
+            self.inner.clock.observe(&date, sent, SystemTime::now());
+        }
         if let Some(limits) = RateLimitHeaders::from_headers(&headers) {
             self.inner.gate.observe(limits, ticket);
         }
@@ -727,20 +764,46 @@ impl ApiClient {
         if state.generation != seen {
             return Ok(());
         }
-        self.refresh_locked(auth, &mut state).await.map(|_| ())
+        self.refresh_locked(auth, &mut state).await
     }
 
-    async fn refresh_locked(
-        &self,
-        auth: &Auth,
-        state: &mut TokenState,
-    ) -> Result<TokenResponse, ApiError> {
-        let Some(refresh) = state.refresh.clone() else {
+    /// Renews the access token, holding the token store's cross-process lock throughout. When
+    /// another process rotated the stored pair since this one read it, that pair is taken up
+    /// instead (its access token when still fresh, else its refresh token for this refresh):
+    /// the refresh token this process holds was spent by the other one.
+    async fn refresh_locked(&self, auth: &Auth, state: &mut TokenState) -> Result<(), ApiError> {
+        let Some(mut refresh) = state.refresh.clone() else {
             return Err(
                 ApiError::new(ApiErrorKind::NoToken, "POST", "/v5/oauth/token")
                     .with_message("no refresh token and app credentials to renew the access token"),
             );
         };
+        let lock = match &auth.sink {
+            Some(sink) => {
+                let sink = Arc::clone(sink);
+                tokio::task::spawn_blocking(move || sink.lock()).await.ok()
+            }
+            None => None,
+        };
+        if let Some(stored) = lock.as_ref().and_then(|lock| lock.stored())
+            && stored.refresh_token != refresh.refresh_token
+        {
+            let fresh = stored
+                .expires_at
+                .is_none_or(|at| at > SystemTime::now() + EXPIRY_MARGIN);
+            if fresh && stored.access_token != state.access_token {
+                tracing::info!("using the token pair another pinbatch process just refreshed");
+                state.access_token = stored.access_token;
+                state.expires_at = stored.expires_at;
+                state.refresh = Some(RefreshCredentials {
+                    refresh_token: stored.refresh_token,
+                    app: refresh.app,
+                });
+                state.generation += 1;
+                return Ok(());
+            }
+            refresh.refresh_token = stored.refresh_token;
+        }
         tracing::info!("refreshing the access token");
         // Boxed: the token call runs through `execute`, which may itself come here.
         let tokens =
@@ -749,17 +812,18 @@ impl ApiClient {
         state.expires_at = tokens
             .expires_in
             .map(|seconds| SystemTime::now() + Duration::from_secs(seconds));
-        if let Some(rotated) = &tokens.refresh_token {
-            state.refresh = Some(RefreshCredentials {
-                refresh_token: SecretString::new(rotated.clone()),
-                app: refresh.app,
-            });
-        }
+        state.refresh = Some(RefreshCredentials {
+            refresh_token: tokens
+                .refresh_token
+                .clone()
+                .map_or(refresh.refresh_token, SecretString::new),
+            app: refresh.app,
+        });
         state.generation += 1;
-        if let Some(sink) = &auth.sink {
-            sink.tokens_refreshed(&tokens);
+        if let Some(lock) = &lock {
+            lock.tokens_refreshed(&tokens);
         }
-        Ok(tokens)
+        Ok(())
     }
 }
 

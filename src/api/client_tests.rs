@@ -278,9 +278,22 @@ async fn a_timeout_after_sending_is_an_unknown_outcome() {
 type Fields = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
 
 #[derive(Default)]
-struct RecordingSink(Mutex<Vec<TokenResponse>>);
+struct RecordingSink(Arc<Mutex<Vec<TokenResponse>>>);
+
+/// A sink with nothing stored that records what a refresh stores.
+struct RecordingLock(Arc<Mutex<Vec<TokenResponse>>>);
 
 impl TokenSink for RecordingSink {
+    fn lock(&self) -> Box<dyn TokenLock> {
+        Box::new(RecordingLock(Arc::clone(&self.0)))
+    }
+}
+
+impl TokenLock for RecordingLock {
+    fn stored(&self) -> Option<StoredPair> {
+        None
+    }
+
     fn tokens_refreshed(&self, tokens: &TokenResponse) {
         self.0.lock().unwrap().push(tokens.clone());
     }

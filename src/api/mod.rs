@@ -2,6 +2,7 @@
 //! the client itself. A leaf module: it never sees the command line or the terminal.
 
 pub mod client;
+pub mod clock;
 pub mod environment;
 pub mod error;
 pub mod gate;
@@ -9,7 +10,9 @@ pub mod oauth;
 pub mod retry;
 pub mod types;
 
-pub use client::{ApiClient, ClientConfig, Credentials, RefreshCredentials, TokenSink};
+pub use client::{
+    ApiClient, ClientConfig, Credentials, RefreshCredentials, StoredPair, TokenLock, TokenSink,
+};
 pub use environment::{Environment, EnvironmentError};
 pub use error::{ApiError, ApiErrorKind};
 pub use oauth::AppCredentials;

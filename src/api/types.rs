@@ -126,6 +126,42 @@ impl<T> Page<T> {
     }
 }
 
+/// The bookmarks a paged walk has followed, so that a server handing back one it already gave
+/// ends the walk with an error instead of a loop.
+#[derive(Debug, Default)]
+pub struct BookmarkTrail {
+    seen: std::collections::HashSet<String>,
+    current: Option<String>,
+    pages: usize,
+}
+
+/// A listing handed back a bookmark it had already given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the listing handed back a bookmark it had already given, after {pages} page(s); stopped reading it"
+)]
+pub struct RepeatedBookmark {
+    /// Pages read before the repeat.
+    pub pages: usize,
+}
+
+impl BookmarkTrail {
+    /// The bookmark of the page to read next (`None` for the first page).
+    pub fn current(&self) -> Option<&str> {
+        self.current.as_deref()
+    }
+
+    /// Moves on to the page `next` names, unless it was given before.
+    pub fn follow(&mut self, next: String) -> Result<(), RepeatedBookmark> {
+        self.pages += 1;
+        if !self.seen.insert(next.clone()) {
+            return Err(RepeatedBookmark { pages: self.pages });
+        }
+        self.current = Some(next);
+        Ok(())
+    }
+}
+
 /// Body of `POST /v5/pins`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PinCreate {

@@ -173,9 +173,13 @@ async fn apply(
 
     let stop = Arc::new(StopSignal::default());
     let interrupt = tokio::spawn(watch_interrupts(Arc::clone(&stop), Arc::clone(&reporter)));
+    let network = ClientOptions::from_args(&args.network);
     let options = ExecuteOptions {
         concurrency: usize::from(args.concurrency),
-        retry: ClientOptions::from_args(&args.network).retry,
+        retry: network.retry,
+        settle: args.settle,
+        request_timeout: network.timeout,
+        plan: plan_options(args),
     };
     let executor = Executor {
         client,
@@ -234,13 +238,22 @@ async fn apply(
             )
             .into());
         }
-        StopReason::None if execution.summary.failed > 0 => {
+        StopReason::None if execution.summary.failed + execution.summary.unknown > 0 => {
             if !global.quiet {
-                eprintln!(
-                    "{} pin(s) failed; run the same command again to retry them (`pinbatch status {}` lists the errors)",
-                    execution.summary.failed,
-                    args.manifest.display()
-                );
+                let summary = &execution.summary;
+                if summary.failed > 0 {
+                    eprintln!(
+                        "{} pin(s) failed; run the same command again to retry them (`pinbatch status {}` lists the errors)",
+                        summary.failed,
+                        args.manifest.display()
+                    );
+                }
+                if summary.unknown > 0 {
+                    eprintln!(
+                        "{} pin(s) were sent but whether Pinterest created them is unknown; the next run looks for them on their boards before sending anything again",
+                        summary.unknown
+                    );
+                }
             }
             ExitStatus::Failure
         }

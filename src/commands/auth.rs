@@ -351,6 +351,12 @@ async fn refresh(
 ) -> anyhow::Result<ExitStatus> {
     let store = settings.token_store()?;
     let origin = settings.environment.origin();
+    // Read, refresh and store under the store's lock: another process refreshing at the same
+    // time would spend the same refresh token, and one rotated pair would be lost.
+    let locking = store.clone();
+    let _lock = tokio::task::spawn_blocking(move || locking.lock())
+        .await
+        .context("cannot lock the token store")??;
     let Some(stored) = store.get(origin)? else {
         return Err(Fatal::new(
             ExitStatus::Auth,

@@ -39,7 +39,7 @@ pub fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<ExitStatus>
         .map(|spec| {
             let recorded = snapshot.as_ref().and_then(|s| s.pin(&spec.key));
             let status = match recorded {
-                Some(pin) if pin.in_flight.is_some() => "unknown",
+                Some(pin) if pin.is_unknown() => "unknown",
                 Some(pin) => match pin.status {
                     PinStatus::Done => "done",
                     PinStatus::Failed => "failed",
@@ -60,7 +60,7 @@ pub fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<ExitStatus>
                 pin_url: pin_id.map(pin_url),
                 attempts: recorded.map_or(0, |pin| pin.attempts),
                 last_error: recorded
-                    .filter(|pin| pin.status == PinStatus::Failed)
+                    .filter(|pin| pin.status == PinStatus::Failed || pin.is_unknown())
                     .and_then(|pin| pin.last_error.as_deref()),
             }
         })

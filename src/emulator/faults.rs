@@ -237,7 +237,10 @@ impl fmt::Display for FaultPlan {
             ("fail-first", self.fail_first),
             ("drop-before-first", self.drop_before_first),
             ("drop-after-first", self.drop_after_first),
-            ("gateway-after-commit-first", self.gateway_after_commit_first),
+            (
+                "gateway-after-commit-first",
+                self.gateway_after_commit_first,
+            ),
             ("stall-after-commit-first", self.stall_after_commit_first),
         ];
         for (key, value) in counts {
@@ -770,7 +773,9 @@ mod tests {
         assert!(!plan.section_pins_in_board);
         assert!(plan.repeat_bookmark);
         assert_eq!(
-            parse_fault_spec("clock-offset=+90s").unwrap().clock_offset_ms,
+            parse_fault_spec("clock-offset=+90s")
+                .unwrap()
+                .clock_offset_ms,
             90_000
         );
         for bad in [

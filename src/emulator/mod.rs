@@ -122,6 +122,7 @@ impl Shared {
         let plan = faults.plan();
         store::ListingRules {
             now: std::time::Instant::now(),
+            lag: plan.listing_lag,
             order: plan.list_order,
             section_pins_in_board: plan.section_pins_in_board,
             repeat_bookmark: plan.repeat_bookmark,
@@ -241,6 +242,11 @@ impl Emulator {
         lock(&self.shared.records).clear();
     }
 
+    /// How many requests are being handled right now.
+    pub fn in_flight(&self) -> usize {
+        self.shared.in_flight.load(Ordering::SeqCst)
+    }
+
     /// The highest number of requests handled at the same time so far.
     pub fn max_in_flight(&self) -> usize {
         self.shared.max_in_flight.load(Ordering::SeqCst)
@@ -282,6 +288,30 @@ impl Emulator {
             Ok(section) => section.id,
             Err(err) => panic!("cannot seed section {name:?}: {}", err.message),
         }
+    }
+
+    /// Stores an image pin as if it had been made on Pinterest by hand (not through pinbatch),
+    /// created now by the emulator's clock and listed at once; returns its id. Panics on a bad
+    /// board or text, which in a test setup is a bug in the test.
+    pub fn seed_pin(&self, board_id: &str, title: &str, description: &str, link: &str) -> String {
+        let body = serde_json::json!({
+            "board_id": board_id,
+            "title": title,
+            "description": description,
+            "link": link,
+            "media_source": {"source_type": "image_url", "url": "https://example.com/by-hand.jpg"},
+        });
+        let now = routes::pinterest_time(self.shared.now());
+        match lock(&self.shared.store).create_pin(&body, &now, None) {
+            Ok(pin) => pin.id,
+            Err(err) => panic!("cannot seed pin {title:?}: {}", err.message),
+        }
+    }
+
+    /// Time since the emulator started: the clock of [`RecordedRequest::arrived`] and
+    /// [`RecordedRequest::finished`].
+    pub fn elapsed(&self) -> std::time::Duration {
+        self.shared.started.elapsed()
     }
 
     /// Mints a fresh access and refresh token pair (scope `boards:read,boards:write,pins:read,

@@ -18,9 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::faults::{Injection, WriteQuota, is_write_method};
 use super::record::{AppliedFault, RecordedRequest};
-use super::store::{
-    ApiFailure, BoardRecord, PinMediaRecord, PinRecord, parse_page_size,
-};
+use super::store::{ApiFailure, BoardRecord, PinMediaRecord, PinRecord, parse_page_size};
 use super::{ConnectionKiller, Shared, lock};
 
 type AppState = State<Arc<Shared>>;
@@ -687,8 +685,7 @@ async fn list_board_pins(
 ) -> ApiResult {
     let PageQuery { bookmark, size, .. } = page_query(&raw)?;
     let rules = shared.listing_rules();
-    let page =
-        lock(&shared.store).list_pins(Some(&board_id), bookmark.as_deref(), size, &rules)?;
+    let page = lock(&shared.store).list_pins(Some(&board_id), bookmark.as_deref(), size, &rules)?;
     Ok(json_response(
         StatusCode::OK,
         page_json(page.items, page.bookmark, |p| pin_json(&shared, p)),
@@ -728,9 +725,7 @@ async fn list_pins(State(shared): AppState, RawQuery(raw): RawQuery) -> ApiResul
 async fn create_pin(State(shared): AppState, body: Bytes) -> ApiResult {
     let body = parse_json(&body)?;
     let now = pinterest_time(shared.now());
-    let lag = lock(&shared.faults).plan().listing_lag;
-    let listed_from = (!lag.is_zero()).then(|| Instant::now() + lag);
-    let pin = lock(&shared.store).create_pin(&body, &now, listed_from)?;
+    let pin = lock(&shared.store).create_pin(&body, &now, Some(Instant::now()))?;
     Ok(json_response(StatusCode::CREATED, pin_json(&shared, &pin)))
 }
 

@@ -293,8 +293,11 @@ pub struct Page<T> {
 /// `section-pins` and `bookmark` faults.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ListingRules {
-    /// The moment of the listing: pins not yet listed by then are left out.
+    /// The moment of the listing.
     pub now: Instant,
+    /// Pins show in listings only this long after their creation (`listing-lag`); clearing the
+    /// fault lets the listings catch up at once.
+    pub lag: std::time::Duration,
     /// The order of the pins.
     pub order: super::faults::ListOrder,
     /// Whether a board's listing includes the pins in its sections.
@@ -309,6 +312,7 @@ impl ListingRules {
     pub fn plain(now: Instant) -> Self {
         ListingRules {
             now,
+            lag: std::time::Duration::ZERO,
             order: super::faults::ListOrder::Newest,
             section_pins_in_board: true,
             repeat_bookmark: false,
@@ -330,8 +334,9 @@ pub struct Store {
     boards: Vec<(u64, BoardRecord)>,
     sections: Vec<(u64, SectionRecord)>,
     pins: Vec<(u64, PinRecord)>,
-    /// When each pin (by sequence number) first shows in listings; absent means at once.
-    listed_from: HashMap<u64, Instant>,
+    /// When each pin (by sequence number) was created through the API; pins seeded directly
+    /// have none and show in listings at once.
+    created: HashMap<u64, Instant>,
     media: Vec<MediaRecord>,
     access_tokens: HashMap<String, String>,
     refresh_tokens: HashMap<String, TokenPair>,
@@ -352,7 +357,7 @@ impl Store {
             boards: Vec::new(),
             sections: Vec::new(),
             pins: Vec::new(),
-            listed_from: HashMap::new(),
+            created: HashMap::new(),
             media: Vec::new(),
             access_tokens,
             refresh_tokens: HashMap::new(),
@@ -635,13 +640,13 @@ impl Store {
 
     // ---- pins ----
 
-    /// Validates a `PinCreate` body and stores the Pin; it shows in listings from `listed_from`
-    /// (at once when `None`).
+    /// Validates a `PinCreate` body and stores the Pin, created at the instant `created` (for
+    /// listings that lag; `None` shows it at once whatever the lag).
     pub fn create_pin(
         &mut self,
         body: &Value,
         now: &str,
-        listed_from: Option<Instant>,
+        created: Option<Instant>,
     ) -> Result<PinRecord, ApiFailure> {
         let object = body
             .as_object()
@@ -676,8 +681,8 @@ impl Store {
             created_at: now.to_string(),
         };
         self.pins.push((seq, pin.clone()));
-        if let Some(at) = listed_from {
-            self.listed_from.insert(seq, at);
+        if let Some(at) = created {
+            self.created.insert(seq, at);
         }
         Ok(pin)
     }
@@ -857,7 +862,13 @@ impl Store {
                 }
             })
             .map(|(seq, p)| (*seq, p.clone()));
-        paginate(pins, rules.order(), bookmark, page_size, rules.repeat_bookmark)
+        paginate(
+            pins,
+            rules.order(),
+            bookmark,
+            page_size,
+            rules.repeat_bookmark,
+        )
     }
 
     /// Pins in one section of a board, listed under `rules`.
@@ -875,7 +886,13 @@ impl Store {
             .listed(rules)
             .filter(|(_, p)| p.board_section_id.as_deref() == Some(section_id))
             .map(|(seq, p)| (*seq, p.clone()));
-        paginate(pins, rules.order(), bookmark, page_size, rules.repeat_bookmark)
+        paginate(
+            pins,
+            rules.order(),
+            bookmark,
+            page_size,
+            rules.repeat_bookmark,
+        )
     }
 
     /// The pins that show in listings at `rules.now`.
@@ -884,9 +901,9 @@ impl Store {
         rules: &'a ListingRules,
     ) -> impl Iterator<Item = &'a (u64, PinRecord)> + 'a {
         self.pins.iter().filter(|(seq, _)| {
-            self.listed_from
+            self.created
                 .get(seq)
-                .is_none_or(|&from| from <= rules.now)
+                .is_none_or(|&created| created + rules.lag <= rules.now)
         })
     }
 
@@ -1272,15 +1289,25 @@ mod tests {
             if i == 1 {
                 body["board_section_id"] = json!(section);
             }
-            let listed_from = (i == 4).then(|| start + std::time::Duration::from_secs(3));
-            store.create_pin(&body, NOW, listed_from).unwrap();
+            let created = (i == 4).then_some(start);
+            store.create_pin(&body, NOW, created).unwrap();
         }
         let mut rules = ListingRules::plain(start);
-        assert_eq!(listed_titles(&store, &board, &rules), ["p3", "p2", "p1", "p0"]);
+        rules.lag = std::time::Duration::from_secs(3);
+        assert_eq!(
+            listed_titles(&store, &board, &rules),
+            ["p3", "p2", "p1", "p0"]
+        );
         rules.now = start + std::time::Duration::from_secs(3);
-        assert_eq!(listed_titles(&store, &board, &rules), ["p4", "p3", "p2", "p1", "p0"]);
+        assert_eq!(
+            listed_titles(&store, &board, &rules),
+            ["p4", "p3", "p2", "p1", "p0"]
+        );
         rules.order = ListOrder::Oldest;
-        assert_eq!(listed_titles(&store, &board, &rules), ["p0", "p1", "p2", "p3", "p4"]);
+        assert_eq!(
+            listed_titles(&store, &board, &rules),
+            ["p0", "p1", "p2", "p3", "p4"]
+        );
         rules.order = ListOrder::Mixed;
         let mut mixed = listed_titles(&store, &board, &rules);
         assert_ne!(mixed, ["p0", "p1", "p2", "p3", "p4"]);

@@ -14,6 +14,7 @@ pub mod model;
 pub mod raw;
 pub mod schema;
 mod suggest;
+mod twins;
 mod yaml;
 
 use std::path::{Path, PathBuf};
@@ -142,6 +143,7 @@ pub fn load(path: &Path) -> LoadOutcome {
         }),
     }
     let pins = checker.finish();
+    diagnostics.extend(twins::warnings(&pins));
     if pins.is_empty() && !diagnostics.iter().any(Diagnostic::is_error) {
         diagnostics.push(
             Diagnostic::warning(

@@ -74,7 +74,7 @@ impl Reporter for BarReporter {
     }
 
     fn on_pin(&self, result: &PinResult) {
-        if result.status == PinOutcome::Failed {
+        if matches!(result.status, PinOutcome::Failed | PinOutcome::Unknown) {
             self.bar.suspend(|| eprintln!("{}", plain_line(result)));
         }
         self.bar.inc(1);
@@ -87,7 +87,7 @@ impl Reporter for BarReporter {
                     + counts.replaced
                     + counts.deleted
                     + counts.unchanged,
-                counts.failed,
+                counts.failed + counts.unknown,
                 counts.skipped + counts.scheduled + counts.needs_replace
             ));
         }
@@ -238,6 +238,7 @@ pub fn summary_text(summary: &Summary) -> String {
     add(summary.scheduled, "scheduled");
     add(summary.needs_replace, "need --replace");
     add(summary.failed, "failed");
+    add(summary.unknown, "unknown outcome");
     add(summary.skipped, "skipped");
     if parts.is_empty() {
         parts.push("nothing to do".to_owned());

@@ -669,3 +669,55 @@ fn a_second_ctrl_c_abandons_requests_in_flight_and_the_next_run_checks_them() {
     );
     emu.assert_exactly_once(n, "Animals", "apply");
 }
+
+#[test]
+fn no_create_starts_after_a_stop_even_one_already_waiting_for_its_slot() {
+    let emu = TestEmulator::with_faults("latency=400ms");
+    emu.emu().seed_board("Animals", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = url_manifest(dir.path(), 10, "Animals");
+    // One request slot: the next pin waits for it, its attempt already announced.
+    let child = emu
+        .process()
+        .args(["apply", "-j", "1"])
+        .arg(&manifest)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the account and the boards are read, the next request in flight is the first create.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !(emu.count("GET", "/v5/user_account") == 1
+        && emu.count("GET", "/v5/boards") == 1
+        && emu.emu().in_flight() == 1)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first create never started"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    interrupt(&child);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert_eq!(emu.creates(), 1, "a create started after the stop");
+    // The pin that waited for its slot was never sent, so the resume has nothing to check.
+    emu.emu().clear_requests();
+    emu.pinbatch()
+        .args(["apply", "--settle", "10s"])
+        .arg(&manifest)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    emu.assert_exactly_once(10, "Animals", "after a stop");
+    assert_eq!(
+        emu.emu()
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/pins") && r.method == "GET")
+            .count(),
+        0,
+        "a pin that was never sent needs no reconciling"
+    );
+}

@@ -226,3 +226,54 @@ fn auth_refresh_rotates_the_stored_pair_and_logout_forgets_it() {
     with_store(&emu).args(["boards", "list"]).assert().code(3);
     emu.assert_no_spec_violations();
 }
+
+#[test]
+fn processes_refreshing_at_once_never_lose_the_rotated_refresh_token() {
+    let emu = TestEmulator::start();
+    login(&emu);
+    emu.emu().seed_board("Kept", "PUBLIC");
+    // Slow answers make the processes' refreshes overlap; every access token is now expired,
+    // so each process gets a 401 and refreshes.
+    emu.set_fault_spec("latency=300ms");
+    emu.emu().expire_all_access_tokens();
+    let run_at_once = |args: &[&str]| {
+        let children: Vec<_> = (0..3)
+            .map(|_| {
+                emu.process()
+                    .env_remove("PINTEREST_ACCESS_TOKEN")
+                    .args(args)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                output.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    };
+    run_at_once(&["boards", "list"]);
+    run_at_once(&["auth", "refresh"]);
+    // The pair left in the store is the live one: it refreshes and it is accepted.
+    let origin = emu.base_url();
+    let refresh = stored_tokens(&emu)["tokens"][origin.as_str()]["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    with_store(&emu)
+        .args(["auth", "refresh"])
+        .assert()
+        .success();
+    assert_ne!(
+        stored_tokens(&emu)["tokens"][origin.as_str()]["refresh_token"]
+            .as_str()
+            .unwrap(),
+        refresh
+    );
+    with_store(&emu).args(["boards", "list"]).assert().success();
+}

@@ -6,6 +6,7 @@ mod auth_emulator;
 mod common;
 mod corpus;
 mod emulator;
+mod exactly_once;
 mod init_export;
 mod reliability;
 mod schedule;

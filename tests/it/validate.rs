@@ -228,7 +228,7 @@ fn repeated_links_warn_but_pass() {
     let dir = Dir::new();
     dir.validate(
         "m.yaml",
-        b"version: 1\npins:\n  - {board: B, image: img/a.jpg, link: https://example.com/x}\n  - {board: B, image: img/b.png, link: https://example.com/x}\n",
+        b"version: 1\npins:\n  - {board: B, title: A, image: img/a.jpg, link: https://example.com/x}\n  - {board: B, title: B, image: img/b.png, link: https://example.com/x}\n",
     )
     .success()
     .stderr(predicate::str::contains("m.yaml:4:"))

@@ -319,3 +319,44 @@ fn a_kill_after_registering_but_before_the_upload_registers_again() {
     assert_eq!(count_prefix(&emu, "POST", "/upload/"), 1);
     emu.assert_no_spec_violations();
 }
+
+#[test]
+fn a_video_being_processed_holds_no_request_slot() {
+    // Eight polls of growing delay: several seconds of processing.
+    let emu = TestEmulator::with_faults("media-polls=5");
+    emu.emu().seed_board("Clips", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("run.mp4"), tiny_mp4(b"payload")).unwrap();
+    let mut body =
+        String::from("  - id: video\n    title: Running\n    video: run.mp4\n    cover_frame: 1\n");
+    for i in 0..5 {
+        body.push_str(&format!(
+            "  - id: image-{i}\n    title: Image {i}\n    image: https://example.com/{i}.jpg\n"
+        ));
+    }
+    let manifest = write_manifest(dir.path(), &body);
+    emu.pinbatch()
+        .args(["apply", "-j", "1"])
+        .arg(&manifest)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("6 created"));
+    let requests = emu.emu().requests();
+    let polls: Vec<usize> = requests
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.method == "GET" && r.path.starts_with("/v5/media/"))
+        .map(|(index, _)| index)
+        .collect();
+    let last_poll = *polls.last().unwrap();
+    let images_during = requests[..last_poll]
+        .iter()
+        .filter(|r| {
+            r.is("POST", "/v5/pins") && r.body.as_ref().is_some_and(|b| b["title"] != "Running")
+        })
+        .count();
+    assert_eq!(
+        images_during, 5,
+        "the image pins went on while the video was processed: {requests:#?}"
+    );
+}

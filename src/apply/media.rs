@@ -1,0 +1,240 @@
+//! A pin's media for its create request: images read and base64-encoded lazily, inside the
+//! request slot (so memory holds at most one pin's media per slot), and videos registered,
+//! uploaded and waited for beforehand, holding a slot only for each request they make.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+
+use super::{Context, TaskError};
+use crate::api::types::{ImageBase64Item, ImageUrlItem, MediaSource};
+use crate::manifest::{ImageSource, LocalImage, Media, PinSpec, VideoCover, VideoSpec};
+use crate::state::Record;
+
+/// How long to wait for a video to finish processing.
+const VIDEO_PROCESSING_LIMIT: Duration = Duration::from_secs(15 * 60);
+
+/// The first wait between two polls of a video's processing; it doubles up to
+/// [`VIDEO_POLL_MAX`].
+const VIDEO_POLL_FIRST: Duration = Duration::from_millis(200);
+
+/// The longest wait between two polls of a video's processing.
+const VIDEO_POLL_MAX: Duration = Duration::from_secs(10);
+
+/// Builds the `media_source` of a pin, reading and encoding local files only now, inside the
+/// request slot. `video_media_id` is the processed upload of a video pin
+/// (see [`prepare_video`]).
+pub(super) async fn media_source(
+    context: &Context,
+    spec: &PinSpec,
+    video_media_id: Option<&str>,
+) -> Result<MediaSource, TaskError> {
+    match &spec.media {
+        Media::Image(ImageSource::Url(url)) => Ok(MediaSource::ImageUrl { url: url.clone() }),
+        Media::Image(ImageSource::File(image)) => Ok(MediaSource::ImageBase64 {
+            content_type: image.content_type.mime().to_owned(),
+            data: read_base64(context, image).await?,
+        }),
+        Media::Carousel(items) => {
+            if items
+                .iter()
+                .all(|item| matches!(item.source, ImageSource::Url(_)))
+            {
+                let items = items
+                    .iter()
+                    .filter_map(|item| match &item.source {
+                        ImageSource::Url(url) => Some(ImageUrlItem {
+                            url: url.clone(),
+                            title: item.title.clone(),
+                            description: item.description.clone(),
+                            link: item.link.clone(),
+                        }),
+                        ImageSource::File(_) => None,
+                    })
+                    .collect();
+                return Ok(MediaSource::MultipleImageUrls { items });
+            }
+            let mut encoded = Vec::with_capacity(items.len());
+            for item in items {
+                let ImageSource::File(image) = &item.source else {
+                    return Err(TaskError::Media(
+                        "a carousel mixes local files and URLs".to_owned(),
+                    ));
+                };
+                encoded.push(ImageBase64Item {
+                    content_type: image.content_type.mime().to_owned(),
+                    data: read_base64(context, image).await?,
+                    title: item.title.clone(),
+                    description: item.description.clone(),
+                    link: item.link.clone(),
+                });
+            }
+            Ok(MediaSource::MultipleImageBase64 { items: encoded })
+        }
+        Media::Video(video) => {
+            let Some(media_id) = video_media_id else {
+                return Err(TaskError::Media(format!(
+                    "video `{}` was not uploaded",
+                    video.reference
+                )));
+            };
+            let (mut url, mut content_type, mut data, mut frame) = (None, None, None, None);
+            match &video.cover {
+                Some(VideoCover::Url(cover)) => url = Some(cover.clone()),
+                Some(VideoCover::File(image)) => {
+                    content_type = Some(image.content_type.mime().to_owned());
+                    data = Some(read_base64(context, image).await?);
+                }
+                Some(VideoCover::Frame(seconds)) => frame = Some(u64::from(*seconds)),
+                None => {}
+            }
+            Ok(MediaSource::VideoId {
+                media_id: media_id.to_owned(),
+                cover_image_url: url,
+                cover_image_content_type: content_type,
+                cover_image_data: data,
+                cover_image_key_frame_time: frame,
+            })
+        }
+    }
+}
+
+/// Reads and encodes an image on a blocking thread: encoding a large image takes tens of
+/// milliseconds, and every pin's future is polled by the same task, so doing it inline would
+/// hold up the responses of all the other pins in the meantime. One image at a time: while it
+/// is encoded both its bytes and its text are in memory, and encoding several at once (measured
+/// with 8 MB images) pushed the peak past `30 MB + N x 3 x largest image`.
+async fn read_base64(context: &Context, image: &LocalImage) -> Result<String, TaskError> {
+    // Never closed, so acquiring cannot fail; without a permit the encode would still be correct.
+    let _encoding = context.encoder.acquire().await.ok();
+    let path = image.path.clone();
+    tokio::task::spawn_blocking(move || {
+        let bytes = std::fs::read(&path)
+            .map_err(|err| TaskError::Media(format!("cannot read `{}`: {err}", path.display())))?;
+        Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+    })
+    .await
+    .map_err(|err| TaskError::Media(format!("the image reader stopped: {err}")))?
+}
+
+/// For a video pin: registers, uploads and waits for its video, and returns the media id to
+/// create the pin with; `None` for other pins. Reuses a media id the state already holds, so
+/// that a crash after the upload does not upload the file again.
+///
+/// Each request takes a request slot for itself only; the waits between processing polls hold
+/// none, so a video processed for minutes does not keep other pins waiting.
+///
+/// A media registered but not recorded as uploaded is asked for its status first: a crash just
+/// after the upload finished leaves it `processing` or `succeeded`, and it is kept. Only one still
+/// waiting for its file (whose upload parameters are gone), failed or unknown is registered anew.
+pub(super) async fn prepare_video(
+    context: &Context,
+    spec: &PinSpec,
+) -> Result<Option<String>, TaskError> {
+    let Media::Video(video) = &spec.media else {
+        return Ok(None);
+    };
+    let reusable = match context.writer.media(&spec.key) {
+        Some((media_id, true)) => Some(media_id),
+        Some((media_id, false)) => {
+            let slot = context.slot().await?;
+            let status = context.client.media_status(&media_id).await;
+            drop(slot);
+            match status {
+                Ok(status) if matches!(status.status.as_str(), "processing" | "succeeded") => {
+                    record_media(context, spec, &media_id, true).await?;
+                    Some(media_id)
+                }
+                Ok(_) => None,
+                Err(err) if err.status() == Some(404) => None,
+                Err(err) => return Err(TaskError::Api(err)),
+            }
+        }
+        None => None,
+    };
+    let media_id = match reusable {
+        Some(media_id) => media_id,
+        None => {
+            let slot = context.slot().await?;
+            let upload = context
+                .client
+                .register_media()
+                .await
+                .map_err(TaskError::Api)?;
+            drop(slot);
+            record_media(context, spec, &upload.media_id, false).await?;
+            let slot = context.slot().await?;
+            context
+                .client
+                .upload_media(&upload, &video.path)
+                .await
+                .map_err(TaskError::Api)?;
+            drop(slot);
+            record_media(context, spec, &upload.media_id, true).await?;
+            upload.media_id
+        }
+    };
+    wait_for_processing(context, spec, video, &media_id).await?;
+    Ok(Some(media_id))
+}
+
+async fn record_media(
+    context: &Context,
+    spec: &PinSpec,
+    media_id: &str,
+    uploaded: bool,
+) -> Result<(), TaskError> {
+    context
+        .writer
+        .record(vec![Record::Media {
+            key: spec.key.clone(),
+            media_id: media_id.to_owned(),
+            uploaded,
+        }])
+        .await
+        .map_err(TaskError::State)
+}
+
+/// Polls a media's status with a growing delay until it succeeds, fails or takes too long.
+async fn wait_for_processing(
+    context: &Context,
+    spec: &PinSpec,
+    video: &VideoSpec,
+    media_id: &str,
+) -> Result<(), TaskError> {
+    let deadline = Instant::now() + VIDEO_PROCESSING_LIMIT;
+    let mut delay = VIDEO_POLL_FIRST;
+    loop {
+        let slot = context.slot().await?;
+        let status = context
+            .client
+            .media_status(media_id)
+            .await
+            .map_err(TaskError::Api)?;
+        drop(slot);
+        match status.status.as_str() {
+            "succeeded" => return Ok(()),
+            "failed" => {
+                // Forget the upload so the next run sends the file again (perhaps fixed)
+                // instead of finding the same failed media forever.
+                record_media(context, spec, media_id, false).await?;
+                return Err(TaskError::Media(format!(
+                    "Pinterest could not process video `{}` (media {media_id}): check its format (H.264/H.265 .mp4/.mov/.m4v, 4 s to 15 min)",
+                    video.reference
+                )));
+            }
+            _ => {}
+        }
+        if Instant::now() >= deadline {
+            return Err(TaskError::Media(format!(
+                "video `{}` (media {media_id}) was still processing after {} minutes",
+                video.reference,
+                VIDEO_PROCESSING_LIMIT.as_secs() / 60
+            )));
+        }
+        if !context.stop.sleep(delay).await {
+            return Err(TaskError::Stopped);
+        }
+        delay = (delay * 2).min(VIDEO_POLL_MAX);
+    }
+}

@@ -1,0 +1,754 @@
+//! The executor: carries out a plan with at most N requests in flight, one state writer, lazy
+//! media encoding, write-ahead records, and creates made exactly once.
+//!
+//! Exactly once: Pinterest has no idempotency key, so every create is announced in the state
+//! (fsynced) before it is sent, and a create whose outcome is unknown is resolved by reading the
+//! board's listings before anything is sent again (see [`create`]). Pins that a listing cannot
+//! tell apart are created one at a time (see [`twins`]).
+//!
+//! Layout: this file is the run loop (tasks, stops, results); [`create`] holds what one pin's
+//! task does with the API, [`reconcile`] how a listing is searched, [`media`] how media is read
+//! and videos uploaded, and [`writer`] the thread that appends to the state file.
+
+mod create;
+mod media;
+mod reconcile;
+mod twins;
+mod writer;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt as _;
+
+use crate::api::retry::RetryPolicy;
+use crate::api::{ApiClient, ApiError};
+use crate::manifest::{Manifest, Media, PinSpec};
+use crate::plan::{Action, Plan, PlanOptions, PlannedPin};
+use crate::progress::{PinOutcome, PinResult, Reporter, Summary, pin_url};
+use crate::resolve::ResolvedBoards;
+use crate::state::{Record, StateError, StateFile, now_ms};
+use create::Target;
+use writer::StateWriter;
+
+/// Why a run stopped dispatching new work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// Not stopped.
+    None = 0,
+    /// Ctrl-C: in-flight requests finish.
+    Interrupted = 1,
+    /// The token was rejected even after a refresh.
+    Auth = 2,
+    /// Pinterest flagged the writes as spam.
+    Spam = 3,
+    /// The state file cannot be written.
+    State = 4,
+}
+
+/// Shared flags to stop a run: the first Ctrl-C stops dispatching, the second abandons.
+#[derive(Debug, Default)]
+pub struct StopSignal {
+    reason: AtomicU8,
+    abandon: AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl StopSignal {
+    /// Asks the run to stop dispatching for `reason` (the first reason wins).
+    pub fn stop(&self, reason: StopReason) {
+        let _ = self.reason.compare_exchange(
+            StopReason::None as u8,
+            reason as u8,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
+        self.notify.notify_waiters();
+    }
+
+    /// Asks the run to abandon in-flight requests (they stay recorded as attempts).
+    pub fn abandon(&self) {
+        self.abandon.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    /// Why the run stopped, if it did.
+    pub fn reason(&self) -> StopReason {
+        match self.reason.load(Ordering::SeqCst) {
+            1 => StopReason::Interrupted,
+            2 => StopReason::Auth,
+            3 => StopReason::Spam,
+            4 => StopReason::State,
+            _ => StopReason::None,
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.reason() != StopReason::None
+    }
+
+    fn abandoned(&self) -> bool {
+        self.abandon.load(Ordering::SeqCst)
+    }
+
+    /// Waits until `condition` holds, woken by every stop and abandon.
+    async fn wait_until(&self, condition: impl Fn(&Self) -> bool) {
+        loop {
+            let notified = self.notify.notified();
+            if condition(self) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Sleeps for `duration` unless the run stops first; returns whether it slept it out with
+    /// the run still going.
+    async fn sleep(&self, duration: Duration) -> bool {
+        if self.stopped() {
+            return false;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(duration) => !self.stopped(),
+            () = self.wait_until(Self::stopped) => false,
+        }
+    }
+}
+
+/// Knobs of the executor.
+#[derive(Debug, Clone)]
+pub struct ExecuteOptions {
+    /// At most this many requests in flight.
+    pub concurrency: usize,
+    /// Retry policy for creates whose outcome was unknown and not found on the board.
+    pub retry: RetryPolicy,
+    /// How long after a create's outcome became unknown its board listing is read: listings
+    /// lag writes, and a pin read for too early would be created twice.
+    pub settle: Duration,
+    /// The timeout of one request (an attempt of an earlier run lived at most this long).
+    pub request_timeout: Duration,
+    /// What the plan does with changed media, for pins adopted after an unknown outcome.
+    pub plan: PlanOptions,
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct Execution {
+    /// One result per manifest pin and per orphan, in completion order.
+    pub results: Vec<PinResult>,
+    /// Totals.
+    pub summary: Summary,
+    /// Why it stopped early, if it did.
+    pub stop: StopReason,
+    /// The error that stopped it (auth, spam, state), for the final message.
+    pub stop_error: Option<String>,
+}
+
+/// What a run works with besides the manifest, the plan and the state.
+pub struct Executor {
+    /// The API client (shared pacing and retries).
+    pub client: ApiClient,
+    /// Board and section ids.
+    pub boards: ResolvedBoards,
+    /// Concurrency and retries.
+    pub options: ExecuteOptions,
+    /// Where progress goes.
+    pub reporter: Arc<dyn Reporter>,
+    /// Ctrl-C and fatal-error stops.
+    pub stop: Arc<StopSignal>,
+    /// True when the API is Pinterest's sandbox, which cannot create video pins: those fail up
+    /// front, before any media call, and the rest of the batch goes on.
+    pub sandbox: bool,
+}
+
+/// Everything a pin task needs, shared.
+struct Context {
+    client: ApiClient,
+    /// Request slots: at most N requests in flight, however many tasks are running.
+    slots: tokio::sync::Semaphore,
+    /// One image is base64-encoded at a time (see [`media`]).
+    encoder: tokio::sync::Semaphore,
+    writer: StateWriter,
+    boards: ResolvedBoards,
+    retry: RetryPolicy,
+    settle: Duration,
+    request_timeout: Duration,
+    plan_options: PlanOptions,
+    /// When this run began (ms since the epoch).
+    run_started_ms: i64,
+    stop: Arc<StopSignal>,
+    reporter: Arc<dyn Reporter>,
+    /// Which key each known pin id belongs to: a pin is never recorded for two keys.
+    claimed: Mutex<HashMap<String, String>>,
+    stop_error: Mutex<Option<String>>,
+    sandbox: bool,
+}
+
+impl Context {
+    /// Waits for a request slot, held while one request is in flight. Fails once the run is
+    /// stopped: no request starts after a stop, even one that waited for its slot before.
+    async fn slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, TaskError> {
+        let permit = self.slots.acquire().await.map_err(|_| TaskError::Stopped)?;
+        if self.stop.stopped() {
+            return Err(TaskError::Stopped);
+        }
+        Ok(permit)
+    }
+
+    /// Records that `pin_id` belongs to `key`; false when it already belongs to another key.
+    fn claim(&self, pin_id: &str, key: &str) -> bool {
+        let Ok(mut claimed) = self.claimed.lock() else {
+            return false;
+        };
+        claimed
+            .entry(pin_id.to_owned())
+            .or_insert_with(|| key.to_owned())
+            == key
+    }
+}
+
+/// Carries out `plan`. The state file is moved into a writer thread and given back at the end.
+pub async fn execute(
+    executor: Executor,
+    manifest: &Manifest,
+    plan: &Plan,
+    state: StateFile,
+) -> (Execution, StateFile) {
+    let Executor {
+        client,
+        boards,
+        options,
+        reporter,
+        stop,
+        sandbox,
+    } = executor;
+    let started = Instant::now();
+    let claimed: HashMap<String, String> = state
+        .snapshot()
+        .pins
+        .iter()
+        .filter_map(|(key, pin)| Some((pin.pin_id.clone()?, key.clone())))
+        .collect();
+    let attempts_before: HashMap<String, u32> = state
+        .snapshot()
+        .pins
+        .iter()
+        .map(|(key, pin)| (key.clone(), pin.attempts))
+        .collect();
+    let (writer, writer_thread) = StateWriter::spawn(state);
+    let concurrency = options.concurrency.max(1);
+    let context = Arc::new(Context {
+        client,
+        slots: tokio::sync::Semaphore::new(concurrency),
+        encoder: tokio::sync::Semaphore::new(1),
+        writer,
+        boards,
+        retry: options.retry,
+        settle: options.settle,
+        request_timeout: options.request_timeout,
+        plan_options: options.plan,
+        run_started_ms: now_ms(),
+        stop: Arc::clone(&stop),
+        reporter: Arc::clone(&reporter),
+        claimed: Mutex::new(claimed),
+        stop_error: Mutex::new(None),
+        sandbox,
+    });
+
+    let mut results = Vec::with_capacity(plan.pins.len() + plan.orphans.len());
+    let mut summary = Summary::default();
+    reporter.on_start(plan.pins.len() + plan.orphans.len());
+
+    // Pins that need no API call are reported at once.
+    let mut api_pins: Vec<(&PlannedPin, &PinSpec)> = Vec::new();
+    for planned in &plan.pins {
+        let spec = &manifest.pins[planned.index];
+        let (outcome, pin_id) = match &planned.action {
+            Action::Unchanged { pin_id } => (PinOutcome::Unchanged, Some(pin_id.clone())),
+            Action::NeedsReplace { pin_id } => (PinOutcome::NeedsReplace, Some(pin_id.clone())),
+            Action::Scheduled { .. } => (PinOutcome::Scheduled, None),
+            Action::Create { .. } | Action::Update { .. } | Action::Replace { .. } => {
+                api_pins.push((planned, spec));
+                continue;
+            }
+        };
+        let error =
+            matches!(planned.action, Action::NeedsReplace { .. }).then(|| planned.action.reason());
+        let result = PinResult {
+            key: spec.key.clone(),
+            location: spec.location.to_string(),
+            status: outcome,
+            pin_url: pin_id.as_deref().map(pin_url),
+            pin_id,
+            attempts: attempts_before.get(&spec.key).copied().unwrap_or(0),
+            error,
+        };
+        summary.count(outcome);
+        reporter.on_pin(&result);
+        results.push(result);
+    }
+    let mut work = tasks(&context, api_pins);
+    for orphan in plan.orphans.iter().filter(|orphan| orphan.delete) {
+        work.push(Task::Orphan(&orphan.key, &orphan.pin_id));
+    }
+    for orphan in plan.orphans.iter().filter(|orphan| !orphan.delete) {
+        reporter.on_message(&format!(
+            "pin `{}` ({}) is no longer in the manifest; --prune deletes it",
+            orphan.key, orphan.pin_id
+        ));
+    }
+
+    let pending: Vec<(String, String)> = work.iter().flat_map(Task::identities).collect();
+    let mut finished: HashSet<String> = HashSet::new();
+    {
+        let stream_context = Arc::clone(&context);
+        let stop_dispatch = Arc::clone(&stop);
+        let mut running = futures::stream::iter(work)
+            .take_while(move |_| std::future::ready(!stop_dispatch.stopped()))
+            .map(move |task| {
+                let context = Arc::clone(&stream_context);
+                async move { task.run(&context).await }
+            })
+            // Twice as many tasks as request slots: a task can make its write-ahead record
+            // durable while the slots are busy, so the slots never wait for the disk.
+            .buffer_unordered(concurrency * 2);
+        loop {
+            let next = tokio::select! {
+                next = running.next() => next,
+                () = stop.wait_until(StopSignal::abandoned) => None,
+            };
+            let Some(task_results) = next else { break };
+            for result in task_results {
+                finished.insert(result.key.clone());
+                summary.count(result.status);
+                reporter.on_pin(&result);
+                results.push(result);
+            }
+        }
+    }
+    for (key, location) in pending {
+        if !finished.contains(&key) {
+            let result = PinResult {
+                key: key.clone(),
+                location,
+                status: PinOutcome::Skipped,
+                pin_id: None,
+                pin_url: None,
+                attempts: attempts_before.get(&key).copied().unwrap_or(0),
+                error: None,
+            };
+            summary.count(PinOutcome::Skipped);
+            reporter.on_pin(&result);
+            results.push(result);
+        }
+    }
+    summary.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    reporter.on_finish(&summary);
+    let mut stop_error = context.stop_error.lock().map(|e| e.clone()).unwrap_or(None);
+    let view = Arc::clone(&context.writer.view);
+    drop(context);
+    // The writer thread ends once every sender is gone; records queued without waiting are
+    // durable (or have failed) when it has.
+    let state = writer_thread.finish();
+    if let Some(failure) = view.lock().ok().and_then(|view| view.failure.clone()) {
+        stop.stop(StopReason::State);
+        stop_error.get_or_insert(failure);
+    }
+    (
+        Execution {
+            results,
+            summary,
+            stop: stop.reason(),
+            stop_error,
+        },
+        state,
+    )
+}
+
+/// Splits the pins that need the API into tasks: one per pin, except pins that a listing could
+/// not tell apart, which share one task that creates them one after another (those with an
+/// earlier attempt to resolve first).
+fn tasks<'a>(context: &Context, pins: Vec<(&'a PlannedPin, &'a PinSpec)>) -> Vec<Task<'a>> {
+    let identities: Vec<Vec<String>> = pins
+        .iter()
+        .map(|(planned, spec)| {
+            let mut keys = Vec::new();
+            if matches!(
+                planned.action,
+                Action::Create { .. } | Action::Replace { .. }
+            ) {
+                let board = context
+                    .boards
+                    .board_id(&spec.board)
+                    .map_or_else(|| spec.board.to_string(), str::to_owned);
+                keys.push(twins::on_board(&board, &planned.fingerprint.identity));
+            }
+            if let Action::Create {
+                reconcile: Some(earlier),
+            } = &planned.action
+                && !earlier.fingerprint.identity.is_empty()
+            {
+                keys.push(twins::on_board(
+                    &earlier.board_id,
+                    &earlier.fingerprint.identity,
+                ));
+            }
+            keys
+        })
+        .collect();
+    let groups = twins::groups(&identities);
+    let mut grouped = vec![None; pins.len()];
+    for (number, group) in groups.iter().enumerate() {
+        for &item in group {
+            grouped[item] = Some(number);
+        }
+    }
+    let mut work = Vec::new();
+    for (item, pin) in pins.iter().enumerate() {
+        match grouped[item] {
+            None => work.push(Task::Pins(vec![*pin])),
+            // The group's task goes where its first pin is.
+            Some(number) if groups[number][0] == item => {
+                let mut members: Vec<(&PlannedPin, &PinSpec)> =
+                    groups[number].iter().map(|&i| pins[i]).collect();
+                members.sort_by_key(|(planned, _)| {
+                    !matches!(planned.action, Action::Create { reconcile: Some(_) })
+                });
+                work.push(Task::Pins(members));
+            }
+            Some(_) => {}
+        }
+    }
+    work
+}
+
+/// One unit of work.
+enum Task<'a> {
+    /// Pins created, updated or replaced one after another (most often just one).
+    Pins(Vec<(&'a PlannedPin, &'a PinSpec)>),
+    /// An orphan deleted by `--prune`.
+    Orphan(&'a str, &'a str),
+}
+
+impl Task<'_> {
+    /// The key and manifest location of each pin the task reports on.
+    fn identities(&self) -> Vec<(String, String)> {
+        match self {
+            Task::Pins(pins) => pins
+                .iter()
+                .map(|(_, spec)| (spec.key.clone(), spec.location.to_string()))
+                .collect(),
+            Task::Orphan(key, _) => vec![((*key).to_owned(), String::new())],
+        }
+    }
+
+    async fn run(self, context: &Context) -> Vec<PinResult> {
+        match self {
+            Task::Pins(pins) => {
+                let mut results = Vec::with_capacity(pins.len());
+                // A pin left with an unknown outcome holds back the others of its group: two
+                // unknown creates of look-alike pins could not be told apart.
+                let mut unresolved: Option<String> = None;
+                for (planned, spec) in pins {
+                    let outcome = match &unresolved {
+                        Some(twin) => Err(TaskError::Blocked(format!(
+                            "not sent: pin `{twin}` looks the same on the board (title, description, link and media) and its outcome is unknown; the next run resolves it first"
+                        ))),
+                        None => run_pin(context, planned, spec).await,
+                    };
+                    let result = finish(context, &spec.key, spec.location.to_string(), outcome);
+                    if result.status == PinOutcome::Unknown {
+                        unresolved = Some(spec.key.clone());
+                    }
+                    results.push(result);
+                }
+                results
+            }
+            Task::Orphan(key, pin_id) => {
+                let outcome = match context.stop.stopped() {
+                    true => Err(TaskError::Stopped),
+                    false => match create::delete_orphan(context, key, pin_id).await {
+                        Ok(done) => Ok(done),
+                        Err(err) => fail(context, key, err).await,
+                    },
+                };
+                vec![finish(context, key, String::new(), outcome)]
+            }
+        }
+    }
+}
+
+/// The end of one task: either an outcome with a pin id, or a failure.
+type TaskOutcome = Result<(PinOutcome, Option<String>), TaskError>;
+
+/// Why a task did not succeed.
+#[derive(Debug)]
+enum TaskError {
+    /// The API said no (recorded as failed).
+    Api(ApiError),
+    /// Media could not be read or processed (recorded as failed).
+    Media(String),
+    /// Pinterest answered with a pin id the state holds for another key (recorded as failed).
+    Conflict(String),
+    /// The state could not be written: the run stops.
+    State(StateError),
+    /// A create was sent and whether it made the pin is unknown. Recorded as unknown: the attempt
+    /// stays in flight, and the next run looks for the pin before anything else for this key.
+    Unknown {
+        /// What happened, for the user.
+        message: String,
+        /// Whether the token was rejected on the way (the run stops).
+        auth: bool,
+    },
+    /// Not sent, because a look-alike pin's outcome is unknown.
+    Blocked(String),
+    /// The run was stopped before the task did anything.
+    Stopped,
+}
+
+fn finish(context: &Context, key: &str, location: String, outcome: TaskOutcome) -> PinResult {
+    let (status, pin_id, error) = match outcome {
+        Ok((status, pin_id)) => (status, pin_id, None),
+        Err(TaskError::Stopped) => (PinOutcome::Skipped, None, None),
+        Err(TaskError::Blocked(reason)) => (PinOutcome::Skipped, None, Some(reason)),
+        Err(err @ TaskError::Unknown { .. }) => (PinOutcome::Unknown, None, Some(describe(&err))),
+        Err(err) => (PinOutcome::Failed, None, Some(describe(&err))),
+    };
+    PinResult {
+        key: key.to_owned(),
+        location,
+        status,
+        pin_url: pin_id.as_deref().map(pin_url),
+        pin_id,
+        attempts: context.writer.attempts(key),
+        error,
+    }
+}
+
+fn describe(err: &TaskError) -> String {
+    match err {
+        TaskError::Api(err) => match err.hint() {
+            Some(hint) => format!("{err} (hint: {hint})"),
+            None => err.to_string(),
+        },
+        TaskError::Media(message)
+        | TaskError::Conflict(message)
+        | TaskError::Blocked(message)
+        | TaskError::Unknown { message, .. } => message.clone(),
+        TaskError::State(err) => err.to_string(),
+        TaskError::Stopped => "stopped".to_owned(),
+    }
+}
+
+async fn run_pin(context: &Context, planned: &PlannedPin, spec: &PinSpec) -> TaskOutcome {
+    if context.stop.stopped() {
+        return Err(TaskError::Stopped);
+    }
+    let result = match resolve_target(context, planned, spec) {
+        Err(err) => Err(err),
+        Ok(target) => match &planned.action {
+            Action::Create { reconcile } => {
+                create::create(context, spec, &target, reconcile.as_ref()).await
+            }
+            Action::Update { pin_id, .. } => create::update(context, spec, &target, pin_id).await,
+            Action::Replace { pin_id } => create::replace(context, spec, &target, pin_id).await,
+            Action::Unchanged { .. } | Action::Scheduled { .. } | Action::NeedsReplace { .. } => {
+                Err(TaskError::Stopped)
+            }
+        },
+    };
+    match result {
+        Ok(done) => Ok(done),
+        Err(err) => fail(context, &spec.key, err).await,
+    }
+}
+
+/// The resolved board and section of a pin, or why it cannot be sent.
+fn resolve_target(
+    context: &Context,
+    planned: &PlannedPin,
+    spec: &PinSpec,
+) -> Result<Target, TaskError> {
+    if context.sandbox
+        && let Some(message) = sandbox_refusal(spec, &planned.action)
+    {
+        return Err(TaskError::Media(message));
+    }
+    let Some(board_id) = context.boards.board_id(&spec.board).map(str::to_owned) else {
+        return Err(TaskError::Media(format!(
+            "board `{}` was not resolved",
+            spec.board
+        )));
+    };
+    let section_id = match &spec.section {
+        Some(section) => match context.boards.section_id(&board_id, section) {
+            Some(id) => Some(id.to_owned()),
+            None => {
+                return Err(TaskError::Media(format!(
+                    "section `{section}` was not resolved"
+                )));
+            }
+        },
+        None => None,
+    };
+    Ok(Target {
+        board_id,
+        section_id,
+        fingerprint: planned.fingerprint.clone(),
+    })
+}
+
+/// Why a pin cannot be sent to the sandbox: it cannot create video pins, so creating one (or
+/// replacing a pin by one, which would delete the old pin first) is refused before any call.
+/// Updating the text of an existing video pin sends no media and is allowed.
+fn sandbox_refusal(spec: &PinSpec, action: &Action) -> Option<String> {
+    let creates = matches!(action, Action::Create { .. } | Action::Replace { .. });
+    (creates && matches!(spec.media, Media::Video(_))).then(|| {
+        format!(
+            "the Pinterest sandbox cannot create video pins; publish `{}` without --sandbox",
+            spec.key
+        )
+    })
+}
+
+/// Records how a task ended without success (failed for sure, or unknown) and stops the run for
+/// auth, spam and state errors.
+async fn fail(context: &Context, key: &str, err: TaskError) -> TaskOutcome {
+    match &err {
+        TaskError::Api(api) if api.is_auth() => stop_for(context, StopReason::Auth, &err),
+        TaskError::Unknown { auth: true, .. } => stop_for(context, StopReason::Auth, &err),
+        TaskError::Api(api) if api.is_spam() => stop_for(context, StopReason::Spam, &err),
+        TaskError::State(_) => {
+            stop_for(context, StopReason::State, &err);
+            return Err(err);
+        }
+        TaskError::Stopped | TaskError::Blocked(_) => return Err(err),
+        _ => {}
+    }
+    let record = match &err {
+        TaskError::Unknown { message, .. } => Record::Unknown {
+            key: key.to_owned(),
+            error: message.clone(),
+            at_ms: now_ms(),
+        },
+        _ => Record::Failed {
+            key: key.to_owned(),
+            error: describe(&err),
+            at_ms: now_ms(),
+        },
+    };
+    if let Err(state_err) = context.writer.record(vec![record]).await {
+        stop_for(context, StopReason::State, &TaskError::State(state_err));
+    }
+    Err(err)
+}
+
+fn stop_for(context: &Context, reason: StopReason, err: &TaskError) {
+    context.stop.stop(reason);
+    if let Ok(mut slot) = context.stop_error.lock()
+        && slot.is_none()
+    {
+        *slot = Some(describe(err));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file the validator takes for an MP4: an `ftyp` box, then a few bytes.
+    const TINY_MP4: &[u8] = b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2\0\0\0\x08mdat";
+
+    /// Runs `apply` of a video pin and an image pin against a local emulator, as if it were the
+    /// sandbox: the video fails up front with no media call, the image pin is created.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_sandbox_refuses_video_pins_before_any_media_call() {
+        use crate::api::{ClientConfig, Credentials, Environment};
+        use crate::emulator::{Emulator, EmulatorConfig};
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("clip.mp4"), TINY_MP4).unwrap();
+        let manifest_path = dir.path().join("pins.yaml");
+        std::fs::write(
+            &manifest_path,
+            "version: 1\ndefaults:\n  board: Clips\npins:\n  - id: video\n    video: clip.mp4\n  - id: image\n    image: https://example.com/a.jpg\n",
+        )
+        .unwrap();
+        let manifest = crate::manifest::load(&manifest_path).manifest.unwrap();
+
+        let config = EmulatorConfig::default();
+        let token = config.access_token.clone();
+        let emulator = Emulator::start(EmulatorConfig { port: 0, ..config })
+            .await
+            .unwrap();
+        emulator.seed_board("Clips", "PUBLIC");
+        let environment = Environment::resolve(false, Some(&emulator.base_url())).unwrap();
+        let mut client_config = ClientConfig::new(environment.clone());
+        client_config.credentials = Some(Credentials {
+            access_token: crate::credentials::SecretString::new(token),
+            expires_at: None,
+            refresh: None,
+            sink: None,
+        });
+        let client = ApiClient::new(client_config).unwrap();
+        let needed = manifest
+            .pins
+            .iter()
+            .map(|pin| (pin.board.clone(), pin.section.clone()))
+            .collect();
+        let boards = crate::resolve::survey(&client, &manifest, &needed, false)
+            .await
+            .unwrap()
+            .create_missing(&client, |_| {})
+            .await
+            .unwrap();
+        let state = StateFile::open(&dir.path().join("pins.state"), environment.origin()).unwrap();
+        let plan = crate::plan::plan(
+            &manifest,
+            Some(state.snapshot()),
+            jiff::Timestamp::now(),
+            crate::plan::PlanOptions::default(),
+        );
+        let executor = Executor {
+            client,
+            boards,
+            options: ExecuteOptions {
+                concurrency: 2,
+                retry: RetryPolicy::default(),
+                settle: Duration::from_millis(100),
+                request_timeout: Duration::from_secs(5),
+                plan: PlanOptions::default(),
+            },
+            reporter: Arc::new(crate::progress::NoopReporter),
+            stop: Arc::new(StopSignal::default()),
+            sandbox: true,
+        };
+        let (execution, state) = execute(executor, &manifest, &plan, state).await;
+
+        let video = execution.results.iter().find(|r| r.key == "video").unwrap();
+        assert_eq!(video.status, PinOutcome::Failed);
+        let error = video.error.as_deref().unwrap_or_default();
+        assert!(
+            error.contains("sandbox cannot create video pins"),
+            "{error}"
+        );
+        let image = execution.results.iter().find(|r| r.key == "image").unwrap();
+        assert_eq!(image.status, PinOutcome::Created);
+        assert!(
+            !emulator
+                .requests()
+                .iter()
+                .any(|r| r.path.starts_with("/v5/media") || r.path.starts_with("/upload")),
+            "{:?}",
+            emulator.requests()
+        );
+        assert_eq!(
+            state.snapshot().pins["video"].last_error.as_deref(),
+            Some(error)
+        );
+        drop(state);
+        emulator.shutdown().await;
+    }
+}
