@@ -197,7 +197,7 @@ async fn resolve<'a>(
         auth: false,
     }
     };
-    if !context.stop.sleep(wait).await {
+    if !context.rest(wait).await {
         return Err(stopped());
     }
     let slot = context.slot().await.map_err(|_| stopped())?;

@@ -232,7 +232,7 @@ async fn wait_for_processing(
                 VIDEO_PROCESSING_LIMIT.as_secs() / 60
             )));
         }
-        if !context.stop.sleep(delay).await {
+        if !context.rest(delay).await {
             return Err(TaskError::Stopped);
         }
         delay = (delay * 2).min(VIDEO_POLL_MAX);

@@ -168,6 +168,11 @@ struct Context {
     client: ApiClient,
     /// Request slots: at most N requests in flight, however many tasks are running.
     slots: tokio::sync::Semaphore,
+    /// Places for busy tasks: twice as many as request slots, so that a task can make its
+    /// write-ahead record durable while the slots are busy and the slots never wait for the disk.
+    /// A task that only waits (for a listing to settle, for a video to be processed) gives its
+    /// place up meanwhile, so waiting pins never keep other pins from starting.
+    busy: tokio::sync::Semaphore,
     /// One image is base64-encoded at a time (see [`media`]).
     encoder: tokio::sync::Semaphore,
     writer: StateWriter,
@@ -195,6 +200,18 @@ impl Context {
             return Err(TaskError::Stopped);
         }
         Ok(permit)
+    }
+
+    /// Waits for `duration` without a place among the busy tasks (see [`Context::busy`]), then
+    /// takes one again. Returns false when the run stopped meanwhile.
+    async fn rest(&self, duration: Duration) -> bool {
+        self.busy.add_permits(1);
+        let rested = self.stop.sleep(duration).await;
+        // The semaphore is never closed; without a place the task would only run unbounded.
+        if let Ok(place) = self.busy.acquire().await {
+            place.forget();
+        }
+        rested
     }
 
     /// Records that `pin_id` belongs to `key`; false when it already belongs to another key.
@@ -242,6 +259,7 @@ pub async fn execute(
     let context = Arc::new(Context {
         client,
         slots: tokio::sync::Semaphore::new(concurrency),
+        busy: tokio::sync::Semaphore::new(concurrency * 2),
         encoder: tokio::sync::Semaphore::new(1),
         writer,
         boards,
@@ -303,28 +321,32 @@ pub async fn execute(
     let pending: Vec<(String, String)> = work.iter().flat_map(Task::identities).collect();
     let mut finished: HashSet<String> = HashSet::new();
     {
-        let stream_context = Arc::clone(&context);
-        let stop_dispatch = Arc::clone(&stop);
-        let mut running = futures::stream::iter(work)
-            .take_while(move |_| std::future::ready(!stop_dispatch.stopped()))
-            .map(move |task| {
-                let context = Arc::clone(&stream_context);
-                async move { task.run(&context).await }
-            })
-            // Twice as many tasks as request slots: a task can make its write-ahead record
-            // durable while the slots are busy, so the slots never wait for the disk.
-            .buffer_unordered(concurrency * 2);
+        let mut work = work.into_iter().peekable();
+        let mut running = futures::stream::FuturesUnordered::<
+            std::pin::Pin<Box<dyn std::future::Future<Output = Vec<PinResult>> + Send + '_>>,
+        >::new();
         loop {
-            let next = tokio::select! {
-                next = running.next() => next,
-                () = stop.wait_until(StopSignal::abandoned) => None,
-            };
-            let Some(task_results) = next else { break };
-            for result in task_results {
-                finished.insert(result.key.clone());
-                summary.count(result.status);
-                reporter.on_pin(&result);
-                results.push(result);
+            let dispatch = work.peek().is_some() && !stop.stopped();
+            if !dispatch && running.is_empty() {
+                break;
+            }
+            tokio::select! {
+                () = stop.wait_until(StopSignal::abandoned) => break,
+                Some(task_results) = running.next(), if !running.is_empty() => {
+                    context.busy.add_permits(1);
+                    for result in task_results {
+                        finished.insert(result.key.clone());
+                        summary.count(result.status);
+                        reporter.on_pin(&result);
+                        results.push(result);
+                    }
+                }
+                Ok(place) = context.busy.acquire(), if dispatch => {
+                    place.forget();
+                    if let Some(task) = work.next() {
+                        running.push(Box::pin(task.run(&context)));
+                    }
+                }
             }
         }
     }

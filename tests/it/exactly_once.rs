@@ -196,7 +196,8 @@ fn an_unknown_create_is_sent_again_only_after_a_settled_listing_read() {
 
 #[test]
 fn the_settle_wait_never_idles_a_request_slot() {
-    let emu = TestEmulator::with_faults("gateway-after-commit-first=1,listing-lag=1s,latency=20ms");
+    // Three unknown outcomes at once with one request slot (and so two busy tasks).
+    let emu = TestEmulator::with_faults("gateway-after-commit-first=3,listing-lag=1s,latency=20ms");
     emu.seed_board("Animals", "PUBLIC");
     let dir = tempfile::tempdir().unwrap();
     let manifest = url_manifest(dir.path(), 10, "Animals");
@@ -544,4 +545,143 @@ fn a_repeating_bookmark_ends_reconciliation_with_an_error_not_a_loop() {
         "{}",
         String::from_utf8_lossy(&status.stdout)
     );
+}
+
+/// Writes the manifest of the combined test: ten look-alike pins (one product page, ten images)
+/// and ninety distinct ones on board `Shop`, with `edited` titles and `moved` pins as given.
+fn shop_manifest(dir: &Path, edited: &[usize], moved: &[usize]) -> PathBuf {
+    let mut text = String::from("version: 1\ndefaults:\n  board: Shop\npins:\n");
+    for i in 0..100 {
+        let (title, description, link) = if i < 10 {
+            (
+                "One product".to_owned(),
+                "Same words".to_owned(),
+                "https://example.com/product".to_owned(),
+            )
+        } else {
+            (
+                format!("Pin {i}"),
+                format!("Description {i}"),
+                format!("https://example.com/p/{i}"),
+            )
+        };
+        let title = if edited.contains(&i) {
+            format!("{title}, edited")
+        } else {
+            title
+        };
+        text.push_str(&format!(
+            "  - id: pin-{i:03}\n    title: {title}\n    description: {description}\n    link: {link}\n    image: https://example.com/img/{i}.jpg\n"
+        ));
+        if moved.contains(&i) {
+            text.push_str("    board: Moved\n");
+        }
+    }
+    let path = dir.join("shop.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Starts `apply` and kills it (SIGKILL) once the emulator has answered `creates` creates.
+fn apply_then_kill(emu: &TestEmulator, manifest: &Path, creates: usize) {
+    let mut child = emu
+        .process()
+        .arg("apply")
+        .arg(manifest)
+        .args([
+            "-j",
+            "8",
+            "--max-retries",
+            "10",
+            "--retry-base-delay",
+            "10ms",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    emu.wait_for_creates(creates, &mut child);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn a_hundred_pins_under_every_fault_at_once_with_kills_and_an_edit_end_exactly_once() {
+    // Gateway pages after the commit for one create in five, dropped connections after the commit
+    // for one in ten, listings three seconds behind, and a server clock five minutes ahead.
+    let emu = TestEmulator::with_faults(
+        "gateway-after-commit=0.2,drop-after-commit=0.1,listing-lag=3s,clock-offset=5m,\
+         latency=20ms,seed=42",
+    );
+    emu.seed_board("Shop", "PUBLIC");
+    emu.seed_board("Moved", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = shop_manifest(dir.path(), &[], &[]);
+    apply_then_kill(&emu, &manifest, 25);
+    apply_then_kill(&emu, &manifest, 50);
+
+    // Between the kills and the last run: titles edited (one of a look-alike among them), pins
+    // moved to another board; whether their creates were done, unknown or never sent.
+    let edited = [3, 10, 11, 12, 13, 14, 40, 41, 90];
+    let moved = [15, 16, 17, 60, 95];
+    let manifest = shop_manifest(dir.path(), &edited, &moved);
+    let output = apply(
+        &emu,
+        &manifest,
+        &[
+            "-j",
+            "8",
+            "--max-retries",
+            "10",
+            "--retry-base-delay",
+            "10ms",
+        ],
+    );
+    assert_success(&output, "the last run");
+
+    let snapshot = emu.snapshot();
+    assert_eq!(snapshot.pins.len(), 100, "every pin exactly once");
+    let board_name = |id: &str| {
+        snapshot
+            .boards
+            .iter()
+            .find(|b| b.id == id)
+            .unwrap()
+            .name
+            .clone()
+    };
+    let recorded = recorded_pin_ids(&dir.path().join("shop.yaml.state"));
+    for i in 0..100 {
+        let image = format!("https://example.com/img/{i}.jpg");
+        let made: Vec<&PinRecord> = snapshot
+            .pins
+            .iter()
+            .filter(|p| image_of(p) == Some(image.as_str()))
+            .collect();
+        assert_eq!(made.len(), 1, "image {i} became {} pins", made.len());
+        let pin = made[0];
+        let base = if i < 10 {
+            "One product".to_owned()
+        } else {
+            format!("Pin {i}")
+        };
+        let title = if edited.contains(&i) {
+            format!("{base}, edited")
+        } else {
+            base
+        };
+        assert_eq!(pin.title.as_deref(), Some(title.as_str()), "pin {i}");
+        let board = if moved.contains(&i) { "Moved" } else { "Shop" };
+        assert_eq!(board_name(&pin.board_id), board, "pin {i}");
+        assert_eq!(
+            recorded[&format!("pin-{i:03}")],
+            pin.id,
+            "pin {i} is recorded"
+        );
+    }
+    emu.assert_no_spec_violations();
+
+    // Nothing is left to do once the service behaves.
+    emu.set_fault_spec("none");
+    emu.assert_rerun_sends_nothing(&[manifest.to_str().unwrap()], "100 unchanged");
 }
