@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -309,42 +308,27 @@ impl TokenStore {
         Ok(existed)
     }
 
-    /// Writes the store atomically: a private temp file in the same directory, fsync, rename,
-    /// then fsync of the directory, so a crash leaves either the old or the new file.
+    /// Writes the store atomically and private to its owner (see [`crate::atomic`]).
     pub fn save(&self, file: &TokenStoreFile) -> Result<(), CredentialsError> {
-        let write_error = |source| CredentialsError::WriteStore {
+        let mut json =
+            serde_json::to_vec_pretty(file).map_err(|err| CredentialsError::WriteStore {
+                path: self.path.clone(),
+                source: err.into(),
+            })?;
+        json.push(b'\n');
+        crate::atomic::write(
+            &self.path,
+            &json,
+            crate::atomic::Access::Private,
+            crate::atomic::Existing::Replace,
+        )
+        .map_err(|err| CredentialsError::WriteStore {
             path: self.path.clone(),
-            source,
-        };
-        let dir = self
-            .path
-            .parent()
-            .filter(|dir| !dir.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(write_error)?;
-        let json = serde_json::to_vec_pretty(file).map_err(|err| write_error(err.into()))?;
-        // tempfile creates the file with mode 0600 on Unix, so the secret is never world-readable.
-        let mut temp = tempfile::Builder::new()
-            .prefix(".tokens.")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(write_error)?;
-        temp.write_all(&json).map_err(write_error)?;
-        temp.write_all(b"\n").map_err(write_error)?;
-        temp.as_file().sync_all().map_err(write_error)?;
-        temp.persist(&self.path)
-            .map_err(|err| write_error(err.error))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o600))
-                .map_err(write_error)?;
-            if let Ok(dir) = std::fs::File::open(dir) {
-                // Directory fsync makes the rename durable; failure here is not worth an error.
-                let _ = dir.sync_all();
-            }
-        }
-        Ok(())
+            source: match err {
+                crate::atomic::AtomicError::Io { source, .. } => source,
+                other => std::io::Error::other(other.to_string()),
+            },
+        })
     }
 }
 

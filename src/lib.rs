@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod apply;
+pub mod atomic;
 pub mod cli;
 pub mod commands;
 pub mod credentials;
@@ -21,6 +22,7 @@ pub mod scaffold;
 pub mod settings;
 pub mod state;
 pub mod ui;
+mod walk;
 
 use exit::ExitStatus;
 

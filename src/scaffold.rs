@@ -7,6 +7,7 @@ use globset::GlobBuilder;
 
 use crate::manifest::files::{probe_image, probe_video};
 use crate::output::relative_reference;
+use crate::walk::Hidden;
 
 /// The files `init` picks up when no `--glob` is given (matched case-insensitively).
 pub const DEFAULT_GLOB: &str = "**/*.{jpg,jpeg,png,mp4,mov,m4v}";
@@ -65,7 +66,8 @@ pub struct Scan {
 }
 
 /// Finds the files under `dir` whose path relative to `dir` matches `pattern` (`*` does not
-/// cross `/`, `**` does; case-insensitive), sorted, skipping hidden files and folders. Media
+/// cross `/`, `**` does; case-insensitive), sorted, skipping hidden files and folders and
+/// following links as [`crate::walk`] does. Media
 /// references are written relative to `manifest_dir`, the folder the manifest will be in.
 pub fn scan(dir: &Path, pattern: &str, manifest_dir: &Path) -> Result<Scan, ScaffoldError> {
     if !dir.is_dir() {
@@ -80,38 +82,10 @@ pub fn scan(dir: &Path, pattern: &str, manifest_dir: &Path) -> Result<Scan, Scaf
             message: err.kind().to_string(),
         })?
         .compile_matcher();
-    let mut matched = Vec::new();
-    let mut stack = vec![String::new()];
-    while let Some(rel) = stack.pop() {
-        let folder = if rel.is_empty() {
-            dir.to_path_buf()
-        } else {
-            dir.join(&rel)
-        };
-        let Ok(entries) = std::fs::read_dir(&folder) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-                continue;
-            };
-            if name.starts_with('.') {
-                continue;
-            }
-            let child = if rel.is_empty() {
-                name
-            } else {
-                format!("{rel}/{name}")
-            };
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(child);
-            } else if path.is_file() && matcher.is_match(&child) {
-                matched.push(child);
-            }
-        }
-    }
-    matched.sort();
+    let matched: Vec<String> = crate::walk::files(dir, Hidden::Skip)
+        .into_iter()
+        .filter(|rel| matcher.is_match(rel))
+        .collect();
 
     let mut scan = Scan::default();
     for rel in matched {

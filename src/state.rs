@@ -733,8 +733,8 @@ impl StateFile {
     }
 }
 
-/// Writes `snapshot` as a fresh compact file via temp + fsync + rename, keeping the previous
-/// file as `.backup` when `keep_backup`.
+/// Writes `snapshot` as a fresh compact file (see [`crate::atomic`]), keeping the previous file
+/// as `.backup` when `keep_backup`.
 fn rewrite(path: &Path, snapshot: &StateSnapshot, keep_backup: bool) -> Result<(), StateError> {
     let io_error = |action: &'static str| {
         let path = path.to_owned();
@@ -744,11 +744,6 @@ fn rewrite(path: &Path, snapshot: &StateSnapshot, keep_backup: bool) -> Result<(
             source,
         }
     };
-    let dir = parent_dir(path);
-    let mut temp = tempfile::Builder::new()
-        .prefix(".pinbatch-state")
-        .tempfile_in(dir)
-        .map_err(io_error("create a temporary file beside"))?;
     let mut buffer = serde_json::to_vec(&snapshot.header)
         .map_err(|err| io_error("encode")(io::Error::other(err)))?;
     buffer.push(b'\n');
@@ -757,38 +752,21 @@ fn rewrite(path: &Path, snapshot: &StateSnapshot, keep_backup: bool) -> Result<(
             .map_err(|err| io_error("encode")(io::Error::other(err)))?;
         buffer.push(b'\n');
     }
-    temp.write_all(&buffer)
-        .and_then(|()| temp.as_file().sync_all())
-        .map_err(io_error("write"))?;
     if keep_backup {
         let mut backup = path.as_os_str().to_owned();
         backup.push(".backup");
         fs::copy(path, PathBuf::from(backup)).map_err(io_error("back up"))?;
     }
-    temp.persist(path)
-        .map_err(|err| io_error("replace")(err.error))?;
-    sync_dir(dir).map_err(io_error("sync the folder of"))?;
-    Ok(())
-}
-
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    }
-}
-
-/// Makes a rename durable: fsync the directory that holds the file.
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
-    }
+    crate::atomic::write(
+        path,
+        &buffer,
+        crate::atomic::Access::Shared,
+        crate::atomic::Existing::Replace,
+    )
+    .map_err(|err| match err {
+        crate::atomic::AtomicError::Io { source, .. } => io_error("replace")(source),
+        other => io_error("replace")(io::Error::other(other.to_string())),
+    })
 }
 
 /// The exclusive lock on a state file, held while the value lives.

@@ -20,7 +20,8 @@ use crate::api::environment::Environment;
 use crate::api::error::{ApiError, ApiErrorKind};
 use crate::api::gate::{RateGate, RateLimitHeaders, Ticket};
 use crate::api::oauth::AppCredentials;
-use crate::api::retry::{ErrorClass, RetryPolicy, RetryState, classify, parse_retry_after};
+use crate::api::retry::{ErrorClass, RetryPolicy, RetryState, classify};
+use crate::api::retry_after::{RetryAfter, parse_retry_after};
 use crate::api::types::{
     Account, Board, BoardCreate, BoardSection, BookmarkTrail, ErrorBody, MediaStatus, MediaUpload,
     Page, Pin, PinCreate, PinUpdate, TokenResponse,
@@ -699,7 +700,7 @@ impl ApiClient {
                     .then(|| RateLimitHeaders::from_headers(&headers))
                     .flatten()
                     .and_then(|limits| limits.reset_in(SystemTime::now()))
-                    .map(crate::api::retry::RetryAfter::Delay)
+                    .map(RetryAfter::Delay)
             });
         Err(ApiError::status_error(method, path, status.as_u16(), body)
             .with_request_id(request_id)

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::api::retry::RetryAfter;
+use crate::api::retry_after::RetryAfter;
 
 /// A boxed underlying cause.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

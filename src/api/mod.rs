@@ -8,6 +8,7 @@ pub mod error;
 pub mod gate;
 pub mod oauth;
 pub mod retry;
+pub mod retry_after;
 pub mod types;
 
 pub use client::{

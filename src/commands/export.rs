@@ -3,18 +3,18 @@
 //! What the bulk CSV cannot hold is reported as warnings on stderr (hidden by `-q`); the export
 //! still succeeds.
 
+use crate::atomic::{self, Access, Existing};
 use crate::cli::{ExportArgs, GlobalArgs};
 use crate::commands::common::load_manifest;
 use crate::exit::{ExitStatus, Fatal};
 use crate::export::{self, MAX_ROWS_PER_FILE};
-use crate::output;
 
 /// Runs `export`.
 pub fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<ExitStatus> {
     let Some(manifest) = load_manifest(&args.manifest, global)? else {
         return Ok(ExitStatus::Failure);
     };
-    let out_dir = output::parent_dir(&args.output);
+    let out_dir = atomic::parent_dir(&args.output);
     let bulk = export::bulk_rows(&manifest, out_dir);
     if !global.quiet {
         for warning in &bulk.warnings {
@@ -28,7 +28,8 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<ExitStatus>
         bulk.rows.chunks(MAX_ROWS_PER_FILE).collect()
     };
     for (path, rows) in paths.iter().zip(chunks) {
-        output::write_atomic(path, &export::render(rows), true).map_err(|err| {
+        let bytes = export::render(rows);
+        atomic::write(path, &bytes, Access::Shared, Existing::Replace).map_err(|err| {
             Fatal::new(ExitStatus::Failure, err.to_string())
                 .with_hint("check that the folder exists and is writable")
         })?;

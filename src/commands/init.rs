@@ -3,9 +3,9 @@
 //! Without `--board` the board is left empty: `validate` reports every pin until it is filled
 //! in, so a scaffold never sends pins to a guessed board.
 
+use crate::atomic::{self, Access, AtomicError, Existing};
 use crate::cli::{GlobalArgs, InitArgs};
 use crate::exit::{ExitStatus, Fatal};
-use crate::output::{self, OutputError};
 use crate::scaffold::{self, ManifestFormat, MediaKind};
 
 /// Runs `init`.
@@ -28,7 +28,7 @@ pub fn run(global: &GlobalArgs, args: &InitArgs) -> anyhow::Result<ExitStatus> {
     if path.exists() && !args.force {
         return Err(exists(&path));
     }
-    let scan = scaffold::scan(&args.dir, &args.glob, output::parent_dir(&path))
+    let scan = scaffold::scan(&args.dir, &args.glob, atomic::parent_dir(&path))
         .map_err(|err| Fatal::new(ExitStatus::Failure, err.to_string()))?;
     if !global.quiet {
         for skipped in &scan.skipped {
@@ -48,8 +48,13 @@ pub fn run(global: &GlobalArgs, args: &InitArgs) -> anyhow::Result<ExitStatus> {
         .into());
     }
     let bytes = scaffold::render(&scan, args.board.as_deref(), format);
-    output::write_atomic(&path, &bytes, args.force).map_err(|err| match err {
-        OutputError::Exists(path) => exists(&path),
+    let existing = if args.force {
+        Existing::Replace
+    } else {
+        Existing::Keep
+    };
+    atomic::write(&path, &bytes, Access::Shared, existing).map_err(|err| match err {
+        AtomicError::Exists(path) => exists(&path),
         other => anyhow::Error::new(other),
     })?;
     if !global.quiet {

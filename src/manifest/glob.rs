@@ -5,6 +5,8 @@ use std::path::Path;
 
 use globset::GlobBuilder;
 
+use crate::walk::Hidden;
+
 /// What the placeholders stand for, for one matched file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct GlobMatch {
@@ -83,38 +85,20 @@ pub(crate) fn expand(pattern: &str, base_dir: &Path) -> Result<Vec<GlobMatch>, S
         literal
     };
     let root_rel = components[..folders].join("/");
-    let mut found = Vec::new();
-    let mut stack = vec![root_rel];
-    while let Some(rel) = stack.pop() {
-        let dir = if rel.is_empty() {
-            base_dir.to_path_buf()
-        } else {
-            base_dir.join(&rel)
-        };
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-                continue;
-            };
-            let child = if rel.is_empty() {
-                name
-            } else if rel.ends_with('/') {
-                format!("{rel}{name}")
-            } else {
-                format!("{rel}/{name}")
-            };
-            let Ok(file_type) = entry.file_type() else {
-                continue;
-            };
-            if file_type.is_dir() {
-                stack.push(child);
-            } else if (file_type.is_file() || entry.path().is_file()) && matcher.is_match(&child) {
-                found.push(child);
-            }
-        }
-    }
+    let root = if root_rel.is_empty() {
+        base_dir.to_path_buf()
+    } else {
+        base_dir.join(&root_rel)
+    };
+    let mut found: Vec<String> = crate::walk::files(&root, Hidden::Include)
+        .into_iter()
+        .map(|rel| match root_rel.as_str() {
+            "" => rel,
+            folder if folder.ends_with('/') => format!("{folder}{rel}"),
+            folder => format!("{folder}/{rel}"),
+        })
+        .filter(|reference| matcher.is_match(reference))
+        .collect();
     found.sort();
     Ok(found
         .into_iter()

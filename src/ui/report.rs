@@ -1,6 +1,5 @@
 //! The `--report FILE` writer: one row per pin, as CSV or JSON by the file's extension.
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context as _;
@@ -35,16 +34,13 @@ pub fn write_report(path: &Path, results: &[PinResult]) -> anyhow::Result<()> {
         writer.flush()?;
         drop(writer);
     }
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let mut temp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("Cannot write report `{}`", path.display()))?;
-    temp.write_all(&buffer)
-        .with_context(|| format!("Cannot write report `{}`", path.display()))?;
-    temp.persist(path)
-        .with_context(|| format!("Cannot write report `{}`", path.display()))?;
+    crate::atomic::write(
+        path,
+        &buffer,
+        crate::atomic::Access::Shared,
+        crate::atomic::Existing::Replace,
+    )
+    .with_context(|| format!("Cannot write report `{}`", path.display()))?;
     Ok(())
 }
 
