@@ -36,11 +36,6 @@ impl SecretString {
     pub fn expose(&self) -> &str {
         &self.0
     }
-
-    /// True when the secret is empty.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 impl fmt::Debug for SecretString {
@@ -195,13 +190,7 @@ pub struct StoredToken {
     pub updated_at: u64,
 }
 
-impl StoredToken {
-    /// True when the access token's expiry has passed at `now`.
-    pub fn is_expired(&self, now: SystemTime) -> bool {
-        self.access_token_expires_at
-            .is_some_and(|at| from_unix_seconds(at) <= now)
-    }
-}
+impl StoredToken {}
 
 /// The whole `tokens.json` document.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -42,7 +42,7 @@ impl From<ExitStatus> for ExitCode {
 /// the default 1 (for example 3 for a missing token) without losing the cause chain.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
-pub struct Fatal {
+pub(crate) struct Fatal {
     /// The exit status to use.
     pub status: ExitStatus,
     /// The top-level message.
@@ -70,7 +70,7 @@ impl Fatal {
 
 /// Prints `error: ...` with one indented `Caused by:` line per cause, then any hints, to stderr,
 /// and returns the exit status the error asks for (1 unless a [`Fatal`] in the chain says otherwise).
-pub fn report_error(err: &anyhow::Error) -> ExitStatus {
+pub(crate) fn report_error(err: &anyhow::Error) -> ExitStatus {
     let mut status = ExitStatus::Failure;
     let mut hints = Vec::new();
     for cause in err.chain() {

@@ -5,21 +5,21 @@
 //! Dependencies point one way: `commands` -> `{settings, ui}` -> `{manifest, api, state, progress}`.
 
 pub mod api;
-pub mod apply;
-pub mod atomic;
+mod apply;
+mod atomic;
 pub mod cli;
-pub mod commands;
-pub mod credentials;
+mod commands;
+mod credentials;
 pub mod emulator;
 pub mod exit;
-pub mod export;
+mod export;
 pub mod manifest;
-pub mod output;
+mod output;
 pub mod plan;
-pub mod progress;
-pub mod resolve;
-pub mod scaffold;
-pub mod settings;
+mod progress;
+mod resolve;
+mod scaffold;
+mod settings;
 pub mod state;
 pub mod ui;
 mod walk;

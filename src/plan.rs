@@ -10,7 +10,7 @@ use crate::state::{Fingerprint, InFlight, Operation, PinState, PinStatus, StateS
 
 /// Options that change what the plan does with changed media and orphans.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PlanOptions {
+pub(crate) struct PlanOptions {
     /// Replace pins whose media changed (delete, then create).
     pub replace: bool,
     /// Delete pins that are in the state but no longer in the manifest.
@@ -19,7 +19,7 @@ pub struct PlanOptions {
 
 /// What to do with one manifest pin.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     /// Create the pin. `reconcile` is set when an earlier attempt's outcome is unknown: look for
     /// what it sent, where it sent it, first, and adopt the pin if found.
     Create {
@@ -96,7 +96,7 @@ impl Action {
 
 /// One planned pin.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlannedPin {
+pub(crate) struct PlannedPin {
     /// Index into `Manifest::pins`.
     pub index: usize,
     /// The pin's key.
@@ -109,7 +109,7 @@ pub struct PlannedPin {
 
 /// A pin in the state that the manifest no longer has.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Orphan {
+pub(crate) struct Orphan {
     /// Its key.
     pub key: String,
     /// Its pin id.
@@ -120,7 +120,7 @@ pub struct Orphan {
 
 /// The whole plan.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// One entry per manifest pin, in manifest order.
     pub pins: Vec<PlannedPin>,
     /// Pins in the state and not in the manifest.
@@ -176,7 +176,7 @@ impl Plan {
 }
 
 /// Plans every pin of `manifest` against `state` (None = no state yet) at `now`.
-pub fn plan(
+pub(crate) fn plan(
     manifest: &Manifest,
     state: Option<&StateSnapshot>,
     now: jiff::Timestamp,

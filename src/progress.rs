@@ -51,19 +51,6 @@ impl PinOutcome {
             PinOutcome::Skipped => "skipped",
         }
     }
-
-    /// Whether the pin exists as the manifest says after this outcome.
-    pub fn is_success(self) -> bool {
-        matches!(
-            self,
-            PinOutcome::Created
-                | PinOutcome::Adopted
-                | PinOutcome::Updated
-                | PinOutcome::Replaced
-                | PinOutcome::Deleted
-                | PinOutcome::Unchanged
-        )
-    }
 }
 
 /// The result of one pin, as reported and written to `--report`.
@@ -145,9 +132,11 @@ pub trait Reporter: Send + Sync {
 }
 
 /// A reporter that ignores everything.
+#[cfg(test)]
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoopReporter;
 
+#[cfg(test)]
 impl Reporter for NoopReporter {}
 
 /// The public URL of a pin.

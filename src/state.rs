@@ -20,7 +20,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 /// The version of the state format this build reads and writes.
-pub const STATE_FORMAT_VERSION: u32 = 1;
+pub(crate) const STATE_FORMAT_VERSION: u32 = 1;
 
 /// Rewrite the log as a compact snapshot when it holds more than this many records per key.
 const COMPACT_RECORDS_PER_KEY: usize = 4;
@@ -607,7 +607,7 @@ pub fn load(path: &Path) -> Result<Option<StateSnapshot>, StateError> {
 
 /// An open, locked state file that records are appended to.
 #[derive(Debug)]
-pub struct StateFile {
+pub(crate) struct StateFile {
     path: PathBuf,
     file: File,
     snapshot: StateSnapshot,

@@ -35,5 +35,5 @@ pub fn init_logging(global: &GlobalArgs) {
         .try_init();
 }
 
-pub mod report;
-pub mod reporter;
+pub(crate) mod report;
+pub(crate) mod reporter;

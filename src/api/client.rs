@@ -299,20 +299,10 @@ impl ApiClient {
         self.inner.environment.origin()
     }
 
-    /// The environment.
-    pub fn environment(&self) -> &Environment {
-        &self.inner.environment
-    }
-
     /// How far the server's clock is from this machine's, as estimated from the `Date` headers
     /// of the responses so far; `None` before the first.
     pub fn server_clock(&self) -> Option<OffsetBounds> {
         self.inner.clock.offset()
-    }
-
-    /// The shared rate gate (for callers that pace other work with it).
-    pub fn gate(&self) -> &RateGate {
-        &self.inner.gate
     }
 
     /// `GET /v5/user_account`: who the token belongs to.
@@ -368,12 +358,6 @@ impl ApiClient {
         let call = Call::new(Method::POST, vec!["pins"]).json(&pin)?.creating();
         drop(pin);
         self.call(call).await
-    }
-
-    /// `GET /v5/pins/{id}`.
-    pub async fn get_pin(&self, pin_id: &str) -> Result<Pin, ApiError> {
-        self.call(Call::new(Method::GET, vec!["pins", pin_id]))
-            .await
     }
 
     /// `PATCH /v5/pins/{id}` (a beta endpoint: a 403 hints at `--replace`).

@@ -131,34 +131,9 @@ impl ApiError {
         self.inner.kind
     }
 
-    /// The HTTP method of the request.
-    pub fn method(&self) -> &str {
-        &self.inner.method
-    }
-
-    /// The request path (no origin, no query).
-    pub fn path(&self) -> &str {
-        &self.inner.path
-    }
-
     /// The HTTP status, for status errors.
     pub fn status(&self) -> Option<u16> {
         self.inner.status
-    }
-
-    /// Pinterest's error `code` from the body.
-    pub fn code(&self) -> Option<i64> {
-        self.inner.code
-    }
-
-    /// Pinterest's error `message` from the body.
-    pub fn message(&self) -> Option<&str> {
-        self.inner.message.as_deref()
-    }
-
-    /// The `x-pinterest-rid` request id, for support requests.
-    pub fn request_id(&self) -> Option<&str> {
-        self.inner.request_id.as_deref()
     }
 
     /// The server's `Retry-After`, if it sent one.
@@ -167,6 +142,7 @@ impl ApiError {
     }
 
     /// How many retries were made.
+    #[cfg(test)]
     pub fn retries(&self) -> u32 {
         self.inner.retries
     }
@@ -174,11 +150,6 @@ impl ApiError {
     /// True for a 401 (bad or expired token) and for a missing token.
     pub fn is_auth(&self) -> bool {
         self.inner.status == Some(401) || self.inner.kind == ApiErrorKind::NoToken
-    }
-
-    /// True for a 429 that is a rate limit (not a spam block).
-    pub fn is_rate_limited(&self) -> bool {
-        self.inner.status == Some(429) && !self.is_spam()
     }
 
     /// True for a 429 whose message or detail mentions spam: a block, not a rate limit.
@@ -339,9 +310,8 @@ mod tests {
             },
         );
         assert!(spam.is_spam());
-        assert!(!spam.is_rate_limited());
         let limited = status("POST", 429, Some(8), "This request exceeded a rate limit.");
-        assert!(limited.is_rate_limited());
+        assert!(!limited.is_spam());
         let trial = status(
             "POST",
             403,

@@ -1,19 +1,19 @@
 //! The Pinterest API v5 client layer: wire types, errors, retry decisions, rate pacing, OAuth and
 //! the client itself. A leaf module: it never sees the command line or the terminal.
 
-pub mod client;
-pub mod clock;
+pub(crate) mod client;
+pub(crate) mod clock;
 pub mod environment;
-pub mod error;
-pub mod gate;
-pub mod oauth;
-pub mod retry;
-pub mod retry_after;
-pub mod types;
+pub(crate) mod error;
+pub(crate) mod gate;
+pub(crate) mod oauth;
+pub(crate) mod retry;
+pub(crate) mod retry_after;
+pub(crate) mod types;
 
-pub use client::{
+pub(crate) use client::{
     ApiClient, ClientConfig, Credentials, RefreshCredentials, StoredPair, TokenLock, TokenSink,
 };
-pub use environment::{Environment, EnvironmentError};
-pub use error::{ApiError, ApiErrorKind};
-pub use oauth::AppCredentials;
+pub use environment::Environment;
+pub(crate) use error::ApiError;
+pub(crate) use oauth::AppCredentials;

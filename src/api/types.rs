@@ -41,16 +41,7 @@ pub enum BoardPrivacy {
     Secret,
 }
 
-impl BoardPrivacy {
-    /// The wire spelling (`PUBLIC`, `PROTECTED`, `SECRET`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BoardPrivacy::Public => "PUBLIC",
-            BoardPrivacy::Protected => "PROTECTED",
-            BoardPrivacy::Secret => "SECRET",
-        }
-    }
-}
+impl BoardPrivacy {}
 
 /// The owner of a board.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

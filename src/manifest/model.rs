@@ -44,16 +44,7 @@ pub enum Privacy {
     Secret,
 }
 
-impl Privacy {
-    /// The API's spelling (`PUBLIC`, `PROTECTED`, `SECRET`).
-    pub fn as_api_str(self) -> &'static str {
-        match self {
-            Privacy::Public => "PUBLIC",
-            Privacy::Protected => "PROTECTED",
-            Privacy::Secret => "SECRET",
-        }
-    }
-}
+impl Privacy {}
 
 /// One pin to publish.
 #[derive(Debug, Clone, PartialEq)]
