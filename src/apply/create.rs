@@ -46,14 +46,14 @@ struct Attempt {
 
 impl Attempt {
     /// An attempt recorded by an earlier run. Without a recorded end, its request lived at most
-    /// until its timeout, and no later than this run began.
-    fn earlier(context: &Context, in_flight: &InFlight) -> Attempt {
-        let timeout_ms = i64::try_from(context.request_timeout.as_millis()).unwrap_or(i64::MAX);
+    /// until its timeout (`request_timeout`), and no later than this run began (`run_started_ms`).
+    fn earlier(in_flight: &InFlight, request_timeout: Duration, run_started_ms: i64) -> Attempt {
+        let timeout_ms = i64::try_from(request_timeout.as_millis()).unwrap_or(i64::MAX);
         let ended = in_flight.ended_ms.unwrap_or_else(|| {
             in_flight
                 .started_ms
                 .saturating_add(timeout_ms)
-                .min(context.run_started_ms)
+                .min(run_started_ms)
         });
         Attempt {
             started_ms: in_flight.started_ms,
@@ -102,7 +102,7 @@ pub(super) async fn create(
     let video_media_id = prepare_video(context, spec).await?;
     let mut ready_slot = None;
     if let Some(earlier) = earlier {
-        let attempt = Attempt::earlier(context, earlier);
+        let attempt = Attempt::earlier(earlier, context.request_timeout, context.run_started_ms);
         match resolve(context, spec, &attempt, None).await? {
             Resolution::Found(pin) => return adopt(context, spec, target, &attempt, *pin).await,
             Resolution::Absent(slot) => ready_slot = Some(slot),
@@ -409,4 +409,76 @@ async fn delete_remote(context: &Context, key: &str, pin_id: &str) -> Result<(),
         }])
         .await
         .map_err(TaskError::State)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::manifest::{BoardRef, ImageSource, Location, Media, Position};
+
+    fn spec(title: &str) -> PinSpec {
+        PinSpec {
+            key: "a".to_owned(),
+            location: Location {
+                file: Arc::from("m.yaml"),
+                position: Position::LineColumn { line: 1, column: 1 },
+            },
+            board: BoardRef::Name("Board".to_owned()),
+            section: None,
+            title: Some(title.to_owned()),
+            description: None,
+            link: None,
+            alt_text: None,
+            dominant_color: None,
+            publish_at: None,
+            media: Media::Image(ImageSource::Url("https://x/a.jpg".to_owned())),
+        }
+    }
+
+    fn in_flight(sent: &PinSpec, ended_ms: Option<i64>) -> InFlight {
+        InFlight {
+            op: Operation::Create,
+            started_ms: 100_000,
+            server_started_ms: Some(400_000),
+            ended_ms,
+            fingerprint: plan::fingerprint(sent),
+            board_id: "7".to_owned(),
+            section_id: Some("9".to_owned()),
+        }
+    }
+
+    #[test]
+    fn an_earlier_attempt_settles_from_its_recorded_end_else_its_timeout_or_this_run() {
+        let sent = spec("Sent");
+        let timeout = Duration::from_secs(30);
+        let recorded = Attempt::earlier(&in_flight(&sent, Some(105_000)), timeout, 900_000);
+        assert_eq!(recorded.unknown_since_ms, 105_000);
+        // Killed mid-request long ago: the request lived at most until its timeout.
+        let long_ago = Attempt::earlier(&in_flight(&sent, None), timeout, 900_000);
+        assert_eq!(long_ago.unknown_since_ms, 130_000);
+        // Killed a moment ago: the request may have lived until this run began.
+        let just_now = Attempt::earlier(&in_flight(&sent, None), timeout, 101_000);
+        assert_eq!(just_now.unknown_since_ms, 101_000);
+    }
+
+    #[test]
+    fn the_sought_pin_is_what_was_sent_where_it_was_sent() {
+        let sent = spec("Sent");
+        let attempt = Attempt::earlier(&in_flight(&sent, None), Duration::ZERO, 0);
+        let sought = attempt.sought(&spec("Edited since"));
+        assert_eq!(sought.identity, plan::fingerprint(&sent).identity);
+        assert_eq!(sought.board_id, "7");
+        assert_eq!(sought.section_id.as_deref(), Some("9"));
+        assert_eq!(sought.created_from_ms, 400_000 - 2_000);
+        // A state written before the sent text was recorded: today's text is all there is.
+        let mut old = in_flight(&sent, None);
+        old.fingerprint.identity.clear();
+        let attempt = Attempt::earlier(&old, Duration::ZERO, 0);
+        assert_eq!(
+            attempt.sought(&spec("Today")).identity,
+            plan::fingerprint(&spec("Today")).identity
+        );
+    }
 }

@@ -238,3 +238,118 @@ async fn wait_for_processing(
         delay = (delay * 2).min(VIDEO_POLL_MAX);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::apply::test_context;
+    use crate::manifest::{BoardRef, CarouselItem, ImageType, Location, Position};
+    use crate::state::StateFile;
+
+    fn spec(media: Media) -> PinSpec {
+        PinSpec {
+            key: "a".to_owned(),
+            location: Location {
+                file: Arc::from("m.yaml"),
+                position: Position::LineColumn { line: 1, column: 1 },
+            },
+            board: BoardRef::Name("Board".to_owned()),
+            section: None,
+            title: None,
+            description: None,
+            link: None,
+            alt_text: None,
+            dominant_color: None,
+            publish_at: None,
+            media,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn local_images_are_read_only_when_sent_and_urls_pass_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let image_path = dir.path().join("a.png");
+        std::fs::write(&image_path, b"\x89PNG\r\n\x1a\nrest").unwrap();
+        let state = StateFile::open(&dir.path().join("s.state"), "o").unwrap();
+        let (context, thread) = test_context(state);
+        let local = LocalImage {
+            reference: "a.png".to_owned(),
+            path: image_path.clone(),
+            content_type: ImageType::Png,
+            len: 11,
+        };
+        let source = media_source(
+            &context,
+            &spec(Media::Image(ImageSource::File(local.clone()))),
+            None,
+        )
+        .await
+        .unwrap();
+        let MediaSource::ImageBase64 { content_type, data } = source else {
+            panic!("{source:?}");
+        };
+        assert_eq!(content_type, "image/png");
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .unwrap(),
+            b"\x89PNG\r\n\x1a\nrest"
+        );
+        let slides = |sources: Vec<ImageSource>| {
+            Media::Carousel(
+                sources
+                    .into_iter()
+                    .map(|source| CarouselItem {
+                        source,
+                        title: None,
+                        description: None,
+                        link: None,
+                    })
+                    .collect(),
+            )
+        };
+        let urls = slides(vec![
+            ImageSource::Url("https://x/1.jpg".to_owned()),
+            ImageSource::Url("https://x/2.jpg".to_owned()),
+        ]);
+        assert!(matches!(
+            media_source(&context, &spec(urls), None).await.unwrap(),
+            MediaSource::MultipleImageUrls { items } if items.len() == 2
+        ));
+        let mixed = slides(vec![
+            ImageSource::File(local),
+            ImageSource::Url("https://x/2.jpg".to_owned()),
+        ]);
+        assert!(matches!(
+            media_source(&context, &spec(mixed), None).await,
+            Err(TaskError::Media(_))
+        ));
+        std::fs::remove_file(&image_path).unwrap();
+        let gone = LocalImage {
+            reference: "a.png".to_owned(),
+            path: image_path,
+            content_type: ImageType::Png,
+            len: 11,
+        };
+        let err = media_source(&context, &spec(Media::Image(ImageSource::File(gone))), None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, TaskError::Media(message) if message.contains("a.png")),
+            "{err:?}"
+        );
+        assert!(
+            prepare_video(
+                &context,
+                &spec(Media::Image(ImageSource::Url("https://x/1.jpg".to_owned())))
+            )
+            .await
+            .unwrap()
+            .is_none()
+        );
+        drop(context);
+        thread.finish();
+    }
+}

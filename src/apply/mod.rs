@@ -226,6 +226,35 @@ impl Context {
     }
 }
 
+/// A context for unit tests of one task's parts: a client of an address never contacted, one
+/// request slot, and a writer for `state`.
+#[cfg(test)]
+fn test_context(state: StateFile) -> (Context, writer::WriterThread) {
+    let environment =
+        crate::api::Environment::resolve(false, Some("http://127.0.0.1:9")).expect("loopback");
+    let client = ApiClient::new(crate::api::ClientConfig::new(environment)).expect("client");
+    let (writer, thread) = StateWriter::spawn(state);
+    let context = Context {
+        client,
+        slots: tokio::sync::Semaphore::new(1),
+        busy: tokio::sync::Semaphore::new(2),
+        encoder: tokio::sync::Semaphore::new(1),
+        writer,
+        boards: ResolvedBoards::default(),
+        retry: RetryPolicy::default(),
+        settle: Duration::ZERO,
+        request_timeout: Duration::from_secs(1),
+        plan_options: PlanOptions::default(),
+        run_started_ms: now_ms(),
+        stop: Arc::new(StopSignal::default()),
+        reporter: Arc::new(crate::progress::NoopReporter),
+        claimed: Mutex::new(HashMap::new()),
+        stop_error: Mutex::new(None),
+        sandbox: false,
+    };
+    (context, thread)
+}
+
 /// Carries out `plan`. The state file is moved into a writer thread and given back at the end.
 pub async fn execute(
     executor: Executor,
@@ -679,6 +708,25 @@ fn stop_for(context: &Context, reason: StopReason, err: &TaskError) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_pin_id_belongs_to_one_key_and_no_slot_is_handed_out_after_a_stop() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateFile::open(&dir.path().join("s.state"), "o").unwrap();
+        let (context, thread) = test_context(state);
+        assert!(context.claim("11", "a"));
+        assert!(context.claim("11", "a"), "the same key may claim it again");
+        assert!(!context.claim("11", "b"));
+        assert!(context.slot().await.is_ok());
+        context.stop.stop(StopReason::Interrupted);
+        assert!(matches!(context.slot().await, Err(TaskError::Stopped)));
+        assert!(
+            !context.rest(Duration::from_secs(60)).await,
+            "a rest ends at a stop"
+        );
+        drop(context);
+        thread.finish();
+    }
 
     /// A file the validator takes for an MP4: an `ftyp` box, then a few bytes.
     const TINY_MP4: &[u8] = b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2\0\0\0\x08mdat";

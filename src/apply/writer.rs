@@ -185,3 +185,67 @@ impl StateWriter {
             .and_then(|view| view.media.get(key).cloned())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{Fingerprint, Operation};
+
+    fn attempt(key: &str) -> Record {
+        Record::Attempt {
+            key: key.to_owned(),
+            op: Operation::Create,
+            started_ms: 1,
+            server_started_ms: None,
+            fingerprint: Fingerprint {
+                text: String::new(),
+                placement: String::new(),
+                media: String::new(),
+                identity: String::new(),
+            },
+            board_id: "1".to_owned(),
+            section_id: None,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn records_from_many_tasks_are_durable_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.state");
+        let (writer, thread) = StateWriter::spawn(StateFile::open(&path, "o").unwrap());
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let writer = writer.clone();
+                tokio::spawn(
+                    async move { writer.record(vec![attempt(&format!("k{}", i % 4))]).await },
+                )
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        assert_eq!(writer.attempts("k0"), 5);
+        writer
+            .record(vec![Record::Unsent {
+                key: "k0".to_owned(),
+            }])
+            .await
+            .unwrap();
+        assert_eq!(writer.attempts("k0"), 4);
+        writer
+            .record_soon(vec![Record::Media {
+                key: "k1".to_owned(),
+                media_id: "77".to_owned(),
+                uploaded: true,
+            }])
+            .unwrap();
+        drop(writer);
+        let state = thread.finish();
+        assert_eq!(state.snapshot().pins["k1"].media_id.as_deref(), Some("77"));
+        drop(state);
+        let reloaded = crate::state::load(&path).unwrap().unwrap();
+        assert_eq!(reloaded.pins["k0"].attempts, 4);
+        assert_eq!(reloaded.pins["k3"].attempts, 5);
+        assert!(reloaded.pins["k1"].media_uploaded);
+    }
+}
