@@ -25,8 +25,14 @@
 //! | `list-order` | `newest` (default), `oldest`, `mixed` | the order of pin listings (Pinterest documents none) |
 //! | `section-pins` | `in-board` (default), `apart` | whether board listings include the pins that are in a section |
 //! | `bookmark` | `normal` (default), `repeat` | `repeat`: every later page of a pin listing hands back the bookmark it was asked for |
-//! | `write-limit` | `N/s` | token bucket over POST/PATCH/DELETE under /v5 (not /oauth/token) |
-//! | `write-window` | `N/s` | at most N of those writes in any trailing second, no burst and no `X-RateLimit-*` headers (instead of `write-limit`) |
+//! | `write-limit` | `N/s` | token bucket of N tokens refilled at N a second, over POST/PATCH/DELETE under /v5 (not /oauth/token) |
+//! | `write-bucket` | `N/s` | a token bucket refilled at N a second, of `burst` tokens |
+//! | `burst` | count | the size of `write-bucket`'s bucket (default N) |
+//! | `write-fixed` | `N/DURATION` (`100/5s`) | at most N writes per window, a window starting with its first write |
+//! | `write-sliding` | `N/DURATION` | at most N writes in any trailing window |
+//! | `write-window` | `N/s` | at most N writes in any trailing second, no burst and no `X-RateLimit-*` headers |
+//! | `reset` | `delta` (default), `epoch` | `X-RateLimit-Reset` as seconds to go or as a Unix time |
+//! | `daily-quota` | count | writes allowed per day; after them every write gets 429 until midnight UTC |
 //! | `media-fail` | probability | a video upload's processing ends in `failed` |
 //! | `media-polls` | count (default 2) | status polls spent in `processing` before the final state |
 //! | `scope` | `pins` (default), `writes`, `all` | which requests are target requests |
@@ -45,6 +51,8 @@
 use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
+
+use super::limits::{ResetFormat, WriteLimiter, WritePolicy, WriteQuota, parse_per_window};
 
 /// Which requests the error, 429 and drop faults apply to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -133,11 +141,12 @@ pub struct FaultPlan {
     pub section_pins_in_board: bool,
     /// Whether later pages of pin listings hand back the bookmark they were asked for.
     pub repeat_bookmark: bool,
-    /// Writes allowed per second (token bucket with that capacity); `None` means unlimited.
-    pub write_limit: Option<u32>,
-    /// Writes allowed in any trailing second (a sliding window, strict where a bucket allows a
-    /// burst); `None` means no such limit. Exclusive with `write_limit`.
-    pub write_window: Option<u32>,
+    /// How writes are limited; `None` means unlimited.
+    pub write_policy: Option<WritePolicy>,
+    /// How `X-RateLimit-Reset` is written.
+    pub reset_format: ResetFormat,
+    /// Writes allowed per day, if limited.
+    pub daily_quota: Option<u32>,
     /// Probability that a video's processing ends in `failed`.
     pub media_fail: f64,
     /// How many status polls a video spends in `processing` before it succeeds or fails.
@@ -171,8 +180,9 @@ impl Default for FaultPlan {
             list_order: ListOrder::Newest,
             section_pins_in_board: true,
             repeat_bookmark: false,
-            write_limit: None,
-            write_window: None,
+            write_policy: None,
+            reset_format: ResetFormat::Delta,
+            daily_quota: None,
             media_fail: 0.0,
             media_polls: 2,
             scope: FaultScope::Pins,
@@ -266,11 +276,14 @@ impl fmt::Display for FaultPlan {
         if self.repeat_bookmark {
             parts.push("bookmark=repeat".to_owned());
         }
-        if let Some(limit) = self.write_limit {
-            parts.push(format!("write-limit={limit}/s"));
+        if let Some(policy) = self.write_policy {
+            parts.push(policy.to_string());
         }
-        if let Some(limit) = self.write_window {
-            parts.push(format!("write-window={limit}/s"));
+        if self.reset_format == ResetFormat::Epoch {
+            parts.push("reset=epoch".to_owned());
+        }
+        if let Some(quota) = self.daily_quota {
+            parts.push(format!("daily-quota={quota}"));
         }
         if self.media_polls != default.media_polls {
             parts.push(format!("media-polls={}", self.media_polls));
@@ -294,6 +307,7 @@ impl fmt::Display for FaultPlan {
 /// An empty string or `none` is the empty plan. Errors name the offending pair.
 pub fn parse_fault_spec(spec: &str) -> Result<FaultPlan, String> {
     let mut plan = FaultPlan::default();
+    let mut burst: Option<u32> = None;
     let trimmed = spec.trim();
     if trimmed.is_empty() || trimmed == "none" {
         return Ok(plan);
@@ -363,10 +377,59 @@ pub fn parse_fault_spec(spec: &str) -> Result<FaultPlan, String> {
                     _ => return Err(context("expected normal or repeat".into())),
                 }
             }
-            "write-limit" => plan.write_limit = Some(parse_per_second(value).map_err(context)?),
-            "write-window" => {
-                plan.write_window = Some(parse_per_second(value).map_err(context)?);
+            "write-limit" | "write-bucket" | "write-fixed" | "write-sliding" | "write-window" => {
+                if plan.write_policy.is_some() {
+                    return Err(
+                        "choose one write limit: write-limit, write-bucket, write-fixed, \
+                                write-sliding or write-window"
+                            .to_owned(),
+                    );
+                }
+                let (limit, window) = parse_per_window(value).map_err(context)?;
+                let per_second = || {
+                    (window == Duration::from_secs(1))
+                        .then_some(limit)
+                        .ok_or_else(|| context("expected a rate per second, like 20/s".into()))
+                };
+                plan.write_policy = Some(match key {
+                    "write-limit" | "write-bucket" => {
+                        let rate = per_second()?;
+                        WritePolicy::Bucket {
+                            rate,
+                            burst: burst.unwrap_or(rate),
+                        }
+                    }
+                    "write-fixed" => WritePolicy::Fixed { limit, window },
+                    "write-sliding" => WritePolicy::Sliding {
+                        limit,
+                        window,
+                        announced: true,
+                    },
+                    _ => WritePolicy::Sliding {
+                        limit: per_second()?,
+                        window,
+                        announced: false,
+                    },
+                });
             }
+            "burst" => {
+                let size = parse_count(value).map_err(context)?;
+                if size == 0 {
+                    return Err(context("expected at least 1".into()));
+                }
+                burst = Some(size);
+                if let Some(WritePolicy::Bucket { burst, .. }) = &mut plan.write_policy {
+                    *burst = size;
+                }
+            }
+            "reset" => {
+                plan.reset_format = match value {
+                    "delta" => ResetFormat::Delta,
+                    "epoch" => ResetFormat::Epoch,
+                    _ => return Err(context("expected delta or epoch".into())),
+                }
+            }
+            "daily-quota" => plan.daily_quota = Some(parse_count(value).map_err(context)?),
             "media-fail" => plan.media_fail = parse_probability(value).map_err(context)?,
             "media-polls" => plan.media_polls = parse_count(value).map_err(context)?,
             "scope" => {
@@ -388,14 +451,15 @@ pub fn parse_fault_spec(spec: &str) -> Result<FaultPlan, String> {
                      retry-after, drop-after-commit, drop-before, fail-first, drop-before-first, \
                      drop-after-first, gateway-after-commit, gateway-after-commit-first, \
                      gateway-status, stall-after-commit, stall-after-commit-first, listing-lag, \
-                     clock-offset, list-order, section-pins, bookmark, write-limit, write-window, \
+                     clock-offset, list-order, section-pins, bookmark, write-limit, write-bucket, \
+                     burst, write-fixed, write-sliding, write-window, reset, daily-quota, \
                      media-fail, media-polls, scope, seed)"
                 ));
             }
         }
     }
-    if plan.write_limit.is_some() && plan.write_window.is_some() {
-        return Err("write-limit and write-window are two kinds of limit: choose one".to_owned());
+    if burst.is_some() && !matches!(plan.write_policy, Some(WritePolicy::Bucket { .. })) {
+        return Err("burst sizes a bucket: use it with write-bucket or write-limit".to_owned());
     }
     let total = plan.error_rate
         + plan.rate429
@@ -448,14 +512,6 @@ fn parse_status(value: &str) -> Result<u16, String> {
     }
 }
 
-fn parse_per_second(value: &str) -> Result<u32, String> {
-    let number = value.strip_suffix("/s").unwrap_or(value);
-    match number.trim().parse::<u32>() {
-        Ok(limit) if limit > 0 => Ok(limit),
-        _ => Err("expected a rate like 20/s (at least 1)".into()),
-    }
-}
-
 /// What the fault state decided for one target request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Injection {
@@ -473,121 +529,18 @@ pub(crate) enum Injection {
     StallAfterCommit,
 }
 
-/// The result of taking one write from the token bucket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct WriteQuota {
-    /// Whether the write may proceed.
-    pub allowed: bool,
-    /// Bucket capacity (`X-RateLimit-Limit`).
-    pub limit: u32,
-    /// Whole tokens left (`X-RateLimit-Remaining`).
-    pub remaining: u32,
-    /// Seconds until the bucket is full again (`X-RateLimit-Reset`).
-    pub reset_secs: u64,
-    /// Whether responses carry the `X-RateLimit-*` headers.
-    pub announced: bool,
-}
-
-struct TokenBucket {
-    capacity: f64,
-    tokens: f64,
-    refilled_at: Instant,
-}
-
-impl TokenBucket {
-    fn new(per_second: u32, now: Instant) -> Self {
-        TokenBucket {
-            capacity: f64::from(per_second),
-            tokens: f64::from(per_second),
-            refilled_at: now,
-        }
-    }
-
-    fn take(&mut self, now: Instant) -> WriteQuota {
-        let elapsed = now
-            .saturating_duration_since(self.refilled_at)
-            .as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.capacity).min(self.capacity);
-        self.refilled_at = now;
-        let allowed = self.tokens >= 1.0;
-        if allowed {
-            self.tokens -= 1.0;
-        }
-        let missing = self.capacity - self.tokens;
-        WriteQuota {
-            allowed,
-            limit: self.capacity as u32,
-            remaining: self.tokens.floor() as u32,
-            reset_secs: (missing / self.capacity).ceil() as u64,
-            announced: true,
-        }
-    }
-}
-
-/// At most `limit` writes in any trailing second: the start times of the writes let through
-/// within the last second. Like a server that documents its limit but does not announce it in
-/// headers, it sends no `X-RateLimit-*`: only the client's own pacing keeps it from refusing.
-struct SlidingWindow {
-    limit: u32,
-    admitted: std::collections::VecDeque<Instant>,
-}
-
-impl SlidingWindow {
-    const WINDOW: Duration = Duration::from_secs(1);
-
-    fn take(&mut self, now: Instant) -> WriteQuota {
-        while self
-            .admitted
-            .front()
-            .is_some_and(|&at| now.saturating_duration_since(at) >= Self::WINDOW)
-        {
-            self.admitted.pop_front();
-        }
-        let allowed = self.admitted.len() < self.limit as usize;
-        if allowed {
-            self.admitted.push_back(now);
-        }
-        let reset = self.admitted.front().map_or(Duration::ZERO, |&oldest| {
-            (oldest + Self::WINDOW).saturating_duration_since(now)
-        });
-        WriteQuota {
-            allowed,
-            limit: self.limit,
-            remaining: self.limit.saturating_sub(self.admitted.len() as u32),
-            reset_secs: reset.as_secs_f64().ceil() as u64,
-            announced: false,
-        }
-    }
-}
-
-/// The server's write limit, of either kind.
-enum WriteLimiter {
-    Bucket(TokenBucket),
-    Window(SlidingWindow),
-}
-
 /// The mutable side of a plan: the seeded generator, counters and the write limiter.
 pub(crate) struct FaultState {
     plan: FaultPlan,
     rng: fastrand::Rng,
     targets_seen: u64,
-    limiter: Option<WriteLimiter>,
+    limiter: WriteLimiter,
 }
 
 impl FaultState {
     /// Fresh state for a plan: counters at zero, a full bucket, the generator seeded.
     pub fn new(plan: FaultPlan) -> Self {
-        let limiter = match (plan.write_limit, plan.write_window) {
-            (Some(limit), _) => Some(WriteLimiter::Bucket(TokenBucket::new(
-                limit,
-                Instant::now(),
-            ))),
-            (None, Some(limit)) => Some(WriteLimiter::Window(SlidingWindow {
-                limit,
-                admitted: std::collections::VecDeque::new(),
-            })),
-            (None, None) => None,
-        };
+        let limiter = WriteLimiter::new(plan.write_policy, plan.daily_quota, Instant::now());
         FaultState {
             rng: fastrand::Rng::with_seed(plan.seed),
             targets_seen: 0,
@@ -673,12 +626,10 @@ impl FaultState {
         Injection::Pass
     }
 
-    /// Counts one write against the write limit; `None` when no write limit is set.
-    pub fn take_write(&mut self, now: Instant) -> Option<WriteQuota> {
-        match self.limiter.as_mut()? {
-            WriteLimiter::Bucket(bucket) => Some(bucket.take(now)),
-            WriteLimiter::Window(window) => Some(window.take(now)),
-        }
+    /// Counts one write against the write limits; `None` when none is set. `until_tomorrow` is
+    /// how long the emulator's day has left to run.
+    pub fn take_write(&mut self, now: Instant, until_tomorrow: Duration) -> Option<WriteQuota> {
+        self.limiter.take(now, until_tomorrow)
     }
 
     /// Decides whether a newly uploaded video's processing fails.
@@ -710,7 +661,13 @@ mod tests {
         assert_eq!(plan.retry_after, Some(Duration::from_secs(1)));
         assert_eq!(plan.drop_after_commit, 0.1);
         assert_eq!(plan.drop_before, 0.05);
-        assert_eq!(plan.write_limit, Some(20));
+        assert_eq!(
+            plan.write_policy,
+            Some(WritePolicy::Bucket {
+                rate: 20,
+                burst: 20
+            })
+        );
         assert_eq!(plan.media_fail, 1.0);
         assert_eq!(plan.seed, 7);
         assert_eq!(plan.scope, FaultScope::Pins);
@@ -737,6 +694,10 @@ mod tests {
             "bogus=1",
             "error-rate=0.6,rate429=0.6",
             "write-limit=5/s,write-window=5/s",
+            "write-fixed=100/5s,burst=3",
+            "write-window=10/5s",
+            "reset=soon",
+            "daily-quota=many",
         ] {
             assert!(parse_fault_spec(bad).is_err(), "{bad} should fail");
         }
@@ -752,8 +713,30 @@ mod tests {
         assert_eq!(parse_fault_spec(&plan.to_string()).unwrap(), plan);
         assert_eq!(FaultPlan::none().to_string(), "none");
         let window = parse_fault_spec("write-window=7/s").unwrap();
-        assert_eq!(window.write_window, Some(7));
+        assert_eq!(
+            window.write_policy,
+            Some(WritePolicy::Sliding {
+                limit: 7,
+                window: Duration::from_secs(1),
+                announced: false
+            })
+        );
         assert_eq!(parse_fault_spec(&window.to_string()).unwrap(), window);
+        for spec in [
+            "write-bucket=20/s,burst=40",
+            "burst=5,write-bucket=20/s",
+            "write-fixed=100/5s,reset=epoch",
+            "write-sliding=100/5s,daily-quota=1000",
+        ] {
+            let plan = parse_fault_spec(spec).unwrap();
+            assert_eq!(parse_fault_spec(&plan.to_string()).unwrap(), plan, "{spec}");
+        }
+        assert_eq!(
+            parse_fault_spec("burst=5,write-bucket=20/s")
+                .unwrap()
+                .write_policy,
+            Some(WritePolicy::Bucket { rate: 20, burst: 5 })
+        );
         let real = "gateway-after-commit=0.2,gateway-status=504,stall-after-commit=0.1,\
                     gateway-after-commit-first=2,stall-after-commit-first=1,listing-lag=3s,\
                     clock-offset=-5m,list-order=mixed,section-pins=apart,bookmark=repeat";
@@ -860,26 +843,11 @@ mod tests {
     }
 
     #[test]
-    fn token_bucket_limits_and_refills() {
-        let start = Instant::now();
-        let mut bucket = TokenBucket::new(2, start);
-        let first = bucket.take(start);
-        assert!(first.allowed);
-        assert_eq!((first.limit, first.remaining), (2, 1));
-        assert!(bucket.take(start).allowed);
-        let denied = bucket.take(start);
-        assert!(!denied.allowed);
-        assert_eq!(denied.remaining, 0);
-        assert_eq!(denied.reset_secs, 1);
-        assert!(bucket.take(start + Duration::from_millis(600)).allowed);
-    }
-
-    #[test]
     fn sliding_window_allows_no_burst_across_its_edge() {
         let ms = Duration::from_millis;
         let start = Instant::now();
         let mut state = FaultState::new(parse_fault_spec("write-window=2/s").unwrap());
-        let mut take = |at: Duration| state.take_write(start + at).unwrap();
+        let mut take = |at: Duration| state.take_write(start + at, Duration::ZERO).unwrap();
         let first = take(ms(0));
         assert!(first.allowed);
         assert_eq!((first.limit, first.remaining), (2, 1));
@@ -887,7 +855,7 @@ mod tests {
         // A fixed window starting at 1 s would allow this one; the trailing second does not.
         let denied = take(ms(999));
         assert!(!denied.allowed);
-        assert_eq!((denied.remaining, denied.reset_secs), (0, 1));
+        assert_eq!((denied.remaining, denied.reset), (0, ms(1)));
         // Refused writes do not count: at 1 s the first write has left the window.
         assert!(take(ms(1000)).allowed);
         assert!(!take(ms(1899)).allowed);

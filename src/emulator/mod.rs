@@ -11,6 +11,7 @@
 //! drops the connection, so the client sees the socket close with no HTTP response at all.
 
 mod faults;
+mod limits;
 mod openapi;
 mod record;
 mod routes;
@@ -29,6 +30,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt as _;
 
 pub use faults::{FaultPlan, FaultScope, ListOrder, parse_fault_spec};
+pub use limits::{ResetFormat, WritePolicy};
 pub use openapi::{OpenApiError, SpecValidator};
 pub use record::{AppliedFault, RecordedRequest};
 pub use store::{

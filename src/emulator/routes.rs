@@ -16,7 +16,8 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
-use super::faults::{Injection, WriteQuota, is_write_method};
+use super::faults::{Injection, is_write_method};
+use super::limits::{ResetFormat, WriteQuota};
 use super::record::{AppliedFault, RecordedRequest};
 use super::store::{ApiFailure, BoardRecord, PinMediaRecord, PinRecord, parse_page_size};
 use super::{ConnectionKiller, Shared, lock};
@@ -157,13 +158,19 @@ fn admit(
             None,
         );
     }
+    let until_tomorrow = until_midnight(shared.now());
     let mut faults = lock(&shared.faults);
     let mut quota = None;
     if is_write_method(method) && !is_token_endpoint {
-        quota = faults.take_write(Instant::now());
-        if quota.is_some_and(|q| !q.allowed) {
+        quota = faults.take_write(Instant::now(), until_tomorrow);
+        if let Some(refused) = quota.filter(|q| !q.allowed) {
+            let response = if refused.daily {
+                daily_quota_exhausted(refused.reset)
+            } else {
+                rate_limited(refused.announced.then_some(refused.reset))
+            };
             return (
-                Admission::Answer(rate_limited(None), Some(AppliedFault::WriteLimited)),
+                Admission::Answer(response, Some(AppliedFault::WriteLimited)),
                 quota,
             );
         }
@@ -296,7 +303,8 @@ async fn gateway(State(shared): AppState, request: Request, next: Next) -> Respo
         response = check_response(&shared, validator, &method, api_path, response).await;
     }
     if let Some(quota) = quota.filter(|quota| quota.announced) {
-        add_quota_headers(response.headers_mut(), quota);
+        let format = lock(&shared.faults).plan().reset_format;
+        add_quota_headers(response.headers_mut(), quota, format, shared.now());
     }
     if let Ok(rid) = HeaderValue::from_str(&shared.next_request_id()) {
         response
@@ -462,11 +470,45 @@ fn injected_error(status: u16, retry_after: Option<std::time::Duration>) -> Resp
     .into_response()
 }
 
-fn add_quota_headers(headers: &mut HeaderMap, quota: WriteQuota) {
+/// The time left until midnight UTC by the emulator's clock: when a daily quota comes back.
+fn until_midnight(now: jiff::Timestamp) -> std::time::Duration {
+    let second = now.as_second();
+    let next = (second.div_euclid(86_400) + 1) * 86_400;
+    std::time::Duration::from_secs(u64::try_from(next - second).unwrap_or(0))
+}
+
+/// A 429 for a used-up daily quota: Pinterest documents daily limits for Trial access but not
+/// the shape of this answer, so it is a rate limit (code 8) whose message says which one.
+fn daily_quota_exhausted(until_tomorrow: std::time::Duration) -> Response {
+    let mut response = ApiFailure {
+        status: 429,
+        code: 8,
+        message: "You have exceeded your daily request limit. Try again after midnight UTC.".into(),
+    }
+    .into_response();
+    if let Ok(value) = HeaderValue::from_str(&until_tomorrow.as_secs().to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+fn add_quota_headers(
+    headers: &mut HeaderMap,
+    quota: WriteQuota,
+    format: ResetFormat,
+    now: jiff::Timestamp,
+) {
+    let reset_secs = match format {
+        ResetFormat::Delta => quota.reset.as_secs_f64().ceil() as u64,
+        ResetFormat::Epoch => {
+            let at = now.as_millisecond() as f64 / 1000.0 + quota.reset.as_secs_f64();
+            at.ceil() as u64
+        }
+    };
     for (name, value) in [
         ("x-ratelimit-limit", u64::from(quota.limit)),
         ("x-ratelimit-remaining", u64::from(quota.remaining)),
-        ("x-ratelimit-reset", quota.reset_secs),
+        ("x-ratelimit-reset", reset_secs),
     ] {
         if let Ok(value) = HeaderValue::from_str(&value.to_string()) {
             headers.insert(HeaderName::from_static(name), value);

@@ -1,0 +1,384 @@
+//! The write budgets the emulator enforces, as real servers do: a token bucket, a fixed window
+//! and a sliding window, each announcing itself in `X-RateLimit-*` headers (or not), and a daily
+//! quota. Pure state over `Instant`s, so every policy is unit-tested with a made-up clock.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// How the server limits writes (POST, PATCH, DELETE under /v5, but the token endpoint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WritePolicy {
+    /// A token bucket refilled at `rate` a second up to `burst` tokens, full at the start.
+    /// `X-RateLimit-Reset` is the time until it is full again.
+    Bucket {
+        /// Tokens added per second.
+        rate: u32,
+        /// The bucket's size: the most writes at once.
+        burst: u32,
+    },
+    /// At most `limit` writes per window of `window`; a window starts with the first write after
+    /// the previous one ended. `X-RateLimit-Reset` is the time until the window ends.
+    Fixed {
+        /// Writes per window.
+        limit: u32,
+        /// The window's length.
+        window: Duration,
+    },
+    /// At most `limit` writes in any trailing `window`. `X-RateLimit-Reset` is the time until
+    /// the oldest write in the window leaves it (and one more write is allowed).
+    Sliding {
+        /// Writes per window.
+        limit: u32,
+        /// The window's length.
+        window: Duration,
+        /// Whether responses carry `X-RateLimit-*` headers and 429s `Retry-After`; a server
+        /// that publishes its limit but does not announce it sends none.
+        announced: bool,
+    },
+}
+
+impl fmt::Display for WritePolicy {
+    /// The fault spec that gives this policy (`write-bucket=20/s,burst=20`, ...).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            WritePolicy::Bucket { rate, burst } if rate == burst => {
+                write!(f, "write-limit={rate}/s")
+            }
+            WritePolicy::Bucket { rate, burst } => write!(f, "write-bucket={rate}/s,burst={burst}"),
+            WritePolicy::Fixed { limit, window } => {
+                write!(f, "write-fixed={limit}/{}ms", window.as_millis())
+            }
+            WritePolicy::Sliding {
+                limit,
+                window,
+                announced: true,
+            } => write!(f, "write-sliding={limit}/{}ms", window.as_millis()),
+            WritePolicy::Sliding { limit, .. } => write!(f, "write-window={limit}/s"),
+        }
+    }
+}
+
+/// How `X-RateLimit-Reset` is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResetFormat {
+    /// Whole seconds from now, rounded up.
+    #[default]
+    Delta,
+    /// The Unix time (whole seconds, rounded up) by the emulator's clock.
+    Epoch,
+}
+
+/// The outcome of counting one write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WriteQuota {
+    /// Whether the write may proceed.
+    pub allowed: bool,
+    /// `X-RateLimit-Limit`.
+    pub limit: u32,
+    /// `X-RateLimit-Remaining`.
+    pub remaining: u32,
+    /// When the budget grows again (see each policy), from now.
+    pub reset: Duration,
+    /// Whether responses carry the headers (and refusals `Retry-After`).
+    pub announced: bool,
+    /// Refused because the day's quota is used up.
+    pub daily: bool,
+}
+
+/// The running state of a [`WritePolicy`] and of a daily quota.
+pub(crate) struct WriteLimiter {
+    policy: Policy,
+    daily: Option<Daily>,
+}
+
+enum Policy {
+    None,
+    Bucket {
+        rate: f64,
+        burst: f64,
+        tokens: f64,
+        refilled_at: Instant,
+    },
+    Fixed {
+        limit: u32,
+        window: Duration,
+        started: Option<Instant>,
+        used: u32,
+    },
+    Sliding {
+        limit: u32,
+        window: Duration,
+        announced: bool,
+        admitted: VecDeque<Instant>,
+    },
+}
+
+struct Daily {
+    quota: u32,
+    used: u32,
+}
+
+impl WriteLimiter {
+    /// A limiter for `policy` (none: only the daily quota, if any), starting at `now`.
+    pub fn new(policy: Option<WritePolicy>, daily_quota: Option<u32>, now: Instant) -> Self {
+        let policy = match policy {
+            None => Policy::None,
+            Some(WritePolicy::Bucket { rate, burst }) => Policy::Bucket {
+                rate: f64::from(rate),
+                burst: f64::from(burst),
+                tokens: f64::from(burst),
+                refilled_at: now,
+            },
+            Some(WritePolicy::Fixed { limit, window }) => Policy::Fixed {
+                limit,
+                window,
+                started: None,
+                used: 0,
+            },
+            Some(WritePolicy::Sliding {
+                limit,
+                window,
+                announced,
+            }) => Policy::Sliding {
+                limit,
+                window,
+                announced,
+                admitted: VecDeque::new(),
+            },
+        };
+        WriteLimiter {
+            policy,
+            daily: daily_quota.map(|quota| Daily { quota, used: 0 }),
+        }
+    }
+
+    /// Counts one write at `now`; `until_tomorrow` is how long the day's quota has left to run.
+    /// `None` when no limit is set at all.
+    pub fn take(&mut self, now: Instant, until_tomorrow: Duration) -> Option<WriteQuota> {
+        if let Some(daily) = &self.daily
+            && daily.used >= daily.quota
+        {
+            return Some(WriteQuota {
+                allowed: false,
+                limit: daily.quota,
+                remaining: 0,
+                reset: until_tomorrow,
+                announced: true,
+                daily: true,
+            });
+        }
+        let quota = self.policy.take(now);
+        if let Some(daily) = &mut self.daily
+            && quota.is_none_or(|quota| quota.allowed)
+        {
+            daily.used += 1;
+        }
+        quota.or_else(|| {
+            self.daily.as_ref().map(|daily| WriteQuota {
+                allowed: true,
+                limit: daily.quota,
+                remaining: daily.quota - daily.used,
+                reset: until_tomorrow,
+                announced: true,
+                daily: false,
+            })
+        })
+    }
+}
+
+impl Policy {
+    fn take(&mut self, now: Instant) -> Option<WriteQuota> {
+        match self {
+            Policy::None => None,
+            Policy::Bucket {
+                rate,
+                burst,
+                tokens,
+                refilled_at,
+            } => {
+                let elapsed = now.saturating_duration_since(*refilled_at).as_secs_f64();
+                *tokens = (*tokens + elapsed * *rate).min(*burst);
+                *refilled_at = now;
+                let allowed = *tokens >= 1.0;
+                if allowed {
+                    *tokens -= 1.0;
+                }
+                Some(WriteQuota {
+                    allowed,
+                    limit: *burst as u32,
+                    remaining: tokens.floor() as u32,
+                    reset: Duration::from_secs_f64((*burst - *tokens) / *rate),
+                    announced: true,
+                    daily: false,
+                })
+            }
+            Policy::Fixed {
+                limit,
+                window,
+                started,
+                used,
+            } => {
+                if started.is_none_or(|start| now >= start + *window) {
+                    *started = Some(now);
+                    *used = 0;
+                }
+                let allowed = *used < *limit;
+                if allowed {
+                    *used += 1;
+                }
+                let end = started.map_or(now, |start| start + *window);
+                Some(WriteQuota {
+                    allowed,
+                    limit: *limit,
+                    remaining: *limit - *used,
+                    reset: end.saturating_duration_since(now),
+                    announced: true,
+                    daily: false,
+                })
+            }
+            Policy::Sliding {
+                limit,
+                window,
+                announced,
+                admitted,
+            } => {
+                while admitted
+                    .front()
+                    .is_some_and(|&at| now.saturating_duration_since(at) >= *window)
+                {
+                    admitted.pop_front();
+                }
+                let allowed = admitted.len() < *limit as usize;
+                if allowed {
+                    admitted.push_back(now);
+                }
+                let reset = admitted.front().map_or(Duration::ZERO, |&oldest| {
+                    (oldest + *window).saturating_duration_since(now)
+                });
+                Some(WriteQuota {
+                    allowed,
+                    limit: *limit,
+                    remaining: limit.saturating_sub(admitted.len() as u32),
+                    reset,
+                    announced: *announced,
+                    daily: false,
+                })
+            }
+        }
+    }
+}
+
+/// Parses `N/s`, `N/5s`, `N/min`, `N/500ms`: a count per window.
+pub(crate) fn parse_per_window(value: &str) -> Result<(u32, Duration), String> {
+    let bad = || format!("expected a count per window like 20/s or 100/5s, not `{value}`");
+    let (count, window) = value.split_once('/').ok_or_else(bad)?;
+    let count: u32 = count.trim().parse().map_err(|_| bad())?;
+    let window = window.trim();
+    let window = match window {
+        "s" | "sec" => Duration::from_secs(1),
+        "min" | "m" => Duration::from_secs(60),
+        "h" => Duration::from_secs(3600),
+        other => humantime::parse_duration(other).map_err(|_| bad())?,
+    };
+    if count == 0 || window.is_zero() {
+        return Err("the count and the window must be more than zero".to_owned());
+    }
+    Ok((count, window))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn day() -> Duration {
+        Duration::from_secs(3600)
+    }
+
+    fn allowed(limiter: &mut WriteLimiter, at: Instant, n: usize) -> usize {
+        (0..n)
+            .filter(|_| limiter.take(at, day()).unwrap().allowed)
+            .count()
+    }
+
+    #[test]
+    fn a_bucket_allows_its_burst_then_its_rate() {
+        let t0 = Instant::now();
+        let policy = WritePolicy::Bucket {
+            rate: 20,
+            burst: 20,
+        };
+        let mut limiter = WriteLimiter::new(Some(policy), None, t0);
+        assert_eq!(allowed(&mut limiter, t0, 25), 20);
+        let quota = limiter.take(t0, day()).unwrap();
+        assert_eq!((quota.remaining, quota.reset), (0, ms(1000)));
+        assert_eq!(allowed(&mut limiter, t0 + ms(500), 25), 10);
+    }
+
+    #[test]
+    fn a_fixed_window_starts_with_the_first_write_and_comes_back_whole() {
+        let t0 = Instant::now();
+        let policy = WritePolicy::Fixed {
+            limit: 100,
+            window: ms(5000),
+        };
+        let mut limiter = WriteLimiter::new(Some(policy), None, t0);
+        let later = t0 + ms(700);
+        assert_eq!(allowed(&mut limiter, later, 150), 100);
+        let quota = limiter.take(later + ms(1000), day()).unwrap();
+        assert_eq!((quota.allowed, quota.reset), (false, ms(4000)));
+        assert_eq!(allowed(&mut limiter, later + ms(4999), 10), 0);
+        assert_eq!(allowed(&mut limiter, later + ms(5000), 150), 100);
+    }
+
+    #[test]
+    fn a_sliding_window_frees_each_write_a_window_after_it() {
+        let t0 = Instant::now();
+        let policy = WritePolicy::Sliding {
+            limit: 2,
+            window: ms(5000),
+            announced: true,
+        };
+        let mut limiter = WriteLimiter::new(Some(policy), None, t0);
+        assert!(limiter.take(t0, day()).unwrap().allowed);
+        assert!(limiter.take(t0 + ms(1000), day()).unwrap().allowed);
+        let refused = limiter.take(t0 + ms(4999), day()).unwrap();
+        assert!(!refused.allowed);
+        assert_eq!(refused.reset, ms(1));
+        assert!(limiter.take(t0 + ms(5000), day()).unwrap().allowed);
+        assert!(!limiter.take(t0 + ms(5999), day()).unwrap().allowed);
+    }
+
+    #[test]
+    fn a_daily_quota_refuses_once_used_up_and_says_when_it_returns() {
+        let t0 = Instant::now();
+        let mut limiter = WriteLimiter::new(None, Some(3), t0);
+        assert_eq!(allowed(&mut limiter, t0, 3), 3);
+        let refused = limiter.take(t0, day()).unwrap();
+        assert!(!refused.allowed && refused.daily);
+        assert_eq!(refused.reset, day());
+        // Refusals by the policy itself do not use up the quota.
+        let policy = WritePolicy::Fixed {
+            limit: 1,
+            window: ms(1000),
+        };
+        let mut limiter = WriteLimiter::new(Some(policy), Some(2), t0);
+        assert_eq!(allowed(&mut limiter, t0, 5), 1);
+        assert_eq!(allowed(&mut limiter, t0 + ms(1000), 5), 1);
+        assert!(limiter.take(t0 + ms(2000), day()).unwrap().daily);
+    }
+
+    #[test]
+    fn windows_are_written_as_a_count_per_duration() {
+        assert_eq!(parse_per_window("20/s").unwrap(), (20, ms(1000)));
+        assert_eq!(parse_per_window("100/5s").unwrap(), (100, ms(5000)));
+        assert_eq!(parse_per_window("600/min").unwrap(), (600, ms(60_000)));
+        for bad in ["20", "0/s", "x/s", "5/never", "5/0s"] {
+            assert!(parse_per_window(bad).is_err(), "{bad}");
+        }
+    }
+}
