@@ -4,7 +4,9 @@
 //! Run it with `cargo run --release --example bench` (it first runs
 //! `cargo build --release --bin pinbatch`, which is quick when nothing changed). Flags:
 //! `--quick` (fewer pins, for a smoke run), `--no-peers` (skip the Python SDK and curl),
-//! `--readme` / `--no-readme` (write the table into README.md; on by default for full runs).
+//! `--readme` / `--no-readme` (write the table into README.md; on by default for full runs),
+//! `--only SECTION` (one section: `throughput`, `rate`, `memory`, `validate`, `resume` or
+//! `peers`; never writes README.md).
 //!
 //! Figures: the emulator's own answer time at the set latency (the floor for every ratio),
 //! throughput against `N / latency` (median of 3 runs), API calls per pin, 429s provoked under
@@ -34,19 +36,38 @@ struct Options {
     quick: bool,
     peers: bool,
     readme: bool,
+    /// Run only this section.
+    only: Option<String>,
 }
 
+/// The sections `--only` can name.
+const SECTIONS: [&str; 6] = ["throughput", "rate", "memory", "validate", "resume", "peers"];
+
 fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let only = match args.iter().position(|a| a == "--only") {
+        Some(at) => {
+            let Some(section) = args.get(at + 1).cloned() else {
+                bail!("--only needs a section: {}", SECTIONS.join(", "));
+            };
+            if !SECTIONS.contains(&section.as_str()) {
+                bail!("unknown section `{section}` (known: {})", SECTIONS.join(", "));
+            }
+            args.drain(at..at + 2);
+            Some(section)
+        }
+        None => None,
+    };
     let quick = args.iter().any(|a| a == "--quick");
     let options = Options {
         quick,
         peers: !args.iter().any(|a| a == "--no-peers"),
-        readme: if args.iter().any(|a| a == "--no-readme") {
+        readme: if args.iter().any(|a| a == "--no-readme") || only.is_some() {
             false
         } else {
             !quick || args.iter().any(|a| a == "--readme")
         },
+        only,
     };
     if let Some(unknown) = args.iter().find(|a| {
         !matches!(
@@ -54,7 +75,9 @@ fn main() -> anyhow::Result<()> {
             "--quick" | "--no-peers" | "--readme" | "--no-readme"
         )
     }) {
-        bail!("unknown argument `{unknown}` (known: --quick, --no-peers, --readme, --no-readme)");
+        bail!(
+            "unknown argument `{unknown}` (known: --quick, --no-peers, --readme, --no-readme, --only SECTION)"
+        );
     }
     let binary = build_binary()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -74,13 +97,32 @@ fn main() -> anyhow::Result<()> {
     };
     let started = Instant::now();
     let mut table = Table::default();
-    bench.calibrate(&mut table)?;
-    bench.throughput(&mut table)?;
-    bench.rate_limit(&mut table)?;
-    bench.memory(&mut table)?;
-    bench.validate(&mut table)?;
-    bench.resume(&mut table)?;
-    if bench.options.peers {
+    let runs = |section: &str| {
+        bench
+            .options
+            .only
+            .as_deref()
+            .is_none_or(|only| only == section)
+    };
+    if runs("throughput") {
+        bench.calibrate(&mut table)?;
+        bench.throughput(&mut table)?;
+    }
+    if runs("rate") {
+        bench.rate_limit(&mut table)?;
+        bench.rate_bound(&mut table)?;
+    }
+    if runs("memory") {
+        bench.memory(&mut table)?;
+    }
+    if runs("validate") {
+        bench.validate(&mut table)?;
+    }
+    if runs("resume") {
+        bench.resume(&mut table)?;
+    }
+    if !runs("peers") {
+    } else if bench.options.peers {
         bench.peers(&mut table)?;
     } else {
         table.note("Peers skipped: --no-peers.");
@@ -88,8 +130,9 @@ fn main() -> anyhow::Result<()> {
     let markdown = table.render(bench.options.quick, started.elapsed());
     println!("\n{markdown}");
     if bench.options.readme {
-        write_readme(&markdown)?;
-        eprintln!("README.md section \"Performance\" updated.");
+        write_readme("bench", &markdown)?;
+        write_readme("bench-rate", &table.rate_table())?;
+        eprintln!("README.md sections \"Performance\" and \"Rate limits\" updated.");
     }
     Ok(())
 }
@@ -500,6 +543,67 @@ impl Bench {
                 ),
                 format!("**{}** after the first", limited.saturating_sub(1)),
             ]);
+        }
+        Ok(())
+    }
+
+    /// Writes bound by the server's budget, not by latency: 300 creates at -j 16 with 30 ms
+    /// latency under a token bucket, a fixed window and a sliding window (the fixed window twice:
+    /// `X-RateLimit-Reset` in seconds to go, and as a Unix time), each without and with
+    /// `--rate-limit` at the server's average rate. Each elapsed time is set against the least
+    /// time the policy allows for the writes, computed from its parameters.
+    fn rate_bound(&self, table: &mut Table) -> anyhow::Result<()> {
+        const RATE_LATENCY_MS: u64 = 30;
+        let pins: usize = if self.options.quick { 120 } else { 300 };
+        // (name, fault spec, least time for `pins` writes in seconds)
+        let bucket = |rate: usize, burst: usize| pins.saturating_sub(burst) as f64 / rate as f64;
+        let window = |limit: usize, seconds: f64| (pins.div_ceil(limit) - 1) as f64 * seconds;
+        let policies = [
+            ("token bucket, 20/s, burst 20", "write-limit=20/s", bucket(20, 20)),
+            ("fixed window, 100 per 5 s", "write-fixed=100/5s", window(100, 5.0)),
+            (
+                "fixed window, 100 per 5 s, Reset as a Unix time",
+                "write-fixed=100/5s,reset=epoch",
+                window(100, 5.0),
+            ),
+            ("sliding window, 100 per 5 s", "write-sliding=100/5s", window(100, 5.0)),
+        ];
+        for (name, faults, ideal) in policies {
+            for paced in [false, true] {
+                let mut extra = vec!["-j", "16"];
+                if paced {
+                    extra.extend(["--rate-limit", "20/s"]);
+                }
+                eprintln!("rate bound: {name}, -j 16, {pins} pins, --rate-limit {paced}");
+                let run = self.apply(
+                    &format!("rate-bound-{}-{paced}", faults.replace(['=', '/', ','], "-")),
+                    &format!("latency={RATE_LATENCY_MS}ms,{faults}"),
+                    |dir| url_manifest(dir, pins, "yaml"),
+                    &extra,
+                )?;
+                check_stored(&run, pins)?;
+                let refused = run
+                    .requests
+                    .iter()
+                    .filter(|r| r.status == Some(429))
+                    .count();
+                let elapsed = run.executing.as_secs_f64();
+                table.rate_rows.push(vec![
+                    name.to_owned(),
+                    if paced {
+                        "`--rate-limit 20/s`".to_owned()
+                    } else {
+                        "none (headers only)".to_owned()
+                    },
+                    format!("{ideal:.1} s"),
+                    format!("{elapsed:.2} s"),
+                    format!("**{:.3}**", ideal / elapsed),
+                    format!(
+                        "{refused} ({:.1}%)",
+                        refused as f64 * 100.0 / pins as f64
+                    ),
+                ]);
+            }
         }
         Ok(())
     }
@@ -1072,6 +1176,8 @@ impl Crc32 {
 struct Table {
     rows: Vec<Vec<String>>,
     cpu_rows: Vec<Vec<String>>,
+    /// Rows of the rate-bound table (policy, pacing, least time, elapsed, ratio, 429s).
+    rate_rows: Vec<Vec<String>>,
     peer_rows: Vec<Vec<String>>,
     notes: Vec<String>,
 }
@@ -1100,6 +1206,9 @@ impl Table {
         for row in self.rows.iter().chain(&self.cpu_rows) {
             let _ = writeln!(out, "| {} |", row.join(" | "));
         }
+        if !self.rate_rows.is_empty() {
+            let _ = writeln!(out, "\n{}", self.rate_table());
+        }
         if !self.peer_rows.is_empty() {
             let _ = writeln!(
                 out,
@@ -1121,23 +1230,36 @@ impl Table {
     }
 }
 
+impl Table {
+    /// The rate-bound rows as a table of their own (also written into README's "Rate limits").
+    fn rate_table(&self) -> String {
+        let mut out = String::from(
+            "Rate-bound: 300 creates (120 with `--quick`) at `-j 16`, 30 ms latency, under each server write budget; the ratio is the least time the budget allows over the time taken (higher is better, 1 is the ideal):\n\n| Server budget | Client pacing | Least time | Took | Ratio | 429s |\n|---|---|---|---|---|---|\n",
+        );
+        for row in &self.rate_rows {
+            let _ = writeln!(out, "| {} |", row.join(" | "));
+        }
+        out
+    }
+}
+
 /// Replaces the text between the benchmark markers in README.md's "Performance" section.
-fn write_readme(markdown: &str) -> anyhow::Result<()> {
-    const START: &str = "<!-- bench:start -->";
-    const END: &str = "<!-- bench:end -->";
+fn write_readme(block: &str, markdown: &str) -> anyhow::Result<()> {
+    let start_marker = format!("<!-- {block}:start -->");
+    let end_marker = format!("<!-- {block}:end -->");
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md");
     let text = std::fs::read_to_string(&path).context("cannot read README.md")?;
-    let (Some(start), Some(end)) = (text.find(START), text.find(END)) else {
-        bail!("README.md has no {START} ... {END} markers in its Performance section");
+    let (Some(start), Some(end)) = (text.find(&start_marker), text.find(&end_marker)) else {
+        bail!("README.md has no {start_marker} ... {end_marker} markers");
     };
     if end < start {
-        bail!("README.md's benchmark markers are out of order");
+        bail!("README.md's {block} markers are out of order");
     }
     let updated = format!(
-        "{}{START}\n{}{END}{}",
+        "{}{start_marker}\n{}{end_marker}{}",
         &text[..start],
         markdown,
-        &text[end + END.len()..]
+        &text[end + end_marker.len()..]
     );
     std::fs::write(&path, updated).context("cannot write README.md")
 }
