@@ -41,7 +41,14 @@ struct Options {
 }
 
 /// The sections `--only` can name.
-const SECTIONS: [&str; 6] = ["throughput", "rate", "memory", "validate", "resume", "peers"];
+const SECTIONS: [&str; 6] = [
+    "throughput",
+    "rate",
+    "memory",
+    "validate",
+    "resume",
+    "peers",
+];
 
 fn main() -> anyhow::Result<()> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -51,7 +58,10 @@ fn main() -> anyhow::Result<()> {
                 bail!("--only needs a section: {}", SECTIONS.join(", "));
             };
             if !SECTIONS.contains(&section.as_str()) {
-                bail!("unknown section `{section}` (known: {})", SECTIONS.join(", "));
+                bail!(
+                    "unknown section `{section}` (known: {})",
+                    SECTIONS.join(", ")
+                );
             }
             args.drain(at..at + 2);
             Some(section)
@@ -559,14 +569,26 @@ impl Bench {
         let bucket = |rate: usize, burst: usize| pins.saturating_sub(burst) as f64 / rate as f64;
         let window = |limit: usize, seconds: f64| (pins.div_ceil(limit) - 1) as f64 * seconds;
         let policies = [
-            ("token bucket, 20/s, burst 20", "write-limit=20/s", bucket(20, 20)),
-            ("fixed window, 100 per 5 s", "write-fixed=100/5s", window(100, 5.0)),
+            (
+                "token bucket, 20/s, burst 20",
+                "write-limit=20/s",
+                bucket(20, 20),
+            ),
+            (
+                "fixed window, 100 per 5 s",
+                "write-fixed=100/5s",
+                window(100, 5.0),
+            ),
             (
                 "fixed window, 100 per 5 s, Reset as a Unix time",
                 "write-fixed=100/5s,reset=epoch",
                 window(100, 5.0),
             ),
-            ("sliding window, 100 per 5 s", "write-sliding=100/5s", window(100, 5.0)),
+            (
+                "sliding window, 100 per 5 s",
+                "write-sliding=100/5s",
+                window(100, 5.0),
+            ),
         ];
         for (name, faults, ideal) in policies {
             for paced in [false, true] {
@@ -576,7 +598,10 @@ impl Bench {
                 }
                 eprintln!("rate bound: {name}, -j 16, {pins} pins, --rate-limit {paced}");
                 let run = self.apply(
-                    &format!("rate-bound-{}-{paced}", faults.replace(['=', '/', ','], "-")),
+                    &format!(
+                        "rate-bound-{}-{paced}",
+                        faults.replace(['=', '/', ','], "-")
+                    ),
                     &format!("latency={RATE_LATENCY_MS}ms,{faults}"),
                     |dir| url_manifest(dir, pins, "yaml"),
                     &extra,
@@ -598,10 +623,7 @@ impl Bench {
                     format!("{ideal:.1} s"),
                     format!("{elapsed:.2} s"),
                     format!("**{:.3}**", ideal / elapsed),
-                    format!(
-                        "{refused} ({:.1}%)",
-                        refused as f64 * 100.0 / pins as f64
-                    ),
+                    format!("{refused} ({:.1}%)", refused as f64 * 100.0 / pins as f64),
                 ]);
             }
         }

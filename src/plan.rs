@@ -149,6 +149,28 @@ impl Plan {
             .collect()
     }
 
+    /// How many writes carrying out the plan takes: a create (and a video's media
+    /// registration), an update, a replace's delete and create, an orphan's delete.
+    pub(crate) fn writes(&self, manifest: &Manifest) -> usize {
+        let pins: usize = self
+            .pins
+            .iter()
+            .map(|planned| {
+                let video = usize::from(matches!(
+                    manifest.pins[planned.index].media,
+                    Media::Video(_)
+                ));
+                match planned.action {
+                    Action::Create { .. } => 1 + video,
+                    Action::Update { .. } => 1,
+                    Action::Replace { .. } => 2 + video,
+                    _ => 0,
+                }
+            })
+            .sum();
+        pins + self.orphans.iter().filter(|orphan| orphan.delete).count()
+    }
+
     /// How many pins have each action name, in a fixed order, for summaries.
     pub fn counts(&self) -> Vec<(&'static str, usize)> {
         let names = [

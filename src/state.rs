@@ -156,8 +156,9 @@ pub enum Record {
         /// the next look at the listing starts here.
         at_ms: i64,
     },
-    /// The announced attempt was never sent (the run stopped while it waited for a request
-    /// slot): it is no longer in flight.
+    /// The announced attempt had no effect: the run stopped while it waited for a request slot,
+    /// or the server refused it because the account's quota was used up. It is no longer in
+    /// flight.
     Unsent {
         /// Pin key.
         key: String,

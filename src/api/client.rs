@@ -18,7 +18,8 @@ use serde::de::DeserializeOwned;
 use crate::api::clock::{OffsetBounds, ServerClock};
 use crate::api::environment::Environment;
 use crate::api::error::{ApiError, ApiErrorKind};
-use crate::api::gate::{RateGate, RateLimitHeaders, Ticket};
+use crate::api::gate::{QUOTA_WAIT, RateGate, RateLimitHeaders, RequestKind, Ticket};
+use crate::api::ledger::Ledger;
 use crate::api::oauth::AppCredentials;
 use crate::api::retry::{ErrorClass, RetryPolicy, RetryState, classify};
 use crate::api::retry_after::{RetryAfter, parse_retry_after};
@@ -253,6 +254,17 @@ impl<'a> Call<'a> {
         self
     }
 
+    /// Whether the call spends the write budget: every POST, PATCH and DELETE but the token
+    /// endpoint's (which Pinterest counts among reads).
+    fn kind(&self) -> RequestKind {
+        let token = matches!(self.auth, AuthMode::Basic(_));
+        if self.method == Method::GET || token {
+            RequestKind::Read
+        } else {
+            RequestKind::Write
+        }
+    }
+
     /// The path as shown in logs and errors: `/v5/boards/123/sections`.
     fn path(&self) -> String {
         let mut path = String::from("/v5");
@@ -297,6 +309,27 @@ impl ApiClient {
     /// The API origin, e.g. `https://api.pinterest.com`.
     pub fn origin(&self) -> &str {
         self.inner.environment.origin()
+    }
+
+    /// Shares this client's write budget with every pinbatch process that uses `ledger` (the
+    /// same account on the same API, see [`crate::api::ledger`]).
+    pub fn share_budget(&self, ledger: Ledger) {
+        self.inner.gate.share(ledger);
+    }
+
+    /// The server's clock now, as estimated (this machine's when nothing is known).
+    fn server_now(&self) -> SystemTime {
+        let now = SystemTime::now();
+        let Some(offset) = self.inner.clock.offset() else {
+            return now;
+        };
+        let middle = offset.low / 2 + offset.high / 2;
+        let shift = Duration::from_millis(middle.unsigned_abs());
+        if middle >= 0 {
+            now + shift
+        } else {
+            now.checked_sub(shift).unwrap_or(now)
+        }
     }
 
     /// How far the server's clock is from this machine's, as estimated from the `Date` headers
@@ -578,11 +611,20 @@ impl ApiClient {
                 }
                 AuthMode::Basic(_) => (None, 0),
             };
-            let ticket = self.inner.gate.wait().await;
+            let ticket = match self.inner.gate.wait(call.kind()).await {
+                Ok(ticket) => ticket,
+                Err(until) => return Err(quota_used_up(call, until)),
+            };
             let err = match self.send_once(call, token.as_ref(), ticket).await {
                 Ok(bytes) => return Ok(bytes),
                 Err(err) => err,
             };
+            if let Some(until) = self.used_up_quota(&err) {
+                if let Some(until) = until {
+                    self.inner.gate.exhausted(until);
+                }
+                return Err(err.with_quota(until).with_retries(retry.retries()));
+            }
             if err.status() == Some(401)
                 && token.is_some()
                 && !refreshed
@@ -607,6 +649,9 @@ impl ApiClient {
             if matches!(classify(&err), ErrorClass::RateLimited { .. }) {
                 // One 429 holds every request of this client, not only this one.
                 self.inner.gate.pause_for(delay);
+                if call.kind() == RequestKind::Write {
+                    self.inner.gate.refused();
+                }
             } else {
                 tokio::time::sleep(delay).await;
             }
@@ -650,6 +695,9 @@ impl ApiClient {
             Body::Form(pairs) => request = request.form(pairs),
         }
         tracing::debug!(method, path = %path, "sending request");
+        if call.kind() == RequestKind::Write {
+            self.inner.gate.sent(ticket);
+        }
         let sent = SystemTime::now();
         let response = request
             .send()
@@ -660,8 +708,10 @@ impl ApiClient {
         if let Some(date) = header_text(&headers, "date") {
             self.inner.clock.observe(&date, sent, SystemTime::now());
         }
-        if let Some(limits) = RateLimitHeaders::from_headers(&headers) {
-            self.inner.gate.observe(limits, ticket);
+        if call.kind() == RequestKind::Write
+            && let Some(limits) = RateLimitHeaders::from_headers(&headers)
+        {
+            self.inner.gate.observe(limits, ticket, self.server_now());
         }
         let request_id = header_text(&headers, "x-pinterest-rid");
         let bytes = response.bytes().await.map_err(|err| {
@@ -683,7 +733,7 @@ impl ApiClient {
                 (status.as_u16() == 429)
                     .then(|| RateLimitHeaders::from_headers(&headers))
                     .flatten()
-                    .and_then(|limits| limits.reset_in(SystemTime::now()))
+                    .and_then(|limits| limits.reset_in(self.server_now()))
                     .map(RetryAfter::Delay)
             });
         Err(ApiError::status_error(method, path, status.as_u16(), body)
@@ -810,6 +860,42 @@ impl ApiClient {
         }
         Ok(())
     }
+}
+
+impl ApiClient {
+    /// Whether a refusal is a used-up quota (a day's budget) rather than a pace to keep: a 429
+    /// that says so, or one that asks to wait longer than [`QUOTA_WAIT`]. `Some` with when the
+    /// quota comes back, if the server said.
+    fn used_up_quota(&self, err: &ApiError) -> Option<Option<SystemTime>> {
+        if !matches!(classify(err), ErrorClass::RateLimited { .. }) {
+            return None;
+        }
+        let now = self.server_now();
+        let asked = err.retry_after().map(|after| after.asked_from(now));
+        let says_so = ["daily", "per day", "quota"]
+            .iter()
+            .any(|word| err.to_string().to_ascii_lowercase().contains(word));
+        if !says_so && asked.is_none_or(|asked| asked <= QUOTA_WAIT) {
+            return None;
+        }
+        // Back to this machine's clock for the message.
+        Some(asked.map(|asked| SystemTime::now() + asked))
+    }
+}
+
+/// The error of a request not sent because a quota is used up until `until`.
+fn quota_used_up(call: &Call<'_>, until: SystemTime) -> ApiError {
+    ApiError::status_error(
+        call.method.as_str(),
+        call.path(),
+        429,
+        ErrorBody {
+            code: None,
+            message: Some("not sent: the account's request quota is used up".to_owned()),
+            message_detail: None,
+        },
+    )
+    .with_quota(Some(until))
 }
 
 fn header_text(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {

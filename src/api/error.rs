@@ -3,6 +3,7 @@
 //! The access token is never part of an error.
 
 use std::fmt;
+use std::time::SystemTime;
 
 use crate::api::retry_after::RetryAfter;
 
@@ -48,6 +49,9 @@ struct Details {
     message_detail: Option<String>,
     request_id: Option<String>,
     retry_after: Option<RetryAfter>,
+    /// Set when the refusal is a used-up quota (a day's budget), not a pace to keep: when it
+    /// comes back, if the server said.
+    quota: Option<Option<SystemTime>>,
     retries: u32,
     source: Option<BoxError>,
 }
@@ -75,6 +79,7 @@ impl ApiError {
                 message_detail: None,
                 request_id: None,
                 retry_after: None,
+                quota: None,
                 retries: 0,
                 source: None,
             }),
@@ -118,6 +123,18 @@ impl ApiError {
     pub fn with_retry_after(mut self, retry_after: Option<RetryAfter>) -> Self {
         self.inner.retry_after = retry_after;
         self
+    }
+
+    /// Marks the refusal as a used-up quota that comes back at `until` (if known).
+    pub fn with_quota(mut self, until: Option<SystemTime>) -> Self {
+        self.inner.quota = Some(until);
+        self
+    }
+
+    /// For a refusal because a quota (a day's budget) is used up: `Some` with when it comes back,
+    /// if the server said.
+    pub fn quota(&self) -> Option<Option<SystemTime>> {
+        self.inner.quota
     }
 
     /// Records how many retries were made before giving up.
@@ -184,6 +201,15 @@ impl ApiError {
 
     /// A suggestion for the user, when one is known.
     pub fn hint(&self) -> Option<String> {
+        if let Some(until) = self.quota() {
+            return Some(match until {
+                Some(until) => format!(
+                    "the budget comes back at {}; run the same command again then",
+                    local_time(until)
+                ),
+                None => "the budget comes back later; run the same command again then".into(),
+            });
+        }
         if self.is_trial_access() {
             return Some(
                 "apps with Trial access can only write to the API sandbox: add --sandbox (and use a sandbox token)"
@@ -213,6 +239,17 @@ impl ApiError {
         }
         None
     }
+}
+
+/// A moment as people read it: local time to the minute, with its offset.
+pub fn local_time(at: SystemTime) -> String {
+    jiff::Timestamp::try_from(at)
+        .map(|at| {
+            at.to_zoned_datetime(jiff::tz::TimeZone::system())
+                .strftime("%Y-%m-%d %H:%M %:z")
+                .to_string()
+        })
+        .unwrap_or_else(|_| "an unknown time".to_owned())
 }
 
 fn mentions(text: Option<&str>, needle: &str) -> bool {

@@ -1,12 +1,27 @@
-//! `RateGate`: one pacing gate shared by every request of a client, so that a 429 seen by one
-//! worker pauses all of them, optional client-side pacing (`--rate-limit`) holds, and the
-//! `X-RateLimit-*` headers, when a server sends them, are followed before the budget runs out.
+//! `RateGate`: one pacing gate shared by every request of a client (and, through a ledger, by
+//! every pinbatch process writing to the same account), so that a 429 seen by one request
+//! pauses all of them, `--rate-limit` holds, and the server's write budget is used to the full
+//! without being overrun.
+//!
+//! The model: a server announces its write budget in `X-RateLimit-Limit` (L),
+//! `X-RateLimit-Remaining` and `X-RateLimit-Reset`. Whatever its policy, L writes in any
+//! trailing window W never exceed it, when W is the time the budget takes to come back whole:
+//! a fixed window allows at least that, a sliding window exactly that, and a token bucket of L
+//! refilled in W also (it refills as fast as writes leave the window). So the gate bursts while
+//! fewer than L of its writes lie in the last W, then sends each next write as an old one leaves
+//! the window. L comes from the headers; W is learnt from Reset: the most it reads is the
+//! budget's full recovery time (a fixed window's length, a bucket's time to fill from empty).
+//! Remaining then tells whether someone else uses the budget too (the server counted more than
+//! this log holds); those writes are reckoned with until they have left the window.
 //!
 //! The decisions live in [`GateState`], a pure state machine over `Instant`s (tested with a fake
-//! clock); [`RateGate`] only adds a mutex and the sleep.
+//! clock); [`RateGate`] adds a mutex, the sleep and the shared ledger.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
+
+use crate::api::ledger::{Ledger, LedgerEntry, LedgerSend};
 
 /// A `X-RateLimit-Reset` above this is read as Unix seconds, below it as seconds from now.
 const EPOCH_THRESHOLD: u64 = 1_000_000_000;
@@ -16,6 +31,22 @@ const EPOCH_THRESHOLD: u64 = 1_000_000_000;
 /// land closer than that: enough for a sliding or fixed window of exactly `rate` per second to
 /// count one too many now and then. With this much added, no gap is ever shorter than `1/rate`.
 const PACING_SLACK: Duration = Duration::from_millis(2);
+
+/// A write may start this much after the oldest write of a full window would let it, so that
+/// the small lateness of the timer and of the server's own clock never puts L + 1 writes into
+/// one of its windows.
+const WINDOW_SLACK: Duration = Duration::from_millis(20);
+
+/// How long a write waits for another process's first answers to tell the budget (see
+/// [`GateState::awaits_budget`]) before it goes anyway.
+const AWAIT_BUDGET_FOR: Duration = Duration::from_secs(2);
+
+/// How often a write waiting for the budget looks again.
+const AWAIT_BUDGET_POLL: Duration = Duration::from_millis(10);
+
+/// A budget that comes back later than this is a quota for hours or the day: waiting for it is
+/// not pacing, and requests fail at once instead (see [`GateState::exhausted_until`]).
+pub const QUOTA_WAIT: Duration = Duration::from_secs(10 * 60);
 
 /// The rate-limit headers of one response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -44,16 +75,45 @@ impl RateLimitHeaders {
         })
     }
 
-    /// How long from `wall_now` until the window resets.
-    pub fn reset_in(&self, wall_now: SystemTime) -> Option<Duration> {
+    /// How long from `server_now` (the server's clock, as estimated) until the reset.
+    pub fn reset_in(&self, server_now: SystemTime) -> Option<Duration> {
         let reset = self.reset?;
         if reset >= EPOCH_THRESHOLD {
             let at = SystemTime::UNIX_EPOCH + Duration::from_secs(reset);
-            Some(at.duration_since(wall_now).unwrap_or(Duration::ZERO))
+            Some(at.duration_since(server_now).unwrap_or(Duration::ZERO))
         } else {
             Some(Duration::from_secs(reset))
         }
     }
+}
+
+/// What the headers taught about the write budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Writes allowed per window (`X-RateLimit-Limit`).
+    pub limit: u64,
+    /// The window: the longest the budget took to come back whole.
+    pub window: Duration,
+}
+
+/// One write let through: when it starts, and its ticket when it is this process's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Send {
+    at: Instant,
+    ticket: Option<u64>,
+}
+
+/// Which request a response belongs to, in the order the gate let them through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket(u64);
+
+/// Whether a request spends the write budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestKind {
+    /// A POST, PATCH or DELETE: counted against the write budget.
+    Write,
+    /// A read: only pauses and `--rate-limit` hold it.
+    Read,
 }
 
 /// The pure pacing state: when the next request may start.
@@ -61,22 +121,29 @@ impl RateLimitHeaders {
 pub struct GateState {
     /// Spacing from `--rate-limit`, if set.
     fixed_interval: Option<Duration>,
-    /// Spacing derived from the rate-limit headers, valid until `header_until`.
-    header_interval: Option<Duration>,
-    header_until: Option<Instant>,
-    /// No request starts before this (set by 429s and exhausted windows).
+    /// The earliest start of the next request paced by `--rate-limit`.
+    next_fixed: Option<Instant>,
+    /// No request starts before this (set by 429s).
     not_before: Option<Instant>,
-    /// The earliest start of the next paced request.
-    next_slot: Option<Instant>,
-    /// Requests let through so far.
-    sent: u64,
-    /// The newest request whose answer's headers were followed (see [`GateState::observe`]).
+    /// The write budget, once the headers told it.
+    budget: Option<Budget>,
+    /// The writes let through, in start order: what counts against the budget.
+    sends: VecDeque<Send>,
+    /// Requests let through so far; tickets are 1, 2, ...
+    reserved: u64,
+    /// The newest request whose answer's headers were followed.
     observed: u64,
+    /// Writes of others the server counted and this log does not hold, and until when they
+    /// count (they have left the window by then).
+    foreign: Option<(u64, Instant)>,
+    /// A quota used up until then: requests fail at once instead of waiting.
+    exhausted_until: Option<SystemTime>,
+    /// When the quota was found used up, by this clock (to share it only with processes
+    /// running then).
+    exhausted_seen: Option<Instant>,
+    /// Since when this state is shared through a ledger.
+    sharing_since: Option<Instant>,
 }
-
-/// Which request a response belongs to, in the order the gate let them through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ticket(u64);
 
 impl GateState {
     /// A gate pacing at `rate_per_second` requests per second, or unpaced when `None`.
@@ -86,44 +153,142 @@ impl GateState {
             .map(|rate| Duration::from_secs_f64(1.0 / rate) + PACING_SLACK);
         GateState {
             fixed_interval,
-            header_interval: None,
-            header_until: None,
+            next_fixed: None,
             not_before: None,
-            next_slot: None,
-            sent: 0,
+            budget: None,
+            sends: VecDeque::new(),
+            reserved: 0,
             observed: 0,
+            foreign: None,
+            exhausted_until: None,
+            exhausted_seen: None,
+            sharing_since: None,
         }
     }
 
-    /// Reserves a start time for one request asked for at `now`; the caller waits until then.
-    pub fn reserve(&mut self, now: Instant) -> Instant {
-        if self.header_until.is_some_and(|until| now >= until) {
-            // The budget the headers spoke of is back: slots handed out at their pace no
-            // longer bind. Only `--rate-limit` spacing carries on, counted from now.
-            self.header_interval = None;
-            self.header_until = None;
-            self.next_slot = self.fixed_interval.map(|interval| now + interval);
-        }
+    /// The write budget learnt so far.
+    #[cfg(test)]
+    pub fn budget(&self) -> Option<Budget> {
+        self.budget
+    }
+
+    /// When a used-up quota comes back, if one is.
+    pub fn exhausted_until(&self) -> Option<SystemTime> {
+        self.exhausted_until
+    }
+
+    /// Reserves a start for one request asked for at `now`, and its ticket; the caller waits
+    /// until then (and calls [`GateState::cancel`] if it does not go after all).
+    pub fn reserve(&mut self, now: Instant, kind: RequestKind) -> (Instant, Ticket) {
         let mut start = now;
         if let Some(not_before) = self.not_before {
             start = start.max(not_before);
         }
-        let interval = match (self.fixed_interval, self.header_interval) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
-        if let Some(interval) = interval {
-            if let Some(slot) = self.next_slot {
-                start = start.max(slot);
+        if let Some(next) = self.next_fixed {
+            start = start.max(next);
+        }
+        if kind == RequestKind::Write
+            && let Some(budget) = self.budget
+        {
+            start = self.first_free(start, budget);
+        }
+        if let Some(interval) = self.fixed_interval {
+            self.next_fixed = Some(start + interval);
+        }
+        self.reserved += 1;
+        let ticket = self.reserved;
+        if kind == RequestKind::Write {
+            let at = self.sends.partition_point(|send| send.at <= start);
+            self.sends.insert(
+                at,
+                Send {
+                    at: start,
+                    ticket: Some(ticket),
+                },
+            );
+            self.forget_before(now);
+        }
+        (start, Ticket(ticket))
+    }
+
+    /// The first moment from `start` at which one more write fits the budget: fewer than its
+    /// limit (less what others use) in the window before it.
+    fn first_free(&self, mut start: Instant, budget: Budget) -> Instant {
+        for _ in 0..3 {
+            let foreign = match self.foreign {
+                Some((count, until)) if until > start => count,
+                _ => 0,
+            };
+            if foreign >= budget.limit {
+                if let Some((_, until)) = self.foreign {
+                    start = start.max(until);
+                }
+                continue;
             }
-            self.next_slot = Some(start + interval);
+            let allowed = usize::try_from(budget.limit - foreign).unwrap_or(usize::MAX);
+            // The writes reserved at or before `start` that are still in its window, and any
+            // reserved after it (they will be in the window of a later write): the `allowed`-th
+            // latest of them must leave the window first.
+            if self.sends.len() >= allowed {
+                let leaving = self.sends[self.sends.len() - allowed].at;
+                start = start.max(leaving + budget.window + WINDOW_SLACK);
+            }
+            return start;
         }
         start
     }
 
-    /// When the pacing from rate-limit headers lapses, if it is in force.
-    pub fn header_until(&self) -> Option<Instant> {
-        self.header_until
+    /// Drops the writes that no longer count for anything at `now`.
+    fn forget_before(&mut self, now: Instant) {
+        let keep = self
+            .budget
+            .map_or(Duration::from_secs(60), |budget| budget.window * 2);
+        while self
+            .sends
+            .front()
+            .is_some_and(|send| send.at + keep < now && self.sends.len() > 1)
+        {
+            self.sends.pop_front();
+        }
+    }
+
+    /// Whether a write asked for at `now` should wait a moment before reserving: another
+    /// process sharing the budget has writes out and no answer has told the budget yet. Its
+    /// answers come within a round trip; bursting meanwhile would send the two processes'
+    /// first writes at once, beyond a budget that either could have used up alone.
+    pub fn awaits_budget(&self, now: Instant, kind: RequestKind) -> bool {
+        kind == RequestKind::Write
+            && self.budget.is_none()
+            && self
+                .sends
+                .iter()
+                .any(|send| send.ticket.is_none() && send.at + AWAIT_BUDGET_FOR > now)
+    }
+
+    /// The write with `ticket` goes out only now, at `now`: later than reserved when the machine
+    /// was busy or a connection was slow to come. What counts is when the server sees it, so the
+    /// log moves it, and the writes that follow keep their distance from when it really went.
+    pub fn sent(&mut self, ticket: Ticket, now: Instant) {
+        let Some(index) = self
+            .sends
+            .iter()
+            .position(|send| send.ticket == Some(ticket.0))
+        else {
+            return;
+        };
+        if self.sends[index].at >= now {
+            return;
+        }
+        if let Some(mut send) = self.sends.remove(index) {
+            send.at = now;
+            let at = self.sends.partition_point(|known| known.at <= now);
+            self.sends.insert(at, send);
+        }
+    }
+
+    /// Takes back a reservation that was not used (the request was held by a pause).
+    pub fn cancel(&mut self, ticket: Ticket) {
+        self.sends.retain(|send| send.ticket != Some(ticket.0));
     }
 
     /// Whether a pause holds requests at `now`.
@@ -131,57 +296,146 @@ impl GateState {
         self.not_before.is_some_and(|until| until > now)
     }
 
-    /// Counts a request as sent and hands back its ticket.
-    pub fn send(&mut self) -> Ticket {
-        self.sent += 1;
-        Ticket(self.sent)
-    }
-
     /// Holds every request until at least `until` (a 429's Retry-After or backoff).
     pub fn pause_until(&mut self, until: Instant) {
         self.not_before = Some(self.not_before.map_or(until, |current| current.max(until)));
     }
 
-    /// Follows the rate-limit headers of the response to the request with `ticket`, received at
-    /// `now` (`wall_now` for epoch resets): the remaining budget is spread evenly until the
-    /// reset, and with none left every request waits for it.
+    /// A write was refused with a 429 although the budget seemed to allow it: the window is
+    /// longer than learnt (a Reset rounded down, a bucket that fills more slowly), so it grows
+    /// by a tenth.
+    pub fn refused(&mut self) {
+        if let Some(budget) = &mut self.budget {
+            budget.window = budget.window * 11 / 10 + Duration::from_millis(10);
+        }
+    }
+
+    /// Follows the rate-limit headers of the answer to the write with `ticket`, received at
+    /// `now`; `server_now` is the server's clock then (for a Reset given as a Unix time).
     ///
     /// Only an answer to a request sent later than the last one followed counts: the answers
-    /// to a burst of concurrent requests arrive together and in any order, and the first
-    /// request's answer (the highest Remaining) arriving last used to set the pace, so a small
-    /// window was overrun (measured: 8-14 x 429 per 100 pins against a fixed window of 20 per
-    /// second with -j 16).
-    ///
-    /// Spreading always, not only once the budget runs low, keeps a batch of concurrent
-    /// requests from spending the budget before the headers that say so come back. It also
-    /// suits both kinds of limit without knowing which one the server has. A fixed window gets
-    /// its budget used evenly until it resets. A bucket that refills steadily, with the reset
-    /// meaning "full again", settles where the spacing equals the refill rate: about half the
-    /// bucket is left then, and no request is refused.
+    /// to a burst of concurrent requests arrive together and in any order, and an old one
+    /// arriving last would tell of a budget already spent.
     pub fn observe(
         &mut self,
         headers: RateLimitHeaders,
         ticket: Ticket,
         now: Instant,
-        wall_now: SystemTime,
+        server_now: SystemTime,
     ) {
-        let Some(remaining) = headers.remaining else {
+        let (Some(remaining), Some(reset_in)) = (headers.remaining, headers.reset_in(server_now))
+        else {
             return;
         };
         if ticket.0 < self.observed {
             return;
         }
         self.observed = ticket.0;
-        let Some(reset_in) = headers.reset_in(wall_now) else {
-            return;
-        };
-        let until = now + reset_in;
-        if remaining == 0 {
-            self.pause_until(until);
+        if reset_in > QUOTA_WAIT {
+            // A budget for the day: nothing to pace by, but once it is spent, nothing to wait for.
+            if remaining == 0 {
+                self.exhausted_until = Some(server_now + reset_in);
+                self.exhausted_seen = Some(now);
+            }
             return;
         }
-        self.header_interval = Some(reset_in / u32::try_from(remaining).unwrap_or(u32::MAX));
-        self.header_until = Some(until);
+        let limit = headers
+            .limit
+            .or(self.budget.map(|budget| budget.limit))
+            .unwrap_or(remaining + 1)
+            .max(1);
+        // Reset rounds up to whole seconds, so the whole seconds of the longest one seen are
+        // the window (a Unix-time Reset read against a clock between two seconds overshoots).
+        let window = Duration::from_secs(reset_in.as_secs().max(1));
+        let window = self
+            .budget
+            .map_or(window, |budget| budget.window.max(window));
+        self.budget = Some(Budget { limit, window });
+        // The server counted `limit - remaining` writes in its window when it answered; the
+        // writes of this log up to the one answered and still in the window are the ones it
+        // can have counted of them.
+        let used = limit.saturating_sub(remaining);
+        let answered_at = self
+            .sends
+            .iter()
+            .find(|send| send.ticket == Some(ticket.0))
+            .map_or(now, |send| send.at);
+        let ours = self
+            .sends
+            .iter()
+            .filter(|send| send.at <= answered_at && send.at + window > now)
+            .count() as u64;
+        // One more than this log holds is within the rounding of a bucket's tokens to whole ones.
+        self.foreign = (used > ours + 1).then(|| (used - ours - 1, now + window));
+    }
+
+    /// Takes in what other processes did, from the shared ledger (`to_instant` maps its Unix
+    /// milliseconds onto this clock): their writes, the budget they learnt and their pauses. A
+    /// quota another run found used up is not taken in: it is for `plan`'s estimate, and a run
+    /// asks the server itself (the quota may be back sooner than it said).
+    fn import(&mut self, entry: &LedgerEntry, own: u32, to_instant: impl Fn(i64) -> Instant) {
+        if let (Some(limit), Some(window_ms)) = (entry.limit, entry.window_ms) {
+            let window = Duration::from_millis(window_ms);
+            self.budget = Some(match self.budget {
+                Some(known) => Budget {
+                    limit,
+                    window: known.window.max(window),
+                },
+                None => Budget { limit, window },
+            });
+        }
+        if let Some(until) = entry.pause_until_ms {
+            self.pause_until(to_instant(until));
+        }
+        // A quota another process found used up while this one runs holds this one too; one
+        // found by an earlier run is for `plan`'s estimate only: a run asks the server itself,
+        // as the quota may be back sooner than it said.
+        if let (Some(until), Some(seen)) = (entry.exhausted_until_ms, entry.exhausted_seen_ms)
+            && self
+                .sharing_since
+                .is_some_and(|since| to_instant(seen) >= since)
+        {
+            let at =
+                SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(until).unwrap_or(0));
+            self.exhausted_until = Some(self.exhausted_until.map_or(at, |known| known.max(at)));
+        }
+        self.sends.retain(|send| send.ticket.is_some());
+        for send in entry.sends.iter().filter(|send| send.pid != own) {
+            let at = to_instant(send.at_ms);
+            let index = self.sends.partition_point(|known| known.at <= at);
+            self.sends.insert(index, Send { at, ticket: None });
+        }
+    }
+
+    /// Writes back this process's writes and what it learnt (`to_ms` maps this clock onto Unix
+    /// milliseconds); other processes' writes in the entry are kept.
+    fn export(&self, entry: &mut LedgerEntry, own: u32, to_ms: impl Fn(Instant) -> i64) {
+        if let Some(budget) = self.budget {
+            entry.limit = Some(budget.limit);
+            entry.window_ms = Some(u64::try_from(budget.window.as_millis()).unwrap_or(u64::MAX));
+        }
+        if let Some(until) = self.not_before {
+            let until = to_ms(until);
+            entry.pause_until_ms =
+                Some(entry.pause_until_ms.map_or(until, |known| known.max(until)));
+        }
+        if let (Some(until), Some(seen)) = (self.exhausted_until, self.exhausted_seen)
+            && let Ok(after) = until.duration_since(SystemTime::UNIX_EPOCH)
+        {
+            entry.exhausted_until_ms = Some(i64::try_from(after.as_millis()).unwrap_or(i64::MAX));
+            entry.exhausted_seen_ms = Some(to_ms(seen));
+        }
+        entry.sends.retain(|send| send.pid != own);
+        entry.sends.extend(
+            self.sends
+                .iter()
+                .filter(|send| send.ticket.is_some())
+                .map(|send| LedgerSend {
+                    at_ms: to_ms(send.at),
+                    pid: own,
+                }),
+        );
+        entry.sends.sort_by_key(|send| send.at_ms);
     }
 }
 
@@ -189,6 +443,37 @@ impl GateState {
 #[derive(Debug, Clone)]
 pub struct RateGate {
     state: Arc<Mutex<GateState>>,
+    shared: Arc<Mutex<Option<Shared>>>,
+}
+
+/// The ledger this gate shares its budget through, and this process's clocks to map its
+/// times between processes.
+#[derive(Debug)]
+struct Shared {
+    ledger: Ledger,
+    pid: u32,
+    base: Instant,
+    base_ms: i64,
+}
+
+impl Shared {
+    fn to_ms(&self, at: Instant) -> i64 {
+        match at.checked_duration_since(self.base) {
+            Some(after) => self.base_ms + i64::try_from(after.as_millis()).unwrap_or(i64::MAX / 2),
+            None => {
+                self.base_ms - i64::try_from(self.base.duration_since(at).as_millis()).unwrap_or(0)
+            }
+        }
+    }
+
+    fn to_instant(&self, ms: i64) -> Instant {
+        let offset = Duration::from_millis(ms.abs_diff(self.base_ms));
+        if ms >= self.base_ms {
+            self.base + offset
+        } else {
+            self.base.checked_sub(offset).unwrap_or(self.base)
+        }
+    }
 }
 
 impl RateGate {
@@ -196,42 +481,103 @@ impl RateGate {
     pub fn new(rate_per_second: Option<f64>) -> Self {
         RateGate {
             state: Arc::new(Mutex::new(GateState::new(rate_per_second))),
+            shared: Arc::new(Mutex::new(None)),
         }
     }
 
+    /// Shares the budget from now on with every process that uses the same `ledger`.
+    pub fn share(&self, ledger: Ledger) {
+        let shared = Shared {
+            ledger,
+            pid: std::process::id(),
+            base: Instant::now(),
+            base_ms: unix_ms(SystemTime::now()),
+        };
+        if let Ok(mut state) = self.state.lock() {
+            state.sharing_since = Some(shared.base);
+        }
+        if let Ok(mut slot) = self.shared.lock() {
+            *slot = Some(shared);
+        }
+        self.with_state(|_| ());
+    }
+
+    /// Runs `f` on the state; with a ledger, between reading the others' part from it and
+    /// writing this process's part back, under its lock.
     fn with_state<R>(&self, f: impl FnOnce(&mut GateState) -> R) -> R {
         // A poisoned lock only means another task panicked mid-update; the state is still usable.
-        let mut guard = match self.state.lock() {
+        let mut state = match self.state.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        f(&mut guard)
+        let shared = match self.shared.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let Some(shared) = shared.as_ref() else {
+            return f(&mut state);
+        };
+        let mut f = Some(f);
+        let mut result = None;
+        let updated = shared.ledger.update(|entry| {
+            state.import(entry, shared.pid, |ms| shared.to_instant(ms));
+            result = f.take().map(|f| f(&mut state));
+            state.export(entry, shared.pid, |at| shared.to_ms(at));
+        });
+        if let Err(err) = updated {
+            tracing::warn!(error = %err, "the shared rate-limit ledger is unusable; pacing alone");
+        }
+        match (result, f) {
+            (Some(result), _) => result,
+            (None, Some(f)) => f(&mut state),
+            (None, None) => unreachable!("`f` ran or is still here"),
+        }
     }
 
-    /// Waits until this request may start, and counts it as sent.
-    pub async fn wait(&self) -> Ticket {
+    /// Waits until this request may start, and hands back its ticket. Fails at once with the
+    /// time it comes back when a quota is used up.
+    pub async fn wait(&self, kind: RequestKind) -> Result<Ticket, SystemTime> {
         loop {
             let now = Instant::now();
-            let (start, lapse) =
-                self.with_state(|state| (state.reserve(now), state.header_until()));
-            // A slot paced by the headers is not waited for past their reset: then the budget
-            // is back, and the request takes a new slot under whatever holds at that time.
-            let wake = lapse
-                .filter(|&lapse| lapse > now && lapse < start)
-                .unwrap_or(start);
-            if wake > now {
-                tokio::time::sleep_until(wake.into()).await;
+            let reserved = self.with_state(|state| {
+                let exhausted = state
+                    .exhausted_until()
+                    .filter(|until| *until > SystemTime::now());
+                match exhausted {
+                    Some(until) => Err(Some(until)),
+                    None if state.awaits_budget(now, kind) => Err(None),
+                    None => Ok(state.reserve(now, kind)),
+                }
+            });
+            let (start, ticket) = match reserved {
+                Ok(reserved) => reserved,
+                Err(Some(until)) => return Err(until),
+                Err(None) => {
+                    tokio::time::sleep(AWAIT_BUDGET_POLL).await;
+                    continue;
+                }
+            };
+            if start > now {
+                tokio::time::sleep_until(start.into()).await;
             }
-            if wake < start {
-                continue;
-            }
-            // A 429 or an exhausted budget seen while this request slept holds it too.
-            let ticket =
-                self.with_state(|state| (!state.paused_at(Instant::now())).then(|| state.send()));
-            if let Some(ticket) = ticket {
-                return ticket;
+            // A 429 seen while this request slept holds it too.
+            let held = self.with_state(|state| {
+                let held = state.paused_at(Instant::now());
+                if held {
+                    state.cancel(ticket);
+                }
+                held
+            });
+            if !held {
+                return Ok(ticket);
             }
         }
+    }
+
+    /// The request with `ticket` is being sent now (see [`GateState::sent`]).
+    pub fn sent(&self, ticket: Ticket) {
+        let now = Instant::now();
+        self.with_state(|state| state.sent(ticket, now));
     }
 
     /// Pauses every request sharing this gate for `delay` from now.
@@ -240,199 +586,35 @@ impl RateGate {
         self.with_state(|state| state.pause_until(until));
     }
 
-    /// Feeds the rate-limit headers of the response to the request with `ticket` into the
-    /// pacing.
-    pub fn observe(&self, headers: RateLimitHeaders, ticket: Ticket) {
-        let now = Instant::now();
-        let wall_now = SystemTime::now();
-        self.with_state(|state| state.observe(headers, ticket, now, wall_now));
+    /// A write was refused for the rate limit (see [`GateState::refused`]).
+    pub fn refused(&self) {
+        self.with_state(GateState::refused);
     }
+
+    /// Marks a quota used up until `until` (a 429 that says to come back in hours).
+    pub fn exhausted(&self, until: SystemTime) {
+        let now = Instant::now();
+        self.with_state(|state| {
+            state.exhausted_until = Some(until);
+            state.exhausted_seen = Some(now);
+        });
+    }
+
+    /// Feeds the rate-limit headers of the answer to the write with `ticket` into the pacing;
+    /// `server_now` is the server's clock, as estimated.
+    pub fn observe(&self, headers: RateLimitHeaders, ticket: Ticket, server_now: SystemTime) {
+        let now = Instant::now();
+        self.with_state(|state| state.observe(headers, ticket, now, server_now));
+    }
+}
+
+fn unix_ms(at: SystemTime) -> i64 {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |after| {
+            i64::try_from(after.as_millis()).unwrap_or(i64::MAX)
+        })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
-    }
-
-    #[test]
-    fn unpaced_gate_lets_requests_start_at_once() {
-        let t0 = Instant::now();
-        let mut gate = GateState::new(None);
-        assert_eq!(gate.reserve(t0), t0);
-        assert_eq!(gate.reserve(t0), t0);
-    }
-
-    #[test]
-    fn fixed_rate_spaces_requests_evenly() {
-        let t0 = Instant::now();
-        let mut gate = GateState::new(Some(4.0));
-        let starts: Vec<Duration> = (0..4).map(|_| gate.reserve(t0) - t0).collect();
-        assert_eq!(starts, vec![ms(0), ms(252), ms(504), ms(756)]);
-        // After a quiet period there is no debt to pay back.
-        assert_eq!(gate.reserve(t0 + ms(5000)), t0 + ms(5000));
-    }
-
-    #[test]
-    fn a_pause_holds_every_later_request() {
-        let t0 = Instant::now();
-        let mut gate = GateState::new(None);
-        gate.pause_until(t0 + ms(2000));
-        gate.pause_until(t0 + ms(1000)); // a shorter pause never shortens a longer one
-        assert_eq!(gate.reserve(t0 + ms(10)), t0 + ms(2000));
-        assert_eq!(gate.reserve(t0 + ms(2500)), t0 + ms(2500));
-    }
-
-    #[test]
-    fn the_remaining_budget_is_spread_until_the_reset() {
-        let t0 = Instant::now();
-        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000_000);
-        let mut gate = GateState::new(None);
-        // 100 left for the next 10 s: one every 100 ms.
-        gate.observe(
-            RateLimitHeaders {
-                limit: Some(100),
-                remaining: Some(100),
-                reset: Some(10),
-            },
-            Ticket(0),
-            t0,
-            wall,
-        );
-        assert_eq!(gate.reserve(t0), t0);
-        assert_eq!(gate.reserve(t0), t0 + ms(100));
-        // 5 left for the next 10 s (reset given as epoch seconds): one every 2 s.
-        gate.observe(
-            RateLimitHeaders {
-                limit: Some(100),
-                remaining: Some(5),
-                reset: Some(2_000_000_010),
-            },
-            Ticket(0),
-            t0,
-            wall,
-        );
-        assert_eq!(gate.reserve(t0), t0 + ms(200));
-        assert_eq!(gate.reserve(t0), t0 + ms(2200));
-        assert_eq!(gate.reserve(t0), t0 + ms(4200));
-        // After the reset the header pacing lapses.
-        assert_eq!(gate.reserve(t0 + ms(20_000)), t0 + ms(20_000));
-        assert_eq!(gate.reserve(t0 + ms(20_000)), t0 + ms(20_000));
-    }
-
-    #[test]
-    fn an_exhausted_window_waits_for_the_reset() {
-        let t0 = Instant::now();
-        let mut gate = GateState::new(None);
-        gate.observe(
-            RateLimitHeaders {
-                limit: Some(10),
-                remaining: Some(0),
-                reset: Some(3),
-            },
-            Ticket(0),
-            t0,
-            SystemTime::now(),
-        );
-        assert_eq!(gate.reserve(t0), t0 + ms(3000));
-    }
-
-    #[test]
-    fn an_answer_older_than_one_already_followed_is_ignored() {
-        let t0 = Instant::now();
-        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000_000);
-        let mut gate = GateState::new(None);
-        let tickets: Vec<Ticket> = (0..16).map(|_| gate.send()).collect();
-        let window = |remaining| RateLimitHeaders {
-            limit: Some(20),
-            remaining: Some(remaining),
-            reset: Some(1),
-        };
-        // A burst of 16 against 20 a second: the last request's answer says 4 are left.
-        gate.observe(window(4), tickets[15], t0, wall);
-        assert_eq!(gate.reserve(t0), t0);
-        assert_eq!(gate.reserve(t0), t0 + ms(250));
-        // The first request's answer, arriving after it, is out of date: it changes nothing.
-        gate.observe(window(19), tickets[0], t0, wall);
-        assert_eq!(gate.reserve(t0), t0 + ms(500));
-        assert_eq!(gate.reserve(t0), t0 + ms(750));
-        // A newer answer with nothing left holds everything until the reset.
-        let newer = gate.send();
-        gate.observe(window(0), newer, t0, wall);
-        assert!(gate.paused_at(t0 + ms(999)));
-        assert!(!gate.paused_at(t0 + ms(1000)));
-    }
-
-    #[test]
-    fn slots_handed_out_at_the_header_pace_lapse_with_the_reset() {
-        let t0 = Instant::now();
-        // --rate-limit 10/s (102 ms apart), and headers saying 2 are left for 1 s (500 ms apart).
-        let mut gate = GateState::new(Some(10.0));
-        gate.observe(
-            RateLimitHeaders {
-                limit: Some(20),
-                remaining: Some(2),
-                reset: Some(1),
-            },
-            Ticket(0),
-            t0,
-            SystemTime::now(),
-        );
-        assert_eq!(gate.header_until(), Some(t0 + ms(1000)));
-        let starts: Vec<Instant> = (0..4).map(|_| gate.reserve(t0)).collect();
-        assert_eq!(starts[3], t0 + ms(1500));
-        // At the reset the budget is back: a request asking then is not queued behind those
-        // slots; only the --rate-limit spacing still applies.
-        assert_eq!(gate.reserve(t0 + ms(1000)), t0 + ms(1102));
-        assert_eq!(gate.header_until(), None);
-        assert_eq!(gate.reserve(t0 + ms(1000)), t0 + ms(1204));
-    }
-
-    #[tokio::test]
-    async fn a_pause_set_while_a_request_waits_for_its_slot_holds_it_too() {
-        let gate = RateGate::new(Some(10.0));
-        gate.wait().await;
-        let waiting = {
-            let gate = gate.clone();
-            tokio::spawn(async move {
-                gate.wait().await;
-                Instant::now()
-            })
-        };
-        // The second request's slot is about 100 ms away; a 429 now pauses for 300 ms.
-        tokio::time::sleep(ms(20)).await;
-        let paused_at = Instant::now();
-        gate.pause_for(ms(300));
-        let started = waiting.await.unwrap();
-        assert!(started >= paused_at + ms(300));
-    }
-
-    #[test]
-    fn headers_are_read_case_insensitively_and_need_remaining() {
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert("X-RateLimit-Limit", "100".parse().unwrap());
-        assert_eq!(RateLimitHeaders::from_headers(&headers), None);
-        headers.insert("X-RateLimit-Remaining", "7".parse().unwrap());
-        headers.insert("X-RateLimit-Reset", "12.5".parse().unwrap());
-        assert_eq!(
-            RateLimitHeaders::from_headers(&headers),
-            Some(RateLimitHeaders {
-                limit: Some(100),
-                remaining: Some(7),
-                reset: Some(12)
-            })
-        );
-    }
-
-    #[tokio::test]
-    async fn clones_share_one_pause() {
-        let gate = RateGate::new(None);
-        let other = gate.clone();
-        gate.pause_for(ms(30));
-        let started = Instant::now();
-        other.wait().await;
-        assert!(started.elapsed() >= ms(25));
-    }
-}
+#[path = "gate_tests.rs"]
+mod tests;

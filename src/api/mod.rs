@@ -6,6 +6,7 @@ pub(crate) mod clock;
 pub mod environment;
 pub(crate) mod error;
 pub(crate) mod gate;
+pub(crate) mod ledger;
 pub(crate) mod oauth;
 pub(crate) mod retry;
 pub(crate) mod retry_after;

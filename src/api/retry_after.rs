@@ -19,11 +19,15 @@ pub enum RetryAfter {
 impl RetryAfter {
     /// The wait from `now`, capped at [`MAX_RETRY_AFTER`]; a moment in the past means no wait.
     pub fn delay_from(self, now: SystemTime) -> Duration {
-        let delay = match self {
+        self.asked_from(now).min(MAX_RETRY_AFTER)
+    }
+
+    /// The wait the server asked for, from `now`, whatever its length.
+    pub fn asked_from(self, now: SystemTime) -> Duration {
+        match self {
             RetryAfter::Delay(delay) => delay,
             RetryAfter::At(at) => at.duration_since(now).unwrap_or(Duration::ZERO),
-        };
-        delay.min(MAX_RETRY_AFTER)
+        }
     }
 }
 

@@ -46,6 +46,8 @@ pub enum StopReason {
     Spam = 3,
     /// The state file cannot be written.
     State = 4,
+    /// The account's request quota (a day's budget) is used up.
+    Quota = 5,
 }
 
 /// Shared flags to stop a run: the first Ctrl-C stops dispatching, the second abandons.
@@ -81,6 +83,7 @@ impl StopSignal {
             2 => StopReason::Auth,
             3 => StopReason::Spam,
             4 => StopReason::State,
+            5 => StopReason::Quota,
             _ => StopReason::None,
         }
     }
@@ -671,6 +674,21 @@ async fn fail(context: &Context, key: &str, err: TaskError) -> TaskOutcome {
         TaskError::Api(api) if api.is_auth() => stop_for(context, StopReason::Auth, &err),
         TaskError::Unknown { auth: true, .. } => stop_for(context, StopReason::Auth, &err),
         TaskError::Api(api) if api.is_spam() => stop_for(context, StopReason::Spam, &err),
+        TaskError::Api(api) if api.quota().is_some() => {
+            // Refused, so nothing happened: the announced attempt is taken back, and the pin is
+            // sent by the run after the quota comes back.
+            stop_for(context, StopReason::Quota, &err);
+            if let Err(state_err) = context
+                .writer
+                .record(vec![Record::Unsent {
+                    key: key.to_owned(),
+                }])
+                .await
+            {
+                stop_for(context, StopReason::State, &TaskError::State(state_err));
+            }
+            return Err(TaskError::Blocked(describe(&err)));
+        }
         TaskError::State(_) => {
             stop_for(context, StopReason::State, &err);
             return Err(err);

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
+use crate::api::ledger::Ledger;
 use crate::api::{ApiClient, Environment};
 use crate::apply::{ExecuteOptions, Executor, StopReason, StopSignal, execute};
 use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat};
@@ -48,6 +49,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
         &manifest,
         &state_path,
         &settings.environment,
+        settings.config_dir.as_deref(),
         || settings.api_client(options),
     )
     .await
@@ -97,6 +99,7 @@ async fn rehearse(
         manifest,
         &state_path,
         &environment,
+        None,
         || {
             settings.client_with_token(
                 crate::credentials::SecretString::new(token.clone()),
@@ -117,12 +120,15 @@ async fn rehearse(
     status
 }
 
+/// Runs `apply` against `environment`. With `budget_dir` (the config directory), the account's
+/// write budget is shared with every other pinbatch process writing to it.
 async fn apply(
     global: &GlobalArgs,
     args: &ApplyArgs,
     manifest: &Manifest,
     state_path: &Path,
     environment: &Environment,
+    budget_dir: Option<&Path>,
     client: impl FnOnce() -> anyhow::Result<ApiClient>,
 ) -> anyhow::Result<ExitStatus> {
     // Credentials first: a missing or rejected token must not leave a new state file behind.
@@ -151,6 +157,9 @@ async fn apply(
         state
             .check_account(&account_id, &username)
             .map_err(common::state_failure)?;
+        if let Some(dir) = budget_dir {
+            client.share_budget(Ledger::new(dir, environment.origin(), &account_id));
+        }
         if !survey.problems.is_empty() {
             for problem in &survey.problems {
                 eprintln!("error: {problem}");
@@ -223,6 +232,16 @@ async fn apply(
                 ),
             )
             .with_hint("this is not a rate limit: wait, review the content, and re-run later")
+            .into());
+        }
+        StopReason::Quota => {
+            return Err(Fatal::new(
+                ExitStatus::Failure,
+                format!(
+                    "The account's request quota is used up, so no further pins were sent; the state is saved: {}",
+                    execution.stop_error.unwrap_or_default()
+                ),
+            )
             .into());
         }
         StopReason::State => {

@@ -1,6 +1,8 @@
 //! `pinbatch plan`: what `apply` would do, using read-only calls (boards, sections), or none
 //! with `--offline`. Creates no state file.
 
+use crate::api::error::local_time;
+use crate::api::ledger::{Ledger, LedgerEntry};
 use crate::cli::{GlobalArgs, PlanArgs};
 use crate::commands::common::{self, load_manifest};
 use crate::exit::ExitStatus;
@@ -8,6 +10,38 @@ use crate::plan::{self, PlanOptions};
 use crate::resolve;
 use crate::settings::{ClientOptions, GlobalSettings, api_failure};
 use crate::state;
+
+/// What the account's last known write budget (from earlier runs, see `api::ledger`) says of
+/// how long `writes` writes take.
+fn duration_estimate(writes: usize, budget: Option<LedgerEntry>) -> String {
+    let writes_text = format!("{writes} write(s) to make");
+    let Some(budget) = budget else {
+        return format!(
+            "{writes_text}; no write budget known yet for this account (apply learns it from Pinterest's answers)"
+        );
+    };
+    let now_ms = crate::state::now_ms();
+    if let Some(until) = budget.exhausted_until_ms.filter(|until| *until > now_ms) {
+        let until = std::time::UNIX_EPOCH
+            + std::time::Duration::from_millis(u64::try_from(until).unwrap_or(0));
+        return format!(
+            "{writes_text}; the account's request quota is used up until {}",
+            local_time(until)
+        );
+    }
+    match (
+        budget.time_for(writes as u64),
+        budget.limit,
+        budget.window_ms,
+    ) {
+        (Some(time), Some(limit), Some(window_ms)) => format!(
+            "{writes_text}; at the last known budget of {limit} writes per {}, that takes about {}",
+            humantime::format_duration(std::time::Duration::from_millis(window_ms)),
+            humantime::format_duration(std::time::Duration::from_secs(time.as_secs()))
+        ),
+        _ => format!("{writes_text}; no write budget known yet for this account"),
+    }
+}
 
 /// Runs `plan`.
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
@@ -42,6 +76,16 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitSta
         )
     };
     common::write_plan(&manifest, &plan, survey.as_ref(), args.format)?;
+    if !global.quiet {
+        let account = snapshot.as_ref().and_then(|s| s.header.account.clone());
+        if let (Some(dir), Some(account)) = (settings.config_dir.as_deref(), account) {
+            let ledger = Ledger::new(dir, settings.environment.origin(), &account);
+            eprintln!(
+                "{}",
+                duration_estimate(plan.writes(&manifest), ledger.read())
+            );
+        }
+    }
     let problems = survey.as_ref().is_some_and(|s| !s.problems.is_empty());
     Ok(if problems {
         ExitStatus::Failure

@@ -11,7 +11,7 @@
 //! drops the connection, so the client sees the socket close with no HTTP response at all.
 
 mod faults;
-mod limits;
+pub(crate) mod limits;
 mod openapi;
 mod record;
 mod routes;

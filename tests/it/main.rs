@@ -8,6 +8,7 @@ mod corpus;
 mod emulator;
 mod exactly_once;
 mod init_export;
+mod rate_limits;
 mod reliability;
 mod schedule;
 mod validate;

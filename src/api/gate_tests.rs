@@ -1,0 +1,537 @@
+//! Unit tests of the pacing state machine, with a made-up clock: the rules one by one, then
+//! whole runs against the emulator's own write budgets (a token bucket, fixed and sliding
+//! windows), simulated request by request.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use super::*;
+use crate::emulator::limits::{ResetFormat, WriteLimiter, WritePolicy};
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn wall() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000_000)
+}
+
+fn headers(limit: u64, remaining: u64, reset: u64) -> RateLimitHeaders {
+    RateLimitHeaders {
+        limit: Some(limit),
+        remaining: Some(remaining),
+        reset: Some(reset),
+    }
+}
+
+fn writes(gate: &mut GateState, at: Instant, n: usize) -> Vec<Duration> {
+    (0..n)
+        .map(|_| gate.reserve(at, RequestKind::Write).0 - at)
+        .collect()
+}
+
+#[test]
+fn an_unpaced_gate_lets_requests_start_at_once() {
+    let t0 = Instant::now();
+    let mut gate = GateState::new(None);
+    assert_eq!(writes(&mut gate, t0, 3), vec![ms(0); 3]);
+}
+
+#[test]
+fn a_fixed_rate_spaces_requests_evenly() {
+    let t0 = Instant::now();
+    let mut gate = GateState::new(Some(4.0));
+    assert_eq!(
+        writes(&mut gate, t0, 4),
+        vec![ms(0), ms(252), ms(504), ms(756)]
+    );
+    // After a quiet period there is no debt to pay back.
+    assert_eq!(
+        gate.reserve(t0 + ms(5000), RequestKind::Read).0,
+        t0 + ms(5000)
+    );
+}
+
+#[test]
+fn a_pause_holds_every_later_request() {
+    let t0 = Instant::now();
+    let mut gate = GateState::new(None);
+    gate.pause_until(t0 + ms(2000));
+    gate.pause_until(t0 + ms(1000)); // a shorter pause never shortens a longer one
+    assert_eq!(
+        gate.reserve(t0 + ms(10), RequestKind::Read).0,
+        t0 + ms(2000)
+    );
+    assert_eq!(
+        gate.reserve(t0 + ms(2500), RequestKind::Write).0,
+        t0 + ms(2500)
+    );
+}
+
+#[test]
+fn a_budget_is_spent_at_once_then_each_write_follows_one_leaving_the_window() {
+    let t0 = Instant::now();
+    let mut gate = GateState::new(None);
+    let (_, first) = gate.reserve(t0, RequestKind::Write);
+    // 20 per second, 19 left after this one.
+    gate.observe(headers(20, 19, 1), first, t0 + ms(30), wall());
+    assert_eq!(
+        gate.budget(),
+        Some(Budget {
+            limit: 20,
+            window: ms(1000)
+        })
+    );
+    let starts = writes(&mut gate, t0 + ms(30), 21);
+    assert!(starts[..19].iter().all(|&start| start == ms(0)));
+    // The 21st write of the window waits for the first to leave it, the 22nd for the second.
+    assert_eq!(starts[19], ms(970) + WINDOW_SLACK);
+    assert_eq!(starts[20], ms(1000) + WINDOW_SLACK);
+    // Reads are not counted against the write budget.
+    assert_eq!(gate.reserve(t0 + ms(40), RequestKind::Read).0, t0 + ms(40));
+}
+
+#[test]
+fn a_write_that_goes_late_counts_from_when_it_went() {
+    let t0 = Instant::now();
+    let mut gate = GateState::new(None);
+    let (_, first) = gate.reserve(t0, RequestKind::Write);
+    gate.observe(headers(2, 1, 1), first, t0, wall());
+    let (_, second) = gate.reserve(t0, RequestKind::Write);
+    // The second write only went out 300 ms after its slot.
+    gate.sent(second, t0 + ms(300));
+    let starts = writes(&mut gate, t0, 2);
+    assert_eq!(
+        starts,
+        vec![ms(1000) + WINDOW_SLACK, ms(1300) + WINDOW_SLACK]
+    );
+}
+
+#[test]
+fn a_reset_given_as_a_unix_time_is_read_against_the_servers_clock() {
+    let t0 = Instant::now();
+    let mut gate = GateState::new(None);
+    let (_, ticket) = gate.reserve(t0, RequestKind::Write);
+    let reset = 2_000_000_000 + 5;
+    gate.observe(headers(100, 99, reset), ticket, t0, wall() + ms(300));
+    assert_eq!(gate.budget().unwrap().window, ms(4000));
+    let mut gate = GateState::new(None);
+    let (_, ticket) = gate.reserve(t0, RequestKind::Write);
+    gate.observe(headers(100, 99, reset), ticket, t0, wall());
+    assert_eq!(gate.budget().unwrap().window, ms(5000));
+}
+
+#[test]
+fn writes_of_others_the_server_counted_leave_less_room() {
+    let t0 = Instant::now();
+    let mut gate = GateState::new(None);
+    let (_, ticket) = gate.reserve(t0, RequestKind::Write);
+    // The server counted 6 writes in its window; this gate sent 1: others sent 5, of which
+    // one is taken for the rounding of a bucket's tokens.
+    gate.observe(headers(10, 4, 5), ticket, t0 + ms(30), wall());
+    let starts = writes(&mut gate, t0 + ms(30), 6);
+    // 10 - 4 foreign: six of this gate's own fit the window, five go at once, and the sixth
+    // waits until the first has left it.
+    assert_eq!(starts[..5], [ms(0); 5]);
+    assert_eq!(starts[5], ms(4970) + WINDOW_SLACK);
+}
+
+#[test]
+fn an_answer_older_than_one_already_followed_is_ignored() {
+    let t0 = Instant::now();
+    let mut gate = GateState::new(None);
+    let tickets: Vec<Ticket> = (0..16)
+        .map(|_| gate.reserve(t0, RequestKind::Write).1)
+        .collect();
+    gate.observe(headers(20, 4, 1), tickets[15], t0 + ms(30), wall());
+    // The first request's answer, arriving after the last one's, changes nothing.
+    gate.observe(headers(50, 49, 9), tickets[0], t0 + ms(31), wall());
+    assert_eq!(gate.budget().unwrap().limit, 20);
+    assert_eq!(gate.budget().unwrap().window, ms(1000));
+}
+
+#[test]
+fn a_budget_for_the_day_used_up_fails_requests_instead_of_pacing_them() {
+    let t0 = Instant::now();
+    let mut gate = GateState::new(None);
+    let (_, ticket) = gate.reserve(t0, RequestKind::Write);
+    gate.observe(headers(1000, 3, 40_000), ticket, t0, wall());
+    assert_eq!(gate.budget(), None, "a day is not a pacing window");
+    assert_eq!(gate.exhausted_until(), None);
+    let (_, ticket) = gate.reserve(t0, RequestKind::Write);
+    gate.observe(headers(1000, 0, 40_000), ticket, t0, wall());
+    assert_eq!(
+        gate.exhausted_until(),
+        Some(wall() + Duration::from_secs(40_000))
+    );
+}
+
+#[test]
+fn a_write_refused_despite_the_budget_makes_the_window_longer() {
+    let t0 = Instant::now();
+    let mut gate = GateState::new(None);
+    let (_, ticket) = gate.reserve(t0, RequestKind::Write);
+    gate.observe(headers(100, 99, 4), ticket, t0, wall());
+    gate.refused();
+    assert_eq!(gate.budget().unwrap().window, ms(4410));
+}
+
+#[test]
+fn two_processes_sharing_a_ledger_entry_stay_within_one_budget() {
+    let t0 = Instant::now();
+    let base_ms = 1_000_000_i64;
+    let to_ms = |at: Instant| base_ms + at.duration_since(t0).as_millis() as i64;
+    let to_instant = |ms_: i64| t0 + ms(u64::try_from(ms_ - base_ms).unwrap_or(0));
+    let mut entry = LedgerEntry::default();
+    let (mut a, mut b) = (GateState::new(None), GateState::new(None));
+    let mut starts = Vec::new();
+    // B, knowing nothing yet, waits while A has writes out and no answer told the budget.
+    let (_, ticket) = a.reserve(t0, RequestKind::Write);
+    a.export(&mut entry, 1, to_ms);
+    b.import(&entry, 2, to_instant);
+    assert!(b.awaits_budget(t0, RequestKind::Write));
+    assert!(!b.awaits_budget(t0, RequestKind::Read));
+    a.cancel(ticket);
+    // Process A learnt the budget; B has not seen a header yet, and learns it from the ledger.
+    let (_, ticket) = a.reserve(t0, RequestKind::Write);
+    a.observe(headers(10, 9, 1), ticket, t0, wall());
+    a.export(&mut entry, 1, to_ms);
+    starts.push(t0);
+    for i in 0..29 {
+        let (gate, pid) = if i % 2 == 0 { (&mut b, 2) } else { (&mut a, 1) };
+        gate.import(&entry, pid, to_instant);
+        let (start, _) = gate.reserve(t0, RequestKind::Write);
+        gate.export(&mut entry, pid, to_ms);
+        starts.push(start);
+    }
+    starts.sort();
+    for (i, start) in starts.iter().enumerate().skip(10) {
+        assert!(
+            *start >= starts[i - 10] + ms(1000),
+            "more than 10 writes in one second: {starts:?}"
+        );
+    }
+    assert!(
+        starts[29] - t0 < ms(2100),
+        "the budget was used: {starts:?}"
+    );
+}
+
+/// A whole run simulated against one of the emulator's write budgets: `writes` writes by
+/// `concurrency` workers, each answer `latency` after its start. Returns the time from the first
+/// start to the last answer, and the number of writes refused.
+fn simulate(
+    policy: WritePolicy,
+    format: ResetFormat,
+    writes: usize,
+    concurrency: usize,
+    latency: Duration,
+    rate_limit: Option<f64>,
+) -> (Duration, usize) {
+    #[derive(PartialEq, Eq, PartialOrd, Ord)]
+    enum Event {
+        Ready,
+        Start(u64),
+        Answer(u64),
+    }
+    let t0 = Instant::now();
+    let server_clock = |at: Instant| wall() + at.duration_since(t0);
+    let mut gate = GateState::new(rate_limit);
+    let mut limiter = WriteLimiter::new(Some(policy), None, t0);
+    let mut events: BinaryHeap<Reverse<(Instant, Event)>> = BinaryHeap::new();
+    for _ in 0..concurrency {
+        events.push(Reverse((t0, Event::Ready)));
+    }
+    let (mut left, mut done, mut refused) = (writes, 0, 0);
+    let mut last = t0;
+    let mut pending: std::collections::HashMap<u64, (Instant, Duration)> = Default::default();
+    while let Some(Reverse((at, event))) = events.pop() {
+        match event {
+            Event::Ready if left > 0 => {
+                left -= 1;
+                let (start, ticket) = gate.reserve(at, RequestKind::Write);
+                events.push(Reverse((start, Event::Start(ticket.0))));
+            }
+            Event::Ready => {}
+            Event::Start(ticket) => {
+                if gate.paused_at(at) {
+                    gate.cancel(Ticket(ticket));
+                    let (start, ticket) = gate.reserve(at, RequestKind::Write);
+                    events.push(Reverse((start, Event::Start(ticket.0))));
+                    continue;
+                }
+                let quota = limiter
+                    .take(at + latency, Duration::from_secs(3600))
+                    .unwrap();
+                let reset = match format {
+                    ResetFormat::Delta => quota.reset.as_secs_f64().ceil() as u64,
+                    ResetFormat::Epoch => {
+                        let now = server_clock(at + latency)
+                            .duration_since(SystemTime::UNIX_EPOCH)
+                            .unwrap()
+                            .as_secs_f64();
+                        (now + quota.reset.as_secs_f64()).ceil() as u64
+                    }
+                };
+                let answer = headers(u64::from(quota.limit), u64::from(quota.remaining), reset);
+                if quota.allowed {
+                    gate.observe(
+                        answer,
+                        Ticket(ticket),
+                        at + latency,
+                        server_clock(at + latency),
+                    );
+                    done += 1;
+                    last = last.max(at + latency);
+                    events.push(Reverse((at + latency, Event::Ready)));
+                } else {
+                    refused += 1;
+                    left += 1;
+                    gate.refused();
+                    pending.insert(ticket, (at + latency, quota.reset));
+                    events.push(Reverse((at + latency, Event::Answer(ticket))));
+                }
+            }
+            Event::Answer(ticket) => {
+                // A 429 with Retry-After (whole seconds) pauses every request.
+                let (now, reset) = pending.remove(&ticket).unwrap();
+                gate.pause_until(now + Duration::from_secs(reset.as_secs_f64().ceil() as u64));
+                events.push(Reverse((now, Event::Ready)));
+            }
+        }
+        if done == writes {
+            break;
+        }
+    }
+    (last - t0, refused)
+}
+
+#[test]
+fn whole_runs_use_each_budget_to_at_least_95_percent_without_429s() {
+    let latency = ms(30);
+    let cases = [
+        (
+            WritePolicy::Bucket {
+                rate: 20,
+                burst: 20,
+            },
+            ResetFormat::Delta,
+            14.0,
+        ),
+        (
+            WritePolicy::Fixed {
+                limit: 100,
+                window: ms(5000),
+            },
+            ResetFormat::Delta,
+            10.0,
+        ),
+        (
+            WritePolicy::Fixed {
+                limit: 100,
+                window: ms(5000),
+            },
+            ResetFormat::Epoch,
+            10.0,
+        ),
+        (
+            WritePolicy::Sliding {
+                limit: 100,
+                window: ms(5000),
+                announced: true,
+            },
+            ResetFormat::Delta,
+            10.0,
+        ),
+        (
+            WritePolicy::Sliding {
+                limit: 100,
+                window: ms(5000),
+                announced: true,
+            },
+            ResetFormat::Epoch,
+            10.0,
+        ),
+    ];
+    for (policy, format, ideal) in cases {
+        let (took, refused) = simulate(policy, format, 300, 16, latency, None);
+        let ratio = ideal / took.as_secs_f64();
+        eprintln!("{policy} {format:?}: {took:?}, ratio {ratio:.3}, {refused} refused");
+        assert!(
+            ratio >= 0.95 && refused <= 3,
+            "{policy} {format:?}: {took:?} for 300 writes (ratio {ratio:.3}), {refused} refused"
+        );
+    }
+}
+
+#[test]
+fn a_rate_limit_matching_the_server_draws_no_429() {
+    let bucket = WritePolicy::Bucket {
+        rate: 20,
+        burst: 20,
+    };
+    let (took, refused) = simulate(bucket, ResetFormat::Delta, 100, 16, ms(30), Some(20.0));
+    assert_eq!(refused, 0);
+    assert!(took < Duration::from_secs(6), "{took:?}");
+}
+
+#[test]
+fn headers_are_read_case_insensitively_and_need_remaining() {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("X-RateLimit-Limit", "100".parse().unwrap());
+    assert_eq!(RateLimitHeaders::from_headers(&headers), None);
+    headers.insert("X-RateLimit-Remaining", "7".parse().unwrap());
+    headers.insert("X-RateLimit-Reset", "12.5".parse().unwrap());
+    assert_eq!(
+        RateLimitHeaders::from_headers(&headers),
+        Some(RateLimitHeaders {
+            limit: Some(100),
+            remaining: Some(7),
+            reset: Some(12)
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_pause_set_while_a_request_waits_for_its_slot_holds_it_too() {
+    let gate = RateGate::new(Some(10.0));
+    gate.wait(RequestKind::Write).await.unwrap();
+    let waiting = {
+        let gate = gate.clone();
+        tokio::spawn(async move {
+            gate.wait(RequestKind::Write).await.unwrap();
+            Instant::now()
+        })
+    };
+    // The second request's slot is about 100 ms away; a 429 now pauses for 300 ms.
+    tokio::time::sleep(ms(20)).await;
+    let paused_at = Instant::now();
+    gate.pause_for(ms(300));
+    let started = waiting.await.unwrap();
+    assert!(started >= paused_at + ms(300));
+}
+
+#[tokio::test]
+async fn clones_share_one_pause_and_a_used_up_quota_fails_at_once() {
+    let gate = RateGate::new(None);
+    let other = gate.clone();
+    gate.pause_for(ms(30));
+    let started = Instant::now();
+    other.wait(RequestKind::Read).await.unwrap();
+    assert!(started.elapsed() >= ms(25));
+    let until = SystemTime::now() + Duration::from_secs(3600);
+    gate.exhausted(until);
+    assert_eq!(other.wait(RequestKind::Write).await, Err(until));
+}
+
+/// Like [`simulate`], with `processes` gates sharing one ledger entry, each with its own
+/// `concurrency` workers and `writes` writes.
+fn simulate_shared(
+    policy: WritePolicy,
+    processes: usize,
+    writes: usize,
+    concurrency: usize,
+    latency: Duration,
+) -> (Duration, usize) {
+    #[derive(PartialEq, Eq, PartialOrd, Ord)]
+    enum Event {
+        Ready(usize),
+        Start(usize, u64),
+        Retry(usize, u64),
+    }
+    let t0 = Instant::now();
+    let base_ms = 5_000_000_i64;
+    let to_ms = |at: Instant| base_ms + at.duration_since(t0).as_millis() as i64;
+    let to_instant = |ms_: i64| t0 + ms(u64::try_from(ms_ - base_ms).unwrap_or(0));
+    let server_clock = |at: Instant| wall() + at.duration_since(t0);
+    let mut entry = LedgerEntry::default();
+    let mut gates: Vec<GateState> = (0..processes).map(|_| GateState::new(None)).collect();
+    let mut limiter = WriteLimiter::new(Some(policy), None, t0);
+    let mut events: BinaryHeap<Reverse<(Instant, Event)>> = BinaryHeap::new();
+    for p in 0..processes {
+        for _ in 0..concurrency {
+            events.push(Reverse((t0, Event::Ready(p))));
+        }
+    }
+    let mut left = vec![writes; processes];
+    let (mut done, mut refused, mut last) = (0, 0, t0);
+    let mut retry_at: std::collections::HashMap<(usize, u64), Instant> = Default::default();
+    while let Some(Reverse((at, event))) = events.pop() {
+        let p = match event {
+            Event::Ready(p) | Event::Start(p, _) | Event::Retry(p, _) => p,
+        };
+        let pid = p as u32 + 1;
+        gates[p].import(&entry, pid, to_instant);
+        match event {
+            Event::Ready(_) if left[p] > 0 => {
+                if gates[p].awaits_budget(at, RequestKind::Write) {
+                    events.push(Reverse((at + ms(10), Event::Ready(p))));
+                } else {
+                    left[p] -= 1;
+                    let (start, ticket) = gates[p].reserve(at, RequestKind::Write);
+                    events.push(Reverse((start, Event::Start(p, ticket.0))));
+                }
+            }
+            Event::Ready(_) => {}
+            Event::Start(_, ticket) => {
+                if gates[p].paused_at(at) {
+                    gates[p].cancel(Ticket(ticket));
+                    left[p] += 1;
+                    events.push(Reverse((at, Event::Ready(p))));
+                } else {
+                    let quota = limiter
+                        .take(at + latency, Duration::from_secs(3600))
+                        .unwrap();
+                    let answer = headers(
+                        u64::from(quota.limit),
+                        u64::from(quota.remaining),
+                        quota.reset.as_secs_f64().ceil() as u64,
+                    );
+                    if quota.allowed {
+                        gates[p].observe(
+                            answer,
+                            Ticket(ticket),
+                            at + latency,
+                            server_clock(at + latency),
+                        );
+                        done += 1;
+                        last = last.max(at + latency);
+                        events.push(Reverse((at + latency, Event::Ready(p))));
+                    } else {
+                        refused += 1;
+                        left[p] += 1;
+                        gates[p].refused();
+                        let pause = Duration::from_secs(quota.reset.as_secs_f64().ceil() as u64);
+                        retry_at.insert((p, ticket), at + latency + pause);
+                        gates[p].pause_until(at + latency + pause);
+                        events.push(Reverse((at + latency, Event::Retry(p, ticket))));
+                    }
+                }
+            }
+            Event::Retry(_, ticket) => {
+                retry_at.remove(&(p, ticket));
+                events.push(Reverse((at, Event::Ready(p))));
+            }
+        }
+        gates[p].export(&mut entry, pid, to_ms);
+        if done == writes * processes {
+            break;
+        }
+    }
+    (last - t0, refused)
+}
+
+#[test]
+fn processes_sharing_a_ledger_use_one_budget_without_429s() {
+    let bucket = WritePolicy::Bucket {
+        rate: 20,
+        burst: 20,
+    };
+    let (alone, refused_alone) = simulate(bucket, ResetFormat::Delta, 300, 16, ms(30), None);
+    let (together, refused) = simulate_shared(bucket, 2, 150, 16, ms(30));
+    eprintln!(
+        "alone {alone:?} ({refused_alone} refused), together {together:?} ({refused} refused)"
+    );
+    assert!(refused <= 3, "{refused} refused");
+    assert!(together.as_secs_f64() <= alone.as_secs_f64() * 1.10);
+}

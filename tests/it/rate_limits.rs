@@ -1,0 +1,195 @@
+//! The account's write budget used to the full and shared: each kind of server budget (token
+//! bucket, fixed and sliding windows, Reset in seconds or as a Unix time) with almost no 429s,
+//! two processes on one account within one budget, a used-up daily quota stopping the run
+//! cleanly, and `plan`'s estimate from the last known budget.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::common::TestEmulator;
+
+/// Writes `n` URL pins on board `Shop`, titled `{prefix} {i}`, into `dir/pins.yaml`.
+fn manifest(dir: &Path, prefix: &str, n: usize) -> PathBuf {
+    let mut text = String::from("version: 1\ndefaults:\n  board: Shop\npins:\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "  - id: {prefix}-{i:03}\n    title: {prefix} {i}\n    image: https://example.com/{prefix}/{i}.jpg\n"
+        ));
+    }
+    let path = dir.join("pins.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// How many writes the emulator refused with a 429.
+fn refused(emu: &TestEmulator) -> usize {
+    emu.requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.status == Some(429))
+        .count()
+}
+
+#[test]
+fn every_kind_of_server_budget_is_kept_with_at_most_one_429_in_a_hundred() {
+    for faults in [
+        "write-bucket=50/s,burst=20",
+        "write-fixed=25/1s",
+        "write-fixed=25/1s,reset=epoch",
+        "write-sliding=25/1s",
+        "write-sliding=25/1s,reset=epoch",
+    ] {
+        let emu = TestEmulator::with_faults(&format!("latency=20ms,{faults}"));
+        emu.seed_board("Shop", "PUBLIC");
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = manifest(dir.path(), "pin", 100);
+        let output = emu
+            .pinbatch()
+            .args(["apply", "-j", "16", "--retry-base-delay", "50ms"])
+            .arg(&manifest)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{faults}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(emu.snapshot().pins.len(), 100, "{faults}");
+        assert!(
+            refused(&emu) <= 1,
+            "{faults}: {} writes refused",
+            refused(&emu)
+        );
+    }
+}
+
+/// Starts `apply` of `manifest` with a config directory of its own choosing.
+fn spawn_apply(emu: &TestEmulator, manifest: &Path) -> std::process::Child {
+    emu.process()
+        .args(["apply", "-j", "16"])
+        .arg(manifest)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn two_processes_on_one_account_share_its_budget_fairly() {
+    let faults = "latency=30ms,write-limit=20/s";
+    // One process alone, 300 pins.
+    let alone = TestEmulator::with_faults(faults);
+    alone.seed_board("Shop", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    let all = manifest(dir.path(), "all", 300);
+    let started = Instant::now();
+    let output = spawn_apply(&alone, &all).wait_with_output().unwrap();
+    let alone_took = started.elapsed();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // Two processes at once, 150 pins each, on the same account (same config directory).
+    let emu = TestEmulator::with_faults(faults);
+    emu.seed_board("Shop", "PUBLIC");
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (first, second) = (
+        manifest(dir_a.path(), "first", 150),
+        manifest(dir_b.path(), "second", 150),
+    );
+    let started = Instant::now();
+    let mut children = vec![spawn_apply(&emu, &first), spawn_apply(&emu, &second)];
+    let mut took = Vec::new();
+    while !children.is_empty() {
+        let mut running = Vec::new();
+        for mut child in children {
+            match child.try_wait().unwrap() {
+                Some(status) => {
+                    assert!(status.success());
+                    took.push(started.elapsed());
+                }
+                None => running.push(child),
+            }
+        }
+        children = running;
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let together = took.iter().max().copied().unwrap();
+    let sooner = took.iter().min().copied().unwrap();
+    assert_eq!(emu.snapshot().pins.len(), 300);
+    let limited = refused(&emu);
+    assert!(limited * 100 <= 300, "{limited} of 300 writes refused");
+    assert!(
+        together.as_secs_f64() <= alone_took.as_secs_f64() * 1.10,
+        "together {together:?}, alone {alone_took:?}"
+    );
+    assert!(
+        together.as_secs_f64() <= sooner.as_secs_f64() * 1.25,
+        "one process took {together:?}, the other {sooner:?}"
+    );
+}
+
+#[test]
+fn a_used_up_daily_quota_stops_the_run_cleanly_until_it_comes_back() {
+    let emu = TestEmulator::with_faults("daily-quota=5");
+    emu.seed_board("Shop", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = manifest(dir.path(), "pin", 8);
+    let output = emu
+        .pinbatch()
+        .args(["apply", "-j", "1"])
+        .arg(&manifest)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("quota is used up"), "{stderr}");
+    assert!(stderr.contains("comes back at"), "{stderr}");
+    assert_eq!(emu.snapshot().pins.len(), 5);
+    // The answer to the fifth write said nothing was left until tomorrow: at most one more write
+    // learns it from a 429, and none is retried.
+    assert!(refused(&emu) <= 1, "{} refused", refused(&emu));
+    let status = emu
+        .pinbatch()
+        .arg("status")
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(status.contains("5 done, 0 failed, 3 pending"), "{status}");
+
+    // Tomorrow: the quota is back, and the rest is sent, once.
+    emu.set_fault_spec("none");
+    emu.pinbatch()
+        .arg("apply")
+        .arg(&manifest)
+        .assert()
+        .success();
+    assert_eq!(emu.snapshot().pins.len(), 8);
+}
+
+#[test]
+fn plan_estimates_the_time_from_the_accounts_last_known_budget() {
+    let emu = TestEmulator::with_faults("write-fixed=10/5s");
+    emu.seed_board("Shop", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    let path = manifest(dir.path(), "pin", 3);
+    emu.pinbatch().arg("apply").arg(&path).assert().success();
+    // The manifest grows to 25 pins: 22 writes to make, 10 per 5 s.
+    manifest(dir.path(), "pin", 25);
+    let output = emu
+        .pinbatch()
+        .args(["plan", "--offline"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("22 write(s) to make; at the last known budget of 10 writes per 5s, that takes about 10s"),
+        "{stderr}"
+    );
+}
