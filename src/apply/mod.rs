@@ -12,7 +12,7 @@
 
 mod create;
 mod media;
-mod reconcile;
+pub(crate) mod reconcile;
 mod twins;
 mod writer;
 
@@ -46,6 +46,8 @@ pub enum StopReason {
     Spam = 3,
     /// The state file cannot be written.
     State = 4,
+    /// Production refused a write because the app has Trial access: every write would be.
+    TrialAccess = 5,
 }
 
 /// Shared flags to stop a run: the first Ctrl-C stops dispatching, the second abandons.
@@ -81,6 +83,7 @@ impl StopSignal {
             2 => StopReason::Auth,
             3 => StopReason::Spam,
             4 => StopReason::State,
+            5 => StopReason::TrialAccess,
             _ => StopReason::None,
         }
     }
@@ -665,12 +668,15 @@ fn sandbox_refusal(spec: &PinSpec, action: &Action) -> Option<String> {
 }
 
 /// Records how a task ended without success (failed for sure, or unknown) and stops the run for
-/// auth, spam and state errors.
+/// auth, spam, Trial access and state errors.
 async fn fail(context: &Context, key: &str, err: TaskError) -> TaskOutcome {
     match &err {
         TaskError::Api(api) if api.is_auth() => stop_for(context, StopReason::Auth, &err),
         TaskError::Unknown { auth: true, .. } => stop_for(context, StopReason::Auth, &err),
         TaskError::Api(api) if api.is_spam() => stop_for(context, StopReason::Spam, &err),
+        TaskError::Api(api) if api.is_trial_access() => {
+            stop_for(context, StopReason::TrialAccess, &err);
+        }
         TaskError::State(_) => {
             stop_for(context, StopReason::State, &err);
             return Err(err);
