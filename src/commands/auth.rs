@@ -312,10 +312,7 @@ async fn status(settings: &GlobalSettings, args: &AuthStatusArgs) -> anyhow::Res
             } else {
                 ""
             };
-            println!(
-                "Environment:   {} ({}){separate}",
-                report.environment, report.origin
-            );
+            println!("Environment:   {}{separate}", settings.environment);
             println!(
                 "Account:       {} ({})",
                 report.username,

@@ -21,11 +21,10 @@ pub async fn run(global: &GlobalArgs, command: &BoardsCommand) -> anyhow::Result
             let client = settings.api_client(ClientOptions::from_args(&args.network))?;
             let boards = client.list_boards().await.map_err(api_failure)?;
             print_boards(&boards, args.format)?;
-            if settings.environment == Environment::Sandbox && !global.quiet {
-                eprintln!(
-                    "note: these are the sandbox's boards ({}): sandbox boards and pins are separate from production's and visible only to you; publish without --sandbox once the app has Standard access",
-                    settings.environment.origin()
-                );
+            if let Some(note) = sandbox_note(&settings.environment)
+                && !global.quiet
+            {
+                eprintln!("{note}");
             }
             Ok(ExitStatus::Success)
         }
@@ -41,6 +40,16 @@ pub async fn run_sections(
     match command {
         SectionsCommand::List(args) => list_sections(global, args).await,
     }
+}
+
+/// What `boards list` adds on the sandbox: its boards are not the account's real boards.
+fn sandbox_note(environment: &Environment) -> Option<String> {
+    (*environment == Environment::Sandbox).then(|| {
+        format!(
+            "note: these are the sandbox's boards ({}): sandbox boards and pins are separate from production's and visible only to you; publish without --sandbox once the app has Standard access",
+            environment.origin()
+        )
+    })
 }
 
 fn client(global: &GlobalArgs, network: &NetworkArgs) -> anyhow::Result<ApiClient> {
@@ -269,6 +278,17 @@ mod tests {
         );
         let err = find_board(&boards, "Natur").unwrap_err().to_string();
         assert!(err.contains("did you mean"), "{err}");
+    }
+
+    #[test]
+    fn only_the_sandbox_says_its_boards_are_separate() {
+        let note = sandbox_note(&Environment::Sandbox).unwrap();
+        assert!(note.contains("separate from production"), "{note}");
+        assert_eq!(sandbox_note(&Environment::Production), None);
+        assert_eq!(
+            sandbox_note(&Environment::Custom("http://127.0.0.1:1".into())),
+            None
+        );
     }
 
     #[test]

@@ -1427,6 +1427,34 @@ mod tests {
     }
 
     #[test]
+    fn tokens_stop_working_when_their_lifetime_is_over() {
+        let mut store = Store::new("static");
+        store.set_token_lifetimes(TokenLifetimes {
+            access: Duration::ZERO,
+            refresh: Duration::from_secs(3600),
+        });
+        let pair = store.issue_tokens("pins:read");
+        assert!(
+            !store.is_valid_access_token(&pair.access_token),
+            "lived 0 s"
+        );
+        let renewed = store.refresh(&pair.refresh_token).unwrap();
+        assert!(!store.is_valid_access_token(&renewed.access_token));
+        store.set_token_lifetimes(TokenLifetimes {
+            access: Duration::from_secs(3600),
+            refresh: Duration::ZERO,
+        });
+        let pair = store.issue_tokens("pins:read");
+        assert!(store.is_valid_access_token(&pair.access_token));
+        let err = store.refresh(&pair.refresh_token).unwrap_err();
+        assert!(err.message.contains("expired"), "{}", err.message);
+        assert!(
+            store.is_valid_access_token("static"),
+            "the configured token lives on"
+        );
+    }
+
+    #[test]
     fn tokens_expire_and_refresh_rotates() {
         let mut store = Store::new("static");
         assert!(store.is_valid_access_token("static"));
