@@ -98,7 +98,16 @@ async fn get(global: &GlobalArgs, args: &PinsGetArgs) -> anyhow::Result<ExitStat
                 writeln!(out, "{:<13}{}", format!("{name}:"), one_line(&value))?;
             }
         }
-        format => print_pins(std::slice::from_ref(&pin), &sections, &board, format)?,
+        ListFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&PinRow::of(&pin, &sections))?
+        ),
+        ListFormat::Csv => print_pins(
+            std::slice::from_ref(&pin),
+            &sections,
+            &board,
+            ListFormat::Csv,
+        )?,
     }
     Ok(ExitStatus::Success)
 }

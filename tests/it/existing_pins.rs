@@ -216,8 +216,9 @@ fn pins_get_shows_one_pin_and_delete_asks_or_needs_yes() {
         "{shown}"
     );
     let output = run(&emu, &["pins", "get", &first, "--format", "json"]);
-    let json: Vec<Value> = serde_json::from_str(&stdout(&output)).unwrap();
-    assert_eq!(json[0]["board_id"], board.as_str());
+    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["board_id"], board.as_str());
+    assert_eq!(json["title"], "First");
     let output = run(&emu, &["pins", "get", "999999999"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("Pin not found"));
