@@ -103,6 +103,125 @@ pub enum Command {
     /// List the sections of a board.
     #[command(subcommand)]
     Sections(SectionsCommand),
+    /// List, show or delete the pins an account already has.
+    #[command(subcommand)]
+    Pins(PinsCommand),
+    /// Record pins that already exist and match manifest pins in the state, so that `apply`
+    /// updates or leaves them instead of creating them again. Never writes to Pinterest.
+    Import(ImportArgs),
+}
+
+/// `pinbatch pins ...`.
+#[derive(Debug, Subcommand)]
+pub enum PinsCommand {
+    /// List the pins of a board (or of one of its sections), newest first, every page.
+    List(PinsListArgs),
+    /// Show one pin.
+    Get(PinsGetArgs),
+    /// Delete pins (asks first on a terminal; --yes otherwise).
+    Delete(PinsDeleteArgs),
+}
+
+/// Arguments of `pinbatch pins list`.
+#[derive(Debug, Args)]
+pub struct PinsListArgs {
+    /// The board: its name or its numeric id.
+    #[arg(value_name = "BOARD")]
+    pub board: String,
+
+    /// Only the pins of this section of the board.
+    #[arg(long, value_name = "NAME")]
+    pub section: Option<String>,
+
+    /// Output format; csv writes manifest columns (`pinbatch validate` and `import` read it).
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    pub format: ListFormat,
+
+    /// Print at most N pins (the newest).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: Option<u64>,
+
+    /// Network options.
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+/// Arguments of `pinbatch pins get`.
+#[derive(Debug, Args)]
+pub struct PinsGetArgs {
+    /// The pin id.
+    #[arg(value_name = "ID", value_parser = parse_pin_id)]
+    pub id: String,
+
+    /// Output format.
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    pub format: ListFormat,
+
+    /// Network options.
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+/// Arguments of `pinbatch pins delete`.
+#[derive(Debug, Args)]
+pub struct PinsDeleteArgs {
+    /// The pin ids.
+    #[arg(required = true, value_name = "ID", value_parser = parse_pin_id)]
+    pub ids: Vec<String>,
+
+    /// Delete without asking (needed when standard input is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Network options.
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+/// Arguments of `pinbatch import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The manifest (.yaml, .yml or .csv).
+    #[arg(value_name = "MANIFEST")]
+    pub manifest: PathBuf,
+
+    /// State file (default: beside the manifest, named `<manifest>.state`).
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+
+    /// Show what would be recorded; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Adopt this pin for this manifest key (settles an ambiguous match); repeatable.
+    #[arg(long = "pin", value_name = "KEY=PIN_ID", value_parser = parse_pin_assignment)]
+    pub pins: Vec<(String, String)>,
+
+    /// Network options.
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+/// Parses a pin id: digits only.
+pub fn parse_pin_id(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!("`{text}` is not a pin id (digits only)"))
+    }
+}
+
+/// Parses `--pin KEY=PIN_ID` (the key may itself contain `=`: the id is after the last one).
+pub fn parse_pin_assignment(text: &str) -> Result<(String, String), String> {
+    let Some((key, id)) = text.rsplit_once('=') else {
+        return Err(format!("`{text}` is not KEY=PIN_ID"));
+    };
+    let key = key.trim();
+    if key.is_empty() {
+        return Err(format!("`{text}` names no key"));
+    }
+    Ok((key.to_owned(), parse_pin_id(id)?))
 }
 
 /// Arguments of `pinbatch init`.
@@ -286,6 +405,11 @@ Fault spec (--faults): comma-separated key=value pairs, e.g.
                           write responses carry X-RateLimit-Limit/-Remaining/-Reset
   write-window=N/s        instead of write-limit: at most N writes in any trailing second,
                           no burst and no X-RateLimit headers
+  trial-access=on|off     refuse every write with 403 code 29, as production refuses an
+                          app with Trial access
+  token-lifetime=DURATION access tokens issued from now on work this long (default 30d)
+  refresh-token-lifetime=DURATION
+                          refresh tokens issued from now on work this long (default 60d)
   media-fail=P            video processing ends in `failed`
   media-polls=N           status polls spent in `processing` (default 2)
   scope=pins|writes|all   target requests: POST /v5/pins (default), every write, every request
@@ -658,6 +782,45 @@ mod tests {
         assert!(!args.force);
         let err = Cli::try_parse_from(["pinbatch", "export", "m.yaml"]).unwrap_err();
         assert_eq!(err.exit_code(), 2, "export needs -o");
+    }
+
+    #[test]
+    fn pin_ids_and_assignments_are_checked() {
+        let cli = Cli::try_parse_from([
+            "pinbatch",
+            "import",
+            "m.yaml",
+            "--pin",
+            "a=b=12",
+            "--pin",
+            "c=3",
+            "--dry-run",
+        ])
+        .unwrap();
+        let Command::Import(args) = cli.command else {
+            panic!("wrong command");
+        };
+        assert_eq!(
+            args.pins,
+            vec![
+                ("a=b".to_owned(), "12".to_owned()),
+                ("c".to_owned(), "3".to_owned())
+            ]
+        );
+        for bad in [
+            ["import", "m.yaml", "--pin", "a=x"],
+            ["import", "m.yaml", "--pin", "=1"],
+        ] {
+            let err = Cli::try_parse_from(std::iter::once("pinbatch").chain(bad)).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad:?}");
+        }
+        let err = Cli::try_parse_from(["pinbatch", "pins", "get", "12a"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let err = Cli::try_parse_from(["pinbatch", "pins", "delete"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let err =
+            Cli::try_parse_from(["pinbatch", "pins", "list", "B", "--limit", "0"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
     }
 
     #[test]

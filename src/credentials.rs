@@ -190,7 +190,70 @@ pub struct StoredToken {
     pub updated_at: u64,
 }
 
-impl StoredToken {}
+/// How long before its refresh token expires a stored login is warned about (7 days).
+pub const REFRESH_WARNING: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// What a stored login needs, judged at some instant (see [`StoredToken::health`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginHealth {
+    /// Nothing to say.
+    Fine,
+    /// The refresh token expires within [`REFRESH_WARNING`], at this Unix second.
+    RefreshExpiresSoon {
+        /// When it expires.
+        at: u64,
+        /// Seconds left.
+        left: u64,
+    },
+    /// The refresh token expired at this Unix second: no refresh can work any more.
+    RefreshExpired {
+        /// When it expired.
+        at: u64,
+    },
+    /// The access token expired at this Unix second and cannot be refreshed here.
+    AccessExpired {
+        /// When it expired.
+        at: u64,
+    },
+}
+
+impl StoredToken {
+    /// Whether this login still works at `now`, or is about to stop working. `can_refresh`
+    /// says whether a refresh is possible here (a refresh token and the app's credentials).
+    pub fn health(&self, now: SystemTime, can_refresh: bool) -> LoginHealth {
+        let now = unix_seconds(now);
+        if self.refresh_token.is_some()
+            && let Some(at) = self.refresh_token_expires_at
+        {
+            if at <= now {
+                return LoginHealth::RefreshExpired { at };
+            }
+            let left = at - now;
+            if left <= REFRESH_WARNING.as_secs() {
+                return LoginHealth::RefreshExpiresSoon { at, left };
+            }
+        }
+        match self.access_token_expires_at {
+            Some(at) if at <= now && !can_refresh => LoginHealth::AccessExpired { at },
+            _ => LoginHealth::Fine,
+        }
+    }
+}
+
+/// A span of seconds as people say it: `5 days`, `3 hours`, `12 minutes`, `40 seconds`.
+pub fn rough_duration(seconds: u64) -> String {
+    let (count, unit) = match seconds {
+        s if s >= 2 * 86_400 => (s / 86_400, "days"),
+        s if s >= 2 * 3_600 => (s / 3_600, "hours"),
+        s if s >= 2 * 60 => (s / 60, "minutes"),
+        s => (s, "seconds"),
+    };
+    if count == 1 {
+        format!("1 {}", unit.trim_end_matches('s'))
+    } else {
+        format!("{count} {unit}")
+    }
+}
 
 /// The whole `tokens.json` document.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -416,5 +479,59 @@ mod tests {
             store.load(),
             Err(CredentialsError::ParseStore { .. })
         ));
+    }
+
+    fn login(access_at: Option<u64>, refresh_at: Option<u64>) -> StoredToken {
+        StoredToken {
+            access_token: SecretString::new("a"),
+            refresh_token: Some(SecretString::new("r")),
+            access_token_expires_at: access_at,
+            refresh_token_expires_at: refresh_at,
+            scopes: Vec::new(),
+            username: None,
+            account_type: None,
+            app_id: None,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn a_login_warns_a_week_before_its_refresh_token_expires_and_stops_after() {
+        let day = 86_400;
+        let now = from_unix_seconds(100 * day);
+        let fine = login(Some(100 * day + 30 * day), Some(100 * day + 8 * day));
+        assert_eq!(fine.health(now, true), LoginHealth::Fine);
+        let soon = login(Some(100 * day + day), Some(100 * day + 7 * day));
+        assert_eq!(
+            soon.health(now, true),
+            LoginHealth::RefreshExpiresSoon {
+                at: 107 * day,
+                left: 7 * day
+            }
+        );
+        let expired = login(Some(100 * day + day), Some(100 * day));
+        assert_eq!(
+            expired.health(now, true),
+            LoginHealth::RefreshExpired { at: 100 * day }
+        );
+        // An expired access token is only a problem when nothing can refresh it.
+        let stale = login(Some(99 * day), Some(150 * day));
+        assert_eq!(stale.health(now, true), LoginHealth::Fine);
+        assert_eq!(
+            stale.health(now, false),
+            LoginHealth::AccessExpired { at: 99 * day }
+        );
+        // Without a refresh token, its expiry says nothing.
+        let mut plain = login(None, Some(90 * day));
+        plain.refresh_token = None;
+        assert_eq!(plain.health(now, false), LoginHealth::Fine);
+    }
+
+    #[test]
+    fn durations_read_as_people_say_them() {
+        assert_eq!(rough_duration(6 * 86_400 + 5), "6 days");
+        assert_eq!(rough_duration(86_400 + 3_600), "25 hours");
+        assert_eq!(rough_duration(61), "61 seconds");
+        assert_eq!(rough_duration(1), "1 second");
     }
 }

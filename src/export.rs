@@ -101,6 +101,13 @@ fn row(pin: &PinSpec, out_dir: &Path, warnings: &mut Vec<String>) -> Option<Bulk
             "{at}: alt text and dominant colour cannot be written in Pinterest's bulk CSV; dropped"
         ));
     }
+    if !pin.ai_disclosures.is_empty() {
+        let labels: Vec<&str> = pin.ai_disclosures.iter().map(|l| l.as_str()).collect();
+        warnings.push(format!(
+            "{at}: AI disclosure labels ({}) cannot be written in Pinterest's bulk CSV; dropped: declare them on Pinterest after uploading, or publish with `pinbatch apply`",
+            labels.join(", ")
+        ));
+    }
     let board = match &pin.section {
         Some(section) => format!("{} / {section}", pin.board),
         None => pin.board.to_string(),

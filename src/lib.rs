@@ -13,6 +13,7 @@ mod credentials;
 pub mod emulator;
 pub mod exit;
 mod export;
+mod import;
 pub mod manifest;
 mod output;
 pub mod plan;

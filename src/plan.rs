@@ -305,15 +305,18 @@ pub(crate) fn plan_pin(
 /// Media is fingerprinted by reference (path as written, or URL) and local file size, not by
 /// content: hashing every file on every run would make a no-op re-run of a large manifest slow.
 pub fn fingerprint(pin: &PinSpec) -> Fingerprint {
-    let text = digest(&[
-        pin.title.as_deref().unwrap_or(""),
-        pin.description.as_deref().unwrap_or(""),
-        pin.link.as_deref().unwrap_or(""),
-        pin.alt_text.as_deref().unwrap_or(""),
-        pin.dominant_color.as_deref().unwrap_or(""),
-    ]);
-    let board = pin.board.to_string();
-    let placement = digest(&[&board, pin.section.as_deref().unwrap_or("")]);
+    let labels: Vec<&str> = pin.ai_disclosures.iter().map(|l| l.as_str()).collect();
+    let text = text_digest(
+        PinText {
+            title: pin.title.as_deref(),
+            description: pin.description.as_deref(),
+            link: pin.link.as_deref(),
+            alt_text: pin.alt_text.as_deref(),
+            dominant_color: pin.dominant_color.as_deref(),
+        },
+        &labels,
+    );
+    let placement = placement_digest(&pin.board.to_string(), pin.section.as_deref());
     let mut media_parts: Vec<String> = vec![pin.media.kind().to_owned()];
     match &pin.media {
         Media::Image(source) => media_parts.push(image_ref(source)),
@@ -347,6 +350,42 @@ pub fn fingerprint(pin: &PinSpec) -> Fingerprint {
             listed_media_type(&pin.media),
         ),
     }
+}
+
+/// The `placement` part of a fingerprint: the board as written and the section name.
+pub(crate) fn placement_digest(board: &str, section: Option<&str>) -> String {
+    digest(&[board, section.unwrap_or("")])
+}
+
+/// The text fields of a pin that its fingerprint's `text` covers.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PinText<'a> {
+    pub title: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub link: Option<&'a str>,
+    pub alt_text: Option<&'a str>,
+    pub dominant_color: Option<&'a str>,
+}
+
+/// The `text` part of a fingerprint: the text fields, then the AI disclosure labels (in any
+/// order, repeats ignored). Without labels it is the digest of the five text fields alone, as
+/// in states written before labels existed, so those states still plan as unchanged.
+pub(crate) fn text_digest(text: PinText<'_>, ai_disclosures: &[&str]) -> String {
+    let mut parts = vec![
+        text.title.unwrap_or(""),
+        text.description.unwrap_or(""),
+        text.link.unwrap_or(""),
+        text.alt_text.unwrap_or(""),
+        text.dominant_color.unwrap_or(""),
+    ];
+    let mut labels = ai_disclosures.to_vec();
+    labels.sort_unstable();
+    labels.dedup();
+    if !labels.is_empty() {
+        parts.push("ai_disclosures");
+        parts.extend(labels);
+    }
+    digest(&parts)
 }
 
 /// The `media.media_type` a board listing shows for a pin of this media.
@@ -417,6 +456,7 @@ mod tests {
             alt_text: None,
             dominant_color: None,
             publish_at: None,
+            ai_disclosures: Vec::new(),
             media: Media::Image(ImageSource::Url(url.to_owned())),
         }
     }
@@ -656,6 +696,43 @@ mod tests {
             PlanOptions::default(),
         );
         assert_eq!(plan.pins[0].action, Action::Create { reconcile: None });
+    }
+
+    #[test]
+    fn ai_disclosures_are_text_and_absent_ones_keep_old_fingerprints() {
+        use crate::manifest::AiDisclosure;
+        let plain = pin("a", "A", "https://x/a.jpg");
+        let old_text = digest(&["A", "", "", "", ""]);
+        assert_eq!(
+            fingerprint(&plain).text,
+            old_text,
+            "states made before labels"
+        );
+        let mut labelled = plain.clone();
+        labelled.ai_disclosures = vec![AiDisclosure::SyntheticPerformer, AiDisclosure::AiModified];
+        assert_ne!(fingerprint(&labelled).text, old_text);
+        let mut reordered = plain.clone();
+        reordered.ai_disclosures = vec![AiDisclosure::AiModified, AiDisclosure::SyntheticPerformer];
+        assert_eq!(fingerprint(&labelled).text, fingerprint(&reordered).text);
+        assert_eq!(
+            fingerprint(&labelled).identity,
+            fingerprint(&plain).identity
+        );
+        let mut state = StateSnapshot::new("o");
+        done(&mut state, &plain, "1");
+        let plan = plan(
+            &manifest(vec![labelled]),
+            Some(&state),
+            now(),
+            PlanOptions::default(),
+        );
+        assert_eq!(
+            plan.pins[0].action,
+            Action::Update {
+                pin_id: "1".to_owned(),
+                changes: vec!["text"]
+            }
+        );
     }
 
     #[test]

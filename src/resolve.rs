@@ -247,6 +247,74 @@ impl Survey {
     }
 }
 
+/// Why one board (and section) could not be looked up for a command that only reads.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum LookupError {
+    /// The listing could not be read.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The name is ambiguous.
+    #[error("{0}")]
+    Ambiguous(ResolveProblem),
+    /// No board has the name.
+    #[error("Board `{0}` does not exist (see `pinbatch boards list`)")]
+    NoBoard(String),
+    /// The board has no section of the name.
+    #[error("Section `{section}` does not exist on board `{board}` (see `pinbatch sections list`)")]
+    NoSection {
+        /// The board as written.
+        board: String,
+        /// The section name.
+        section: String,
+    },
+}
+
+/// Looks up one existing board, and a section of it, for a command that only reads (`pins
+/// list`): the names are matched as `apply` matches them (one listing of every page, exact
+/// names first, then case-insensitive; a numeric board is an id), with the same ambiguity
+/// errors, and nothing is created. Returns the board id and the section id.
+pub(crate) async fn lookup(
+    client: &ApiClient,
+    board: &BoardRef,
+    section: Option<&str>,
+) -> Result<(String, Option<String>), LookupError> {
+    let nothing_declared = Manifest {
+        path: std::path::PathBuf::new(),
+        boards: Vec::new(),
+        pins: Vec::new(),
+    };
+    let needed = BTreeSet::from([(board.clone(), section.map(str::to_owned))]);
+    let found = survey(client, &nothing_declared, &needed, false).await?;
+    if let Some(problem) = found.problems.into_iter().next() {
+        return Err(match problem {
+            ResolveProblem::MissingBoard { name } => LookupError::NoBoard(name),
+            ResolveProblem::MissingSection { board, section } => {
+                LookupError::NoSection { board, section }
+            }
+            ambiguous => LookupError::Ambiguous(ambiguous),
+        });
+    }
+    let board_id = found
+        .resolved
+        .board_id(board)
+        .ok_or_else(|| LookupError::NoBoard(board.to_string()))?
+        .to_owned();
+    let section_id = match section {
+        None => None,
+        Some(name) => Some(
+            found
+                .resolved
+                .section_id(&board_id, name)
+                .ok_or_else(|| LookupError::NoSection {
+                    board: board.to_string(),
+                    section: name.to_owned(),
+                })?
+                .to_owned(),
+        ),
+    };
+    Ok((board_id, section_id))
+}
+
 /// Ids whose name matches: exact matches win; otherwise case-insensitive ones.
 fn find_by_name<'a>(
     items: impl Iterator<Item = (&'a str, &'a str)> + Clone,

@@ -14,8 +14,8 @@ use crate::api::{
 };
 use crate::cli::{GlobalArgs, NetworkArgs};
 use crate::credentials::{
-    self, ACCESS_TOKEN_ENV, APP_ID_ENV, APP_SECRET_ENV, CONFIG_DIR_ENV, SecretString, StoredToken,
-    TokenSource, TokenStore,
+    self, ACCESS_TOKEN_ENV, APP_ID_ENV, APP_SECRET_ENV, CONFIG_DIR_ENV, LoginHealth, SecretString,
+    StoredToken, TokenSource, TokenStore,
 };
 use crate::exit::{ExitStatus, Fatal};
 
@@ -173,6 +173,7 @@ impl GlobalSettings {
             self.app_credentials(None, None, Some(&stored))
                 .map(|app| RefreshCredentials { refresh_token, app })
         });
+        self.check_login(&stored, refresh.is_some(), SystemTime::now())?;
         let path = store.path().to_owned();
         let credentials = Credentials {
             access_token: stored.access_token.clone(),
@@ -185,6 +186,82 @@ impl GlobalSettings {
         Ok(Some((credentials, TokenSource::Store(path))))
     }
 
+    /// The command that logs in to this environment again.
+    pub fn login_command(&self, subcommand: &str) -> String {
+        match &self.environment {
+            Environment::Production => format!("pinbatch auth {subcommand}"),
+            Environment::Sandbox => format!("pinbatch --sandbox auth {subcommand}"),
+            Environment::Custom(origin) => {
+                format!("pinbatch --api-base {origin} auth {subcommand}")
+            }
+        }
+    }
+
+    /// Refuses a stored login that can no longer work at `now` (exit code 3, before anything
+    /// is sent), and warns once per process when its refresh token expires within a week.
+    fn check_login(
+        &self,
+        stored: &StoredToken,
+        can_refresh: bool,
+        now: SystemTime,
+    ) -> anyhow::Result<()> {
+        let login = self.login_command("login");
+        match stored.health(now, can_refresh) {
+            LoginHealth::Fine => Ok(()),
+            LoginHealth::RefreshExpiresSoon { at, left } => {
+                static WARNED: std::sync::Once = std::sync::Once::new();
+                WARNED.call_once(|| {
+                    eprintln!(
+                        "warning: the stored refresh token for {} expires {} (in {}); after that pinbatch cannot renew the access token. Run `{}` to renew it, or `{login}` to log in again.",
+                        self.environment,
+                        timestamp_text(at),
+                        credentials::rough_duration(left),
+                        self.login_command("refresh"),
+                    );
+                });
+                Ok(())
+            }
+            LoginHealth::RefreshExpired { at } => Err(Fatal::new(
+                ExitStatus::Auth,
+                format!(
+                    "the stored refresh token for {} expired {}: the login can no longer be renewed",
+                    self.environment,
+                    timestamp_text(at)
+                ),
+            )
+            .with_hint(format!("run `{login}` to log in again"))
+            .into()),
+            LoginHealth::AccessExpired { at } => Err(Fatal::new(
+                ExitStatus::Auth,
+                format!(
+                    "the stored access token for {} expired {} and cannot be refreshed here",
+                    self.environment,
+                    timestamp_text(at)
+                ),
+            )
+            .with_hint(format!(
+                "set {APP_ID_ENV} and {APP_SECRET_ENV} so that pinbatch can refresh it, or run `{login}`"
+            ))
+            .into()),
+        }
+    }
+
+    /// The origins other than this one that the token store has a login for.
+    pub fn other_logins(&self) -> Vec<String> {
+        let Ok(store) = self.token_store() else {
+            return Vec::new();
+        };
+        store
+            .load()
+            .map(|file| {
+                file.tokens
+                    .into_keys()
+                    .filter(|origin| origin != self.environment.origin())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// A client with a token; no token is a configuration error (exit code 3) with a hint.
     pub fn api_client(&self, options: ClientOptions) -> anyhow::Result<ApiClient> {
         let Some((credentials, source)) = self.credentials()? else {
@@ -192,11 +269,34 @@ impl GlobalSettings {
                 ExitStatus::Auth,
                 format!("no access token for {}", self.environment),
             )
-            .with_hint(LOGIN_HINT)
+            .with_hint(self.no_login_hint())
             .into());
         };
         tracing::debug!(source = %source, origin = self.environment.origin(), "using access token");
         self.build_client(Some(credentials), options)
+    }
+
+    /// The hint for a missing login: how to log in, and which environments do have one (a
+    /// login is per environment: a sandbox token is not a production token).
+    pub fn no_login_hint(&self) -> String {
+        let others = self.other_logins();
+        if others.is_empty() {
+            return LOGIN_HINT.to_owned();
+        }
+        let others: Vec<String> = others
+            .iter()
+            .map(|origin| match origin.as_str() {
+                crate::api::environment::PRODUCTION_ORIGIN => format!("production ({origin})"),
+                crate::api::environment::SANDBOX_ORIGIN => {
+                    format!("the sandbox ({origin}; add --sandbox)")
+                }
+                other => format!("{other} (add --api-base {other})"),
+            })
+            .collect();
+        format!(
+            "{LOGIN_HINT}; the token store has a login for {} only",
+            others.join(" and ")
+        )
     }
 
     /// A client without a token, for the OAuth token endpoint.
@@ -225,6 +325,15 @@ impl GlobalSettings {
         config.timeout = options.timeout;
         ApiClient::new(config).map_err(api_failure)
     }
+}
+
+/// A Unix time as RFC 3339 text.
+pub fn timestamp_text(seconds: u64) -> String {
+    i64::try_from(seconds)
+        .ok()
+        .and_then(|seconds| jiff::Timestamp::from_second(seconds).ok())
+        .map(|t| t.to_string())
+        .unwrap_or_else(|| format!("at Unix time {seconds}"))
 }
 
 /// Builds the stored entry for a token response (login or refresh) at `now`.

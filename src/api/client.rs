@@ -406,6 +406,27 @@ impl ApiClient {
             .map(|_| ())
     }
 
+    /// `GET /v5/pins/{id}`.
+    pub async fn get_pin(&self, pin_id: &str) -> Result<Pin, ApiError> {
+        self.call(Call::new(Method::GET, vec!["pins", pin_id]))
+            .await
+    }
+
+    /// `GET /v5/boards/{id}/pins`, every page (a bookmark handed back twice is an error).
+    pub async fn list_board_pins(&self, board_id: &str) -> Result<Vec<Pin>, ApiError> {
+        self.list_all(vec!["boards", board_id, "pins"]).await
+    }
+
+    /// `GET /v5/boards/{id}/sections/{section_id}/pins`, every page.
+    pub async fn list_section_pins(
+        &self,
+        board_id: &str,
+        section_id: &str,
+    ) -> Result<Vec<Pin>, ApiError> {
+        self.list_all(vec!["boards", board_id, "sections", section_id, "pins"])
+            .await
+    }
+
     /// One page of `GET /v5/boards/{id}/pins`; pass the previous page's bookmark to continue.
     pub async fn list_board_pins_page(
         &self,
@@ -534,7 +555,8 @@ impl ApiClient {
             .with_retry_after(retry_after))
     }
 
-    /// `POST /v5/oauth/token` with `grant_type=authorization_code`: exchanges a login's code.
+    /// `POST /v5/oauth/token` with `grant_type=authorization_code` and `continuous_refresh=true`:
+    /// exchanges a login's code.
     pub async fn exchange_code(
         &self,
         app: &AppCredentials,
@@ -547,6 +569,10 @@ impl ApiClient {
             ("grant_type", "authorization_code".to_owned()),
             ("code", code.to_owned()),
             ("redirect_uri", redirect_uri.to_owned()),
+            // Apps created before 2025-09-25 get the continuous (60-day, renewable) refresh
+            // token only when they ask; the legacy one is no longer supported. Newer apps get
+            // it anyway.
+            ("continuous_refresh", "true".to_owned()),
         ]);
         self.call(call).await
     }

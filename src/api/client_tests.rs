@@ -50,6 +50,7 @@ fn pin() -> PinCreate {
         link: None,
         alt_text: None,
         dominant_color: None,
+        ai_disclosures: None,
         media_source: MediaSource::ImageUrl {
             url: "https://e.com/a.jpg".into(),
         },

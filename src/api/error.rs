@@ -212,7 +212,7 @@ impl ApiError {
         }
         if self.is_trial_access() {
             return Some(
-                "apps with Trial access can only write to the API sandbox: add --sandbox (and use a sandbox token)"
+                "this app has Trial access, which can write only to the API sandbox: add --sandbox (and log in there: `pinbatch --sandbox auth login`), or ask Pinterest for Standard access"
                     .into(),
             );
         }

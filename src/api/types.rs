@@ -176,8 +176,20 @@ pub struct PinCreate {
     /// Dominant colour as `#RRGGBB`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dominant_color: Option<String>,
+    /// AI disclosure labels (API 5.28); left out when the pin declares none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai_disclosures: Option<AiDisclosures>,
     /// Where the media comes from.
     pub media_source: MediaSource,
+}
+
+/// `ai_disclosures` of a Pin (API 5.28): the labels the creator declared, `AI_MODIFIED` and
+/// `SYNTHETIC_PERFORMER`. Kept as text so that labels added later still decode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AiDisclosures {
+    /// The labels.
+    #[serde(default)]
+    pub values: Vec<String>,
 }
 
 /// The `media_source` of a Pin, discriminated by `source_type`.
@@ -259,12 +271,44 @@ pub struct ImageBase64Item {
     pub link: Option<String>,
 }
 
-/// The media of a Pin as returned; only the kind is kept.
+/// The media of a Pin as returned: its kind, and the addresses of Pinterest's copies of the
+/// images (never the source: Pinterest serves its own copies).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct PinMedia {
     /// `image`, `video`, `multiple_images`, `multiple_videos` or `multiple_mixed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
+    /// Image sizes by name (`150x150`, `400x300`, `600x`, `1200x`), for image and video pins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<BTreeMap<String, ImageDetails>>,
+    /// The slides of a carousel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<PinMediaItem>>,
+}
+
+/// One served size of an image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ImageDetails {
+    /// Where Pinterest serves it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// One slide of a carousel as returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PinMediaItem {
+    /// Image sizes by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<BTreeMap<String, ImageDetails>>,
+}
+
+/// The address of the largest served size among `images`.
+pub fn largest_image(images: &BTreeMap<String, ImageDetails>) -> Option<&str> {
+    ["1200x", "originals", "600x", "400x300", "150x150"]
+        .iter()
+        .filter_map(|size| images.get(*size))
+        .chain(images.values())
+        .find_map(|details| details.url.as_deref())
 }
 
 /// A Pin as returned by the API.
@@ -299,6 +343,9 @@ pub struct Pin {
     /// The media kind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media: Option<PinMedia>,
+    /// AI disclosure labels (API 5.28), when Pinterest returns them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai_disclosures: Option<AiDisclosures>,
 }
 
 /// Body of `PATCH /v5/pins/{id}`: only the fields set are changed.
@@ -322,6 +369,9 @@ pub struct PinUpdate {
     /// Move to this section.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub board_section_id: Option<String>,
+    /// Replace the AI disclosure labels (API 5.28); an empty list clears them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai_disclosures: Option<AiDisclosures>,
 }
 
 /// Response of `POST /v5/media`: where and how to upload the file.
@@ -429,6 +479,7 @@ mod tests {
             link: Some("https://example.com/cats".into()),
             alt_text: None,
             dominant_color: Some("#aabbcc".into()),
+            ai_disclosures: None,
             media_source: MediaSource::ImageUrl {
                 url: "https://example.com/cat.jpg".into(),
             },

@@ -16,8 +16,8 @@ use super::media::{media_source, prepare_video};
 use super::reconcile::{self, Sought};
 use super::{Context, TaskError, TaskOutcome};
 use crate::api::retry::RetryState;
-use crate::api::types::{Pin, PinCreate, PinUpdate};
-use crate::manifest::PinSpec;
+use crate::api::types::{AiDisclosures, Pin, PinCreate, PinUpdate};
+use crate::manifest::{AiDisclosure, PinSpec};
 use crate::plan::{self, Action};
 use crate::progress::PinOutcome;
 use crate::state::{Fingerprint, InFlight, Operation, PinState, PinStatus, Record, now_ms};
@@ -130,6 +130,8 @@ pub(super) async fn create(
             link: spec.link.clone(),
             alt_text: spec.alt_text.clone(),
             dominant_color: spec.dominant_color.clone(),
+            ai_disclosures: (!spec.ai_disclosures.is_empty())
+                .then(|| ai_disclosures(&spec.ai_disclosures)),
             media_source: media_source(context, spec, video_media_id.as_deref()).await?,
         };
         let err = match context.client.create_pin(body).await {
@@ -317,6 +319,13 @@ async fn record_attempt(
     })
 }
 
+/// The wire form of a pin's AI disclosure labels.
+fn ai_disclosures(labels: &[AiDisclosure]) -> AiDisclosures {
+    AiDisclosures {
+        values: labels.iter().map(|l| l.as_str().to_owned()).collect(),
+    }
+}
+
 /// Takes back an announced attempt that the run stopped before sending, and says so.
 async fn unsent(context: &Context, key: &str) -> TaskError {
     match context
@@ -349,6 +358,8 @@ pub(super) async fn update(
         alt_text: spec.alt_text.clone(),
         board_id: Some(target.board_id.clone()),
         board_section_id: target.section_id.clone(),
+        // Always sent: the pin takes the manifest's labels, and an empty list clears old ones.
+        ai_disclosures: Some(ai_disclosures(&spec.ai_disclosures)),
     };
     let pin = context
         .client
@@ -433,6 +444,7 @@ mod tests {
             alt_text: None,
             dominant_color: None,
             publish_at: None,
+            ai_disclosures: Vec::new(),
             media: Media::Image(ImageSource::Url("https://x/a.jpg".to_owned())),
         }
     }

@@ -12,7 +12,7 @@
 
 mod create;
 mod media;
-mod reconcile;
+pub(crate) mod reconcile;
 mod twins;
 mod writer;
 
@@ -48,6 +48,8 @@ pub enum StopReason {
     State = 4,
     /// The account's request quota (a day's budget) is used up.
     Quota = 5,
+    /// Production refused a write because the app has Trial access: every write would be.
+    TrialAccess = 6,
 }
 
 /// Shared flags to stop a run: the first Ctrl-C stops dispatching, the second abandons.
@@ -84,6 +86,7 @@ impl StopSignal {
             3 => StopReason::Spam,
             4 => StopReason::State,
             5 => StopReason::Quota,
+            6 => StopReason::TrialAccess,
             _ => StopReason::None,
         }
     }
@@ -668,7 +671,7 @@ fn sandbox_refusal(spec: &PinSpec, action: &Action) -> Option<String> {
 }
 
 /// Records how a task ended without success (failed for sure, or unknown) and stops the run for
-/// auth, spam and state errors.
+/// auth, spam, Trial access and state errors.
 async fn fail(context: &Context, key: &str, err: TaskError) -> TaskOutcome {
     match &err {
         TaskError::Api(api) if api.is_auth() => stop_for(context, StopReason::Auth, &err),
@@ -688,6 +691,9 @@ async fn fail(context: &Context, key: &str, err: TaskError) -> TaskOutcome {
                 stop_for(context, StopReason::State, &TaskError::State(state_err));
             }
             return Err(TaskError::Blocked(describe(&err)));
+        }
+        TaskError::Api(api) if api.is_trial_access() => {
+            stop_for(context, StopReason::TrialAccess, &err);
         }
         TaskError::State(_) => {
             stop_for(context, StopReason::State, &err);

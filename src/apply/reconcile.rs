@@ -61,20 +61,26 @@ impl Sought {
         if self.section_id.is_none() && pin.board_section_id.is_some() {
             return false;
         }
-        let media_type = pin.media.as_ref().and_then(|m| m.media_type.as_deref());
-        let digest = |media_type: &str| {
-            identity(
-                pin.title.as_deref(),
-                pin.description.as_deref(),
-                pin.link.as_deref(),
-                media_type,
-            )
-        };
-        match media_type {
-            Some(media_type) => digest(media_type) == self.identity,
-            // A listing that leaves the media type out: the text must match with some type.
-            None => MEDIA_TYPES.iter().any(|t| digest(t) == self.identity),
-        }
+        shows_identity(pin, &self.identity)
+    }
+}
+
+/// Whether a listed pin shows the text and media type of `identity` (see
+/// [`crate::plan::identity`]). A listing that leaves the media type out matches when the text
+/// does with some type.
+pub(crate) fn shows_identity(pin: &Pin, wanted: &str) -> bool {
+    let media_type = pin.media.as_ref().and_then(|m| m.media_type.as_deref());
+    let digest = |media_type: &str| {
+        identity(
+            pin.title.as_deref(),
+            pin.description.as_deref(),
+            pin.link.as_deref(),
+            media_type,
+        )
+    };
+    match media_type {
+        Some(media_type) => digest(media_type) == wanted,
+        None => MEDIA_TYPES.iter().any(|t| digest(t) == wanted),
     }
 }
 
@@ -215,7 +221,7 @@ impl ListingWalk {
 
 /// Parses Pinterest's `created_at` (`2026-11-29T17:00:00`, UTC, sometimes with an offset) into
 /// milliseconds since the epoch.
-pub(super) fn parse_created_at(text: &str) -> Option<i64> {
+pub(crate) fn parse_created_at(text: &str) -> Option<i64> {
     if let Ok(timestamp) = text.parse::<jiff::Timestamp>() {
         return Some(timestamp.as_millisecond());
     }
@@ -244,7 +250,9 @@ mod tests {
             dominant_color: None,
             media: media_type.map(|t| PinMedia {
                 media_type: Some(t.to_owned()),
+                ..PinMedia::default()
             }),
+            ai_disclosures: None,
         }
     }
 

@@ -244,6 +244,20 @@ async fn apply(
             )
             .into());
         }
+        StopReason::TrialAccess => {
+            return Err(Fatal::new(
+                ExitStatus::Auth,
+                format!(
+                    "Pinterest refused to publish in {} because the app has Trial access, which can write only to the API sandbox; no further pins were sent: {}",
+                    environment,
+                    execution.stop_error.unwrap_or_default()
+                ),
+            )
+            .with_hint(
+                "add --sandbox to publish to the sandbox (log in there with `pinbatch --sandbox auth login`; its pins are visible only to you), or ask Pinterest for Standard access to publish in production",
+            )
+            .into());
+        }
         StopReason::State => {
             return Err(Fatal::new(
                 ExitStatus::Failure,

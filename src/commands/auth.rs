@@ -15,7 +15,9 @@ use crate::cli::{
 };
 use crate::credentials::{self, SecretString};
 use crate::exit::{ExitStatus, Fatal};
-use crate::settings::{ClientOptions, GlobalSettings, LOGIN_HINT, api_failure, stored_token_from};
+use crate::settings::{
+    ClientOptions, GlobalSettings, api_failure, stored_token_from, timestamp_text,
+};
 
 /// Runs an `auth` subcommand.
 pub async fn run(global: &GlobalArgs, command: &AuthCommand) -> anyhow::Result<ExitStatus> {
@@ -265,10 +267,7 @@ struct StatusReport {
 }
 
 fn timestamp(seconds: Option<u64>) -> Option<String> {
-    let seconds = i64::try_from(seconds?).ok()?;
-    jiff::Timestamp::from_second(seconds)
-        .ok()
-        .map(|t| t.to_string())
+    seconds.map(timestamp_text)
 }
 
 async fn status(settings: &GlobalSettings, args: &AuthStatusArgs) -> anyhow::Result<ExitStatus> {
@@ -277,7 +276,7 @@ async fn status(settings: &GlobalSettings, args: &AuthStatusArgs) -> anyhow::Res
             ExitStatus::Auth,
             format!("not logged in to {}", settings.environment),
         )
-        .with_hint(LOGIN_HINT)
+        .with_hint(settings.no_login_hint())
         .into());
     };
     let refreshable = credentials.refresh.is_some();
@@ -308,7 +307,12 @@ async fn status(settings: &GlobalSettings, args: &AuthStatusArgs) -> anyhow::Res
         StatusFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         StatusFormat::Human => {
             let unknown = || "unknown".to_owned();
-            println!("Environment:   {} ({})", report.environment, report.origin);
+            let separate = if settings.environment == crate::api::Environment::Sandbox {
+                ": sandbox boards and pins are separate from production's"
+            } else {
+                ""
+            };
+            println!("Environment:   {}{separate}", settings.environment);
             println!(
                 "Account:       {} ({})",
                 report.username,
@@ -323,21 +327,36 @@ async fn status(settings: &GlobalSettings, args: &AuthStatusArgs) -> anyhow::Res
                     .map(|s| s.join(","))
                     .unwrap_or_else(unknown)
             );
+            let now = credentials::unix_seconds(SystemTime::now());
+            let when = |at: Option<u64>| match at {
+                None => unknown(),
+                Some(at) if at <= now => format!("{} (expired)", timestamp_text(at)),
+                Some(at) => format!(
+                    "{} (in {})",
+                    timestamp_text(at),
+                    credentials::rough_duration(at - now)
+                ),
+            };
             println!(
-                "Expires:       {}",
-                report
-                    .access_token_expires_at
-                    .clone()
-                    .unwrap_or_else(unknown)
+                "Access token:  expires {}",
+                when(stored.as_ref().and_then(|s| s.access_token_expires_at))
             );
+            let has_refresh_token = stored.as_ref().is_some_and(|s| s.refresh_token.is_some());
+            if has_refresh_token {
+                println!(
+                    "Refresh token: expires {}",
+                    when(stored.as_ref().and_then(|s| s.refresh_token_expires_at))
+                );
+            }
             println!(
-                "Refreshable:   {}{}",
-                if report.refreshable { "yes" } else { "no" },
-                report
-                    .refresh_token_expires_at
-                    .as_ref()
-                    .map(|at| format!(" (refresh token expires {at})"))
-                    .unwrap_or_default()
+                "Refreshable:   {}",
+                if report.refreshable {
+                    "yes"
+                } else if has_refresh_token {
+                    "no (set PINTEREST_APP_ID and PINTEREST_APP_SECRET)"
+                } else {
+                    "no"
+                }
             );
         }
     }
@@ -365,6 +384,23 @@ async fn refresh(
         .with_hint("run `pinbatch auth login`")
         .into());
     };
+    if let Some(at) = stored.refresh_token_expires_at
+        && at <= credentials::unix_seconds(SystemTime::now())
+    {
+        return Err(Fatal::new(
+            ExitStatus::Auth,
+            format!(
+                "the stored refresh token for {} expired {}",
+                settings.environment,
+                timestamp_text(at)
+            ),
+        )
+        .with_hint(format!(
+            "run `{}` to log in again",
+            settings.login_command("login")
+        ))
+        .into());
+    }
     let Some(refresh_token) = stored.refresh_token.clone() else {
         return Err(
             Fatal::new(ExitStatus::Auth, "the stored login has no refresh token")

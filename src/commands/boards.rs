@@ -4,8 +4,8 @@
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::api::ApiClient;
 use crate::api::types::{Board, BoardCreate, BoardPrivacy, BoardSection};
+use crate::api::{ApiClient, Environment};
 use crate::cli::{
     BoardsCommand, BoardsCreateArgs, GlobalArgs, ListFormat, NetworkArgs, PrivacyArg,
     SectionsCommand, SectionsListArgs,
@@ -17,9 +17,15 @@ use crate::settings::{ClientOptions, GlobalSettings, api_failure};
 pub async fn run(global: &GlobalArgs, command: &BoardsCommand) -> anyhow::Result<ExitStatus> {
     match command {
         BoardsCommand::List(args) => {
-            let client = client(global, &args.network)?;
+            let settings = GlobalSettings::resolve(global)?;
+            let client = settings.api_client(ClientOptions::from_args(&args.network))?;
             let boards = client.list_boards().await.map_err(api_failure)?;
             print_boards(&boards, args.format)?;
+            if let Some(note) = sandbox_note(&settings.environment)
+                && !global.quiet
+            {
+                eprintln!("{note}");
+            }
             Ok(ExitStatus::Success)
         }
         BoardsCommand::Create(args) => create(global, args).await,
@@ -34,6 +40,16 @@ pub async fn run_sections(
     match command {
         SectionsCommand::List(args) => list_sections(global, args).await,
     }
+}
+
+/// What `boards list` adds on the sandbox: its boards are not the account's real boards.
+fn sandbox_note(environment: &Environment) -> Option<String> {
+    (*environment == Environment::Sandbox).then(|| {
+        format!(
+            "note: these are the sandbox's boards ({}): sandbox boards and pins are separate from production's and visible only to you; publish without --sandbox once the app has Standard access",
+            environment.origin()
+        )
+    })
 }
 
 fn client(global: &GlobalArgs, network: &NetworkArgs) -> anyhow::Result<ApiClient> {
@@ -198,7 +214,7 @@ fn print_sections(sections: &[BoardSection], format: ListFormat) -> anyhow::Resu
     Ok(())
 }
 
-fn to_csv<T: Serialize>(rows: &[T]) -> anyhow::Result<String> {
+pub(super) fn to_csv<T: Serialize>(rows: &[T]) -> anyhow::Result<String> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     for row in rows {
         writer.serialize(row)?;
@@ -208,7 +224,7 @@ fn to_csv<T: Serialize>(rows: &[T]) -> anyhow::Result<String> {
 }
 
 /// Left-aligned columns separated by two spaces; the last column is not padded.
-fn render_table(header: &[&str], rows: &[Vec<String>]) -> String {
+pub(super) fn render_table(header: &[&str], rows: &[Vec<String>]) -> String {
     let width = |text: &str| text.chars().count();
     let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
     for row in rows {
@@ -262,6 +278,17 @@ mod tests {
         );
         let err = find_board(&boards, "Natur").unwrap_err().to_string();
         assert!(err.contains("did you mean"), "{err}");
+    }
+
+    #[test]
+    fn only_the_sandbox_says_its_boards_are_separate() {
+        let note = sandbox_note(&Environment::Sandbox).unwrap();
+        assert!(note.contains("separate from production"), "{note}");
+        assert_eq!(sandbox_note(&Environment::Production), None);
+        assert_eq!(
+            sandbox_note(&Environment::Custom("http://127.0.0.1:1".into())),
+            None
+        );
     }
 
     #[test]

@@ -7,7 +7,9 @@ mod common;
 mod completions;
 mod emulator;
 mod export;
+mod import;
 mod init;
+mod pins;
 mod plan;
 mod schema;
 mod status;
@@ -31,5 +33,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Auth(command) => auth::run(&cli.global, command).await,
         Command::Boards(command) => boards::run(&cli.global, command).await,
         Command::Sections(command) => boards::run_sections(&cli.global, command).await,
+        Command::Pins(command) => pins::run(&cli.global, command).await,
+        Command::Import(args) => import::run(&cli.global, args).await,
     }
 }

@@ -33,6 +33,9 @@
 //! | `write-window` | `N/s` | at most N writes in any trailing second, no burst and no `X-RateLimit-*` headers |
 //! | `reset` | `delta` (default), `epoch` | `X-RateLimit-Reset` as seconds to go or as a Unix time |
 //! | `daily-quota` | count | writes allowed per day; after them every write gets 429 until midnight UTC |
+//! | `trial-access` | `on` or `off` (default) | every write under /v5 (not /oauth/token) is refused with 403 code 29, as production answers an app with Trial access |
+//! | `token-lifetime` | duration | access tokens issued from now on work this long (default 30 days) |
+//! | `refresh-token-lifetime` | duration | refresh tokens issued from now on work this long (default 60 days) |
 //! | `media-fail` | probability | a video upload's processing ends in `failed` |
 //! | `media-polls` | count (default 2) | status polls spent in `processing` before the final state |
 //! | `scope` | `pins` (default), `writes`, `all` | which requests are target requests |
@@ -147,6 +150,12 @@ pub struct FaultPlan {
     pub reset_format: ResetFormat,
     /// Writes allowed per day, if limited.
     pub daily_quota: Option<u32>,
+    /// Whether every write is refused as production refuses an app with Trial access.
+    pub trial_access: bool,
+    /// Lifetime of the access tokens issued from now on; `None` is Pinterest's 30 days.
+    pub token_lifetime: Option<Duration>,
+    /// Lifetime of the refresh tokens issued from now on; `None` is Pinterest's 60 days.
+    pub refresh_token_lifetime: Option<Duration>,
     /// Probability that a video's processing ends in `failed`.
     pub media_fail: f64,
     /// How many status polls a video spends in `processing` before it succeeds or fails.
@@ -183,6 +192,9 @@ impl Default for FaultPlan {
             write_policy: None,
             reset_format: ResetFormat::Delta,
             daily_quota: None,
+            trial_access: false,
+            token_lifetime: None,
+            refresh_token_lifetime: None,
             media_fail: 0.0,
             media_polls: 2,
             scope: FaultScope::Pins,
@@ -284,6 +296,15 @@ impl fmt::Display for FaultPlan {
         }
         if let Some(quota) = self.daily_quota {
             parts.push(format!("daily-quota={quota}"));
+        }
+        if self.trial_access {
+            parts.push("trial-access=on".to_owned());
+        }
+        if let Some(lifetime) = self.token_lifetime {
+            parts.push(format!("token-lifetime={}ms", lifetime.as_millis()));
+        }
+        if let Some(lifetime) = self.refresh_token_lifetime {
+            parts.push(format!("refresh-token-lifetime={}ms", lifetime.as_millis()));
         }
         if self.media_polls != default.media_polls {
             parts.push(format!("media-polls={}", self.media_polls));
@@ -430,6 +451,19 @@ pub fn parse_fault_spec(spec: &str) -> Result<FaultPlan, String> {
                 }
             }
             "daily-quota" => plan.daily_quota = Some(parse_count(value).map_err(context)?),
+            "trial-access" => {
+                plan.trial_access = match value {
+                    "on" | "true" => true,
+                    "off" | "false" => false,
+                    _ => return Err(context("expected on or off".into())),
+                }
+            }
+            "token-lifetime" => {
+                plan.token_lifetime = Some(parse_lifetime(value).map_err(context)?);
+            }
+            "refresh-token-lifetime" => {
+                plan.refresh_token_lifetime = Some(parse_lifetime(value).map_err(context)?);
+            }
             "media-fail" => plan.media_fail = parse_probability(value).map_err(context)?,
             "media-polls" => plan.media_polls = parse_count(value).map_err(context)?,
             "scope" => {
@@ -453,7 +487,8 @@ pub fn parse_fault_spec(spec: &str) -> Result<FaultPlan, String> {
                      gateway-status, stall-after-commit, stall-after-commit-first, listing-lag, \
                      clock-offset, list-order, section-pins, bookmark, write-limit, write-bucket, \
                      burst, write-fixed, write-sliding, write-window, reset, daily-quota, \
-                     media-fail, media-polls, scope, seed)"
+                     trial-access, token-lifetime, refresh-token-lifetime, media-fail, \
+                     media-polls, scope, seed)"
                 ));
             }
         }
@@ -490,6 +525,15 @@ fn parse_signed_ms(value: &str) -> Result<i64, String> {
     i64::try_from(duration.as_millis())
         .map(|ms| sign * ms)
         .map_err(|_| "the offset is too large".to_owned())
+}
+
+/// A token lifetime: a duration of at least a second.
+fn parse_lifetime(value: &str) -> Result<Duration, String> {
+    let lifetime = parse_duration(value)?;
+    if lifetime < Duration::from_secs(1) {
+        return Err("a token lifetime is at least 1s".into());
+    }
+    Ok(lifetime)
 }
 
 fn parse_probability(value: &str) -> Result<f64, String> {

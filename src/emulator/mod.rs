@@ -310,6 +310,18 @@ impl Emulator {
         }
     }
 
+    /// Stores a pin from a `PinCreate`-shaped body (`board_id`, `board_section_id`, text,
+    /// `media_source`, `ai_disclosures`) as if it had been made on Pinterest by hand, created
+    /// now by the emulator's clock and listed at once; returns its id. Panics on a body the
+    /// emulator refuses, which in a test setup is a bug in the test.
+    pub fn seed_pin_body(&self, body: &serde_json::Value) -> String {
+        let now = routes::pinterest_time(self.shared.now());
+        match lock(&self.shared.store).create_pin(body, &now, None) {
+            Ok(pin) => pin.id,
+            Err(err) => panic!("cannot seed pin {body}: {}", err.message),
+        }
+    }
+
     /// Time since the emulator started: the clock of [`RecordedRequest::arrived`] and
     /// [`RecordedRequest::finished`].
     pub fn elapsed(&self) -> std::time::Duration {

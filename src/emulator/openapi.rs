@@ -34,6 +34,14 @@ pub enum OpenApiError {
         #[source]
         source: serde_json::Error,
     },
+    /// An overlay beside the document does not have the expected shape.
+    #[error("the OpenAPI overlay {path} cannot be merged: {message}")]
+    Overlay {
+        /// The overlay's path.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
     /// An operation's schema could not be compiled.
     #[error("cannot compile the request schema of {operation}: {message}")]
     Compile {
@@ -179,18 +187,13 @@ fn violation_messages(validator: &jsonschema::Validator, label: &str, body: &Val
 }
 
 impl SpecValidator {
-    /// Loads and compiles the OpenAPI JSON document at `path`.
+    /// Loads the OpenAPI JSON document at `path`, merges the overlays beside it (see
+    /// [`merge_overlays`]) and compiles the validators.
     pub fn load(path: &Path) -> Result<Self, OpenApiError> {
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| OpenApiError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        let document: Value =
-            serde_json::from_str(&text).map_err(|source| OpenApiError::Parse {
-                path: shown,
-                source,
-            })?;
+        let mut document = read_json(path)?;
+        if let Some(dir) = path.parent() {
+            merge_overlays(&mut document, dir)?;
+        }
         Self::from_document(&document)
     }
 
@@ -320,6 +323,83 @@ impl SpecValidator {
     }
 }
 
+fn read_json(path: &Path) -> Result<Value, OpenApiError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| OpenApiError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| OpenApiError::Parse {
+        path: shown,
+        source,
+    })
+}
+
+/// Merges every `overlay-*.json` in `dir` (in name order) into the document. The official
+/// description available is 5.23; an overlay states what a later release added that pinbatch
+/// uses (`overlay-5.28.json`: `ai_disclosures`, `continuous_refresh`), so that bodies using
+/// it are validated rather than let through unchecked. An overlay is
+/// `{"add_schemas": {NAME: schema}, "add_properties": {SCHEMA: {PROPERTY: schema}}}`.
+fn merge_overlays(document: &mut Value, dir: &Path) -> Result<(), OpenApiError> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    let mut overlays: Vec<std::path::PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| name.starts_with("overlay-") && name.ends_with(".json"))
+        })
+        .collect();
+    overlays.sort();
+    for path in overlays {
+        let overlay = read_json(&path)?;
+        apply_overlay(document, &overlay).map_err(|message| OpenApiError::Overlay {
+            path: path.display().to_string(),
+            message,
+        })?;
+    }
+    Ok(())
+}
+
+fn apply_overlay(document: &mut Value, overlay: &Value) -> Result<(), String> {
+    let schemas = document
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+        .ok_or("the document has no components.schemas")?;
+    if let Some(added) = overlay.get("add_schemas") {
+        let added = added.as_object().ok_or("add_schemas must be an object")?;
+        for (name, schema) in added {
+            schemas.insert(name.clone(), schema.clone());
+        }
+    }
+    if let Some(added) = overlay.get("add_properties") {
+        let added = added
+            .as_object()
+            .ok_or("add_properties must be an object")?;
+        for (schema_name, properties) in added {
+            let properties = properties
+                .as_object()
+                .ok_or_else(|| format!("add_properties.{schema_name} must be an object"))?;
+            let target = schemas
+                .get_mut(schema_name)
+                .and_then(Value::as_object_mut)
+                .ok_or_else(|| format!("the document has no schema `{schema_name}`"))?;
+            let slot = target
+                .entry("properties")
+                .or_insert_with(|| Value::Object(Map::new()))
+                .as_object_mut()
+                .ok_or_else(|| format!("`{schema_name}.properties` is not an object"))?;
+            for (property, schema) in properties {
+                slot.insert(property.clone(), schema.clone());
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Rewrites an OpenAPI 3.0 schema tree into JSON Schema 2020-12, in place.
 fn convert_schema(value: &mut Value, direction: Direction) {
     match value {
@@ -401,7 +481,10 @@ fn convert_discriminated_one_of(map: &mut Map<String, Value>) {
     ) else {
         return;
     };
-    if !map.contains_key("oneOf") {
+    // A `oneOf` with a discriminator, or a base schema whose discriminator maps the value to a
+    // subtype (the OAuth token request and response): either way the value picks the schema.
+    // (`anyOf` catalogs schemas are left alone: pinbatch does not use them.)
+    if map.contains_key("anyOf") {
         return;
     }
     map.remove("oneOf");
@@ -446,6 +529,76 @@ mod tests {
 
     fn pin_errors(body: Value) -> Vec<String> {
         validator().validate("POST", "/pins", "application/json", &body)
+    }
+
+    #[test]
+    fn the_5_28_overlay_validates_ai_disclosures_and_continuous_refresh() {
+        let base = json!({"board_id": "1",
+            "media_source": {"source_type": "image_url", "url": "https://e.com/a.jpg"}});
+        let with = |disclosures: Value| {
+            let mut body = base.clone();
+            body["ai_disclosures"] = disclosures;
+            body
+        };
+        assert!(
+            pin_errors(with(
+                json!({"values": ["AI_MODIFIED", "SYNTHETIC_PERFORMER"]})
+            ))
+            .is_empty()
+        );
+        assert!(pin_errors(with(json!({"values": []}))).is_empty());
+        let errors = pin_errors(with(json!({"values": ["AI_GENERATED"]})));
+        assert!(
+            errors.iter().any(|e| e.contains("ai_disclosures")),
+            "{errors:?}"
+        );
+        assert!(!pin_errors(with(json!(["AI_MODIFIED"]))).is_empty());
+        let patch = validator().validate(
+            "PATCH",
+            "/pins/1",
+            "application/json",
+            &json!({"ai_disclosures": {"values": ["BOGUS"]}}),
+        );
+        assert!(!patch.is_empty(), "PATCH bodies are checked too");
+        let form = validator().validate(
+            "POST",
+            "/oauth/token",
+            "application/x-www-form-urlencoded",
+            &json!({"grant_type": "authorization_code", "code": "c", "redirect_uri": "http://localhost:1/", "continuous_refresh": "yes"}),
+        );
+        assert!(!form.is_empty(), "continuous_refresh is `true` or `false`");
+    }
+
+    #[test]
+    fn overlays_add_schemas_and_properties_and_name_a_bad_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut document = json!({"components": {"schemas": {"Pin": {"type": "object"}}}});
+        std::fs::write(
+            dir.path().join("overlay-1.json"),
+            r##"{"add_schemas": {"X": {"type": "string"}}, "add_properties": {"Pin": {"x": {"$ref": "#/components/schemas/X"}}}}"##,
+        )
+        .unwrap();
+        merge_overlays(&mut document, dir.path()).unwrap();
+        assert_eq!(
+            document["components"]["schemas"]["X"],
+            json!({"type": "string"})
+        );
+        assert_eq!(
+            document["components"]["schemas"]["Pin"]["properties"]["x"],
+            json!({"$ref": "#/components/schemas/X"})
+        );
+        std::fs::write(
+            dir.path().join("overlay-2.json"),
+            r#"{"add_properties": {"Missing": {"x": {}}}}"#,
+        )
+        .unwrap();
+        let err = merge_overlays(&mut document, dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("overlay-2.json") && err.contains("Missing"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -18,6 +18,9 @@ pub enum AppliedFault {
     GatewayAfterCommit(u16),
     /// Stored, then never answered.
     StallAfterCommit,
+    /// A write refused with 403 code 29, as production refuses apps with Trial access
+    /// (`trial-access`).
+    TrialAccess,
 }
 
 impl fmt::Display for AppliedFault {
@@ -29,6 +32,7 @@ impl fmt::Display for AppliedFault {
             AppliedFault::DropAfterCommit => f.write_str("drop-after-commit"),
             AppliedFault::GatewayAfterCommit(status) => write!(f, "gateway {status} after commit"),
             AppliedFault::StallAfterCommit => f.write_str("stall-after-commit"),
+            AppliedFault::TrialAccess => f.write_str("trial-access"),
         }
     }
 }

@@ -19,7 +19,9 @@ use serde_json::{Map, Value, json};
 use super::faults::{Injection, is_write_method};
 use super::limits::{ResetFormat, WriteQuota};
 use super::record::{AppliedFault, RecordedRequest};
-use super::store::{ApiFailure, BoardRecord, PinMediaRecord, PinRecord, parse_page_size};
+use super::store::{
+    ApiFailure, BoardRecord, PinMediaRecord, PinRecord, TokenLifetimes, parse_page_size,
+};
 use super::{ConnectionKiller, Shared, lock};
 
 type AppState = State<Arc<Shared>>;
@@ -144,7 +146,8 @@ enum AfterCommit {
     Stall,
 }
 
-/// Bearer check, write limit and injected faults, in that order, for a request under `/v5`.
+/// Bearer check, Trial access, write limit and injected faults, in that order, for a request
+/// under `/v5`.
 fn admit(
     shared: &Shared,
     method: &str,
@@ -160,6 +163,15 @@ fn admit(
     }
     let until_tomorrow = until_midnight(shared.now());
     let mut faults = lock(&shared.faults);
+    if faults.plan().trial_access && is_write_method(method) && !is_token_endpoint {
+        return (
+            Admission::Answer(
+                ApiFailure::trial_access().into_response(),
+                Some(AppliedFault::TrialAccess),
+            ),
+            None,
+        );
+    }
     let mut quota = None;
     if is_write_method(method) && !is_token_endpoint {
         quota = faults.take_write(Instant::now(), until_tomorrow);
@@ -596,7 +608,7 @@ fn pin_json(shared: &Shared, pin: &PinRecord) -> Value {
             )
         }
     };
-    json!({
+    let mut body = json!({
         "id": pin.id,
         "created_at": pin.created_at,
         "link": pin.link,
@@ -614,7 +626,11 @@ fn pin_json(shared: &Shared, pin: &PinRecord) -> Value {
         "is_standard": true,
         "has_been_promoted": false,
         "pin_metrics": null,
-    })
+    });
+    if let (Some(labels), Some(object)) = (&pin.ai_disclosures, body.as_object_mut()) {
+        object.insert("ai_disclosures".into(), json!({ "values": labels }));
+    }
+    body
 }
 
 fn page_json<T>(items: Vec<T>, bookmark: Option<String>, render: impl Fn(&T) -> Value) -> Value {
@@ -913,6 +929,16 @@ async fn oauth_token(State(shared): AppState, headers: HeaderMap, body: Bytes) -
             .ok_or_else(|| ApiFailure::invalid(format!("{name} is required")))
     };
     let grant_type = field("grant_type")?;
+    let lifetimes = {
+        let faults = lock(&shared.faults);
+        let plan = faults.plan();
+        let defaults = TokenLifetimes::default();
+        TokenLifetimes {
+            access: plan.token_lifetime.unwrap_or(defaults.access),
+            refresh: plan.refresh_token_lifetime.unwrap_or(defaults.refresh),
+        }
+    };
+    lock(&shared.store).set_token_lifetimes(lifetimes);
     let pair = match grant_type {
         "authorization_code" => {
             lock(&shared.store).redeem_auth_code(field("code")?, field("redirect_uri")?)?
@@ -924,16 +950,18 @@ async fn oauth_token(State(shared): AppState, headers: HeaderMap, body: Bytes) -
             )));
         }
     };
-    let refresh_expires_at =
-        jiff::Timestamp::now().as_second() + super::store::REFRESH_TOKEN_LIFETIME_SECS;
+    // Whole seconds, rounded up, so that a client never believes a token lives longer.
+    let seconds = |lifetime: Duration| lifetime.as_secs() + u64::from(lifetime.subsec_nanos() > 0);
+    let refresh_expires_in = seconds(lifetimes.refresh);
+    let refresh_expires_at = shared.now().as_second() + refresh_expires_in as i64;
     Ok(json_response(
         StatusCode::OK,
         json!({
             "access_token": pair.access_token,
             "refresh_token": pair.refresh_token,
             "token_type": "bearer",
-            "expires_in": super::store::ACCESS_TOKEN_LIFETIME_SECS,
-            "refresh_token_expires_in": super::store::REFRESH_TOKEN_LIFETIME_SECS,
+            "expires_in": seconds(lifetimes.access),
+            "refresh_token_expires_in": refresh_expires_in,
             "refresh_token_expires_at": refresh_expires_at,
             "scope": pair.scope,
             "response_type": grant_type,

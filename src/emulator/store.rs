@@ -5,7 +5,7 @@
 //! `routes` turns [`ApiFailure`]s into `{code, message}` responses.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde_json::{Map, Value};
@@ -43,6 +43,15 @@ impl ApiFailure {
         )
     }
 
+    /// 403 code 29: production refuses a write of an app with Trial access.
+    pub fn trial_access() -> Self {
+        ApiFailure::new(
+            403,
+            29,
+            "Apps with Trial access may not create Pins in production https://api.pinterest.com - use API Sandbox https://api-sandbox.pinterest.com instead.",
+        )
+    }
+
     /// 401 code 2 "Authentication failed."
     pub fn unauthenticated() -> Self {
         ApiFailure::new(401, 2, "Authentication failed.")
@@ -65,6 +74,36 @@ impl ApiFailure {
     }
 }
 
+/// The labels `ai_disclosures.values` may hold (API 5.28 `AiDisclosureItem`).
+const AI_DISCLOSURE_LABELS: [&str; 2] = ["AI_MODIFIED", "SYNTHETIC_PERFORMER"];
+
+/// A body's `ai_disclosures` (`{"values": [...]}`): `None` when absent or null, 400 code 1 when
+/// malformed or holding a label Pinterest does not know.
+fn ai_disclosures(object: &Map<String, Value>) -> Result<Option<Vec<String>>, ApiFailure> {
+    let value = match object.get("ai_disclosures") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(value) => value,
+    };
+    let values = value
+        .get("values")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            ApiFailure::invalid("ai_disclosures must be an object with a values list")
+        })?;
+    let mut labels = Vec::with_capacity(values.len());
+    for label in values {
+        match label.as_str() {
+            Some(text) if AI_DISCLOSURE_LABELS.contains(&text) => labels.push(text.to_string()),
+            _ => {
+                return Err(ApiFailure::invalid(format!(
+                    "ai_disclosures.values: {label} is not one of AI_MODIFIED, SYNTHETIC_PERFORMER"
+                )));
+            }
+        }
+    }
+    Ok(Some(labels))
+}
+
 /// Maximum lengths of Pin text fields, in characters (OpenAPI `PinCreate`).
 const PIN_TEXT_LIMITS: [(&str, usize); 4] = [
     ("title", 100),
@@ -81,9 +120,28 @@ pub const PAGE_SIZE_DEFAULT: usize = 25;
 /// Maximum `page_size` of list endpoints.
 pub const PAGE_SIZE_MAX: usize = 250;
 /// Lifetime of issued access tokens, seconds (30 days).
-pub const ACCESS_TOKEN_LIFETIME_SECS: i64 = 30 * 24 * 3600;
+pub const ACCESS_TOKEN_LIFETIME_SECS: u64 = 30 * 24 * 3600;
 /// Lifetime of issued refresh tokens, seconds (60 days, continuous refresh).
-pub const REFRESH_TOKEN_LIFETIME_SECS: i64 = 60 * 24 * 3600;
+pub const REFRESH_TOKEN_LIFETIME_SECS: u64 = 60 * 24 * 3600;
+
+/// How long issued tokens work: Pinterest's 30 and 60 days unless the fault plan says
+/// otherwise (`token-lifetime`, `refresh-token-lifetime`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenLifetimes {
+    /// Access tokens.
+    pub access: Duration,
+    /// Refresh tokens.
+    pub refresh: Duration,
+}
+
+impl Default for TokenLifetimes {
+    fn default() -> Self {
+        TokenLifetimes {
+            access: Duration::from_secs(ACCESS_TOKEN_LIFETIME_SECS),
+            refresh: Duration::from_secs(REFRESH_TOKEN_LIFETIME_SECS),
+        }
+    }
+}
 
 /// A board as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,6 +246,8 @@ pub struct PinRecord {
     pub alt_text: Option<String>,
     /// Dominant colour.
     pub dominant_color: Option<String>,
+    /// AI disclosure labels (API 5.28), when the pin was given any (`Some(empty)` once cleared).
+    pub ai_disclosures: Option<Vec<String>>,
     /// The media.
     pub media: PinMediaRecord,
     /// Creation time, `YYYY-MM-DDTHH:MM:SS` UTC.
@@ -340,6 +400,10 @@ pub struct Store {
     media: Vec<MediaRecord>,
     access_tokens: HashMap<String, String>,
     refresh_tokens: HashMap<String, TokenPair>,
+    /// When issued tokens stop working (tokens absent here never expire by time).
+    token_expiry: HashMap<String, Instant>,
+    /// Lifetimes of the tokens issued from now on.
+    token_lifetimes: TokenLifetimes,
     auth_codes: HashMap<String, AuthCode>,
     token_rng: fastrand::Rng,
 }
@@ -361,6 +425,8 @@ impl Store {
             media: Vec::new(),
             access_tokens,
             refresh_tokens: HashMap::new(),
+            token_expiry: HashMap::new(),
+            token_lifetimes: TokenLifetimes::default(),
             auth_codes: HashMap::new(),
             token_rng: fastrand::Rng::new(),
         }
@@ -386,7 +452,18 @@ impl Store {
 
     /// Whether `token` is a currently valid access token.
     pub fn is_valid_access_token(&self, token: &str) -> bool {
-        self.access_tokens.contains_key(token)
+        self.access_tokens.contains_key(token) && !self.expired(token)
+    }
+
+    fn expired(&self, token: &str) -> bool {
+        self.token_expiry
+            .get(token)
+            .is_some_and(|at| *at <= Instant::now())
+    }
+
+    /// Sets the lifetimes of the tokens issued from now on.
+    pub fn set_token_lifetimes(&mut self, lifetimes: TokenLifetimes) {
+        self.token_lifetimes = lifetimes;
     }
 
     fn random_token(&mut self, prefix: &str) -> String {
@@ -405,6 +482,13 @@ impl Store {
             .insert(pair.access_token.clone(), pair.refresh_token.clone());
         self.refresh_tokens
             .insert(pair.refresh_token.clone(), pair.clone());
+        let now = Instant::now();
+        self.token_expiry
+            .insert(pair.access_token.clone(), now + self.token_lifetimes.access);
+        self.token_expiry.insert(
+            pair.refresh_token.clone(),
+            now + self.token_lifetimes.refresh,
+        );
         pair
     }
 
@@ -456,6 +540,13 @@ impl Store {
 
     /// Rotates a refresh token: the old refresh token and its access token stop working.
     pub fn refresh(&mut self, refresh_token: &str) -> Result<TokenPair, ApiFailure> {
+        if self.expired(refresh_token) {
+            return Err(ApiFailure::new(
+                400,
+                1,
+                "Invalid refresh token: it has expired; log in again.",
+            ));
+        }
         let Some(old) = self.refresh_tokens.remove(refresh_token) else {
             return Err(ApiFailure::new(
                 400,
@@ -677,6 +768,7 @@ impl Store {
             link: link.map(str::to_string),
             alt_text: optional_string(object, "alt_text")?,
             dominant_color: optional_string(object, "dominant_color")?,
+            ai_disclosures: ai_disclosures(object)?,
             media,
             created_at: now.to_string(),
         };
@@ -810,7 +902,11 @@ impl Store {
         if let Some(link) = optional_str(object, "link")? {
             check_link(link)?;
         }
+        let disclosures = ai_disclosures(object)?;
         let mut updated = current;
+        if disclosures.is_some() {
+            updated.ai_disclosures = disclosures;
+        }
         updated.board_id = board_id;
         updated.board_section_id = section_id;
         for (field, slot) in [
@@ -1328,6 +1424,34 @@ mod tests {
             .list_pins(Some(&board), Some(&asked), 1, &rules)
             .unwrap();
         assert_eq!(second.bookmark.as_deref(), Some(asked.as_str()));
+    }
+
+    #[test]
+    fn tokens_stop_working_when_their_lifetime_is_over() {
+        let mut store = Store::new("static");
+        store.set_token_lifetimes(TokenLifetimes {
+            access: Duration::ZERO,
+            refresh: Duration::from_secs(3600),
+        });
+        let pair = store.issue_tokens("pins:read");
+        assert!(
+            !store.is_valid_access_token(&pair.access_token),
+            "lived 0 s"
+        );
+        let renewed = store.refresh(&pair.refresh_token).unwrap();
+        assert!(!store.is_valid_access_token(&renewed.access_token));
+        store.set_token_lifetimes(TokenLifetimes {
+            access: Duration::from_secs(3600),
+            refresh: Duration::ZERO,
+        });
+        let pair = store.issue_tokens("pins:read");
+        assert!(store.is_valid_access_token(&pair.access_token));
+        let err = store.refresh(&pair.refresh_token).unwrap_err();
+        assert!(err.message.contains("expired"), "{}", err.message);
+        assert!(
+            store.is_valid_access_token("static"),
+            "the configured token lives on"
+        );
     }
 
     #[test]

@@ -14,8 +14,8 @@ use super::files::{self, MediaFileError};
 use super::glob;
 use super::keys::derive_key;
 use super::model::{
-    BoardDecl, BoardRef, CarouselItem, ImageSource, LocalImage, Location, Media, PinSpec, Position,
-    Privacy, VideoCover, VideoSpec,
+    AiDisclosure, BoardDecl, BoardRef, CarouselItem, ImageSource, LocalImage, Location, Media,
+    PinSpec, Position, Privacy, VideoCover, VideoSpec,
 };
 use super::raw::{MAX_ALT_TEXT, MAX_DESCRIPTION, MAX_LINK, MAX_SECTION, MAX_TITLE};
 use super::suggest::unknown_name_hint;
@@ -138,6 +138,43 @@ impl Report<'_> {
         }
     }
 
+    /// AI disclosure labels written `A|B` (a YAML list arrives joined so): each must be one of
+    /// the API's values; repeats are dropped; empty text declares none.
+    fn disclosures(&mut self, value: Option<&Located>, field: &str) -> Option<Vec<AiDisclosure>> {
+        let located = value?;
+        let mut labels = Vec::new();
+        let mut valid = true;
+        for part in located
+            .value
+            .split('|')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            match AiDisclosure::parse(part) {
+                Some(label) if labels.contains(&label) => {}
+                Some(label) => labels.push(label),
+                None => {
+                    let known: Vec<&str> = AiDisclosure::ALL.iter().map(|d| d.as_str()).collect();
+                    let hint =
+                        match AiDisclosure::parse(&part.to_ascii_uppercase().replace('-', "_")) {
+                            Some(close) => {
+                                format!("write `{close}` (upper case, with underscores)")
+                            }
+                            None => format!("use {}", known.join(" or ")),
+                        };
+                    self.error(
+                        located.pos,
+                        field,
+                        format!("`{part}` is not an AI disclosure label"),
+                        Some(&hint),
+                    );
+                    valid = false;
+                }
+            }
+        }
+        valid.then_some(labels)
+    }
+
     fn timestamp(&mut self, value: Option<&Located>, field: &str) -> Option<jiff::Timestamp> {
         let located = value?;
         match located.value.trim().parse::<jiff::Timestamp>() {
@@ -240,6 +277,7 @@ struct Defaults {
     alt_text: Option<String>,
     dominant_color: Option<String>,
     publish_at: Option<jiff::Timestamp>,
+    ai_disclosures: Option<Vec<AiDisclosure>>,
 }
 
 /// Turns entries into validated pins, one at a time, keeping what spans pins: keys and links.
@@ -285,6 +323,8 @@ impl Checker {
             alt_text: report.text(entry.alt_text.as_ref(), "defaults.alt_text", MAX_ALT_TEXT),
             dominant_color: report.color(entry.dominant_color.as_ref(), "defaults.dominant_color"),
             publish_at: report.timestamp(entry.publish_at.as_ref(), "defaults.publish_at"),
+            ai_disclosures: report
+                .disclosures(entry.ai_disclosures.as_ref(), "defaults.ai_disclosures"),
         };
     }
 
@@ -411,6 +451,11 @@ impl Checker {
             Some(_) => report.timestamp(entry.publish_at.as_ref(), "publish_at"),
             None => defaults.publish_at,
         };
+        let ai_disclosures = match &entry.ai_disclosures {
+            Some(_) => report.disclosures(entry.ai_disclosures.as_ref(), "ai_disclosures"),
+            None => defaults.ai_disclosures.clone(),
+        }
+        .unwrap_or_default();
         let media = media(&mut report, &entry, &self.base_dir);
 
         let explicit_id = entry.id.as_ref().and_then(|id| {
@@ -486,6 +531,7 @@ impl Checker {
                 alt_text,
                 dominant_color,
                 publish_at,
+                ai_disclosures,
                 media,
             });
         }

@@ -25,6 +25,7 @@ pub const NATIVE_COLUMNS: &[&str] = &[
     "image",
     "video",
     "cover",
+    "ai_disclosures",
 ];
 
 /// Pinterest's bulk-create column names (lowercase).

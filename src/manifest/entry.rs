@@ -69,6 +69,8 @@ pub(crate) struct PinEntry {
     pub dominant_color: Option<Located>,
     /// RFC 3339 timestamp.
     pub publish_at: Option<Located>,
+    /// AI disclosure labels separated by `|` (a YAML list is joined so); empty text declares none.
+    pub ai_disclosures: Option<Located>,
     /// One image.
     pub image: Option<Located>,
     /// Carousel.
@@ -99,6 +101,7 @@ impl PinEntry {
             alt_text: None,
             dominant_color: None,
             publish_at: None,
+            ai_disclosures: None,
             image: None,
             images: None,
             video: None,
@@ -122,6 +125,7 @@ impl PinEntry {
             "alt_text" => &mut self.alt_text,
             "dominant_color" => &mut self.dominant_color,
             "publish_at" => &mut self.publish_at,
+            "ai_disclosures" => &mut self.ai_disclosures,
             "image" => &mut self.image,
             "video" => &mut self.video,
             "cover" => &mut self.cover,

@@ -69,8 +69,44 @@ pub struct PinSpec {
     pub dominant_color: Option<String>,
     /// When the pin becomes due; `apply` skips it as scheduled until then.
     pub publish_at: Option<jiff::Timestamp>,
+    /// AI disclosure labels (Pinterest API 5.28 `ai_disclosures`), without repeats, in the
+    /// order written; empty when the pin declares none.
+    pub ai_disclosures: Vec<AiDisclosure>,
     /// The media of the pin: exactly one.
     pub media: Media,
+}
+
+/// An AI disclosure label a creator declares about a pin (API 5.28 `AiDisclosureItem`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AiDisclosure {
+    /// `AI_MODIFIED`: the content was made or changed with AI.
+    AiModified,
+    /// `SYNTHETIC_PERFORMER`: it shows a synthetic (AI-generated) performer.
+    SyntheticPerformer,
+}
+
+impl AiDisclosure {
+    /// Every label, in the API's order.
+    pub const ALL: [AiDisclosure; 2] = [AiDisclosure::AiModified, AiDisclosure::SyntheticPerformer];
+
+    /// The label as the API and the manifest spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AiDisclosure::AiModified => "AI_MODIFIED",
+            AiDisclosure::SyntheticPerformer => "SYNTHETIC_PERFORMER",
+        }
+    }
+
+    /// The label spelled exactly `text`, if any.
+    pub fn parse(text: &str) -> Option<AiDisclosure> {
+        AiDisclosure::ALL.into_iter().find(|d| d.as_str() == text)
+    }
+}
+
+impl fmt::Display for AiDisclosure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A board reference: a numeric id is passed through, anything else is resolved by name.

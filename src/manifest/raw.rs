@@ -31,6 +31,7 @@ pub const PIN_FIELDS: &[&str] = &[
     "alt_text",
     "dominant_color",
     "publish_at",
+    "ai_disclosures",
     "image",
     "images",
     "video",
@@ -48,6 +49,7 @@ pub const DEFAULT_FIELDS: &[&str] = &[
     "alt_text",
     "dominant_color",
     "publish_at",
+    "ai_disclosures",
 ];
 /// Keys of a board declaration.
 pub const BOARD_FIELDS: &[&str] = &["name", "description", "privacy", "sections"];
@@ -109,6 +111,19 @@ pub struct RawDefaults {
     /// Default publication time (RFC 3339 with an offset, e.g. `2026-12-24T09:00:00Z`).
     #[schemars(extend("format" = "date-time"))]
     pub publish_at: Option<String>,
+    /// Default AI disclosure labels.
+    pub ai_disclosures: Option<Vec<RawAiDisclosure>>,
+}
+
+/// An AI disclosure label (Pinterest API 5.28), sent as `ai_disclosures: {"values": [...]}`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub enum RawAiDisclosure {
+    /// The content was made or changed with AI.
+    #[serde(rename = "AI_MODIFIED")]
+    AiModified,
+    /// The pin shows a synthetic (AI-generated) performer.
+    #[serde(rename = "SYNTHETIC_PERFORMER")]
+    SyntheticPerformer,
 }
 
 /// Board privacy.
@@ -207,6 +222,8 @@ pub struct RawPin {
     /// Publication time (RFC 3339 with an offset); `apply` holds the pin back until then.
     #[schemars(extend("format" = "date-time"))]
     pub publish_at: Option<String>,
+    /// AI disclosure labels the creator declares about the pin (an empty list declares none).
+    pub ai_disclosures: Option<Vec<RawAiDisclosure>>,
     /// One image: a local JPEG/PNG path (relative to the manifest) or an http(s) URL.
     #[schemars(length(min = 1))]
     pub image: Option<String>,

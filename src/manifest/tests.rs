@@ -347,3 +347,57 @@ fn an_empty_manifest_warns() {
     assert_eq!(outcome.diagnostics.len(), 1);
     assert_eq!(outcome.diagnostics[0].severity, Severity::Warning);
 }
+
+#[test]
+fn ai_disclosures_are_lists_in_yaml_and_pipes_in_csv() {
+    let f = Fixture::new();
+    let outcome = f.yaml(
+        "defaults:\n  board: B\n  ai_disclosures: [AI_MODIFIED]\n\
+         pins:\n\
+         \x20 - image: https://example.com/a.jpg\n\
+         \x20 - image: https://example.com/b.jpg\n    ai_disclosures:\n      - SYNTHETIC_PERFORMER\n      - AI_MODIFIED\n      - AI_MODIFIED\n\
+         \x20 - image: https://example.com/c.jpg\n    ai_disclosures: []\n",
+    );
+    let manifest = outcome.manifest.expect("valid");
+    let labels: Vec<Vec<AiDisclosure>> = manifest
+        .pins
+        .iter()
+        .map(|p| p.ai_disclosures.clone())
+        .collect();
+    assert_eq!(
+        labels,
+        vec![
+            vec![AiDisclosure::AiModified],
+            vec![AiDisclosure::SyntheticPerformer, AiDisclosure::AiModified],
+            vec![],
+        ]
+    );
+    let outcome = f.csv(
+        "board,image,ai_disclosures\nB,https://example.com/a.jpg,AI_MODIFIED | SYNTHETIC_PERFORMER\nB,https://example.com/b.jpg,\n",
+    );
+    let manifest = outcome.manifest.expect("valid");
+    assert_eq!(
+        manifest.pins[0].ai_disclosures,
+        vec![AiDisclosure::AiModified, AiDisclosure::SyntheticPerformer]
+    );
+    assert!(manifest.pins[1].ai_disclosures.is_empty());
+}
+
+#[test]
+fn unknown_ai_disclosure_labels_are_errors_with_a_hint() {
+    let f = Fixture::new();
+    let outcome = f.yaml(
+        "pins:\n  - image: https://example.com/a.jpg\n    board: B\n    ai_disclosures: [ai-modified]\n",
+    );
+    assert_eq!(
+        only_error(&outcome),
+        "m.yaml:5:21 ai_disclosures: `ai-modified` is not an AI disclosure label"
+    );
+    let hint = outcome.diagnostics[0].hint.clone().unwrap_or_default();
+    assert!(hint.contains("AI_MODIFIED"), "{hint}");
+    let outcome = f.csv("board,image,ai_disclosures\nB,https://example.com/a.jpg,AI_GENERATED\n");
+    assert_eq!(
+        only_error(&outcome),
+        "m.csv row 2 ai_disclosures: `AI_GENERATED` is not an AI disclosure label"
+    );
+}

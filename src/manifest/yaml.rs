@@ -410,6 +410,22 @@ impl Reader<'_> {
         }
     }
 
+    /// A list of single values (or one value) as one text joined by `|`, at the list's
+    /// position; an empty list is an empty text, null is absent.
+    fn joined_list(&mut self, node: &Node, field: &str) -> Option<Located> {
+        match &node.kind {
+            NodeKind::Sequence(items) => {
+                let values: Vec<String> = items
+                    .iter()
+                    .filter_map(|item| self.text(item, field))
+                    .map(|located| located.value)
+                    .collect();
+                Some(Located::new(values.join("|"), node.pos))
+            }
+            _ => self.text(node, field),
+        }
+    }
+
     fn pin(&mut self, node: &Node, allowed: &[&str], prefix: &str) -> Option<PinEntry> {
         // An empty `defaults:` is no defaults.
         if matches!(node.kind, NodeKind::Null) && !prefix.is_empty() {
@@ -422,6 +438,8 @@ impl Reader<'_> {
             let before = self.diagnostics.len();
             if name == "images" {
                 pin.images = self.slides(value, &field);
+            } else if name == "ai_disclosures" {
+                pin.ai_disclosures = self.joined_list(value, &field);
             } else if let Some(slot) = pin.text_field_mut(name) {
                 *slot = self.text(value, &field);
             }

@@ -12,7 +12,7 @@ use crate::common::TestEmulator;
 
 /// Runs `auth login` against the emulator and completes it by following the authorize URL.
 /// Returns everything the login printed.
-fn login(emu: &TestEmulator) -> String {
+pub(crate) fn login(emu: &TestEmulator) -> String {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pinbatch"))
         .env("PINBATCH_API_BASE", emu.base_url())
         .env("PINBATCH_CONFIG_DIR", emu.config_dir())
@@ -61,13 +61,13 @@ fn login(emu: &TestEmulator) -> String {
     printed
 }
 
-fn stored_tokens(emu: &TestEmulator) -> Value {
+pub(crate) fn stored_tokens(emu: &TestEmulator) -> Value {
     let text = std::fs::read_to_string(emu.config_dir().join("tokens.json")).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
 /// The `pinbatch` command with the token store as the only token source.
-fn with_store(emu: &TestEmulator) -> assert_cmd::Command {
+pub(crate) fn with_store(emu: &TestEmulator) -> assert_cmd::Command {
     let mut command = emu.pinbatch();
     command.env_remove("PINTEREST_ACCESS_TOKEN");
     command

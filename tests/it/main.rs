@@ -1,5 +1,6 @@
 //! The one integration-test binary: it drives the real `pinbatch` binary. One module per area.
 
+mod ai_disclosures;
 mod api_commands;
 mod apply;
 mod auth_emulator;
@@ -7,9 +8,11 @@ mod common;
 mod corpus;
 mod emulator;
 mod exactly_once;
+mod existing_pins;
 mod init_export;
 mod rate_limits;
 mod reliability;
 mod schedule;
+mod token_expiry;
 mod validate;
 mod video;

@@ -1,0 +1,424 @@
+//! `pinbatch import MANIFEST`: records pins that already exist (made by hand, by a bulk upload,
+//! by a script) for the manifest pins the state knows nothing of, so that the first `apply`
+//! updates or leaves them instead of creating them again. It only reads from Pinterest; it
+//! writes the state through the state file's own API (locked, tied to the account, appended
+//! and fsynced), as `adopted` pins.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use anyhow::Context as _;
+
+use crate::api::ApiClient;
+use crate::api::types::Pin;
+use crate::cli::{GlobalArgs, ImportArgs};
+use crate::commands::common::{self, load_manifest};
+use crate::exit::{ExitStatus, Fatal};
+use crate::import::{self, Decision, Wanted};
+use crate::manifest::{Manifest, PinSpec};
+use crate::resolve::{self, ResolveProblem};
+use crate::settings::{ClientOptions, GlobalSettings, api_failure};
+use crate::state::{self, PinState, PinStatus, Record, StateFile, StateSnapshot, now_ms};
+
+/// Runs `import`.
+pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus> {
+    let Some(manifest) = load_manifest(&args.manifest, global)? else {
+        return Ok(ExitStatus::Failure);
+    };
+    let settings = GlobalSettings::resolve(global)?;
+    let client = settings.api_client(ClientOptions::from_args(&args.network))?;
+    let origin = settings.environment.origin().to_owned();
+    let state_path = args
+        .state
+        .clone()
+        .unwrap_or_else(|| state::default_state_path(&args.manifest));
+    // A dry run reads the state without locking or creating it; a real one holds the lock from
+    // before it reads the state until its records are durable.
+    let mut state_file = None;
+    let snapshot = if args.dry_run {
+        common::load_state_for(&state_path, &origin)?.unwrap_or_else(|| StateSnapshot::new(&origin))
+    } else {
+        let file = StateFile::open(&state_path, &origin).map_err(common::state_failure)?;
+        let snapshot = file.snapshot().clone();
+        state_file = Some(file);
+        snapshot
+    };
+    let account = client.user_account().await.map_err(api_failure)?;
+    let account_id = account
+        .id
+        .clone()
+        .unwrap_or_else(|| account.username.clone());
+    match &mut state_file {
+        Some(file) => file
+            .check_account(&account_id, &account.username)
+            .map_err(common::state_failure)?,
+        None => {
+            if let Some(recorded) = &snapshot.header.account
+                && *recorded != account_id
+            {
+                return Err(common::state_failure(state::StateError::WrongAccount {
+                    path: state_path.clone(),
+                    recorded: recorded.clone(),
+                    current: format!("{} ({account_id})", account.username),
+                }));
+            }
+        }
+    }
+
+    let selection = select(&manifest, &snapshot, args)?;
+    let wanted = locate(&client, &manifest, &selection.candidates).await?;
+    let listed = read_listings(&client, &wanted.found).await?;
+    let claimed: HashSet<String> = snapshot
+        .pins
+        .values()
+        .filter_map(|pin| pin.pin_id.clone())
+        .collect();
+    let named = named_pins(&client, args, &wanted.found, &claimed).await?;
+    let mut decisions = import::decide(&wanted.found, &listed, &claimed, &named);
+    decisions.extend(wanted.nowhere.iter().map(|spec| Decision::NoMatch {
+        key: spec.key.clone(),
+    }));
+
+    let by_key: HashMap<&str, &Wanted<'_>> = wanted
+        .found
+        .iter()
+        .map(|want| (want.spec.key.as_str(), want))
+        .collect();
+    let mut records = Vec::new();
+    let mut ambiguous = 0usize;
+    let mut missing = 0usize;
+    let at_ms = now_ms();
+    let order: HashMap<&str, usize> = manifest
+        .pins
+        .iter()
+        .enumerate()
+        .map(|(index, spec)| (spec.key.as_str(), index))
+        .collect();
+    decisions.sort_by_key(|decision| order.get(decision.key()).copied().unwrap_or(usize::MAX));
+    for decision in &decisions {
+        match decision {
+            Decision::Adopt { key, pin, named } => {
+                let want = by_key[key.as_str()];
+                let fingerprint = import::adopted_fingerprint(want, pin);
+                let how = if *named {
+                    "named with --pin"
+                } else {
+                    "matches"
+                };
+                println!("adopt      {key}  pin {} ({how})", pin.id);
+                records.push(Record::Done {
+                    key: key.clone(),
+                    pin_id: pin.id.clone(),
+                    board_id: pin
+                        .board_id
+                        .clone()
+                        .unwrap_or_else(|| want.board_id.clone()),
+                    section_id: pin.board_section_id.clone(),
+                    fingerprint,
+                    adopted: true,
+                    at_ms,
+                });
+            }
+            Decision::NoMatch { key } => {
+                missing += 1;
+                println!("missing    {key}  no existing pin matches: `apply` creates it");
+            }
+            Decision::SeveralPins { key, pin_ids } => {
+                ambiguous += 1;
+                println!(
+                    "ambiguous  {key}  pins {} all match: name one with --pin '{key}=PIN_ID'",
+                    pin_ids.join(", ")
+                );
+            }
+            Decision::SharedPin {
+                key,
+                pin_id,
+                others,
+            } => {
+                ambiguous += 1;
+                println!(
+                    "ambiguous  {key}  pin {pin_id} matches it and {}: name it for one with --pin '{key}={pin_id}'",
+                    others.join(", ")
+                );
+            }
+        }
+    }
+    for (key, reason) in &selection.skipped {
+        println!("skipped    {key}  {reason}");
+    }
+
+    let adopted = records.len();
+    match state_file.as_mut() {
+        Some(file) => {
+            file.append(&records).map_err(common::state_failure)?;
+            if !global.quiet {
+                eprintln!(
+                    "Recorded {adopted} existing pin(s) in {} ({missing} to create, {ambiguous} ambiguous, {} already in the state)",
+                    file.path().display(),
+                    selection.known
+                );
+            }
+        }
+        None => {
+            if !global.quiet {
+                eprintln!(
+                    "Dry run: would record {adopted} existing pin(s) in {} ({missing} to create, {ambiguous} ambiguous, {} already in the state); nothing was written",
+                    state_path.display(),
+                    selection.known
+                );
+            }
+        }
+    }
+    if ambiguous > 0 {
+        return Err(Fatal::new(
+            ExitStatus::Failure,
+            format!(
+                "{ambiguous} manifest pin(s) match ambiguously and were left alone: `apply` would create them again"
+            ),
+        )
+        .with_hint("choose the pin for each with --pin KEY=PIN_ID and run `pinbatch import` again (see `pinbatch pins list BOARD`)")
+        .into());
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// The manifest pins to look for, and those left out with why.
+struct Selection<'a> {
+    candidates: Vec<&'a PinSpec>,
+    skipped: Vec<(String, &'static str)>,
+    /// Pins the state already records as existing.
+    known: usize,
+}
+
+/// Whether the state says nothing exists for a key: never recorded, or only failed attempts.
+fn nothing_recorded(pin: Option<&PinState>) -> bool {
+    pin.is_none_or(|pin| {
+        matches!(pin.status, PinStatus::Pending | PinStatus::Failed)
+            && pin.in_flight.is_none()
+            && pin.pin_id.is_none()
+    })
+}
+
+fn select<'a>(
+    manifest: &'a Manifest,
+    snapshot: &StateSnapshot,
+    args: &ImportArgs,
+) -> anyhow::Result<Selection<'a>> {
+    let keys: HashSet<&str> = manifest.pins.iter().map(|p| p.key.as_str()).collect();
+    let mut seen_ids = HashSet::new();
+    for (key, pin_id) in &args.pins {
+        if !keys.contains(key.as_str()) {
+            return Err(Fatal::new(
+                ExitStatus::Usage,
+                format!(
+                    "--pin names `{key}`, which is not a key of {}",
+                    manifest.path.display()
+                ),
+            )
+            .with_hint(
+                "keys are the pins' `id`s, or derived from board + media (see `pinbatch plan`)",
+            )
+            .into());
+        }
+        if !seen_ids.insert(pin_id.as_str()) {
+            return Err(Fatal::new(
+                ExitStatus::Usage,
+                format!("--pin gives pin {pin_id} to two keys: a pin belongs to one manifest pin"),
+            )
+            .into());
+        }
+        if !nothing_recorded(snapshot.pin(key)) {
+            return Err(Fatal::new(
+                ExitStatus::Usage,
+                format!("--pin names `{key}`, which the state already records"),
+            )
+            .with_hint("`pinbatch status` shows what the state holds for it")
+            .into());
+        }
+    }
+    let mut selection = Selection {
+        candidates: Vec::new(),
+        skipped: Vec::new(),
+        known: 0,
+    };
+    for spec in &manifest.pins {
+        let recorded = snapshot.pin(&spec.key);
+        if nothing_recorded(recorded) {
+            selection.candidates.push(spec);
+        } else if recorded.is_some_and(|pin| pin.in_flight.is_some() && pin.pin_id.is_none()) {
+            selection.skipped.push((
+                spec.key.clone(),
+                "an earlier create's outcome is unknown: `apply` looks for that pin first",
+            ));
+        } else {
+            selection.known += 1;
+        }
+    }
+    Ok(selection)
+}
+
+/// Manifest pins with their board's (and section's) ids, and those whose board or section does
+/// not exist (nothing can be on it).
+struct Located<'a> {
+    found: Vec<Wanted<'a>>,
+    nowhere: Vec<&'a PinSpec>,
+}
+
+/// Resolves the boards and sections of `candidates` as `apply` does; an ambiguous name is an
+/// error (nothing is recorded), a missing board or section means nothing to adopt there.
+async fn locate<'a>(
+    client: &ApiClient,
+    manifest: &Manifest,
+    candidates: &[&'a PinSpec],
+) -> anyhow::Result<Located<'a>> {
+    let needed: BTreeSet<_> = candidates
+        .iter()
+        .map(|spec| (spec.board.clone(), spec.section.clone()))
+        .collect();
+    let survey = if needed.is_empty() {
+        resolve::Survey::default()
+    } else {
+        resolve::survey(client, manifest, &needed, false)
+            .await
+            .map_err(api_failure)?
+    };
+    let ambiguous: Vec<&ResolveProblem> = survey
+        .problems
+        .iter()
+        .filter(|problem| {
+            matches!(
+                problem,
+                ResolveProblem::AmbiguousBoard { .. } | ResolveProblem::AmbiguousSection { .. }
+            )
+        })
+        .collect();
+    if !ambiguous.is_empty() {
+        for problem in &ambiguous {
+            eprintln!("error: {problem}");
+        }
+        return Err(Fatal::new(
+            ExitStatus::Failure,
+            format!(
+                "{} ambiguous board or section name(s); nothing was recorded",
+                ambiguous.len()
+            ),
+        )
+        .into());
+    }
+    let mut located = Located {
+        found: Vec::new(),
+        nowhere: Vec::new(),
+    };
+    for spec in candidates {
+        let Some(board_id) = survey.resolved.board_id(&spec.board) else {
+            located.nowhere.push(spec);
+            continue;
+        };
+        let section_id = match &spec.section {
+            None => None,
+            Some(name) => match survey.resolved.section_id(board_id, name) {
+                Some(id) => Some(id.to_owned()),
+                None => {
+                    located.nowhere.push(spec);
+                    continue;
+                }
+            },
+        };
+        located.found.push(Wanted {
+            spec,
+            board_id: board_id.to_owned(),
+            section_id,
+        });
+    }
+    Ok(located)
+}
+
+/// Every page of the listing of each board, and of each section a pin goes to (Pinterest does
+/// not promise that a board's listing includes its sections' pins), merged by pin id.
+async fn read_listings(
+    client: &ApiClient,
+    wanted: &[Wanted<'_>],
+) -> anyhow::Result<HashMap<String, BTreeMap<String, Pin>>> {
+    let boards: BTreeSet<&str> = wanted.iter().map(|w| w.board_id.as_str()).collect();
+    let sections: BTreeSet<(&str, &str)> = wanted
+        .iter()
+        .filter_map(|w| Some((w.board_id.as_str(), w.section_id.as_deref()?)))
+        .collect();
+    let mut listed: HashMap<String, BTreeMap<String, Pin>> = HashMap::new();
+    for board_id in boards {
+        let pins = client
+            .list_board_pins(board_id)
+            .await
+            .map_err(api_failure)
+            .with_context(|| format!("cannot list the pins of board {board_id}"))?;
+        let entry = listed.entry(board_id.to_owned()).or_default();
+        for mut pin in pins {
+            pin.board_id.get_or_insert_with(|| board_id.to_owned());
+            entry.insert(pin.id.clone(), pin);
+        }
+    }
+    for (board_id, section_id) in sections {
+        let pins = client
+            .list_section_pins(board_id, section_id)
+            .await
+            .map_err(api_failure)
+            .with_context(|| {
+                format!("cannot list the pins of section {section_id} of board {board_id}")
+            })?;
+        let entry = listed.entry(board_id.to_owned()).or_default();
+        for mut pin in pins {
+            pin.board_id.get_or_insert_with(|| board_id.to_owned());
+            pin.board_section_id
+                .get_or_insert_with(|| section_id.to_owned());
+            entry.insert(pin.id.clone(), pin);
+        }
+    }
+    Ok(listed)
+}
+
+/// The pins named with `--pin`, read by id: each must exist, be on its key's board, and not be
+/// recorded for another key.
+async fn named_pins(
+    client: &ApiClient,
+    args: &ImportArgs,
+    wanted: &[Wanted<'_>],
+    claimed: &HashSet<String>,
+) -> anyhow::Result<HashMap<String, Pin>> {
+    let mut named = HashMap::new();
+    for (key, pin_id) in &args.pins {
+        let Some(want) = wanted.iter().find(|w| w.spec.key == *key) else {
+            return Err(Fatal::new(
+                ExitStatus::Failure,
+                format!("--pin names `{key}`, whose board or section does not exist"),
+            )
+            .into());
+        };
+        if claimed.contains(pin_id) {
+            return Err(Fatal::new(
+                ExitStatus::Failure,
+                format!("pin {pin_id} is already recorded in the state for another key"),
+            )
+            .with_hint("a pin belongs to one manifest pin")
+            .into());
+        }
+        let pin = client
+            .get_pin(pin_id)
+            .await
+            .map_err(api_failure)
+            .with_context(|| format!("cannot read pin {pin_id} named for `{key}`"))?;
+        if pin.board_id.as_deref() != Some(want.board_id.as_str()) {
+            return Err(Fatal::new(
+                ExitStatus::Failure,
+                format!(
+                    "pin {pin_id} is on board {}, not on `{}` ({}) where `{key}` goes",
+                    pin.board_id.as_deref().unwrap_or("(unknown)"),
+                    want.spec.board,
+                    want.board_id
+                ),
+            )
+            .with_hint("check the id with `pinbatch pins get`")
+            .into());
+        }
+        named.insert(key.clone(), pin);
+    }
+    Ok(named)
+}
