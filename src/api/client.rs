@@ -317,10 +317,11 @@ impl ApiClient {
         self.inner.gate.share(ledger);
     }
 
-    /// The server's clock now, as estimated (this machine's when nothing is known).
+    /// The server's clock now, as estimated: this machine's when nothing is known, and when the
+    /// two agree as far as the `Date` headers (whole seconds) can tell.
     fn server_now(&self) -> SystemTime {
         let now = SystemTime::now();
-        let Some(offset) = self.inner.clock.offset() else {
+        let Some(offset) = self.inner.clock.offset().filter(|o| o.low > 0 || o.high < 0) else {
             return now;
         };
         let middle = offset.low / 2 + offset.high / 2;

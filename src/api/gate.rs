@@ -32,10 +32,16 @@ const EPOCH_THRESHOLD: u64 = 1_000_000_000;
 /// count one too many now and then. With this much added, no gap is ever shorter than `1/rate`.
 const PACING_SLACK: Duration = Duration::from_millis(2);
 
-/// A write may start this much after the oldest write of a full window would let it, so that
-/// the small lateness of the timer and of the server's own clock never puts L + 1 writes into
-/// one of its windows.
+/// A write starts this much (at least) after the oldest write of a full window would let it:
+/// the timer, the connection and a busy machine make writes reach the server a little later
+/// or earlier than planned, and a write counted a few milliseconds early would be the L + 1st
+/// of a window. A hundredth of the window costs a hundredth of the throughput.
 const WINDOW_SLACK: Duration = Duration::from_millis(20);
+
+/// The slack for a window: [`WINDOW_SLACK`], or a hundredth of a longer window.
+fn slack(window: Duration) -> Duration {
+    WINDOW_SLACK.max(window / 100)
+}
 
 /// How long a write waits for another process's first answers to tell the budget (see
 /// [`GateState::awaits_budget`]) before it goes anyway.
@@ -231,7 +237,7 @@ impl GateState {
             // latest of them must leave the window first.
             if self.sends.len() >= allowed {
                 let leaving = self.sends[self.sends.len() - allowed].at;
-                start = start.max(leaving + budget.window + WINDOW_SLACK);
+                start = start.max(leaving + budget.window + slack(budget.window));
             }
             return start;
         }
@@ -302,11 +308,11 @@ impl GateState {
     }
 
     /// A write was refused with a 429 although the budget seemed to allow it: the window is
-    /// longer than learnt (a Reset rounded down, a bucket that fills more slowly), so it grows
-    /// by a tenth.
+    /// longer than learnt (a Reset rounded down, a bucket that fills more slowly) or the writes
+    /// reach the server less evenly than planned, so it grows by a fiftieth.
     pub fn refused(&mut self) {
         if let Some(budget) = &mut self.budget {
-            budget.window = budget.window * 11 / 10 + Duration::from_millis(10);
+            budget.window = budget.window * 51 / 50 + Duration::from_millis(10);
         }
     }
 
