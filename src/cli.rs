@@ -16,7 +16,7 @@ Exit codes:
   3    authentication or configuration problem
   130  interrupted (Ctrl-C)";
 
-/// Publish Pinterest Pins in bulk from a CSV or YAML manifest, safely and resumably.
+/// Publish Pinterest Pins in bulk from a spreadsheet, CSV or YAML manifest, safely and resumably.
 #[derive(Debug, Parser)]
 #[command(name = "pinbatch", version, about, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
@@ -132,9 +132,13 @@ pub struct InitArgs {
 /// Arguments of `pinbatch export`.
 #[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
-    /// The manifest (.yaml, .yml or .csv).
+    /// The manifest (.yaml, .yml, .csv, .xlsx, .xlsm, .xls or .ods).
     #[arg(value_name = "MANIFEST")]
     pub manifest: PathBuf,
+
+    /// How to read the manifest.
+    #[command(flatten)]
+    pub input: ManifestArgs,
 
     /// The CSV to write; above 200 rows, FILE-1.csv, FILE-2.csv, ... instead.
     #[arg(short, long, value_name = "FILE.csv")]
@@ -144,9 +148,13 @@ pub struct ExportArgs {
 /// Arguments of `pinbatch plan`.
 #[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
-    /// The manifest (.yaml, .yml or .csv).
+    /// The manifest (.yaml, .yml, .csv, .xlsx, .xlsm, .xls or .ods).
     #[arg(value_name = "MANIFEST")]
     pub manifest: PathBuf,
+
+    /// How to read the manifest.
+    #[command(flatten)]
+    pub input: ManifestArgs,
 
     /// State file (default: beside the manifest, named `<manifest>.state`).
     #[arg(long, value_name = "PATH")]
@@ -180,9 +188,13 @@ pub struct PlanArgs {
 /// Arguments of `pinbatch apply`.
 #[derive(Debug, Clone, Args)]
 pub struct ApplyArgs {
-    /// The manifest (.yaml, .yml or .csv).
+    /// The manifest (.yaml, .yml, .csv, .xlsx, .xlsm, .xls or .ods).
     #[arg(value_name = "MANIFEST")]
     pub manifest: PathBuf,
+
+    /// How to read the manifest.
+    #[command(flatten)]
+    pub input: ManifestArgs,
 
     /// State file (default: beside the manifest, named `<manifest>.state`).
     #[arg(long, value_name = "PATH")]
@@ -228,9 +240,13 @@ pub struct ApplyArgs {
 /// Arguments of `pinbatch status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// The manifest (.yaml, .yml or .csv).
+    /// The manifest (.yaml, .yml, .csv, .xlsx, .xlsm, .xls or .ods).
     #[arg(value_name = "MANIFEST")]
     pub manifest: PathBuf,
+
+    /// How to read the manifest.
+    #[command(flatten)]
+    pub input: ManifestArgs,
 
     /// State file (default: beside the manifest, named `<manifest>.state`).
     #[arg(long, value_name = "PATH")]
@@ -301,6 +317,22 @@ pub struct EmulatorArgs {
     /// Validate request bodies against this OpenAPI JSON document and report violations.
     #[arg(long, value_name = "PATH")]
     pub openapi: Option<PathBuf>,
+}
+
+/// How to read a manifest; flattened into every command that reads one.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ManifestArgs {
+    /// Workbooks (.xlsx, .xlsm, .xls, .ods): the sheet to read (default: the first visible one).
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+
+    /// CSV: the text encoding (default: detected among UTF-8, UTF-16 with a BOM, Shift_JIS/CP932, Windows-1252).
+    #[arg(long, value_name = "NAME")]
+    pub encoding: Option<String>,
+
+    /// The IANA time zone of local publish times such as `2026/12/24 9:00` and date cells (default: `defaults.timezone`, else the machine's).
+    #[arg(long, value_name = "NAME")]
+    pub timezone: Option<String>,
 }
 
 /// Retries, pacing and timeouts of API requests; flattened into every command that calls the API.
@@ -539,9 +571,13 @@ pub enum ListFormat {
 /// Arguments of `pinbatch validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Manifest files (.yaml, .yml or .csv).
+    /// Manifest files (.yaml, .yml, .csv, .xlsx, .xlsm, .xls or .ods).
     #[arg(required = true, value_name = "MANIFEST")]
     pub manifests: Vec<PathBuf>,
+
+    /// How to read the manifests.
+    #[command(flatten)]
+    pub input: ManifestArgs,
 
     /// How to print diagnostics.
     #[arg(long, value_name = "FORMAT", default_value = "human")]

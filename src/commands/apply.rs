@@ -21,11 +21,12 @@ use crate::ui::reporter::{self, summary_text};
 
 /// Runs `apply`.
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
-    let Some(manifest) = load_manifest(&args.manifest, global)? else {
+    let Some(loaded) = load_manifest(&args.manifest, &args.input, global)? else {
         return Ok(ExitStatus::Failure);
     };
+    let manifest = &loaded.manifest;
     if args.emulator {
-        return rehearse(global, args, &manifest).await;
+        return rehearse(global, args, manifest).await;
     }
     let settings = GlobalSettings::resolve(global)?;
     let options = ClientOptions::from_args(&args.network);
@@ -35,7 +36,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
         .unwrap_or_else(|| state::default_state_path(&args.manifest));
     if args.dry_run {
         return common::print_plan(
-            &manifest,
+            &loaded,
             &state_path,
             settings.environment.origin(),
             plan_options(args),
@@ -45,7 +46,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
     apply(
         global,
         args,
-        &manifest,
+        manifest,
         &state_path,
         &settings.environment,
         || settings.api_client(options),

@@ -7,17 +7,30 @@ use std::path::Path;
 use serde::Serialize;
 use unicode_width::UnicodeWidthStr as _;
 
-use crate::cli::{GlobalArgs, OutputFormat};
+use crate::cli::{GlobalArgs, ManifestArgs, OutputFormat};
 use crate::exit::{ExitStatus, Fatal};
-use crate::manifest::{self, Manifest, diagnostic};
+use crate::manifest::{self, Manifest, PublishZone, diagnostic};
 use crate::plan::{self, Action, Plan, PlanOptions};
 use crate::resolve::Survey;
 use crate::state::{self, StateError};
 
+/// A valid manifest and the time zone its local publish times were read in.
+pub struct Loaded {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The zone of local times, also used to show due times.
+    pub zone: PublishZone,
+}
+
 /// Loads and validates a manifest, printing its diagnostics on stderr. `None` when it has
 /// errors: the caller must send nothing.
-pub fn load_manifest(path: &Path, global: &GlobalArgs) -> anyhow::Result<Option<Manifest>> {
-    let outcome = manifest::load(path);
+pub fn load_manifest(
+    path: &Path,
+    input: &ManifestArgs,
+    global: &GlobalArgs,
+) -> anyhow::Result<Option<Loaded>> {
+    let options = crate::settings::load_options(input)?;
+    let outcome = manifest::load_with(path, &options);
     let text = diagnostic::render_human(
         &outcome.diagnostics,
         !global.quiet,
@@ -34,7 +47,8 @@ pub fn load_manifest(path: &Path, global: &GlobalArgs) -> anyhow::Result<Option<
         );
         return Ok(None);
     }
-    Ok(outcome.manifest)
+    let zone = outcome.zone;
+    Ok(outcome.manifest.map(|manifest| Loaded { manifest, zone }))
 }
 
 /// Maps a state error to a command error: another environment or account is a configuration
@@ -80,15 +94,20 @@ pub fn load_state_for(path: &Path, origin: &str) -> anyhow::Result<Option<state:
 
 /// Plans offline against the state and prints the plan (`apply --dry-run`).
 pub fn print_plan(
-    manifest: &Manifest,
+    loaded: &Loaded,
     state_path: &Path,
     origin: &str,
     options: PlanOptions,
     format: OutputFormat,
 ) -> anyhow::Result<ExitStatus> {
     let snapshot = load_state_for(state_path, origin)?;
-    let plan = plan::plan(manifest, snapshot.as_ref(), jiff::Timestamp::now(), options);
-    write_plan(manifest, &plan, None, format)?;
+    let plan = plan::plan(
+        &loaded.manifest,
+        snapshot.as_ref(),
+        jiff::Timestamp::now(),
+        options,
+    );
+    write_plan(loaded, &plan, None, format)?;
     Ok(ExitStatus::Success)
 }
 
@@ -121,13 +140,16 @@ struct OrphanRow<'a> {
     action: &'static str,
 }
 
-/// Prints a plan: a table on stdout for humans, or one JSON document.
+/// Prints a plan: a table on stdout for humans, or one JSON document. Due times are shown in
+/// the manifest's time zone.
 pub fn write_plan(
-    manifest: &Manifest,
+    loaded: &Loaded,
     plan: &Plan,
     survey: Option<&Survey>,
     format: OutputFormat,
 ) -> anyhow::Result<()> {
+    let manifest = &loaded.manifest;
+    let zone = &loaded.zone;
     let rows: Vec<PlanRow<'_>> = plan
         .pins
         .iter()
@@ -140,9 +162,12 @@ pub fn write_plan(
                 | Action::Unchanged { pin_id } => Some(pin_id.as_str()),
                 _ => None,
             };
-            let due = match &planned.action {
-                Action::Scheduled { due } => Some(due.to_string()),
-                _ => None,
+            let (due, reason) = match &planned.action {
+                Action::Scheduled { due } => (
+                    Some(zone.rfc3339(*due)),
+                    format!("due at {}", zone.human(*due)),
+                ),
+                action => (None, action.reason()),
             };
             PlanRow {
                 key: &spec.key,
@@ -152,7 +177,7 @@ pub fn write_plan(
                 section: spec.section.as_deref(),
                 pin_id,
                 due,
-                reason: planned.action.reason(),
+                reason,
             }
         })
         .collect();

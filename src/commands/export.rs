@@ -4,14 +4,15 @@
 //! still succeeds.
 
 use crate::cli::{ExportArgs, GlobalArgs};
-use crate::commands::common::load_manifest;
+use crate::commands::common::{self, load_manifest};
 use crate::exit::{ExitStatus, Fatal};
 use crate::export::{self, MAX_ROWS_PER_FILE};
 use crate::output;
 
 /// Runs `export`.
 pub fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<ExitStatus> {
-    let Some(manifest) = load_manifest(&args.manifest, global)? else {
+    let Some(common::Loaded { manifest, .. }) = load_manifest(&args.manifest, &args.input, global)?
+    else {
         return Ok(ExitStatus::Failure);
     };
     let out_dir = output::parent_dir(&args.output);

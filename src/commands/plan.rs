@@ -11,9 +11,10 @@ use crate::state;
 
 /// Runs `plan`.
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
-    let Some(manifest) = load_manifest(&args.manifest, global)? else {
+    let Some(loaded) = load_manifest(&args.manifest, &args.input, global)? else {
         return Ok(ExitStatus::Failure);
     };
+    let manifest = &loaded.manifest;
     let settings = GlobalSettings::resolve(global)?;
     let state_path = args
         .state
@@ -24,24 +25,19 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitSta
         replace: args.replace,
         prune: args.prune,
     };
-    let plan = plan::plan(
-        &manifest,
-        snapshot.as_ref(),
-        jiff::Timestamp::now(),
-        options,
-    );
+    let plan = plan::plan(manifest, snapshot.as_ref(), jiff::Timestamp::now(), options);
     let survey = if args.offline || !plan.needs_api() {
         None
     } else {
         let client = settings.api_client(ClientOptions::from_args(&args.network))?;
-        let needed = plan.boards_needed(&manifest);
+        let needed = plan.boards_needed(manifest);
         Some(
-            resolve::survey(&client, &manifest, &needed, args.create_boards)
+            resolve::survey(&client, manifest, &needed, args.create_boards)
                 .await
                 .map_err(api_failure)?,
         )
     };
-    common::write_plan(&manifest, &plan, survey.as_ref(), args.format)?;
+    common::write_plan(&loaded, &plan, survey.as_ref(), args.format)?;
     let problems = survey.as_ref().is_some_and(|s| !s.problems.is_empty());
     Ok(if problems {
         ExitStatus::Failure

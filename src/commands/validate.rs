@@ -12,10 +12,16 @@ use crate::manifest::{self, LoadOutcome};
 
 /// Validates every manifest and prints all diagnostics at once.
 pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
+    let options = crate::settings::load_options(&args.input)?;
     let outcomes: Vec<(String, LoadOutcome)> = args
         .manifests
         .iter()
-        .map(|path| (path.display().to_string(), manifest::load(path)))
+        .map(|path| {
+            (
+                path.display().to_string(),
+                manifest::load_with(path, &options),
+            )
+        })
         .collect();
     let failed = outcomes.iter().any(|(_, outcome)| outcome.has_errors());
     match args.format {

@@ -9,5 +9,6 @@ mod emulator;
 mod init_export;
 mod reliability;
 mod schedule;
+mod spreadsheets;
 mod validate;
 mod video;
