@@ -160,9 +160,17 @@ pub struct PlanArgs {
     #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,
 
-    /// Make no API call: skip checking boards and sections.
+    /// Make no network call: skip checking boards, sections and image links.
     #[arg(long)]
     pub offline: bool,
+
+    /// Skip fetching image URLs (boards and sections are still checked).
+    #[arg(long, env = "PINBATCH_NO_LINK_CHECK")]
+    pub no_link_check: bool,
+
+    /// Share links and the image-link check.
+    #[command(flatten)]
+    pub links: LinkArgs,
 
     /// Plan replacing pins whose media changed.
     #[arg(long)]
@@ -227,6 +235,10 @@ pub struct ApplyArgs {
     /// Delete pins that are in the state but no longer in the manifest.
     #[arg(long)]
     pub prune: bool,
+
+    /// Send the direct form of Dropbox, Google Drive and OneDrive share links (the manifest is not changed).
+    #[arg(long)]
+    pub fix_share_links: bool,
 
     /// Rehearse: run the whole apply against a fresh local emulator, with a throwaway token and a temporary state.
     #[arg(long, conflicts_with = "state")]
@@ -333,6 +345,18 @@ pub struct ManifestArgs {
     /// The IANA time zone of local publish times such as `2026/12/24 9:00` and date cells (default: `defaults.timezone`, else the machine's).
     #[arg(long, value_name = "NAME")]
     pub timezone: Option<String>,
+}
+
+/// Share links and the image-link check; flattened into `validate` and `plan`.
+#[derive(Debug, Clone, Args)]
+pub struct LinkArgs {
+    /// Send the direct form of Dropbox, Google Drive and OneDrive share links (the manifest is not changed).
+    #[arg(long)]
+    pub fix_share_links: bool,
+
+    /// Timeout of each request of the image-link check.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub link_timeout: Duration,
 }
 
 /// Retries, pacing and timeouts of API requests; flattened into every command that calls the API.
@@ -578,6 +602,14 @@ pub struct ValidateArgs {
     /// How to read the manifests.
     #[command(flatten)]
     pub input: ManifestArgs,
+
+    /// Also fetch every image URL (first bytes only) and report those Pinterest could not use.
+    #[arg(long)]
+    pub online: bool,
+
+    /// Share links and the image-link check.
+    #[command(flatten)]
+    pub links: LinkArgs,
 
     /// How to print diagnostics.
     #[arg(long, value_name = "FORMAT", default_value = "human")]

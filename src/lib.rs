@@ -1,4 +1,4 @@
-//! pinbatch: publish Pinterest Pins in bulk from a CSV or YAML manifest.
+//! pinbatch: publish Pinterest Pins in bulk from a spreadsheet, CSV or YAML manifest.
 //!
 //! The library holds everything; `main.rs` only parses the command line and calls [`run`], so
 //! integration tests and benchmarks can drive the same code in-process.
@@ -12,6 +12,7 @@ pub mod credentials;
 pub mod emulator;
 pub mod exit;
 pub mod export;
+pub mod linkcheck;
 pub mod manifest;
 pub mod output;
 pub mod plan;

@@ -35,5 +35,6 @@ pub fn init_logging(global: &GlobalArgs) {
         .try_init();
 }
 
+pub mod links;
 pub mod report;
 pub mod reporter;

@@ -21,9 +21,16 @@ use crate::ui::reporter::{self, summary_text};
 
 /// Runs `apply`.
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
-    let Some(loaded) = load_manifest(&args.manifest, &args.input, global)? else {
+    let Some(mut loaded) = load_manifest(&args.manifest, &args.input, global)? else {
         return Ok(ExitStatus::Failure);
     };
+    if !common::check_share_links(&mut loaded, args.fix_share_links, global)? {
+        eprintln!(
+            "{}: share links are not images; nothing was sent",
+            args.manifest.display()
+        );
+        return Ok(ExitStatus::Failure);
+    }
     let manifest = &loaded.manifest;
     if args.emulator {
         return rehearse(global, args, manifest).await;

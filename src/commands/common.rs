@@ -51,6 +51,38 @@ pub fn load_manifest(
     Ok(outcome.manifest.map(|manifest| Loaded { manifest, zone }))
 }
 
+/// Finds share links (offline) and prints what it found on stderr; with `fix`, those with a
+/// direct form are replaced by it for this run. False when one is left: send nothing.
+pub fn check_share_links(
+    loaded: &mut Loaded,
+    fix: bool,
+    global: &GlobalArgs,
+) -> anyhow::Result<bool> {
+    let report = crate::linkcheck::share_links(&mut loaded.manifest, fix);
+    if report.rewritten > 0 && !global.quiet {
+        eprintln!(
+            "Using the direct form of {} share link(s) (--fix-share-links; {} is not changed)",
+            report.rewritten,
+            loaded.manifest.path.display()
+        );
+    }
+    print_link_problems(&report.diagnostics, global)?;
+    Ok(report.diagnostics.is_empty())
+}
+
+/// Prints link diagnostics on stderr, like a manifest's.
+pub fn print_link_problems(
+    found: &[diagnostic::Diagnostic],
+    global: &GlobalArgs,
+) -> anyhow::Result<()> {
+    if found.is_empty() {
+        return Ok(());
+    }
+    let text = diagnostic::render_human(found, true, crate::ui::stderr_color(global));
+    std::io::stderr().write_all(text.as_bytes())?;
+    Ok(())
+}
+
 /// Maps a state error to a command error: another environment or account is a configuration
 /// problem (exit 3), everything else exit 1.
 pub fn state_failure(err: StateError) -> anyhow::Error {

@@ -19,7 +19,7 @@ use crate::exit::ExitStatus;
 /// Runs the subcommand named on the command line.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
     match &cli.command {
-        Command::Validate(args) => validate::run(&cli.global, args),
+        Command::Validate(args) => validate::run(&cli.global, args).await,
         Command::Schema => schema::run(),
         Command::Completions(args) => completions::run(args),
         Command::Init(args) => init::run(&cli.global, args),

@@ -303,9 +303,9 @@ fn finish(
     }
 }
 
-/// File order: whole-file problems first, then by line and column (or row). Stable, so
-/// problems at one place keep the order they were found in.
-fn sort_by_position(diagnostics: &mut [Diagnostic]) {
+/// File order: whole-file problems first, then by line and column (or row, or cell). Stable,
+/// so problems at one place keep the order they were found in.
+pub fn sort_by_position(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by_key(|d| match d.location.position {
         Position::File => (0, 0, 0),
         Position::LineColumn { line, column } => (1, line, column),

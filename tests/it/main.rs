@@ -7,6 +7,7 @@ mod common;
 mod corpus;
 mod emulator;
 mod init_export;
+mod links;
 mod reliability;
 mod schedule;
 mod spreadsheets;
