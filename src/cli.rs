@@ -89,6 +89,8 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Summarise the state file: done, failed (with the last error), pending.
     Status(StatusArgs),
+    /// Write one self-contained HTML page showing every pin as a card (no network).
+    Preview(PreviewArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell) on stdout.
     Completions(CompletionsArgs),
     /// Run a local Pinterest API v5 emulator (in memory, 127.0.0.1 only) until Ctrl-C.
@@ -267,6 +269,26 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(long, value_name = "FORMAT", default_value = "human")]
     pub format: OutputFormat,
+}
+
+/// Arguments of `pinbatch preview`.
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    /// The manifest (.yaml, .yml, .csv, .xlsx, .xlsm, .xls or .ods).
+    #[arg(value_name = "MANIFEST")]
+    pub manifest: PathBuf,
+
+    /// How to read the manifest.
+    #[command(flatten)]
+    pub input: ManifestArgs,
+
+    /// The HTML file to write (replaced if it exists).
+    #[arg(short, long, value_name = "FILE.html")]
+    pub output: PathBuf,
+
+    /// State file whose progress to show (default: beside the manifest, named `<manifest>.state`).
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
 }
 
 /// Arguments of `pinbatch completions`.

@@ -16,6 +16,7 @@ pub mod linkcheck;
 pub mod manifest;
 pub mod output;
 pub mod plan;
+pub mod preview;
 pub mod progress;
 pub mod resolve;
 pub mod scaffold;

@@ -9,6 +9,7 @@ mod emulator;
 mod export;
 mod init;
 mod plan;
+mod preview;
 mod schema;
 mod status;
 mod validate;
@@ -28,6 +29,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Plan(args) => plan::run(&cli.global, args).await,
         Command::Apply(args) => apply::run(&cli.global, args).await,
         Command::Status(args) => status::run(&cli.global, args),
+        Command::Preview(args) => preview::run(&cli.global, args),
         Command::Auth(command) => auth::run(&cli.global, command).await,
         Command::Boards(command) => boards::run(&cli.global, command).await,
         Command::Sections(command) => boards::run_sections(&cli.global, command).await,

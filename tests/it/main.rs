@@ -8,6 +8,7 @@ mod corpus;
 mod emulator;
 mod init_export;
 mod links;
+mod preview;
 mod reliability;
 mod schedule;
 mod spreadsheets;
