@@ -79,7 +79,7 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the manifest JSON Schema (identical to schemas/manifest.schema.json).
     Schema,
-    /// Scaffold a CSV or YAML manifest from a folder of images and videos (no network).
+    /// Scaffold a CSV, YAML or workbook manifest from a folder of images and videos.
     Init(InitArgs),
     /// Write a manifest as Pinterest's own bulk-create CSV (at most 200 rows per file).
     Export(ExportArgs),
@@ -110,9 +110,13 @@ pub enum Command {
 /// Arguments of `pinbatch init`.
 #[derive(Debug, Clone, Args)]
 pub struct InitArgs {
-    /// The folder of images (JPEG/PNG, by their bytes) and videos (.mp4, .mov, .m4v).
-    #[arg(value_name = "DIR")]
-    pub dir: PathBuf,
+    /// The folder of images (JPEG/PNG, by their bytes) and videos (.mp4, .mov, .m4v); optional with --xlsx.
+    #[arg(value_name = "DIR", required_unless_present = "xlsx")]
+    pub dir: Option<PathBuf>,
+
+    /// Write a workbook to start from: a note per column, a drop-down of your boards when logged in, one row per file in DIR.
+    #[arg(long, value_name = "FILE.xlsx", conflicts_with = "output")]
+    pub xlsx: Option<PathBuf>,
 
     /// The board every pin goes to; without it the board is left empty for you to fill in.
     #[arg(long, value_name = "NAME")]
@@ -122,7 +126,7 @@ pub struct InitArgs {
     #[arg(long, value_name = "PATTERN", default_value = crate::scaffold::DEFAULT_GLOB)]
     pub glob: String,
 
-    /// The manifest to write (.csv, .yaml or .yml; default DIR/pins.csv).
+    /// The manifest to write (.csv, .yaml, .yml or .xlsx; default DIR/pins.csv).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -166,8 +170,8 @@ pub struct PlanArgs {
     #[arg(long)]
     pub offline: bool,
 
-    /// Skip fetching image URLs (boards and sections are still checked).
-    #[arg(long, env = "PINBATCH_NO_LINK_CHECK")]
+    /// Skip fetching image URLs (boards and sections are still checked); env: any value but 0, false, no, off.
+    #[arg(long, env = "PINBATCH_NO_LINK_CHECK", value_parser = clap::builder::FalseyValueParser::new())]
     pub no_link_check: bool,
 
     /// Share links and the image-link check.
@@ -738,10 +742,29 @@ mod tests {
             panic!("wrong command");
         };
         assert_eq!(args.glob, "**/*.{jpg,jpeg,png,mp4,mov,m4v}");
+        let cli = Cli::try_parse_from(["pinbatch", "init", "--xlsx", "p.xlsx"]).unwrap();
+        let Command::Init(xlsx) = cli.command else {
+            panic!("wrong command");
+        };
+        assert_eq!(xlsx.dir, None);
+        assert!(
+            Cli::try_parse_from(["pinbatch", "init"]).is_err(),
+            "DIR or --xlsx"
+        );
         assert_eq!(args.output, Some(PathBuf::from("p.yaml")));
         assert!(!args.force);
         let err = Cli::try_parse_from(["pinbatch", "export", "m.yaml"]).unwrap_err();
         assert_eq!(err.exit_code(), 2, "export needs -o");
+    }
+
+    #[test]
+    fn plan_flags() {
+        let cli = Cli::try_parse_from(["pinbatch", "plan", "m.csv", "--no-link-check"]).unwrap();
+        let Command::Plan(args) = cli.command else {
+            panic!("wrong command");
+        };
+        assert!(args.no_link_check);
+        assert_eq!(args.links.link_timeout, Duration::from_secs(10));
     }
 
     #[test]

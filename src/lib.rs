@@ -22,6 +22,7 @@ pub mod resolve;
 pub mod scaffold;
 pub mod settings;
 pub mod state;
+pub mod template;
 pub mod ui;
 
 use exit::ExitStatus;

@@ -23,7 +23,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Validate(args) => validate::run(&cli.global, args).await,
         Command::Schema => schema::run(),
         Command::Completions(args) => completions::run(args),
-        Command::Init(args) => init::run(&cli.global, args),
+        Command::Init(args) => init::run(&cli.global, args).await,
         Command::Export(args) => export::run(&cli.global, args),
         Command::Emulator(args) => emulator::run(args).await,
         Command::Plan(args) => plan::run(&cli.global, args).await,

@@ -17,7 +17,7 @@ pub mod model;
 pub mod raw;
 pub mod schema;
 mod suggest;
-mod table;
+pub(crate) mod table;
 pub mod workbook;
 mod yaml;
 

@@ -259,6 +259,8 @@ fn plan_checks_links_unless_offline_or_told_not_to() {
             .assert()
             .success();
     }
+    // PINBATCH_NO_LINK_CHECK=1, as the test harness sets it, does the same.
+    emu.pinbatch().arg("plan").arg(&manifest).assert().success();
     assert_eq!(server.total_hits(), checked, "no link was fetched again");
     // The link check never goes to the Pinterest API: only the boards were listed there.
     let api_paths: Vec<String> = emu.requests().iter().map(|r| r.path.clone()).collect();

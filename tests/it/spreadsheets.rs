@@ -235,3 +235,116 @@ fn a_missing_board_in_a_csv_points_to_what_csv_users_can_do() {
     );
     assert!(!stderr.contains("boards:"), "{stderr}");
 }
+
+/// The text of one part of an .xlsx (a zip of XML files).
+fn xlsx_part(path: &Path, part: &str) -> String {
+    use std::io::Read as _;
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut text = String::new();
+    archive
+        .by_name(part)
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    text
+}
+
+#[test]
+fn init_xlsx_offers_the_accounts_boards_and_validates_once_a_board_is_set() {
+    use calamine::Reader as _;
+    let emu = TestEmulator::start();
+    emu.seed_board("Pets", "PUBLIC");
+    emu.seed_board("Autumn walks", "SECRET");
+    let root = tempfile::tempdir().unwrap();
+    let photos = root.path().join("photos");
+    std::fs::create_dir_all(photos.join("cats")).unwrap();
+    std::fs::copy(example("images/cat.jpg"), photos.join("cats/tom.jpg")).unwrap();
+    std::fs::copy(example("images/dog.png"), photos.join("rex.png")).unwrap();
+    let book = root.path().join("pins.xlsx");
+    emu.pinbatch()
+        .args(["init", "--xlsx"])
+        .arg(&book)
+        .arg(&photos)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("offers your 2 board(s)"))
+        .stderr(predicate::str::contains("2 pin(s)"));
+    // Pins: the header, one row per image; Boards: the account's boards, hidden.
+    let mut workbook: calamine::Xlsx<_> = calamine::open_workbook(&book).unwrap();
+    assert_eq!(workbook.sheet_names(), ["Pins", "Boards"]);
+    assert_eq!(
+        workbook.sheets_metadata()[1].visible,
+        calamine::SheetVisible::Hidden
+    );
+    let pins = workbook.worksheet_range("Pins").unwrap();
+    let row = |r: usize| -> Vec<String> {
+        (0..12)
+            .map(|c| {
+                pins.get((r, c))
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    assert_eq!(row(0)[..4], ["id", "board", "section", "title"]);
+    assert_eq!(row(1)[0], "cats/tom.jpg");
+    assert_eq!(row(1)[9], "photos/cats/tom.jpg");
+    assert_eq!(row(2)[0], "rex.png");
+    let boards = workbook.worksheet_range("Boards").unwrap();
+    let names: Vec<String> = boards.rows().map(|r| r[0].to_string()).collect();
+    assert_eq!(names, ["Autumn walks", "Pets"]);
+    // The board column's drop-down lists them; publish_at is date-formatted; notes explain.
+    let sheet = xlsx_part(&book, "xl/worksheets/sheet1.xml");
+    assert!(sheet.contains("<dataValidation type=\"list\""), "{sheet}");
+    assert!(sheet.contains("sqref=\"B2:B1001\""), "{sheet}");
+    assert!(
+        sheet.contains("<formula1>Boards!$A$1:$A$2</formula1>"),
+        "{sheet}"
+    );
+    assert!(xlsx_part(&book, "xl/styles.xml").contains("yyyy-mm-dd hh:mm"));
+    assert!(xlsx_part(&book, "xl/comments1.xml").contains("pick one from the list"));
+    // Without a board the rows are refused, naming them; with one, the workbook validates.
+    emu.pinbatch()
+        .arg("validate")
+        .arg(&book)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "pins.xlsx: Pins!2:2: error: board: the pin has no board",
+        ));
+    emu.pinbatch()
+        .args(["init", "--force", "--board", "Pets", "--xlsx"])
+        .arg(&book)
+        .arg(&photos)
+        .assert()
+        .success();
+    emu.pinbatch()
+        .arg("validate")
+        .arg(&book)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("pins.xlsx: 2 pins, 0 errors"));
+}
+
+#[test]
+fn init_xlsx_without_a_login_or_a_folder_is_an_empty_template() {
+    let emu = TestEmulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let book = dir.path().join("template.xlsx");
+    emu.pinbatch()
+        .env_remove("PINTEREST_ACCESS_TOKEN")
+        .args(["init", "--xlsx"])
+        .arg(&book)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("no drop-down: not logged in"));
+    assert!(emu.requests().is_empty(), "no API call without a token");
+    let sheet = xlsx_part(&book, "xl/worksheets/sheet1.xml");
+    assert!(!sheet.contains("dataValidation"));
+    emu.pinbatch()
+        .args(["init", "--xlsx"])
+        .arg(&book)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("already exists"));
+}
