@@ -79,8 +79,8 @@ pub(crate) fn read(
         },
         other => match other.worksheet_range(&name) {
             Ok(range) => {
+                let (start_row, start_column) = range.start().unwrap_or((0, 0));
                 for (row, column, value) in range.used_cells() {
-                    let (start_row, start_column) = range.start().unwrap_or((0, 0));
                     let row = start_row.saturating_add(u32::try_from(row).unwrap_or(u32::MAX));
                     let column =
                         start_column.saturating_add(u32::try_from(column).unwrap_or(u32::MAX));
