@@ -954,22 +954,9 @@ fn url_workbook(dir: &Path, n: usize) -> anyhow::Result<PathBuf> {
     use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
     let mut book = Workbook::new();
     let sheet = book.add_worksheet();
-    let header = [
-        "id",
-        "board",
-        "section",
-        "title",
-        "description",
-        "link",
-        "alt_text",
-        "dominant_color",
-        "publish_at",
-        "image",
-        "video",
-        "cover",
-    ];
+    let header = pinbatch::manifest::NATIVE_COLUMNS;
     for (col, name) in (0u16..).zip(header) {
-        sheet.write_string(0, col, name)?;
+        sheet.write_string(0, col, *name)?;
     }
     let date = Format::new().set_num_format("yyyy-mm-dd hh:mm");
     let due = ExcelDateTime::from_ymd(2026, 12, 24)?.and_hms(9, 0, 0)?;
