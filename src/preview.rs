@@ -425,7 +425,7 @@ header p { margin: 0; color: var(--muted); }
 main { padding: 8px 28px 40px; }
 h2 { font-size: 18px; margin: 28px 0 8px; }
 h3 { font-size: 15px; margin: 16px 0 8px; color: var(--muted); font-weight: 600; }
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 16px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 16px; align-items: start; }
 .card { background: #fff; border: 1px solid var(--line); border-radius: 12px; overflow: hidden; display: flex; flex-direction: column; }
 .card.invalid { border-color: var(--red); }
 .strip { display: flex; gap: 4px; overflow-x: auto; background: #eef1f4; min-height: 160px; align-items: center; padding: 4px; }
@@ -434,7 +434,7 @@ h3 { font-size: 15px; margin: 16px 0 8px; color: var(--muted); font-weight: 600;
 .placeholder { flex: 1; height: 150px; display: flex; flex-direction: column; align-items: center; justify-content: center; text-align: center;
   padding: 8px; border: 1px dashed var(--line); border-radius: 8px; color: var(--muted); word-break: break-all; font-size: 12px; background: #fff; }
 .placeholder a { color: var(--blue); }
-.body { padding: 10px 12px 12px; display: flex; flex-direction: column; gap: 4px; }
+.body { padding: 10px 12px 12px; display: flex; flex-direction: column; gap: 4px; overflow-wrap: anywhere; }
 .title { font-weight: 600; font-size: 15px; }
 .title.missing { color: var(--muted); font-weight: 400; font-style: italic; }
 .description { color: var(--ink); white-space: pre-wrap; }
