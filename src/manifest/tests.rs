@@ -517,3 +517,33 @@ fn local_times_follow_the_yaml_default_zone_unless_overridden() {
     let pin = &outcome.manifest.unwrap().pins[0];
     assert_eq!(pin.publish_at.unwrap().to_string(), "2026-12-24T09:00:00Z");
 }
+
+#[test]
+fn options_for_another_format_are_ignored_with_a_warning() {
+    let f = Fixture::new();
+    let path = f.write("m.csv", b"board,image\nB,images/a.jpg\n");
+    let options = LoadOptions {
+        sheet: Some("Pins".into()),
+        encoding: Some(encoding_rs::SHIFT_JIS),
+        ..LoadOptions::default()
+    };
+    let outcome = load_with(&path, &options);
+    assert!(outcome.manifest.is_some());
+    assert_eq!(outcome.diagnostics.len(), 1, "{:?}", outcome.diagnostics);
+    assert!(
+        outcome.diagnostics[0]
+            .message
+            .starts_with("--sheet is ignored")
+    );
+    let yaml = f.write("m.yaml", b"version: 1\npins: []\n");
+    let outcome = load_with(&yaml, &options);
+    let messages: Vec<&str> = outcome
+        .diagnostics
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
+    assert!(
+        messages.contains(&"--encoding is ignored: the file is not a CSV file"),
+        "{messages:?}"
+    );
+}
