@@ -171,7 +171,7 @@ fn validate_online_reports_each_unusable_link_on_its_pin() {
             "validate",
             "--online",
             "--link-timeout",
-            "500ms",
+            "2s",
             "pins.csv",
         ])
         .assert()
@@ -195,7 +195,7 @@ fn validate_online_reports_each_unusable_link_on_its_pin() {
             "pins.csv: row 9: error: image: `{base}/missing.jpg` is not reachable: HTTP 404 Not Found"
         ),
         format!(
-            "pins.csv: row 10: error: image: `{base}/slow.jpg` is not reachable: no answer within 500ms"
+            "pins.csv: row 10: error: image: `{base}/slow.jpg` is not reachable: no answer within 2s"
         ),
         "pins.csv: invalid, 6 errors, 0 warnings".to_owned(),
     ] {
