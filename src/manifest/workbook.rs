@@ -28,7 +28,36 @@ const EXACT_DIGITS_LIMIT: f64 = 1e15;
 
 /// Reads the sheet `sheet` (default: the first visible worksheet) of the workbook at `path`,
 /// calling `on_pin` with each row's entry in order; problems go to `diagnostics`.
+///
+/// The file is untrusted input parsed by a third-party reader: should that reader panic on
+/// it, the panic is caught (where panics unwind) and reported as a diagnostic, not a crash.
 pub(crate) fn read(
+    path: &Path,
+    file: &Arc<str>,
+    sheet: Option<&str>,
+    diagnostics: &mut Vec<Diagnostic>,
+    on_pin: impl FnMut(PinEntry, &mut Vec<Diagnostic>),
+) {
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_sheet(path, file, sheet, diagnostics, on_pin);
+    }));
+    if caught.is_err() {
+        diagnostics.push(
+            Diagnostic::error(
+                Location {
+                    file: file.clone(),
+                    position: Position::File,
+                },
+                "cannot read the workbook: the spreadsheet reader failed on it",
+            )
+            .with_hint(
+                "open it in a spreadsheet program and save it again; please report the file",
+            ),
+        );
+    }
+}
+
+fn read_sheet(
     path: &Path,
     file: &Arc<str>,
     sheet: Option<&str>,

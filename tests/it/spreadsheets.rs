@@ -348,3 +348,74 @@ fn init_xlsx_without_a_login_or_a_folder_is_an_empty_template() {
         .code(1)
         .stderr(predicate::str::contains("already exists"));
 }
+
+/// The parts of an .xlsx, in order, as (name, bytes).
+fn xlsx_parts(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read as _;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut part = archive.by_index(i).unwrap();
+            let mut content = Vec::new();
+            part.read_to_end(&mut content).unwrap();
+            (part.name().unwrap().into_owned(), content)
+        })
+        .collect()
+}
+
+fn zip_parts(parts: &[(String, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, content) in parts {
+        writer.start_file(name.as_str(), options).unwrap();
+        writer.write_all(content).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+#[test]
+fn mutated_workbook_xml_never_panics_and_every_rejection_has_a_diagnostic() {
+    // Random bytes rarely get past a zip's checksums: mutate the XML inside, then zip it again.
+    let parts = xlsx_parts(&std::fs::read(example("pins.xlsx")).unwrap());
+    let targets: Vec<usize> = parts
+        .iter()
+        .enumerate()
+        .filter(|(_, (name, _))| {
+            name.ends_with("sheet1.xml")
+                || name.ends_with("sharedStrings.xml")
+                || name.ends_with("styles.xml")
+                || name.ends_with("workbook.xml")
+        })
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(
+        targets.len(),
+        4,
+        "{:?}",
+        parts.iter().map(|p| &p.0).collect::<Vec<_>>()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fuzz.xlsx");
+    let mut rng = fastrand::Rng::with_seed(11);
+    let mut rejected = 0;
+    for _ in 0..600 {
+        let mut mutated = parts.clone();
+        let target = targets[rng.usize(0..targets.len())];
+        mutated[target].1 = crate::reliability::mutate(&mut rng, &mutated[target].1);
+        std::fs::write(&path, zip_parts(&mutated)).unwrap();
+        let outcome = std::panic::catch_unwind(|| manifest::load(&path)).unwrap_or_else(|_| {
+            panic!(
+                "the workbook reader panicked on a mutated {}:\n{}",
+                mutated[target].0,
+                String::from_utf8_lossy(&mutated[target].1)
+            )
+        });
+        if outcome.manifest.is_none() {
+            rejected += 1;
+            assert!(outcome.has_errors(), "rejected without an error diagnostic");
+        }
+    }
+    assert!(rejected > 0, "the mutations never produced a bad workbook");
+}
