@@ -435,7 +435,7 @@ fn workbook_problems_name_their_cells() {
             .unwrap();
         sheet.write_string(1, 2, "images/a.jpg").unwrap();
         sheet.write_string(2, 0, "B").unwrap();
-        sheet.write_string(2, 2, "images/a.jpg").unwrap();
+        sheet.write_string(2, 2, "images/c.jpg").unwrap();
         sheet.write_string(2, 3, "not a link").unwrap();
         sheet.write_string(3, 0, "B").unwrap();
         sheet.write_string(3, 2, "images/b.png").unwrap();

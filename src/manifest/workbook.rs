@@ -361,10 +361,8 @@ impl<F: FnMut(PinEntry, &mut Vec<Diagnostic>)> Rows<F> {
                 }
             }
         }
-        if entry.malformed {
-            // The problems are reported; the row's other checks would only repeat them.
-            return;
-        }
+        // A malformed entry still goes through the checks: they report its other problems
+        // (without repeating a missing field already reported) and never accept it.
         let before = diagnostics.len();
         (self.on_pin)(entry, diagnostics);
         header.table.rename_fields(&mut diagnostics[before..]);
