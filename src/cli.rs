@@ -75,7 +75,7 @@ pub enum ColorChoice {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check manifests offline: schema and semantic checks, every problem reported at once.
+    /// Check manifests: schema and semantic checks, every problem reported at once (offline unless --online).
     Validate(ValidateArgs),
     /// Print the manifest JSON Schema (identical to schemas/manifest.schema.json).
     Schema,
