@@ -702,6 +702,34 @@ impl Bench {
                 format!("{per_row:.1} µs/row"),
             ]);
         }
+        let rows = if self.options.quick { 10_000 } else { 100_000 };
+        let dir = self.dir(&format!("validate-xlsx-{rows}"))?;
+        let workbook = url_workbook(&dir, rows)?;
+        eprintln!("validate: {rows}-row workbook");
+        let usage = measure(
+            Command::new(&self.binary)
+                .env("NO_COLOR", "1")
+                .args(["--no-progress", "-q", "validate", "--timezone", "UTC"])
+                .arg(&workbook),
+        )?;
+        if usage.code != 0 {
+            bail!(
+                "validate of the workbook exited {}:\n{}",
+                usage.code,
+                tail(&usage.stderr)
+            );
+        }
+        let peak_mb = usage.max_rss_kb as f64 / 1024.0;
+        table.rows.push(vec![
+            format!("`validate` of a {rows}-row .xlsx (12 columns, a date cell per row)"),
+            "< 3 s, < 300 MB".to_owned(),
+            usage.summary(),
+            format!(
+                "**{:.2}** of 3 s, **{:.2}** of 300 MB",
+                usage.wall.as_secs_f64() / 3.0,
+                peak_mb / 300.0
+            ),
+        ]);
         Ok(())
     }
 
@@ -1043,6 +1071,36 @@ fn url_manifest(dir: &Path, n: usize, format: &str) -> anyhow::Result<PathBuf> {
     }
     let path = dir.join(format!("pins.{format}"));
     std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+/// A workbook of `n` URL pins on [`BOARD`] with every column pinbatch reads and a date cell
+/// in `publish_at`, as a spreadsheet program would save it.
+fn url_workbook(dir: &Path, n: usize) -> anyhow::Result<PathBuf> {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    let header = pinbatch::manifest::NATIVE_COLUMNS;
+    for (col, name) in (0u16..).zip(header) {
+        sheet.write_string(0, col, *name)?;
+    }
+    let date = Format::new().set_num_format("yyyy-mm-dd hh:mm");
+    let due = ExcelDateTime::from_ymd(2026, 12, 24)?.and_hms(9, 0, 0)?;
+    for (row, i) in (1u32..).zip(0..n) {
+        sheet.write_string(row, 0, format!("pin-{i:06}"))?;
+        sheet.write_string(row, 1, BOARD)?;
+        sheet.write_string(row, 2, "Cats")?;
+        sheet.write_string(row, 3, format!("Pin number {i}"))?;
+        sheet.write_string(row, 4, format!("Description {i}"))?;
+        sheet.write_string(row, 5, format!("https://example.com/p/{i}"))?;
+        sheet.write_string(row, 6, "A cat")?;
+        sheet.write_string(row, 7, "#aabbcc")?;
+        sheet.write_datetime_with_format(row, 8, &due, &date)?;
+        sheet.write_string(row, 9, format!("https://example.com/img/{i}.jpg"))?;
+    }
+    let path = dir.join("pins.xlsx");
+    book.save(&path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
 }
 

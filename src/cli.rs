@@ -16,7 +16,7 @@ Exit codes:
   3    authentication or configuration problem
   130  interrupted (Ctrl-C)";
 
-/// Publish Pinterest Pins in bulk from a CSV or YAML manifest, safely and resumably.
+/// Publish Pinterest Pins in bulk from a spreadsheet, CSV or YAML manifest, safely and resumably.
 #[derive(Debug, Parser)]
 #[command(name = "pinbatch", version, about, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
@@ -75,11 +75,11 @@ pub enum ColorChoice {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check manifests offline: schema and semantic checks, every problem reported at once.
+    /// Check manifests: schema and semantic checks, every problem reported at once (offline unless --online).
     Validate(ValidateArgs),
     /// Print the manifest JSON Schema (identical to schemas/manifest.schema.json).
     Schema,
-    /// Scaffold a CSV or YAML manifest from a folder of images and videos (no network).
+    /// Scaffold a CSV, YAML or workbook manifest from a folder of images and videos.
     Init(InitArgs),
     /// Write a manifest as Pinterest's own bulk-create CSV (at most 200 rows per file).
     Export(ExportArgs),
@@ -89,6 +89,8 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Summarise the state file: done, failed (with the last error), pending.
     Status(StatusArgs),
+    /// Write one self-contained HTML page showing every pin as a card (no network).
+    Preview(PreviewArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell) on stdout.
     Completions(CompletionsArgs),
     /// Run a local Pinterest API v5 emulator (in memory, 127.0.0.1 only) until Ctrl-C.
@@ -227,9 +229,13 @@ pub fn parse_pin_assignment(text: &str) -> Result<(String, String), String> {
 /// Arguments of `pinbatch init`.
 #[derive(Debug, Clone, Args)]
 pub struct InitArgs {
-    /// The folder of images (JPEG/PNG, by their bytes) and videos (.mp4, .mov, .m4v).
-    #[arg(value_name = "DIR")]
-    pub dir: PathBuf,
+    /// The folder of images (JPEG/PNG, by their bytes) and videos (.mp4, .mov, .m4v); optional with --xlsx.
+    #[arg(value_name = "DIR", required_unless_present = "xlsx")]
+    pub dir: Option<PathBuf>,
+
+    /// Write a workbook to start from: a note per column, a drop-down of your boards when logged in, one row per file in DIR.
+    #[arg(long, value_name = "FILE.xlsx", conflicts_with = "output")]
+    pub xlsx: Option<PathBuf>,
 
     /// The board every pin goes to; without it the board is left empty for you to fill in.
     #[arg(long, value_name = "NAME")]
@@ -239,7 +245,7 @@ pub struct InitArgs {
     #[arg(long, value_name = "PATTERN", default_value = crate::scaffold::DEFAULT_GLOB)]
     pub glob: String,
 
-    /// The manifest to write (.csv, .yaml or .yml; default DIR/pins.csv).
+    /// The manifest to write (.csv, .yaml, .yml or .xlsx; default DIR/pins.csv).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -251,9 +257,13 @@ pub struct InitArgs {
 /// Arguments of `pinbatch export`.
 #[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
-    /// The manifest (.yaml, .yml or .csv).
+    /// The manifest (.yaml, .yml, .csv, .xlsx, .xlsm, .xls or .ods).
     #[arg(value_name = "MANIFEST")]
     pub manifest: PathBuf,
+
+    /// How to read the manifest.
+    #[command(flatten)]
+    pub input: ManifestArgs,
 
     /// The CSV to write; above 200 rows, FILE-1.csv, FILE-2.csv, ... instead.
     #[arg(short, long, value_name = "FILE.csv")]
@@ -263,17 +273,29 @@ pub struct ExportArgs {
 /// Arguments of `pinbatch plan`.
 #[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
-    /// The manifest (.yaml, .yml or .csv).
+    /// The manifest (.yaml, .yml, .csv, .xlsx, .xlsm, .xls or .ods).
     #[arg(value_name = "MANIFEST")]
     pub manifest: PathBuf,
+
+    /// How to read the manifest.
+    #[command(flatten)]
+    pub input: ManifestArgs,
 
     /// State file (default: beside the manifest, named `<manifest>.state`).
     #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,
 
-    /// Make no API call: skip checking boards and sections.
+    /// Make no network call: skip checking boards, sections and image links.
     #[arg(long)]
     pub offline: bool,
+
+    /// Skip fetching image URLs (boards and sections are still checked); env: any value but 0, false, no, off.
+    #[arg(long, env = "PINBATCH_NO_LINK_CHECK", value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_link_check: bool,
+
+    /// Share links and the image-link check.
+    #[command(flatten)]
+    pub links: LinkArgs,
 
     /// Plan replacing pins whose media changed.
     #[arg(long)]
@@ -299,9 +321,13 @@ pub struct PlanArgs {
 /// Arguments of `pinbatch apply`.
 #[derive(Debug, Clone, Args)]
 pub struct ApplyArgs {
-    /// The manifest (.yaml, .yml or .csv).
+    /// The manifest (.yaml, .yml, .csv, .xlsx, .xlsm, .xls or .ods).
     #[arg(value_name = "MANIFEST")]
     pub manifest: PathBuf,
+
+    /// How to read the manifest.
+    #[command(flatten)]
+    pub input: ManifestArgs,
 
     /// State file (default: beside the manifest, named `<manifest>.state`).
     #[arg(long, value_name = "PATH")]
@@ -335,6 +361,10 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub prune: bool,
 
+    /// Send the direct form of Dropbox, Google Drive and OneDrive share links (the manifest is not changed).
+    #[arg(long)]
+    pub fix_share_links: bool,
+
     /// Rehearse: run the whole apply against a fresh local emulator, with a throwaway token and a temporary state.
     #[arg(long, conflicts_with = "state")]
     pub emulator: bool,
@@ -353,9 +383,13 @@ pub struct ApplyArgs {
 /// Arguments of `pinbatch status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// The manifest (.yaml, .yml or .csv).
+    /// The manifest (.yaml, .yml, .csv, .xlsx, .xlsm, .xls or .ods).
     #[arg(value_name = "MANIFEST")]
     pub manifest: PathBuf,
+
+    /// How to read the manifest.
+    #[command(flatten)]
+    pub input: ManifestArgs,
 
     /// State file (default: beside the manifest, named `<manifest>.state`).
     #[arg(long, value_name = "PATH")]
@@ -364,6 +398,26 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(long, value_name = "FORMAT", default_value = "human")]
     pub format: OutputFormat,
+}
+
+/// Arguments of `pinbatch preview`.
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    /// The manifest (.yaml, .yml, .csv, .xlsx, .xlsm, .xls or .ods).
+    #[arg(value_name = "MANIFEST")]
+    pub manifest: PathBuf,
+
+    /// How to read the manifest.
+    #[command(flatten)]
+    pub input: ManifestArgs,
+
+    /// The HTML file to write (replaced if it exists).
+    #[arg(short, long, value_name = "FILE.html")]
+    pub output: PathBuf,
+
+    /// State file whose progress to show (default: beside the manifest, named `<manifest>.state`).
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
 }
 
 /// Arguments of `pinbatch completions`.
@@ -431,6 +485,34 @@ pub struct EmulatorArgs {
     /// Validate request bodies against this OpenAPI JSON document and report violations.
     #[arg(long, value_name = "PATH")]
     pub openapi: Option<PathBuf>,
+}
+
+/// How to read a manifest; flattened into every command that reads one.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ManifestArgs {
+    /// Workbooks (.xlsx, .xlsm, .xls, .ods): the sheet to read (default: the first visible one).
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+
+    /// CSV: the text encoding (default: detected among UTF-8, UTF-16 with a BOM, Shift_JIS/CP932, Windows-1252).
+    #[arg(long, value_name = "NAME")]
+    pub encoding: Option<String>,
+
+    /// The IANA time zone of local publish times such as `2026/12/24 9:00` and date cells (default: `defaults.timezone`, else the machine's).
+    #[arg(long, value_name = "NAME")]
+    pub timezone: Option<String>,
+}
+
+/// Share links and the image-link check; flattened into `validate` and `plan`.
+#[derive(Debug, Clone, Args)]
+pub struct LinkArgs {
+    /// Send the direct form of Dropbox, Google Drive and OneDrive share links (the manifest is not changed).
+    #[arg(long)]
+    pub fix_share_links: bool,
+
+    /// Timeout of each request of the image-link check.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub link_timeout: Duration,
 }
 
 /// Retries, pacing and timeouts of API requests; flattened into every command that calls the API.
@@ -669,9 +751,21 @@ pub enum ListFormat {
 /// Arguments of `pinbatch validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Manifest files (.yaml, .yml or .csv).
+    /// Manifest files (.yaml, .yml, .csv, .xlsx, .xlsm, .xls or .ods).
     #[arg(required = true, value_name = "MANIFEST")]
     pub manifests: Vec<PathBuf>,
+
+    /// How to read the manifests.
+    #[command(flatten)]
+    pub input: ManifestArgs,
+
+    /// Also fetch every image URL (first bytes only) and report those Pinterest could not use.
+    #[arg(long)]
+    pub online: bool,
+
+    /// Share links and the image-link check.
+    #[command(flatten)]
+    pub links: LinkArgs,
 
     /// How to print diagnostics.
     #[arg(long, value_name = "FORMAT", default_value = "human")]
@@ -778,6 +872,15 @@ mod tests {
             panic!("wrong command");
         };
         assert_eq!(args.glob, "**/*.{jpg,jpeg,png,mp4,mov,m4v}");
+        let cli = Cli::try_parse_from(["pinbatch", "init", "--xlsx", "p.xlsx"]).unwrap();
+        let Command::Init(xlsx) = cli.command else {
+            panic!("wrong command");
+        };
+        assert_eq!(xlsx.dir, None);
+        assert!(
+            Cli::try_parse_from(["pinbatch", "init"]).is_err(),
+            "DIR or --xlsx"
+        );
         assert_eq!(args.output, Some(PathBuf::from("p.yaml")));
         assert!(!args.force);
         let err = Cli::try_parse_from(["pinbatch", "export", "m.yaml"]).unwrap_err();
@@ -821,6 +924,16 @@ mod tests {
         let err =
             Cli::try_parse_from(["pinbatch", "pins", "list", "B", "--limit", "0"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn plan_flags() {
+        let cli = Cli::try_parse_from(["pinbatch", "plan", "m.csv", "--no-link-check"]).unwrap();
+        let Command::Plan(args) = cli.command else {
+            panic!("wrong command");
+        };
+        assert!(args.no_link_check);
+        assert_eq!(args.links.link_timeout, Duration::from_secs(10));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! pinbatch: publish Pinterest Pins in bulk from a CSV or YAML manifest.
+//! pinbatch: publish Pinterest Pins in bulk from a spreadsheet, CSV or YAML manifest.
 //!
 //! The library holds everything; `main.rs` only parses the command line and calls [`run`], so
 //! integration tests and benchmarks can drive the same code in-process.
@@ -14,14 +14,17 @@ pub mod emulator;
 pub mod exit;
 mod export;
 mod import;
+mod linkcheck;
 pub mod manifest;
 mod output;
 pub mod plan;
+mod preview;
 mod progress;
 mod resolve;
 mod scaffold;
 mod settings;
 pub mod state;
+mod template;
 pub mod ui;
 mod walk;
 

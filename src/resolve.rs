@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::api::types::{BoardCreate, BoardPrivacy, BoardSection};
 use crate::api::{ApiClient, ApiError};
-use crate::manifest::{BoardDecl, BoardRef, Manifest, Privacy};
+use crate::manifest::{BoardDecl, BoardRef, Format, Manifest, Privacy};
 
 /// A problem found while resolving; all of them are reported before anything is written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,10 +23,16 @@ pub enum ResolveProblem {
         ids: Vec<String>,
     },
     /// No board has the name and it may not be created.
-    #[error("Board `{name}` does not exist; declare it under `boards:` or pass --create-boards")]
+    #[error("Board `{name}` does not exist; {}", if *declarable {
+        "declare it under `boards:` or pass --create-boards".to_owned()
+    } else {
+        format!("pass --create-boards, or create it first with `pinbatch boards create {}`", shell_word(name))
+    })]
     MissingBoard {
         /// The name.
         name: String,
+        /// Whether the manifest could declare it (YAML's `boards:`); CSV and workbooks cannot.
+        declarable: bool,
     },
     /// Two or more sections of a board have the name.
     #[error("Section `{section}` of board `{board}` is ambiguous: sections {} have it", ids.join(", "))]
@@ -39,14 +45,18 @@ pub enum ResolveProblem {
         ids: Vec<String>,
     },
     /// No section has the name and it may not be created.
-    #[error(
-        "Section `{section}` does not exist on board `{board}`; list it under the board's `sections:` in `boards:` or pass --create-boards"
-    )]
+    #[error("Section `{section}` does not exist on board `{board}`; {}", if *declarable {
+        "list it under the board's `sections:` in `boards:` or pass --create-boards"
+    } else {
+        "pass --create-boards to create it"
+    })]
     MissingSection {
         /// The board as written.
         board: String,
         /// The section name.
         section: String,
+        /// Whether the manifest could declare it (YAML's `boards:`); CSV and workbooks cannot.
+        declarable: bool,
     },
 }
 
@@ -93,6 +103,8 @@ pub async fn survey(
     create_boards: bool,
 ) -> Result<Survey, ApiError> {
     let mut survey = Survey::default();
+    // CSV and workbook users cannot declare boards: their hints name what they can do.
+    let declarable = Format::of(&manifest.path).is_some_and(Format::declares_boards);
     let declared: HashMap<&str, &BoardDecl> = manifest
         .boards
         .iter()
@@ -144,9 +156,10 @@ pub async fn survey(
                                 privacy: None,
                             });
                         } else {
-                            survey
-                                .problems
-                                .push(ResolveProblem::MissingBoard { name: name.clone() });
+                            survey.problems.push(ResolveProblem::MissingBoard {
+                                name: name.clone(),
+                                declarable,
+                            });
                         }
                     }
                     _ => survey.problems.push(ResolveProblem::AmbiguousBoard {
@@ -177,10 +190,11 @@ pub async fn survey(
                     survey
                         .sections_to_create
                         .push((board.clone(), section.to_owned()));
-                } else if !survey.problems.iter().any(|p| matches!(p, ResolveProblem::MissingBoard { name } if BoardRef::Name(name.clone()) == *board)) {
+                } else if !survey.problems.iter().any(|p| matches!(p, ResolveProblem::MissingBoard { name, .. } if BoardRef::Name(name.clone()) == *board)) {
                     survey.problems.push(ResolveProblem::MissingSection {
                         board: board.to_string(),
                         section: section.to_owned(),
+                        declarable,
                     });
                 }
             }
@@ -205,6 +219,7 @@ pub async fn survey(
                 [] => survey.problems.push(ResolveProblem::MissingSection {
                     board: board.to_string(),
                     section: section.to_owned(),
+                    declarable,
                 }),
                 _ => survey.problems.push(ResolveProblem::AmbiguousSection {
                     board: board.to_string(),
@@ -315,6 +330,19 @@ pub(crate) async fn lookup(
     Ok((board_id, section_id))
 }
 
+/// A board name as one shell word: as is when it is plain, else in single quotes.
+fn shell_word(name: &str) -> String {
+    let plain = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
+    if plain {
+        name.to_owned()
+    } else {
+        format!("'{}'", name.replace('\'', r"'\''"))
+    }
+}
+
 /// Ids whose name matches: exact matches win; otherwise case-insensitive ones.
 fn find_by_name<'a>(
     items: impl Iterator<Item = (&'a str, &'a str)> + Clone,
@@ -345,6 +373,39 @@ mod tests {
         assert_eq!(find_by_name(items.iter().copied(), "cats"), vec!["2"]);
         assert_eq!(find_by_name(items.iter().copied(), "DOGS"), vec!["3"]);
         assert!(find_by_name(items.iter().copied(), "Birds").is_empty());
+    }
+
+    #[test]
+    fn missing_board_hints_fit_the_manifest_format() {
+        let yaml = ResolveProblem::MissingBoard {
+            name: "Cats".into(),
+            declarable: true,
+        };
+        assert!(
+            yaml.to_string()
+                .ends_with("declare it under `boards:` or pass --create-boards")
+        );
+        let csv = ResolveProblem::MissingBoard {
+            name: "Animals 動物".into(),
+            declarable: false,
+        };
+        assert_eq!(
+            csv.to_string(),
+            "Board `Animals 動物` does not exist; pass --create-boards, or create it first with \
+             `pinbatch boards create 'Animals 動物'`"
+        );
+        assert!(!csv.to_string().contains("boards:"));
+        let section = ResolveProblem::MissingSection {
+            board: "Cats".into(),
+            section: "Kittens".into(),
+            declarable: false,
+        };
+        assert!(
+            section
+                .to_string()
+                .ends_with("pass --create-boards to create it")
+        );
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
     }
 
     #[test]

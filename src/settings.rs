@@ -12,7 +12,7 @@ use crate::api::{
     ApiClient, ApiError, AppCredentials, ClientConfig, Credentials, Environment,
     RefreshCredentials, StoredPair, TokenLock, TokenSink,
 };
-use crate::cli::{GlobalArgs, NetworkArgs};
+use crate::cli::{GlobalArgs, ManifestArgs, NetworkArgs};
 use crate::credentials::{
     self, ACCESS_TOKEN_ENV, APP_ID_ENV, APP_SECRET_ENV, CONFIG_DIR_ENV, LoginHealth, SecretString,
     StoredToken, TokenSource, TokenStore,
@@ -336,6 +336,36 @@ pub fn timestamp_text(seconds: u64) -> String {
         .unwrap_or_else(|| format!("at Unix time {seconds}"))
 }
 
+/// The manifest reading options from `--sheet`, `--encoding` and `--timezone`. An unknown
+/// encoding or time zone is a usage error (exit code 2).
+pub fn load_options(args: &ManifestArgs) -> anyhow::Result<crate::manifest::LoadOptions> {
+    use crate::manifest::{LoadOptions, PublishZone, encoding};
+    let encoding = match &args.encoding {
+        None => None,
+        Some(name) => Some(encoding::by_name(name).ok_or_else(|| {
+            Fatal::new(
+                ExitStatus::Usage,
+                format!("--encoding: `{name}` is not an encoding pinbatch knows"),
+            )
+            .with_hint(format!("use one of {}", encoding::NAMES_HINT))
+        })?),
+    };
+    let timezone = match &args.timezone {
+        None => None,
+        Some(name) => Some(PublishZone::named(name).map_err(|message| {
+            Fatal::new(ExitStatus::Usage, format!("--timezone: {message}")).with_hint(
+                "use an IANA time zone name such as Europe/Paris, America/New_York or Asia/Tokyo",
+            )
+        })?),
+    };
+    Ok(LoadOptions {
+        sheet: args.sheet.clone(),
+        encoding,
+        timezone,
+        keep_rejected: false,
+    })
+}
+
 /// Builds the stored entry for a token response (login or refresh) at `now`.
 pub fn stored_token_from(
     tokens: &TokenResponse,
@@ -472,6 +502,33 @@ mod tests {
             .find_map(|cause| cause.downcast_ref::<Fatal>())
             .map(|fatal| fatal.status)
             .unwrap_or(ExitStatus::Failure)
+    }
+
+    #[test]
+    fn manifest_options_resolve_or_are_usage_errors() {
+        let args = ManifestArgs {
+            sheet: Some("Pins".into()),
+            encoding: Some("cp932".into()),
+            timezone: Some("Asia/Tokyo".into()),
+        };
+        let options = load_options(&args).unwrap();
+        assert_eq!(options.encoding, Some(encoding_rs::SHIFT_JIS));
+        assert_eq!(options.timezone.unwrap().name(), "Asia/Tokyo");
+        for bad in [
+            ManifestArgs {
+                encoding: Some("ebcdic-ish".into()),
+                ..ManifestArgs::default()
+            },
+            ManifestArgs {
+                timezone: Some("Mars/Olympus".into()),
+                ..ManifestArgs::default()
+            },
+        ] {
+            assert_eq!(
+                status_of(&load_options(&bad).unwrap_err()),
+                ExitStatus::Usage
+            );
+        }
     }
 
     #[test]

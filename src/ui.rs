@@ -35,5 +35,6 @@ pub fn init_logging(global: &GlobalArgs) {
         .try_init();
 }
 
+pub(crate) mod links;
 pub(crate) mod report;
 pub(crate) mod reporter;

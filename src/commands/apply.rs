@@ -22,11 +22,19 @@ use crate::ui::reporter::{self, summary_text};
 
 /// Runs `apply`.
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
-    let Some(manifest) = load_manifest(&args.manifest, global)? else {
+    let Some(mut loaded) = load_manifest(&args.manifest, &args.input, global)? else {
         return Ok(ExitStatus::Failure);
     };
+    if !common::check_share_links(&mut loaded, args.fix_share_links, global)? {
+        eprintln!(
+            "{}: share links are not images; nothing was sent",
+            args.manifest.display()
+        );
+        return Ok(ExitStatus::Failure);
+    }
+    let manifest = &loaded.manifest;
     if args.emulator {
-        return rehearse(global, args, &manifest).await;
+        return rehearse(global, args, manifest).await;
     }
     let settings = GlobalSettings::resolve(global)?;
     let options = ClientOptions::from_args(&args.network);
@@ -36,7 +44,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
         .unwrap_or_else(|| state::default_state_path(&args.manifest));
     if args.dry_run {
         return common::print_plan(
-            &manifest,
+            &loaded,
             &state_path,
             settings.environment.origin(),
             plan_options(args),
@@ -46,7 +54,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
     apply(
         global,
         args,
-        &manifest,
+        manifest,
         &state_path,
         &settings.environment,
         settings.config_dir.as_deref(),

@@ -7,17 +7,30 @@ use std::path::Path;
 use serde::Serialize;
 use unicode_width::UnicodeWidthStr as _;
 
-use crate::cli::{GlobalArgs, OutputFormat};
+use crate::cli::{GlobalArgs, ManifestArgs, OutputFormat};
 use crate::exit::{ExitStatus, Fatal};
-use crate::manifest::{self, Manifest, diagnostic};
+use crate::manifest::{self, Manifest, PublishZone, diagnostic};
 use crate::plan::{self, Action, Plan, PlanOptions};
 use crate::resolve::Survey;
 use crate::state::{self, StateError};
 
+/// A valid manifest and the time zone its local publish times were read in.
+pub struct Loaded {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The zone of local times, also used to show due times.
+    pub zone: PublishZone,
+}
+
 /// Loads and validates a manifest, printing its diagnostics on stderr. `None` when it has
 /// errors: the caller must send nothing.
-pub fn load_manifest(path: &Path, global: &GlobalArgs) -> anyhow::Result<Option<Manifest>> {
-    let outcome = manifest::load(path);
+pub fn load_manifest(
+    path: &Path,
+    input: &ManifestArgs,
+    global: &GlobalArgs,
+) -> anyhow::Result<Option<Loaded>> {
+    let options = crate::settings::load_options(input)?;
+    let outcome = manifest::load_with(path, &options);
     let text = diagnostic::render_human(
         &outcome.diagnostics,
         !global.quiet,
@@ -34,7 +47,40 @@ pub fn load_manifest(path: &Path, global: &GlobalArgs) -> anyhow::Result<Option<
         );
         return Ok(None);
     }
-    Ok(outcome.manifest)
+    let zone = outcome.zone;
+    Ok(outcome.manifest.map(|manifest| Loaded { manifest, zone }))
+}
+
+/// Finds share links (offline) and prints what it found on stderr; with `fix`, those with a
+/// direct form are replaced by it for this run. False when one is left: send nothing.
+pub fn check_share_links(
+    loaded: &mut Loaded,
+    fix: bool,
+    global: &GlobalArgs,
+) -> anyhow::Result<bool> {
+    let report = crate::linkcheck::share_links(&mut loaded.manifest, fix);
+    if report.rewritten > 0 && !global.quiet {
+        eprintln!(
+            "Using the direct form of {} share link(s) (--fix-share-links; {} is not changed)",
+            report.rewritten,
+            loaded.manifest.path.display()
+        );
+    }
+    print_link_problems(&report.diagnostics, global)?;
+    Ok(report.diagnostics.is_empty())
+}
+
+/// Prints link diagnostics on stderr, like a manifest's.
+pub fn print_link_problems(
+    found: &[diagnostic::Diagnostic],
+    global: &GlobalArgs,
+) -> anyhow::Result<()> {
+    if found.is_empty() {
+        return Ok(());
+    }
+    let text = diagnostic::render_human(found, true, crate::ui::stderr_color(global));
+    std::io::stderr().write_all(text.as_bytes())?;
+    Ok(())
 }
 
 /// Maps a state error to a command error: another environment or account is a configuration
@@ -80,15 +126,20 @@ pub fn load_state_for(path: &Path, origin: &str) -> anyhow::Result<Option<state:
 
 /// Plans offline against the state and prints the plan (`apply --dry-run`).
 pub fn print_plan(
-    manifest: &Manifest,
+    loaded: &Loaded,
     state_path: &Path,
     origin: &str,
     options: PlanOptions,
     format: OutputFormat,
 ) -> anyhow::Result<ExitStatus> {
     let snapshot = load_state_for(state_path, origin)?;
-    let plan = plan::plan(manifest, snapshot.as_ref(), jiff::Timestamp::now(), options);
-    write_plan(manifest, &plan, None, format)?;
+    let plan = plan::plan(
+        &loaded.manifest,
+        snapshot.as_ref(),
+        jiff::Timestamp::now(),
+        options,
+    );
+    write_plan(loaded, &plan, None, format)?;
     Ok(ExitStatus::Success)
 }
 
@@ -121,13 +172,16 @@ struct OrphanRow<'a> {
     action: &'static str,
 }
 
-/// Prints a plan: a table on stdout for humans, or one JSON document.
+/// Prints a plan: a table on stdout for humans, or one JSON document. Due times are shown in
+/// the manifest's time zone.
 pub fn write_plan(
-    manifest: &Manifest,
+    loaded: &Loaded,
     plan: &Plan,
     survey: Option<&Survey>,
     format: OutputFormat,
 ) -> anyhow::Result<()> {
+    let manifest = &loaded.manifest;
+    let zone = &loaded.zone;
     let rows: Vec<PlanRow<'_>> = plan
         .pins
         .iter()
@@ -140,9 +194,12 @@ pub fn write_plan(
                 | Action::Unchanged { pin_id } => Some(pin_id.as_str()),
                 _ => None,
             };
-            let due = match &planned.action {
-                Action::Scheduled { due } => Some(due.to_string()),
-                _ => None,
+            let (due, reason) = match &planned.action {
+                Action::Scheduled { due } => (
+                    Some(zone.rfc3339(*due)),
+                    format!("due at {}", zone.human(*due)),
+                ),
+                action => (None, action.reason()),
             };
             PlanRow {
                 key: &spec.key,
@@ -152,7 +209,7 @@ pub fn write_plan(
                 section: spec.section.as_deref(),
                 pin_id,
                 due,
-                reason: planned.action.reason(),
+                reason,
             }
         })
         .collect();

@@ -5,13 +5,14 @@
 
 use crate::atomic::{self, Access, Existing};
 use crate::cli::{ExportArgs, GlobalArgs};
-use crate::commands::common::load_manifest;
+use crate::commands::common::{self, load_manifest};
 use crate::exit::{ExitStatus, Fatal};
 use crate::export::{self, MAX_ROWS_PER_FILE};
 
 /// Runs `export`.
 pub fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<ExitStatus> {
-    let Some(manifest) = load_manifest(&args.manifest, global)? else {
+    let Some(common::Loaded { manifest, .. }) = load_manifest(&args.manifest, &args.input, global)?
+    else {
         return Ok(ExitStatus::Failure);
     };
     let out_dir = atomic::parent_dir(&args.output);

@@ -11,6 +11,7 @@ mod import;
 mod init;
 mod pins;
 mod plan;
+mod preview;
 mod schema;
 mod status;
 mod validate;
@@ -21,15 +22,16 @@ use crate::exit::ExitStatus;
 /// Runs the subcommand named on the command line.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
     match &cli.command {
-        Command::Validate(args) => validate::run(&cli.global, args),
+        Command::Validate(args) => validate::run(&cli.global, args).await,
         Command::Schema => schema::run(),
         Command::Completions(args) => completions::run(args),
-        Command::Init(args) => init::run(&cli.global, args),
+        Command::Init(args) => init::run(&cli.global, args).await,
         Command::Export(args) => export::run(&cli.global, args),
         Command::Emulator(args) => emulator::run(args).await,
         Command::Plan(args) => plan::run(&cli.global, args).await,
         Command::Apply(args) => apply::run(&cli.global, args).await,
         Command::Status(args) => status::run(&cli.global, args),
+        Command::Preview(args) => preview::run(&cli.global, args),
         Command::Auth(command) => auth::run(&cli.global, command).await,
         Command::Boards(command) => boards::run(&cli.global, command).await,
         Command::Sections(command) => boards::run_sections(&cli.global, command).await,

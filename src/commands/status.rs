@@ -6,7 +6,7 @@ use std::io::Write as _;
 use serde::Serialize;
 
 use crate::cli::{GlobalArgs, OutputFormat, StatusArgs};
-use crate::commands::common::load_manifest;
+use crate::commands::common::{self, load_manifest};
 use crate::exit::ExitStatus;
 use crate::progress::pin_url;
 use crate::state::{self, PinStatus};
@@ -24,14 +24,15 @@ struct Row<'a> {
 
 /// Runs `status`.
 pub fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<ExitStatus> {
-    let Some(manifest) = load_manifest(&args.manifest, global)? else {
+    let Some(common::Loaded { manifest, .. }) = load_manifest(&args.manifest, &args.input, global)?
+    else {
         return Ok(ExitStatus::Failure);
     };
     let state_path = args
         .state
         .clone()
         .unwrap_or_else(|| state::default_state_path(&args.manifest));
-    let snapshot = state::load(&state_path).map_err(super::common::state_failure)?;
+    let snapshot = state::load(&state_path).map_err(common::state_failure)?;
     let now = jiff::Timestamp::now();
     let rows: Vec<Row<'_>> = manifest
         .pins

@@ -8,6 +8,7 @@ use std::collections::hash_map::Entry;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::datetime::{PublishZone, parse_publish_at};
 use super::diagnostic::Diagnostic;
 use super::entry::{BoardEntry, Located, PinEntry, SlidesEntry};
 use super::files::{self, MediaFileError};
@@ -15,7 +16,7 @@ use super::glob;
 use super::keys::derive_key;
 use super::model::{
     AiDisclosure, BoardDecl, BoardRef, CarouselItem, ImageSource, LocalImage, Location, Media,
-    PinSpec, Position, Privacy, VideoCover, VideoSpec,
+    PinDraft, PinSpec, Position, Privacy, VideoCover, VideoSpec,
 };
 use super::raw::{MAX_ALT_TEXT, MAX_DESCRIPTION, MAX_LINK, MAX_SECTION, MAX_TITLE};
 use super::suggest::unknown_name_hint;
@@ -175,17 +176,18 @@ impl Report<'_> {
         valid.then_some(labels)
     }
 
-    fn timestamp(&mut self, value: Option<&Located>, field: &str) -> Option<jiff::Timestamp> {
+    /// A publish time: RFC 3339 with an offset, or a local date and time in `zone`.
+    fn timestamp(
+        &mut self,
+        value: Option<&Located>,
+        field: &str,
+        zone: &PublishZone,
+    ) -> Option<jiff::Timestamp> {
         let located = value?;
-        match located.value.trim().parse::<jiff::Timestamp>() {
+        match parse_publish_at(&located.value, zone) {
             Ok(timestamp) => Some(timestamp),
-            Err(_) => {
-                self.error(
-                    located.pos,
-                    field,
-                    format!("`{}` is not an RFC 3339 time with an offset", located.value),
-                    Some("write e.g. 2026-12-24T09:00:00Z or 2026-12-24T10:00:00+01:00"),
-                );
+            Err(problem) => {
+                self.error(located.pos, field, problem.message, Some(&problem.hint));
                 None
             }
         }
@@ -288,6 +290,9 @@ pub(crate) struct Checker {
     keys: HashMap<String, Position>,
     links: HashMap<String, Position>,
     pins: Vec<PinSpec>,
+    zone: PublishZone,
+    /// Pins that failed their checks, as written; kept only when asked for (`preview`).
+    rejected: Option<Vec<PinDraft>>,
 }
 
 impl Checker {
@@ -300,7 +305,37 @@ impl Checker {
             keys: HashMap::new(),
             links: HashMap::new(),
             pins: Vec::new(),
+            zone: PublishZone::system(),
+            rejected: None,
         }
+    }
+
+    /// Reads local publish times in `zone` from now on.
+    pub fn set_zone(&mut self, zone: PublishZone) {
+        self.zone = zone;
+    }
+
+    /// The zone local publish times are read in.
+    pub fn zone(&self) -> &PublishZone {
+        &self.zone
+    }
+
+    /// Keeps what was written for every pin that fails its checks.
+    pub fn keep_rejected(&mut self) {
+        self.rejected.get_or_insert_with(Vec::new);
+    }
+
+    /// Whether rejected pins are kept.
+    pub fn keeps_rejected(&self) -> bool {
+        self.rejected.is_some()
+    }
+
+    /// The pins that failed their checks, as written (empty unless kept).
+    pub fn take_rejected(&mut self) -> Vec<PinDraft> {
+        self.rejected
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// Checks `defaults:` once; valid values are merged into later pins.
@@ -322,7 +357,11 @@ impl Checker {
             link: report.link(entry.link.as_ref(), "defaults.link"),
             alt_text: report.text(entry.alt_text.as_ref(), "defaults.alt_text", MAX_ALT_TEXT),
             dominant_color: report.color(entry.dominant_color.as_ref(), "defaults.dominant_color"),
-            publish_at: report.timestamp(entry.publish_at.as_ref(), "defaults.publish_at"),
+            publish_at: report.timestamp(
+                entry.publish_at.as_ref(),
+                "defaults.publish_at",
+                &self.zone,
+            ),
             ai_disclosures: report
                 .disclosures(entry.ai_disclosures.as_ref(), "defaults.ai_disclosures"),
         };
@@ -400,6 +439,7 @@ impl Checker {
     }
 
     fn add_one(&mut self, mut entry: PinEntry, from_glob: bool, diagnostics: &mut Vec<Diagnostic>) {
+        let draft = self.rejected.is_some().then(|| entry.draft(&self.file));
         let mut report = Report {
             file: &self.file,
             diagnostics,
@@ -448,7 +488,7 @@ impl Checker {
             None => defaults.dominant_color.clone(),
         };
         let publish_at = match &entry.publish_at {
-            Some(_) => report.timestamp(entry.publish_at.as_ref(), "publish_at"),
+            Some(_) => report.timestamp(entry.publish_at.as_ref(), "publish_at", &self.zone),
             None => defaults.publish_at,
         };
         let ai_disclosures = match &entry.ai_disclosures {
@@ -516,7 +556,10 @@ impl Checker {
                 }
             }
         }
-        if !report.ok {
+        if !report.ok || entry.malformed {
+            if let (Some(draft), Some(rejected)) = (draft, &mut self.rejected) {
+                rejected.push(draft);
+            }
             return;
         }
         if let (Some(key), Some(board), Some(media)) = (key, board, media) {
@@ -845,21 +888,25 @@ mod tests {
     }
 
     #[test]
-    fn timestamps_need_an_offset() {
-        assert!(
-            report_on(|r| r.timestamp(Some(&at("2026-12-24T09:00:00+01:00")), "t"))
-                .0
-                .is_some()
+    fn timestamps_take_an_offset_or_the_zone() {
+        let tokyo = PublishZone::named("Asia/Tokyo").unwrap();
+        let read = |text: &str| report_on(|r| r.timestamp(Some(&at(text)), "t", &tokyo));
+        assert_eq!(
+            read("2026-12-24T09:00:00+01:00").0.unwrap().to_string(),
+            "2026-12-24T08:00:00Z"
         );
-        assert!(
-            report_on(|r| r.timestamp(Some(&at("2026-12-24T09:00:00")), "t"))
-                .0
-                .is_none()
+        assert_eq!(
+            read("2026-12-24").0.unwrap().to_string(),
+            "2026-12-23T15:00:00Z"
         );
+        let (value, diagnostics) = read("next friday");
+        assert!(value.is_none());
         assert!(
-            report_on(|r| r.timestamp(Some(&at("2026-12-24")), "t"))
-                .0
-                .is_none()
+            diagnostics[0]
+                .hint
+                .as_deref()
+                .unwrap()
+                .contains("2026-12-24 09:00")
         );
     }
 

@@ -180,14 +180,17 @@ struct JsonDiagnostic<'a> {
     line: Option<u32>,
     column: Option<u32>,
     row: Option<u32>,
+    sheet: Option<&'a str>,
+    cell: Option<String>,
     field: Option<&'a str>,
     severity: Severity,
     message: &'a str,
     hint: Option<&'a str>,
 }
 
-/// All diagnostics as one JSON array: objects with `file`, `line`, `column`, `row`, `field`,
-/// `severity`, `message` and `hint` (absent values are `null`).
+/// All diagnostics as one JSON array: objects with `file`, `line`, `column`, `row`, `sheet`,
+/// `cell` (workbooks: `Sheet1!C7`), `field`, `severity`, `message` and `hint` (absent values are
+/// `null`).
 pub fn render_json(diagnostics: &[Diagnostic]) -> String {
     let items: Vec<JsonDiagnostic<'_>> = diagnostics
         .iter()
@@ -196,12 +199,21 @@ pub fn render_json(diagnostics: &[Diagnostic]) -> String {
                 Position::File => (None, None, None),
                 Position::LineColumn { line, column } => (Some(line), Some(column), None),
                 Position::Row { row, line } => (Some(line), None, Some(row)),
+                Position::Cell { row, column, .. } => {
+                    (None, (column > 0).then_some(column), Some(row))
+                }
+            };
+            let sheet = match d.location.position {
+                Position::Cell { sheet, .. } => Some(sheet.as_str()),
+                _ => None,
             };
             JsonDiagnostic {
                 file: &d.location.file,
                 line,
                 column,
                 row,
+                sheet,
+                cell: d.location.position.cell_reference(),
                 field: d.field.as_deref(),
                 severity: d.severity,
                 message: &d.message,
@@ -242,10 +254,15 @@ pub fn render_github(diagnostics: &[Diagnostic]) -> String {
             Position::Row { line, .. } => {
                 let _ = write!(properties, ",line={line}");
             }
+            // A workbook has no text lines to annotate: the cell goes in the message.
+            Position::Cell { .. } => {}
         }
         let mut message = String::new();
         if let Position::Row { row, .. } = d.location.position {
             let _ = write!(message, "row {row}: ");
+        }
+        if let Some(cell) = d.location.position.cell_reference() {
+            let _ = write!(message, "{cell}: ");
         }
         if let Some(field) = &d.field {
             let _ = write!(message, "{field}: ");

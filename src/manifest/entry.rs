@@ -1,7 +1,7 @@
 //! Format-neutral records: what the YAML and CSV readers hand to the checks, every value with
 //! the position it was written at. Nothing here is validated yet.
 
-use super::model::Position;
+use super::model::{Location, PinDraft, Position};
 
 /// A text value and where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +83,8 @@ pub(crate) struct PinEntry {
     pub cover_frame: Option<Located>,
     /// Glob pattern.
     pub glob: Option<Located>,
+    /// `defaults.timezone` only: the zone local publish times are read in.
+    pub timezone: Option<Located>,
     /// A field was written but could not be read (already reported): its absence is no news.
     pub malformed: bool,
 }
@@ -108,7 +110,35 @@ impl PinEntry {
             cover: None,
             cover_frame: None,
             glob: None,
+            timezone: None,
             malformed: false,
+        }
+    }
+
+    /// What was written, for showing a pin that failed its checks (`preview`).
+    pub fn draft(&self, file: &std::sync::Arc<str>) -> PinDraft {
+        let text = |value: &Option<Located>| value.as_ref().map(|v| v.value.clone());
+        let mut media: Vec<String> = Vec::new();
+        media.extend(text(&self.image));
+        if let Some(images) = &self.images {
+            media.extend(images.slides.iter().filter_map(|s| text(&s.src)));
+        }
+        media.extend(text(&self.video));
+        media.extend(text(&self.glob));
+        PinDraft {
+            location: Location {
+                file: file.clone(),
+                position: self.pos,
+            },
+            key: text(&self.id),
+            board: text(&self.board),
+            section: text(&self.section),
+            title: text(&self.title),
+            description: text(&self.description),
+            link: text(&self.link),
+            alt_text: text(&self.alt_text),
+            publish_at: text(&self.publish_at),
+            media,
         }
     }
 
@@ -131,6 +161,7 @@ impl PinEntry {
             "cover" => &mut self.cover,
             "cover_frame" => &mut self.cover_frame,
             "glob" => &mut self.glob,
+            "timezone" => &mut self.timezone,
             _ => return None,
         })
     }

@@ -1,11 +1,14 @@
-//! Manifest reading and validation: YAML and CSV into one typed [`Manifest`], with diagnostics.
+//! Manifest reading and validation: YAML, CSV and workbooks into one typed [`Manifest`], with
+//! diagnostics.
 //!
 //! [`load`] never panics on bad input and never stops at the first problem: it returns every
 //! diagnostic it found, and a `Manifest` only when none of them is an error.
 
 mod checks;
 mod csv;
+pub mod datetime;
 pub mod diagnostic;
+pub mod encoding;
 mod entry;
 pub mod files;
 mod glob;
@@ -15,21 +18,47 @@ pub mod raw;
 pub mod schema;
 mod suggest;
 mod twins;
+pub(crate) mod table;
+pub mod workbook;
 mod yaml;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use datetime::PublishZone;
 pub use diagnostic::{Diagnostic, Severity, Tally};
+pub use encoding_rs::Encoding;
 pub use model::*;
+pub use table::{BULK_COLUMNS, NATIVE_COLUMNS};
+
+/// How to read a manifest: the `--sheet`, `--encoding` and `--timezone` options.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Workbooks: the sheet to read (default: the first visible worksheet).
+    pub sheet: Option<String>,
+    /// CSV: the text encoding (default: detected).
+    pub encoding: Option<&'static Encoding>,
+    /// The zone local publish times are read in (default: `defaults.timezone` of a YAML
+    /// manifest, else the machine's).
+    pub timezone: Option<PublishZone>,
+    /// Keep what was written for pins that failed their checks (for `preview`).
+    pub keep_rejected: bool,
+}
 
 /// What [`load`] found: the manifest when it is valid, and every diagnostic (errors and warnings).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct LoadOutcome {
     /// The validated manifest; `Some` only when no diagnostic is an error.
     pub manifest: Option<Manifest>,
     /// Every problem found, in file order.
     pub diagnostics: Vec<Diagnostic>,
+    /// With [`LoadOptions::keep_rejected`] and errors: the manifest of the pins that passed
+    /// their checks (`manifest` is `None` then).
+    pub partial: Option<Manifest>,
+    /// The time zone local publish times were read in.
+    pub zone: PublishZone,
+    /// With [`LoadOptions::keep_rejected`]: the pins that failed their checks, as written.
+    pub rejected: Vec<PinDraft>,
 }
 
 impl LoadOutcome {
@@ -41,17 +70,30 @@ impl LoadOutcome {
 
 /// The manifest formats, by file extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
+pub enum Format {
+    /// `.yaml`, `.yml`.
     Yaml,
+    /// `.csv`.
     Csv,
+    /// `.xlsx`, `.xlsm`, `.xls`, `.ods`.
+    Workbook,
 }
 
-fn format_of(path: &Path) -> Option<Format> {
-    let extension = path.extension()?.to_str()?.to_ascii_lowercase();
-    match extension.as_str() {
-        "yaml" | "yml" => Some(Format::Yaml),
-        "csv" => Some(Format::Csv),
-        _ => None,
+impl Format {
+    /// The format of a manifest path, by its extension.
+    pub fn of(path: &Path) -> Option<Format> {
+        let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+        match extension.as_str() {
+            "yaml" | "yml" => Some(Format::Yaml),
+            "csv" => Some(Format::Csv),
+            other if workbook::EXTENSIONS.contains(&other) => Some(Format::Workbook),
+            _ => None,
+        }
+    }
+
+    /// Whether the format can declare boards to create (`boards:`); only YAML can.
+    pub fn declares_boards(self) -> bool {
+        self == Format::Yaml
     }
 }
 
@@ -64,24 +106,68 @@ fn base_dir_of(path: &Path) -> PathBuf {
     std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf())
 }
 
-/// Reads and validates the manifest at `path` (`.yaml`, `.yml` or `.csv`).
+/// Reads and validates the manifest at `path` with the default options.
 pub fn load(path: &Path) -> LoadOutcome {
+    load_with(path, &LoadOptions::default())
+}
+
+/// Reads and validates the manifest at `path` (`.yaml`, `.yml`, `.csv`, `.xlsx`, `.xlsm`,
+/// `.xls` or `.ods`).
+pub fn load_with(path: &Path, options: &LoadOptions) -> LoadOutcome {
     let file: Arc<str> = Arc::from(path.display().to_string());
     let mut diagnostics = Vec::new();
     let whole_file = Location {
         file: file.clone(),
         position: Position::File,
     };
-    let Some(format) = format_of(path) else {
+    let failed = |diagnostics: Vec<Diagnostic>, zone: PublishZone| LoadOutcome {
+        manifest: None,
+        diagnostics,
+        partial: None,
+        zone,
+        rejected: Vec::new(),
+    };
+    let zone = || options.timezone.clone().unwrap_or_else(PublishZone::system);
+    let Some(format) = Format::of(path) else {
         diagnostics.push(
             Diagnostic::error(whole_file, "is not a manifest: unknown file extension")
-                .with_hint("use a .yaml, .yml or .csv file"),
+                .with_hint("use a .yaml, .yml, .csv, .xlsx, .xlsm, .xls or .ods file"),
         );
-        return LoadOutcome {
-            manifest: None,
-            diagnostics,
-        };
+        return failed(diagnostics, zone());
     };
+    if options.sheet.is_some() && format != Format::Workbook {
+        diagnostics.push(
+            Diagnostic::warning(
+                whole_file.clone(),
+                "--sheet is ignored: the file is not a workbook",
+            )
+            .with_hint("--sheet chooses the sheet of an .xlsx, .xlsm, .xls or .ods file"),
+        );
+    }
+    if options.encoding.is_some() && format != Format::Csv {
+        diagnostics.push(
+            Diagnostic::warning(
+                whole_file.clone(),
+                "--encoding is ignored: the file is not a CSV file",
+            )
+            .with_hint("YAML manifests are UTF-8; workbooks carry their own encoding"),
+        );
+    }
+    let mut checker = checks::Checker::new(file.clone(), base_dir_of(path));
+    if options.keep_rejected {
+        checker.keep_rejected();
+    }
+    if format == Format::Workbook {
+        checker.set_zone(zone());
+        workbook::read(
+            path,
+            &file,
+            options.sheet.as_deref(),
+            &mut diagnostics,
+            |pin, diagnostics| checker.add(pin, diagnostics),
+        );
+        return finish(path, file, checker, Vec::new(), diagnostics);
+    }
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(err) => {
@@ -94,54 +180,97 @@ pub fn load(path: &Path) -> LoadOutcome {
                 Diagnostic::error(whole_file, format!("cannot read the manifest: {err}"))
                     .with_hint(hint),
             );
-            return LoadOutcome {
-                manifest: None,
-                diagnostics,
-            };
+            return failed(diagnostics, zone());
         }
     };
-    let mut checker = checks::Checker::new(file.clone(), base_dir_of(path));
     let mut boards = Vec::new();
     match format {
-        Format::Yaml => match std::str::from_utf8(&bytes) {
-            Ok(text) => {
-                let document = yaml::read(text, &file, &mut diagnostics);
-                boards = checks::boards(&document.boards, &file, &mut diagnostics);
-                if let Some(defaults) = &document.defaults {
-                    checker.set_defaults(defaults, &mut diagnostics);
-                }
-                for pin in document.pins {
-                    checker.add(pin, &mut diagnostics);
-                }
-            }
-            Err(err) => {
-                let valid = &bytes[..err.valid_up_to()];
-                let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-                let column = valid
-                    .rsplit(|b| *b == b'\n')
-                    .next()
-                    .map_or(0, |l| String::from_utf8_lossy(l).chars().count())
-                    + 1;
-                let position = Position::LineColumn {
-                    line: u32::try_from(line).unwrap_or(u32::MAX),
-                    column: u32::try_from(column).unwrap_or(u32::MAX),
-                };
-                diagnostics.push(
-                    Diagnostic::error(
-                        Location {
-                            file: file.clone(),
-                            position,
+        Format::Yaml => {
+            match std::str::from_utf8(&bytes) {
+                Ok(text) => {
+                    let document = yaml::read(text, &file, &mut diagnostics);
+                    boards = checks::boards(&document.boards, &file, &mut diagnostics);
+                    let declared = document.defaults.as_ref().and_then(|d| d.timezone.as_ref());
+                    let zone = match (&options.timezone, declared) {
+                        (Some(zone), _) => zone.clone(),
+                        (None, Some(name)) => match PublishZone::named(&name.value) {
+                            Ok(zone) => zone,
+                            Err(message) => {
+                                diagnostics.push(
+                                Diagnostic::error(
+                                    Location {
+                                        file: file.clone(),
+                                        position: name.pos,
+                                    },
+                                    message,
+                                )
+                                .with_field("defaults.timezone")
+                                .with_hint("write an IANA time zone name, e.g. Europe/Paris or Asia/Tokyo"),
+                            );
+                                PublishZone::system()
+                            }
                         },
-                        "is not valid UTF-8 text",
-                    )
-                    .with_hint("save the file as UTF-8"),
-                );
+                        (None, None) => PublishZone::system(),
+                    };
+                    checker.set_zone(zone);
+                    if let Some(defaults) = &document.defaults {
+                        checker.set_defaults(defaults, &mut diagnostics);
+                    }
+                    for pin in document.pins {
+                        checker.add(pin, &mut diagnostics);
+                    }
+                }
+                Err(err) => {
+                    let valid = &bytes[..err.valid_up_to()];
+                    let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+                    let column = valid
+                        .rsplit(|b| *b == b'\n')
+                        .next()
+                        .map_or(0, |l| String::from_utf8_lossy(l).chars().count())
+                        + 1;
+                    let position = Position::LineColumn {
+                        line: u32::try_from(line).unwrap_or(u32::MAX),
+                        column: u32::try_from(column).unwrap_or(u32::MAX),
+                    };
+                    diagnostics.push(
+                        Diagnostic::error(
+                            Location {
+                                file: file.clone(),
+                                position,
+                            },
+                            "is not valid UTF-8 text",
+                        )
+                        .with_hint("save the file as UTF-8"),
+                    );
+                }
             }
-        },
-        Format::Csv => csv::read(&bytes, &file, &mut diagnostics, |pin, diagnostics| {
-            checker.add(pin, diagnostics);
-        }),
+        }
+        Format::Csv => {
+            checker.set_zone(zone());
+            csv::read(
+                &bytes,
+                &file,
+                options.encoding,
+                &mut diagnostics,
+                |pin, diagnostics| checker.add(pin, diagnostics),
+            );
+        }
+        Format::Workbook => {}
     }
+    finish(path, file, checker, boards, diagnostics)
+}
+
+/// The outcome once every entry went through the checks.
+fn finish(
+    path: &Path,
+    file: Arc<str>,
+    mut checker: checks::Checker,
+    boards: Vec<BoardDecl>,
+    mut diagnostics: Vec<Diagnostic>,
+) -> LoadOutcome {
+    let zone = checker.zone().clone();
+    let rejected = checker.take_rejected();
+    let keep_partial = checker.keeps_rejected();
     let pins = checker.finish();
     diagnostics.extend(twins::warnings(&pins));
     if pins.is_empty() && !diagnostics.iter().any(Diagnostic::is_error) {
@@ -158,24 +287,33 @@ pub fn load(path: &Path) -> LoadOutcome {
     }
     sort_by_position(&mut diagnostics);
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
-    let manifest = (!has_errors).then(|| Manifest {
+    let manifest = Manifest {
         path: path.to_path_buf(),
         boards,
         pins,
-    });
+    };
+    let (manifest, partial) = match (has_errors, keep_partial) {
+        (false, _) => (Some(manifest), None),
+        (true, true) => (None, Some(manifest)),
+        (true, false) => (None, None),
+    };
     LoadOutcome {
         manifest,
         diagnostics,
+        partial,
+        zone,
+        rejected,
     }
 }
 
-/// File order: whole-file problems first, then by line and column (or row). Stable, so
-/// problems at one place keep the order they were found in.
-fn sort_by_position(diagnostics: &mut [Diagnostic]) {
+/// File order: whole-file problems first, then by line and column (or row, or cell). Stable,
+/// so problems at one place keep the order they were found in.
+pub fn sort_by_position(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by_key(|d| match d.location.position {
         Position::File => (0, 0, 0),
         Position::LineColumn { line, column } => (1, line, column),
         Position::Row { row, .. } => (1, row, 0),
+        Position::Cell { row, column, .. } => (1, row, column),
     });
 }
 

@@ -109,6 +109,31 @@ impl fmt::Display for AiDisclosure {
     }
 }
 
+/// A pin that failed its checks, as it was written (for showing it with its problems).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinDraft {
+    /// Where the pin was written.
+    pub location: Location,
+    /// The explicit `id`, if any.
+    pub key: Option<String>,
+    /// The board as written.
+    pub board: Option<String>,
+    /// The section as written.
+    pub section: Option<String>,
+    /// The title as written.
+    pub title: Option<String>,
+    /// The description as written.
+    pub description: Option<String>,
+    /// The link as written.
+    pub link: Option<String>,
+    /// The alt text as written.
+    pub alt_text: Option<String>,
+    /// The publish time as written.
+    pub publish_at: Option<String>,
+    /// Media references (paths, URLs or a glob) as written.
+    pub media: Vec<String>,
+}
+
 /// A board reference: a numeric id is passed through, anything else is resolved by name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum BoardRef {
@@ -266,6 +291,100 @@ pub enum Position {
         /// 1-based line in the file where the row starts (differs from `row` with multi-line cells).
         line: u32,
     },
+    /// Workbooks: a cell (`Sheet1!C7`), or a whole row (`Sheet1!7:7`) when `column` is 0.
+    Cell {
+        /// The sheet.
+        sheet: SheetName,
+        /// 1-based row, as the spreadsheet shows it.
+        row: u32,
+        /// 1-based column (A = 1), or 0 for the whole row.
+        column: u32,
+    },
+}
+
+/// A worksheet's name, as small and cheap to copy as a number so that positions stay `Copy`
+/// and small.
+///
+/// Names are interned for the life of the process: one small string per distinct sheet name
+/// a run reads (a command reads one sheet of one workbook), never one per cell or row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SheetName(u32);
+
+static SHEET_NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+
+fn sheet_names() -> std::sync::MutexGuard<'static, Vec<&'static str>> {
+    SHEET_NAMES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl SheetName {
+    /// The interned name `name`.
+    pub fn intern(name: &str) -> SheetName {
+        let mut names = sheet_names();
+        let index = match names.iter().position(|known| *known == name) {
+            Some(index) => index,
+            None => {
+                names.push(Box::leak(name.to_owned().into_boxed_str()));
+                names.len() - 1
+            }
+        };
+        SheetName(u32::try_from(index).unwrap_or(u32::MAX))
+    }
+
+    /// The name as written in the workbook.
+    pub fn as_str(self) -> &'static str {
+        let names = sheet_names();
+        usize::try_from(self.0)
+            .ok()
+            .and_then(|index| names.get(index).copied())
+            .unwrap_or("")
+    }
+}
+
+/// A sheet name as a cell reference writes it: quoted (`'My pins'!C7`) unless it is a plain
+/// word.
+impl fmt::Display for SheetName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.as_str();
+        let plain = !name.is_empty()
+            && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+            && !name.starts_with(|c: char| c.is_ascii_digit());
+        if plain {
+            f.write_str(name)
+        } else {
+            write!(f, "'{}'", name.replace('\'', "''"))
+        }
+    }
+}
+
+/// Spreadsheet column letters: 1 -> `A`, 26 -> `Z`, 27 -> `AA`.
+pub fn column_letters(column: u32) -> String {
+    let mut letters = Vec::new();
+    let mut n = column;
+    while n > 0 {
+        let rem = (n - 1) % 26;
+        letters.push(char::from(b'A' + u8::try_from(rem).unwrap_or(0)));
+        n = (n - 1) / 26;
+    }
+    letters.iter().rev().collect()
+}
+
+impl Position {
+    /// The cell or row reference of a workbook position (`Sheet1!C7`, `Sheet1!7:7`).
+    pub fn cell_reference(&self) -> Option<String> {
+        match *self {
+            Position::Cell {
+                sheet,
+                row,
+                column: 0,
+            } => Some(format!("{sheet}!{row}:{row}")),
+            Position::Cell { sheet, row, column } => {
+                Some(format!("{sheet}!{}{row}", column_letters(column)))
+            }
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Location {
@@ -274,6 +393,41 @@ impl fmt::Display for Location {
             Position::File => write!(f, "{}", self.file),
             Position::LineColumn { line, column } => write!(f, "{}:{line}:{column}", self.file),
             Position::Row { row, .. } => write!(f, "{}: row {row}", self.file),
+            Position::Cell { .. } => write!(
+                f,
+                "{}: {}",
+                self.file,
+                self.position.cell_reference().unwrap_or_default()
+            ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_read_as_a_spreadsheet_writes_them() {
+        assert_eq!(column_letters(1), "A");
+        assert_eq!(column_letters(26), "Z");
+        assert_eq!(column_letters(27), "AA");
+        assert_eq!(column_letters(703), "AAA");
+        let sheet = SheetName::intern("Sheet1");
+        assert_eq!(SheetName::intern("Sheet1"), sheet);
+        let cell = Position::Cell {
+            sheet,
+            row: 7,
+            column: 3,
+        };
+        assert_eq!(cell.cell_reference().as_deref(), Some("Sheet1!C7"));
+        let row = Position::Cell {
+            sheet: SheetName::intern("My pins"),
+            row: 7,
+            column: 0,
+        };
+        assert_eq!(row.cell_reference().as_deref(), Some("'My pins'!7:7"));
+        assert_eq!(SheetName::intern("it's").to_string(), "'it''s'");
+        assert!(std::mem::size_of::<Position>() <= 16);
     }
 }

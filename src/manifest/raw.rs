@@ -39,8 +39,9 @@ pub const PIN_FIELDS: &[&str] = &[
     "cover_frame",
     "glob",
 ];
-/// Keys of `defaults:` (every pin field except the id and the media).
+/// Keys of `defaults:` (every pin field except the id and the media, plus `timezone`).
 pub const DEFAULT_FIELDS: &[&str] = &[
+    "timezone",
     "board",
     "section",
     "title",
@@ -88,6 +89,9 @@ pub enum RawBoardRef {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDefaults {
+    /// The IANA time zone (e.g. `Europe/Paris`) that local publish times such as
+    /// `2026-12-24 09:00` are read in; the machine's when absent. `--timezone` overrides it.
+    pub timezone: Option<String>,
     /// Default board name or numeric board id.
     pub board: Option<RawBoardRef>,
     /// Default section name on the board.
@@ -108,8 +112,9 @@ pub struct RawDefaults {
     /// Default dominant colour, `#RRGGBB`.
     #[schemars(regex(pattern = r"^#[0-9A-Fa-f]{6}$"))]
     pub dominant_color: Option<String>,
-    /// Default publication time (RFC 3339 with an offset, e.g. `2026-12-24T09:00:00Z`).
-    #[schemars(extend("format" = "date-time"))]
+    /// Default publication time: RFC 3339 with an offset (`2026-12-24T09:00:00Z`), or a local
+    /// date and time (`2026-12-24 09:00`, `2026/12/24 9:00`, `2026-12-24`) in `timezone`.
+    #[schemars(regex(pattern = r"^[0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}([ Tt].*)?$"))]
     pub publish_at: Option<String>,
     /// Default AI disclosure labels.
     pub ai_disclosures: Option<Vec<RawAiDisclosure>>,
@@ -219,8 +224,10 @@ pub struct RawPin {
     /// Dominant colour, `#RRGGBB`.
     #[schemars(regex(pattern = r"^#[0-9A-Fa-f]{6}$"))]
     pub dominant_color: Option<String>,
-    /// Publication time (RFC 3339 with an offset); `apply` holds the pin back until then.
-    #[schemars(extend("format" = "date-time"))]
+    /// Publication time: RFC 3339 with an offset (`2026-12-24T09:00:00Z`), or a local date and
+    /// time (`2026-12-24 09:00`, `2026/12/24 9:00`, `2026-12-24`) in `defaults.timezone`;
+    /// `apply` holds the pin back until then.
+    #[schemars(regex(pattern = r"^[0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}([ Tt].*)?$"))]
     pub publish_at: Option<String>,
     /// AI disclosure labels the creator declares about the pin (an empty list declares none).
     pub ai_disclosures: Option<Vec<RawAiDisclosure>>,

@@ -56,6 +56,12 @@ fn errors(outcome: &LoadOutcome) -> Vec<String> {
                 Position::File => String::new(),
                 Position::LineColumn { line, column } => format!(":{line}:{column}"),
                 Position::Row { row, .. } => format!(" row {row}"),
+                Position::Cell { .. } => {
+                    format!(
+                        " {}",
+                        d.location.position.cell_reference().unwrap_or_default()
+                    )
+                }
             };
             format!(
                 "{file}{place} {}: {}",
@@ -197,17 +203,20 @@ fn pin_level_problems() {
     );
     assert!(
         only_error(&f.yaml(
-            "pins:\n  - {board: B, image: images/a.jpg, publish_at: \"2026-12-24 09:00\"}\n"
+            "pins:\n  - {board: B, image: images/a.jpg, publish_at: \"24.12.2026 09:00\"}\n"
         ))
-        .contains("not an RFC 3339 time")
+        .contains("is not a date and time")
     );
     assert!(
-        only_error(
-            &f.yaml(
-                "pins:\n  - {board: B, image: images/a.jpg, publish_at: 2026-12-24T09:00:00}\n"
-            )
-        )
-        .contains("not an RFC 3339 time")
+        only_error(&f.yaml(
+            "defaults:\n  timezone: Europe/Berlin\n\
+             pins:\n  - {board: B, image: images/a.jpg, publish_at: 2026-03-29 02:30}\n"
+        ))
+        .contains("does not exist in Europe/Berlin")
+    );
+    assert_eq!(
+        only_error(&f.yaml("defaults:\n  timezone: Mars/Olympus\npins: []\n")),
+        "m.yaml:3:13 defaults.timezone: `Mars/Olympus` is not a known time zone"
     );
     assert!(
         only_error(&f.yaml("pins:\n  - {board: B, glob: \"none/*.jpg\"}\n"))
@@ -399,5 +408,204 @@ fn unknown_ai_disclosure_labels_are_errors_with_a_hint() {
     assert_eq!(
         only_error(&outcome),
         "m.csv row 2 ai_disclosures: `AI_GENERATED` is not an AI disclosure label"
+    );
+}
+
+/// Writes a workbook whose first sheet holds `rows` (strings, numbers, dates, formulas).
+fn workbook(
+    f: &Fixture,
+    name: &str,
+    build: impl FnOnce(&mut rust_xlsxwriter::Workbook),
+) -> PathBuf {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    build(&mut book);
+    let bytes = book.save_to_buffer().unwrap();
+    f.write(name, &bytes)
+}
+
+fn tokyo() -> LoadOptions {
+    LoadOptions {
+        timezone: Some(PublishZone::named("Asia/Tokyo").unwrap()),
+        ..LoadOptions::default()
+    }
+}
+
+#[test]
+fn workbook_cells_keep_their_types() {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Formula};
+    let f = Fixture::new();
+    let path = workbook(&f, "pins.xlsx", |book| {
+        let sheet = book.add_worksheet();
+        sheet.set_name("Pins").unwrap();
+        // Rows 1-2 stay empty: the header is the first non-empty row.
+        let header = ["id", "board", "title", "publish_at", "image", "description"];
+        for (col, name) in (0u16..).zip(header) {
+            sheet.write_string(2, col, name).unwrap();
+        }
+        let date = Format::new().set_num_format("yyyy/mm/dd hh:mm");
+        let when = ExcelDateTime::from_ymd(2026, 12, 24)
+            .unwrap()
+            .and_hms(9, 0, 0)
+            .unwrap();
+        sheet.write_number(3, 0, 12.0).unwrap();
+        sheet.write_number(3, 1, 549_755_885_175.0).unwrap();
+        sheet.write_boolean(3, 2, true).unwrap();
+        sheet
+            .write_datetime_with_format(3, 3, &when, &date)
+            .unwrap();
+        sheet.write_string(3, 4, "images/a.jpg").unwrap();
+        sheet
+            .write_formula(3, 5, Formula::new("=\"A \"&\"cat\"").set_result("A cat"))
+            .unwrap();
+        sheet.write_string(4, 1, "Animals").unwrap();
+        sheet.write_string(4, 2, "Hidden row").unwrap();
+        sheet.write_string(4, 3, "2026/12/24 9:00").unwrap();
+        sheet.write_string(4, 4, "images/b.png").unwrap();
+        sheet.set_row_hidden(4).unwrap();
+        sheet.set_column_hidden(2).unwrap();
+    });
+    let outcome = load_with(&path, &tokyo());
+    assert!(!outcome.has_errors(), "{:?}", outcome.diagnostics);
+    let pins = outcome.manifest.unwrap().pins;
+    assert_eq!(pins.len(), 2);
+    assert_eq!(pins[0].key, "12");
+    assert_eq!(pins[0].board, BoardRef::Id("549755885175".into()));
+    assert_eq!(pins[0].title.as_deref(), Some("TRUE"));
+    assert_eq!(pins[0].description.as_deref(), Some("A cat"));
+    let due = "2026-12-24T00:00:00Z".parse::<jiff::Timestamp>().unwrap();
+    assert_eq!(pins[0].publish_at, Some(due));
+    assert_eq!(pins[1].publish_at, Some(due));
+    assert_eq!(pins[1].title.as_deref(), Some("Hidden row"));
+    assert_eq!(
+        pins[0].location.to_string(),
+        format!("{}: Pins!4:4", path.display())
+    );
+}
+
+#[test]
+fn workbook_problems_name_their_cells() {
+    use rust_xlsxwriter::Formula;
+    let f = Fixture::new();
+    let path = workbook(&f, "bad.xlsx", |book| {
+        let sheet = book.add_worksheet();
+        for (col, name) in (0u16..).zip(["board", "title", "image", "link"]) {
+            sheet.write_string(0, col, name).unwrap();
+        }
+        sheet.write_string(1, 0, "B").unwrap();
+        sheet
+            .write_formula(1, 1, Formula::new("=VLOOKUP(1,Z1:Z2,2)").set_result("#N/A"))
+            .unwrap();
+        sheet.write_string(1, 2, "images/a.jpg").unwrap();
+        sheet.write_string(2, 0, "B").unwrap();
+        sheet.write_string(2, 2, "images/c.jpg").unwrap();
+        sheet.write_string(2, 3, "not a link").unwrap();
+        sheet.write_string(3, 0, "B").unwrap();
+        sheet.write_string(3, 2, "images/b.png").unwrap();
+        sheet.write_string(3, 5, "stray").unwrap();
+    });
+    let errors = errors(&load(&path));
+    assert_eq!(
+        errors,
+        [
+            "bad.xlsx Sheet1!B2 title: the cell holds the spreadsheet error #N/A",
+            "bad.xlsx Sheet1!D3 link: `not a link` is not an absolute http(s) URL (relative URL without a base)",
+            "bad.xlsx Sheet1!F4 : the cell has a value but its column has no name in the header (row 1)",
+        ]
+    );
+}
+
+#[test]
+fn workbook_sheets_are_chosen_by_name() {
+    let f = Fixture::new();
+    let path = workbook(&f, "two.xlsx", |book| {
+        let notes = book.add_worksheet();
+        notes.set_name("Notes").unwrap();
+        notes.write_string(0, 0, "nothing to see").unwrap();
+        let pins = book.add_worksheet();
+        pins.set_name("My pins").unwrap();
+        for (col, name) in (0u16..).zip(["board", "image", "publish_at"]) {
+            pins.write_string(0, col, name).unwrap();
+        }
+        pins.write_string(1, 0, "B").unwrap();
+        pins.write_string(1, 1, "images/a.jpg").unwrap();
+        pins.write_string(1, 2, "2026-03-29 02:30").unwrap();
+    });
+    let first = load(&path);
+    assert!(only_error(&first).contains("unknown column `nothing to see`"));
+    let options = LoadOptions {
+        sheet: Some("my PINS".into()),
+        timezone: Some(PublishZone::named("Europe/Berlin").unwrap()),
+        ..LoadOptions::default()
+    };
+    assert_eq!(
+        only_error(&load_with(&path, &options)),
+        "two.xlsx 'My pins'!C2 publish_at: `2026-03-29 02:30` does not exist in Europe/Berlin: \
+         the clocks jump forward there (from +01 to +02)"
+    );
+    let missing = LoadOptions {
+        sheet: Some("Pinz".into()),
+        ..LoadOptions::default()
+    };
+    let outcome = load_with(&path, &missing);
+    assert_eq!(
+        outcome.diagnostics[0].message,
+        "the workbook has no sheet `Pinz`"
+    );
+    assert!(
+        outcome.diagnostics[0]
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("My pins")
+    );
+    let broken = f.write("broken.xlsx", b"PK\x03\x04 not really a zip");
+    assert!(only_error(&load(&broken)).contains("cannot read the workbook"));
+}
+
+#[test]
+fn local_times_follow_the_yaml_default_zone_unless_overridden() {
+    let f = Fixture::new();
+    let body = "defaults:\n  timezone: Asia/Tokyo\n  board: B\npins:\n  - {image: images/a.jpg, publish_at: \"2026/12/24 9:00\"}\n";
+    let outcome = f.yaml(body);
+    let pin = &outcome.manifest.unwrap().pins[0];
+    assert_eq!(pin.publish_at.unwrap().to_string(), "2026-12-24T00:00:00Z");
+    let path = f.dir.path().join("m.yaml");
+    let utc = LoadOptions {
+        timezone: Some(PublishZone::named("UTC").unwrap()),
+        ..LoadOptions::default()
+    };
+    let outcome = load_with(&path, &utc);
+    assert_eq!(outcome.zone.name(), "UTC");
+    let pin = &outcome.manifest.unwrap().pins[0];
+    assert_eq!(pin.publish_at.unwrap().to_string(), "2026-12-24T09:00:00Z");
+}
+
+#[test]
+fn options_for_another_format_are_ignored_with_a_warning() {
+    let f = Fixture::new();
+    let path = f.write("m.csv", b"board,image\nB,images/a.jpg\n");
+    let options = LoadOptions {
+        sheet: Some("Pins".into()),
+        encoding: Some(encoding_rs::SHIFT_JIS),
+        ..LoadOptions::default()
+    };
+    let outcome = load_with(&path, &options);
+    assert!(outcome.manifest.is_some());
+    assert_eq!(outcome.diagnostics.len(), 1, "{:?}", outcome.diagnostics);
+    assert!(
+        outcome.diagnostics[0]
+            .message
+            .starts_with("--sheet is ignored")
+    );
+    let yaml = f.write("m.yaml", b"version: 1\npins: []\n");
+    let outcome = load_with(&yaml, &options);
+    let messages: Vec<&str> = outcome
+        .diagnostics
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
+    assert!(
+        messages.contains(&"--encoding is ignored: the file is not a CSV file"),
+        "{messages:?}"
     );
 }

@@ -1,6 +1,7 @@
 //! The bad-input corpus: every file in `tests/corpus/bad/` fails `validate` with exit 1 and the
 //! diagnostic text its `NAME.expected` sidecar holds (one expected substring per line), never a
-//! panic; every file in `tests/corpus/good/` validates with exit 0.
+//! panic; every file in `tests/corpus/good/` validates with exit 0. An optional `NAME.args`
+//! sidecar holds extra `validate` arguments, one per line (`--timezone`, `--sheet`, ...).
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +15,7 @@ fn corpus(kind: &str) -> Vec<PathBuf> {
         .filter(|path| {
             matches!(
                 path.extension().and_then(|e| e.to_str()),
-                Some("yaml" | "yml" | "csv")
+                Some("yaml" | "yml" | "csv" | "xlsx" | "xlsm" | "xls" | "ods")
             )
         })
         .collect();
@@ -24,8 +25,17 @@ fn corpus(kind: &str) -> Vec<PathBuf> {
 }
 
 fn validate(path: &Path) -> std::process::Output {
+    let extra: Vec<String> = std::fs::read_to_string(path.with_extension("args"))
+        .map(|text| {
+            text.lines()
+                .map(str::to_owned)
+                .filter(|l| !l.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
     std::process::Command::new(env!("CARGO_BIN_EXE_pinbatch"))
         .args(["--no-progress", "validate"])
+        .args(&extra)
         .arg(path)
         .env("NO_COLOR", "1")
         .current_dir(path.parent().unwrap())

@@ -383,7 +383,9 @@ const SPLICES: &[&str] = &[
     "glob: \"**\"\n",
 ];
 
-fn mutate(rng: &mut fastrand::Rng, seed_text: &[u8]) -> Vec<u8> {
+/// A few random edits of `seed_text`: byte flips, cuts, copies, truncation and splices of
+/// troublesome text. Also used on the XML inside workbooks (`spreadsheets.rs`).
+pub(crate) fn mutate(rng: &mut fastrand::Rng, seed_text: &[u8]) -> Vec<u8> {
     let mut bytes = seed_text.to_vec();
     for _ in 0..rng.usize(1..5) {
         let at = rng.usize(0..=bytes.len());
@@ -421,6 +423,11 @@ fn randomized_manifests_never_panic_and_every_rejection_has_a_diagnostic() {
     let seeds = [
         ("yaml", std::fs::read(examples.join("pins.yaml")).unwrap()),
         ("csv", std::fs::read(examples.join("pins.csv")).unwrap()),
+        (
+            "csv",
+            std::fs::read(examples.join("pins-shift_jis.csv")).unwrap(),
+        ),
+        ("xlsx", std::fs::read(examples.join("pins.xlsx")).unwrap()),
     ];
     let mut rng = fastrand::Rng::with_seed(7);
     let mut rejected = 0;

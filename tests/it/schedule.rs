@@ -29,20 +29,29 @@ fn a_future_pin_waits_and_is_created_once_due() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = write_manifest(dir.path(), FUTURE);
 
-    // plan shows when the scheduled pin is due, in both formats.
+    // plan shows when the scheduled pin is due, in both formats, in the time zone asked for.
     emu.pinbatch()
-        .args(["plan", "--offline"])
+        .args(["plan", "--offline", "--timezone", "Asia/Tokyo"])
         .arg(&manifest)
         .assert()
         .success()
         .stdout(
-            predicate::str::is_match(r"(?m)^scheduled\s+later\s+due at 2099-01-01T09:00:00Z")
-                .unwrap(),
+            predicate::str::is_match(
+                r"(?m)^scheduled\s+later\s+due at 2099-01-01 18:00 Asia/Tokyo \(\+09\)",
+            )
+            .unwrap(),
         )
         .stdout(predicate::str::is_match(r"(?m)^create\s+now\s").unwrap());
     let output = emu
         .pinbatch()
-        .args(["plan", "--offline", "--format", "json"])
+        .args([
+            "plan",
+            "--offline",
+            "--format",
+            "json",
+            "--timezone",
+            "Asia/Tokyo",
+        ])
         .arg(&manifest)
         .output()
         .unwrap();
@@ -55,7 +64,7 @@ fn a_future_pin_waits_and_is_created_once_due() {
         .find(|pin| pin["key"] == "later")
         .unwrap();
     assert_eq!(later["action"], "scheduled");
-    assert_eq!(later["due"], "2099-01-01T09:00:00Z");
+    assert_eq!(later["due"], "2099-01-01T18:00:00+09:00");
 
     // apply creates the due pin only and reports the other as scheduled.
     emu.pinbatch()

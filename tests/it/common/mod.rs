@@ -119,7 +119,9 @@ impl TestEmulator {
 
     /// The `pinbatch` binary with `--no-progress`, `PINBATCH_API_BASE` at the emulator,
     /// `PINTEREST_ACCESS_TOKEN` set to its token, `PINTEREST_APP_ID`/`PINTEREST_APP_SECRET` set
-    /// to its app, `PINBATCH_CONFIG_DIR` in a temp dir, `NO_COLOR`, and every other
+    /// to its app, `PINBATCH_CONFIG_DIR` in a temp dir, `NO_COLOR`, `PINBATCH_NO_LINK_CHECK=1`
+    /// (manifests in tests name `https://example.com/...` images, and tests reach nothing but
+    /// 127.0.0.1: `plan` must not fetch them; link-check tests remove it), and every other
     /// `PINTEREST_*`/`PINBATCH_*` variable of the caller's environment removed.
     pub fn pinbatch(&self) -> assert_cmd::Command {
         let mut command = assert_cmd::Command::new(env!("CARGO_BIN_EXE_pinbatch"));
@@ -137,6 +139,7 @@ impl TestEmulator {
             .env("PINTEREST_APP_SECRET", defaults.app_secret)
             .env("PINBATCH_CONFIG_DIR", self.config_dir.path())
             .env("NO_COLOR", "1")
+            .env("PINBATCH_NO_LINK_CHECK", "1")
             .env_remove("RUST_LOG")
             .arg("--no-progress");
         command
