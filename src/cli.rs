@@ -183,9 +183,13 @@ pub struct PinsDeleteArgs {
 /// Arguments of `pinbatch import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The manifest (.yaml, .yml or .csv).
+    /// The manifest (.yaml, .yml, .csv, or a workbook: .xlsx, .xlsm, .xls, .ods).
     #[arg(value_name = "MANIFEST")]
     pub manifest: PathBuf,
+
+    /// How to read the manifest.
+    #[command(flatten)]
+    pub input: ManifestArgs,
 
     /// State file (default: beside the manifest, named `<manifest>.state`).
     #[arg(long, value_name = "PATH")]

@@ -302,8 +302,8 @@ pub(crate) async fn lookup(
     let found = survey(client, &nothing_declared, &needed, false).await?;
     if let Some(problem) = found.problems.into_iter().next() {
         return Err(match problem {
-            ResolveProblem::MissingBoard { name } => LookupError::NoBoard(name),
-            ResolveProblem::MissingSection { board, section } => {
+            ResolveProblem::MissingBoard { name, .. } => LookupError::NoBoard(name),
+            ResolveProblem::MissingSection { board, section, .. } => {
                 LookupError::NoSection { board, section }
             }
             ambiguous => LookupError::Ambiguous(ambiguous),

@@ -321,7 +321,12 @@ impl ApiClient {
     /// two agree as far as the `Date` headers (whole seconds) can tell.
     fn server_now(&self) -> SystemTime {
         let now = SystemTime::now();
-        let Some(offset) = self.inner.clock.offset().filter(|o| o.low > 0 || o.high < 0) else {
+        let Some(offset) = self
+            .inner
+            .clock
+            .offset()
+            .filter(|o| o.low > 0 || o.high < 0)
+        else {
             return now;
         };
         let middle = offset.low / 2 + offset.high / 2;

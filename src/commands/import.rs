@@ -21,9 +21,10 @@ use crate::state::{self, PinState, PinStatus, Record, StateFile, StateSnapshot, 
 
 /// Runs `import`.
 pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus> {
-    let Some(manifest) = load_manifest(&args.manifest, global)? else {
+    let Some(loaded) = load_manifest(&args.manifest, &args.input, global)? else {
         return Ok(ExitStatus::Failure);
     };
+    let manifest = loaded.manifest;
     let settings = GlobalSettings::resolve(global)?;
     let client = settings.api_client(ClientOptions::from_args(&args.network))?;
     let origin = settings.environment.origin().to_owned();

@@ -6,9 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::atomic::{self, Access, AtomicError, Existing};
 use crate::cli::{GlobalArgs, InitArgs};
 use crate::exit::{ExitStatus, Fatal};
-use crate::atomic::{self, Access, AtomicError, Existing};
 use crate::scaffold::{self, ManifestFormat, MediaKind, Scan};
 use crate::settings::{ClientOptions, GlobalSettings};
 

@@ -90,7 +90,10 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitSta
         let account = snapshot.as_ref().and_then(|s| s.header.account.clone());
         if let (Some(dir), Some(account)) = (settings.config_dir.as_deref(), account) {
             let ledger = Ledger::new(dir, settings.environment.origin(), &account);
-            eprintln!("{}", duration_estimate(plan.writes(manifest), ledger.read()));
+            eprintln!(
+                "{}",
+                duration_estimate(plan.writes(manifest), ledger.read())
+            );
         }
     }
     let problems = survey.as_ref().is_some_and(|s| !s.problems.is_empty())

@@ -3,11 +3,11 @@
 //! The page is written even when the manifest has problems: they are shown on the pins they
 //! concern. Exit 0 once the page is written; the manifest's validity is `validate`'s job.
 
+use crate::atomic::{self, Access, Existing};
 use crate::cli::{GlobalArgs, PreviewArgs};
 use crate::exit::{ExitStatus, Fatal};
 use crate::manifest::{self, Manifest};
 use crate::preview::{self, PreviewInput};
-use crate::atomic::{self, Access, Existing};
 use crate::{linkcheck, state};
 
 /// Runs `preview`.
@@ -52,7 +52,13 @@ pub fn run(global: &GlobalArgs, args: &PreviewArgs) -> anyhow::Result<ExitStatus
     };
     let page = preview::build(&input, &preview::thumbnail_data_uri);
     let html = preview::render(&page, &outcome.zone.human(now));
-    atomic::write(&args.output, html.as_bytes(), Access::Shared, Existing::Replace).map_err(|err| {
+    atomic::write(
+        &args.output,
+        html.as_bytes(),
+        Access::Shared,
+        Existing::Replace,
+    )
+    .map_err(|err| {
         Fatal::new(ExitStatus::Failure, err.to_string())
             .with_hint("check that the folder exists and is writable")
     })?;

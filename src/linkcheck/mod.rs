@@ -319,6 +319,7 @@ mod tests {
             alt_text: None,
             dominant_color: None,
             publish_at: None,
+            ai_disclosures: Vec::new(),
             media,
         }
     }

@@ -17,8 +17,8 @@ pub mod model;
 pub mod raw;
 pub mod schema;
 mod suggest;
-mod twins;
 pub(crate) mod table;
+mod twins;
 pub mod workbook;
 mod yaml;
 
