@@ -92,6 +92,12 @@ fn columns() -> Vec<(&'static str, f64, String)> {
             24.0,
             "Optional cover of a video: an image path or URL.".to_owned(),
         ),
+        (
+            "ai_disclosures",
+            22.0,
+            "Optional AI disclosure labels: AI_MODIFIED and/or SYNTHETIC_PERFORMER, separated by |."
+                .to_owned(),
+        ),
     ]
 }
 

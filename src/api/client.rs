@@ -740,10 +740,9 @@ impl ApiClient {
         if let Some(date) = header_text(&headers, "date") {
             self.inner.clock.observe(&date, sent, SystemTime::now());
         }
-        if call.kind() == RequestKind::Write
-            && let Some(limits) = RateLimitHeaders::from_headers(&headers)
-        {
-            self.inner.gate.observe(limits, ticket, self.server_now());
+        if call.kind() == RequestKind::Write {
+            let limits = RateLimitHeaders::from_headers(&headers);
+            self.inner.gate.answered(ticket, limits, self.server_now());
         }
         let request_id = header_text(&headers, "x-pinterest-rid");
         let bytes = response.bytes().await.map_err(|err| {

@@ -32,15 +32,15 @@ const EPOCH_THRESHOLD: u64 = 1_000_000_000;
 /// count one too many now and then. With this much added, no gap is ever shorter than `1/rate`.
 const PACING_SLACK: Duration = Duration::from_millis(2);
 
-/// A write starts this much (at least) after the oldest write of a full window would let it:
-/// the timer, the connection and a busy machine make writes reach the server a little later
-/// or earlier than planned, and a write counted a few milliseconds early would be the L + 1st
-/// of a window. A hundredth of the window costs a hundredth of the throughput.
-const WINDOW_SLACK: Duration = Duration::from_millis(20);
+/// A write starts this much (at least) after the oldest write of a full window would let it.
+/// Writes count in the log from when their answer came (see [`GateState::sent`]), the latest
+/// the server can have counted them, however late a busy machine or a slow connection made
+/// them; this only covers the timer's own lateness.
+const WINDOW_SLACK: Duration = Duration::from_millis(5);
 
-/// The slack for a window: [`WINDOW_SLACK`], or a hundredth of a longer window.
+/// The slack for a window: [`WINDOW_SLACK`], or a two-hundredth of a longer window.
 fn slack(window: Duration) -> Duration {
-    WINDOW_SLACK.max(window / 100)
+    WINDOW_SLACK.max(window / 200)
 }
 
 /// How long a write waits for another process's first answers to tell the budget (see
@@ -271,9 +271,10 @@ impl GateState {
                 .any(|send| send.ticket.is_none() && send.at + AWAIT_BUDGET_FOR > now)
     }
 
-    /// The write with `ticket` goes out only now, at `now`: later than reserved when the machine
-    /// was busy or a connection was slow to come. What counts is when the server sees it, so the
-    /// log moves it, and the writes that follow keep their distance from when it really went.
+    /// The write with `ticket` went out, or its answer came, at `now`. What counts is when the
+    /// server counted it, which is between the two: the log moves it to the later time known,
+    /// so the writes that follow keep their distance however late a busy machine or a slow
+    /// connection made it.
     pub fn sent(&mut self, ticket: Ticket, now: Instant) {
         let Some(index) = self
             .sends
@@ -606,11 +607,22 @@ impl RateGate {
         });
     }
 
-    /// Feeds the rate-limit headers of the answer to the write with `ticket` into the pacing;
-    /// `server_now` is the server's clock, as estimated.
-    pub fn observe(&self, headers: RateLimitHeaders, ticket: Ticket, server_now: SystemTime) {
+    /// The answer to the write with `ticket` came now: it counts from now on (see
+    /// [`GateState::sent`]), and its rate-limit headers, if any, feed the pacing; `server_now`
+    /// is the server's clock, as estimated.
+    pub fn answered(
+        &self,
+        ticket: Ticket,
+        headers: Option<RateLimitHeaders>,
+        server_now: SystemTime,
+    ) {
         let now = Instant::now();
-        self.with_state(|state| state.observe(headers, ticket, now, server_now));
+        self.with_state(|state| {
+            if let Some(headers) = headers {
+                state.observe(headers, ticket, now, server_now);
+            }
+            state.sent(ticket, now);
+        });
     }
 }
 
