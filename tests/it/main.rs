@@ -7,6 +7,7 @@ mod common;
 mod corpus;
 mod emulator;
 mod init_export;
+mod install;
 mod reliability;
 mod schedule;
 mod validate;
