@@ -9,7 +9,9 @@ pub mod oauth;
 pub mod retry;
 pub mod types;
 
-pub use client::{ApiClient, ClientConfig, Credentials, RefreshCredentials, TokenSink};
+pub use client::{
+    ApiClient, ClientConfig, Credentials, RefreshCredentials, TokenSink, http_client_builder,
+};
 pub use environment::{Environment, EnvironmentError};
 pub use error::{ApiError, ApiErrorKind};
 pub use oauth::AppCredentials;
