@@ -898,3 +898,68 @@ fn action_shell_steps_pass_shellcheck() {
     }
     assert!(checked >= 3, "the action has its run steps");
 }
+
+// ---- the pre-commit hooks ----
+
+#[test]
+fn pre_commit_hook_checks_the_manifests_and_only_them() {
+    // `.ci/run` installs pre-commit from PyPI and puts it on PATH.
+    if !have("pre-commit") || !have("git") {
+        eprintln!("skipping: pre-commit or git is not installed (.ci/run installs pre-commit)");
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let bin = root.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(binary_under_test(), bin.join("pinbatch")).unwrap();
+    let repo = root.path().join("repo");
+    let out = run(Command::new("cp")
+        .arg("-a")
+        .arg(repo_root().join("examples"))
+        .arg(&repo));
+    assert!(out.status.success(), "{out:?}");
+    // Not a manifest: the hook's default `files:` must leave it alone.
+    std::fs::write(repo.join("other.yaml"), "not: [a manifest\n").unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let git = |args: &[&str]| {
+        let out = run(Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "test")
+            .env("GIT_AUTHOR_EMAIL", "test@example.com")
+            .env("GIT_COMMITTER_NAME", "test")
+            .env("GIT_COMMITTER_EMAIL", "test@example.com"));
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    };
+    git(&["init", "--quiet"]);
+    git(&["add", "--all"]);
+    let try_hook = || {
+        run(Command::new("pre-commit")
+            .args(["try-repo"])
+            .arg(repo_root())
+            .args(["pinbatch-validate", "--all-files"])
+            .current_dir(&repo)
+            .env("PATH", &path)
+            .env("PRE_COMMIT_HOME", root.path().join("pre-commit-home"))
+            .env("GIT_CONFIG_GLOBAL", "/dev/null"))
+    };
+    let out = try_hook();
+    assert!(out.status.success(), "{}", step_text(Some(&out)));
+    assert!(text(&out.stdout).contains("Passed"), "{out:?}");
+
+    std::fs::write(
+        repo.join("pins.csv"),
+        "board,title,image\nAnimals,Cat,no-such-file.jpg\n",
+    )
+    .unwrap();
+    git(&["add", "--all"]);
+    let out = try_hook();
+    assert_eq!(out.status.code(), Some(1), "{}", step_text(Some(&out)));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("Failed") && stdout.contains("pins.csv: row 2: error: image:"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("other.yaml"), "{stdout}");
+}
