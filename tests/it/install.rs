@@ -963,3 +963,83 @@ fn pre_commit_hook_checks_the_manifests_and_only_them() {
     );
     assert!(!stdout.contains("other.yaml"), "{stdout}");
 }
+
+// ---- one naming scheme for the workflow, install.sh and cargo-binstall ----
+
+/// The value of `key = "..."` in a `[table]` of Cargo.toml (plain string values only).
+fn cargo_toml_string(table: &str, key: &str) -> Option<String> {
+    let text = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
+    let mut in_table = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_table = line == format!("[{table}]");
+            continue;
+        }
+        if in_table
+            && let Some((name, value)) = line.split_once('=')
+            && name.trim() == key
+        {
+            return Some(value.trim().trim_matches('"').to_owned());
+        }
+    }
+    None
+}
+
+#[test]
+fn release_workflow_binstall_metadata_and_install_script_agree_on_the_archives() {
+    let workflow =
+        std::fs::read_to_string(repo_root().join(".github/workflows/release.yml")).unwrap();
+    let workflow: serde_yaml::Value = serde_yaml::from_str(&workflow).unwrap();
+    let mut built: Vec<&str> = workflow["jobs"]["build"]["strategy"]["matrix"]["include"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["target"].as_str().unwrap())
+        .collect();
+    built.sort_unstable();
+    let mut expected = RELEASE_TARGETS.to_vec();
+    expected.sort_unstable();
+    assert_eq!(
+        built, expected,
+        "the workflow builds the targets install.sh knows"
+    );
+
+    let repository = cargo_toml_string("package", "repository").expect("a repository URL");
+    let install = std::fs::read_to_string(install_script()).unwrap();
+    assert!(
+        install.contains(&format!("REPOSITORY_URL=\"{repository}\"")),
+        "install.sh downloads from the crate's repository"
+    );
+    let version = env!("CARGO_PKG_VERSION");
+    for target in RELEASE_TARGETS {
+        let windows = target.contains("-windows-");
+        let table = if windows {
+            format!("package.metadata.binstall.overrides.{target}")
+        } else {
+            "package.metadata.binstall".to_owned()
+        };
+        let pkg_url = cargo_toml_string(&table, "pkg-url")
+            .or_else(|| cargo_toml_string("package.metadata.binstall", "pkg-url"))
+            .unwrap();
+        let bin_dir = cargo_toml_string("package.metadata.binstall", "bin-dir").unwrap();
+        let expand = |template: &str| {
+            template
+                .replace("{ repo }", &repository)
+                .replace("{ version }", version)
+                .replace("{ name }", "pinbatch")
+                .replace("{ target }", target)
+                .replace("{ bin }", "pinbatch")
+                .replace("{ binary-ext }", if windows { ".exe" } else { "" })
+        };
+        assert_eq!(
+            expand(&pkg_url),
+            format!(
+                "{repository}/releases/download/v{version}/{}",
+                archive_name(target)
+            )
+        );
+        let exe = if windows { "pinbatch.exe" } else { "pinbatch" };
+        assert_eq!(expand(&bin_dir), format!("pinbatch-{target}/{exe}"));
+    }
+}
