@@ -157,6 +157,22 @@ impl LocalRelease {
     fn checksum_file(&self, target: &str) -> PathBuf {
         self.dir.join(format!("{}.sha256", archive_name(target)))
     }
+
+    /// Appends a byte to the archive, so that it no longer matches its checksum.
+    fn corrupt_archive(&self, target: &str) {
+        let mut bytes = std::fs::read(self.archive(target)).unwrap();
+        bytes.push(0);
+        std::fs::write(self.archive(target), bytes).unwrap();
+    }
+
+    /// Runs `install.sh --base-url THIS --prefix PREFIX` with HOME at `home`.
+    fn install(&self, home: &Path, prefix: &Path) -> Output {
+        run(install_command(home, None)
+            .arg("--base-url")
+            .arg(&self.dir)
+            .arg("--prefix")
+            .arg(prefix))
+    }
 }
 
 /// `sh install.sh ARGS` with a clean environment: HOME in a temp dir, no `PINBATCH_*` variables,
@@ -210,11 +226,7 @@ fn install_script_picks_this_machines_archive_and_the_installed_binary_works() {
     let release = LocalRelease::new();
     let home = tempfile::tempdir().unwrap();
     let prefix = home.path().join("opt");
-    let out = run(install_command(home.path(), None)
-        .args(["--base-url"])
-        .arg(&release.dir)
-        .arg("--prefix")
-        .arg(&prefix));
+    let out = release.install(home.path(), &prefix);
     assert!(out.status.success(), "install.sh failed: {out:?}");
     let installed = prefix.join("bin/pinbatch");
     let expected = format!("pinbatch {}", env!("CARGO_PKG_VERSION"));
@@ -341,14 +353,8 @@ fn install_script_refuses_an_archive_whose_checksum_does_not_match() {
     let prefix = home.path().join("prefix");
 
     // One byte more in the archive: the download is not what the checksum names.
-    let mut bytes = std::fs::read(release.archive(&host)).unwrap();
-    bytes.push(0);
-    std::fs::write(release.archive(&host), &bytes).unwrap();
-    let out = run(install_command(home.path(), None)
-        .arg("--base-url")
-        .arg(&release.dir)
-        .arg("--prefix")
-        .arg(&prefix));
+    release.corrupt_archive(&host);
+    let out = release.install(home.path(), &prefix);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let stderr = text(&out.stderr);
     assert!(
@@ -360,22 +366,14 @@ fn install_script_refuses_an_archive_whose_checksum_does_not_match() {
 
     // A checksum file that holds no checksum, and one that is missing.
     std::fs::write(release.checksum_file(&host), "not a checksum\n").unwrap();
-    let out = run(install_command(home.path(), None)
-        .arg("--base-url")
-        .arg(&release.dir)
-        .arg("--prefix")
-        .arg(&prefix));
+    let out = release.install(home.path(), &prefix);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(
         text(&out.stderr).contains("does not hold a SHA-256 checksum"),
         "{out:?}"
     );
     std::fs::remove_file(release.checksum_file(&host)).unwrap();
-    let out = run(install_command(home.path(), None)
-        .arg("--base-url")
-        .arg(&release.dir)
-        .arg("--prefix")
-        .arg(&prefix));
+    let out = release.install(home.path(), &prefix);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(text(&out.stderr).contains("cannot download"), "{out:?}");
     assert!(
@@ -846,10 +844,7 @@ fn action_fails_with_annotations_for_a_broken_manifest() {
 #[test]
 fn action_installs_nothing_from_a_release_with_a_bad_checksum() {
     let release = LocalRelease::new();
-    let archive = release.archive(&host_target());
-    let mut bytes = std::fs::read(&archive).unwrap();
-    bytes.push(0);
-    std::fs::write(&archive, bytes).unwrap();
+    release.corrupt_archive(&host_target());
     let base_url = release.dir.display().to_string();
     let mut runner = Runner::new();
     example_manifests(&runner.workspace);
