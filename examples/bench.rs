@@ -2,14 +2,17 @@
 //! emulator and reports every figure as a ratio to an ideal or a peer measured in the same run.
 //!
 //! Run it with `cargo run --release --example bench` (it first runs
-//! `cargo build --release --bin pinbatch`, which is quick when nothing changed). Flags:
+//! `cargo build --release --bin pinbatch`, which is quick when nothing changed). It measures the
+//! binary of the profile it was itself built with: `--release` is the one users install;
+//! `cargo run --profile profiling --example bench` measures the same code with line tables, for
+//! `perf record` on the binary in `target/profiling/`. Flags:
 //! `--quick` (fewer pins, for a smoke run), `--no-peers` (skip the Python SDK and curl),
-//! `--readme` / `--no-readme` (write the table into README.md; on by default for full runs),
-//! `--only SECTION` (one section: `throughput`, `rate`, `memory`, `validate`, `resume` or
-//! `peers`; never writes README.md).
+//! `--readme` / `--no-readme` (write the table into README.md; on by default for full runs of
+//! the release profile), `--only SECTION` (one section: `size`, `throughput`, `rate`,
+//! `memory`, `validate`, `resume` or `peers`; never writes README.md).
 //!
-//! Figures: the emulator's own answer time at the set latency (the floor for every ratio),
-//! throughput against `N / latency` (median of 3 runs), API calls per pin, 429s provoked under
+//! Figures: the binary's size and start-up time (`pinbatch --version`), the emulator's own
+//! answer time at the set latency (the floor for every ratio), throughput against `N / latency` (median of 3 runs), API calls per pin, 429s provoked under
 //! a server write limit with and without `--rate-limit`, peak resident memory with large images,
 //! CPU time per pin, `validate` time of large CSVs, resume time over a large state, and two peers
 //! (the official Python SDK in a plain loop, and `xargs -P N curl`). CPU time of a child comes from
@@ -69,7 +72,7 @@ fn main() -> anyhow::Result<()> {
         None => None,
     };
     let quick = args.iter().any(|a| a == "--quick");
-    let options = Options {
+    let mut options = Options {
         quick,
         peers: !args.iter().any(|a| a == "--no-peers"),
         readme: if args.iter().any(|a| a == "--no-readme") || only.is_some() {
@@ -89,7 +92,11 @@ fn main() -> anyhow::Result<()> {
             "unknown argument `{unknown}` (known: --quick, --no-peers, --readme, --no-readme, --only SECTION)"
         );
     }
-    let binary = build_binary()?;
+    let (binary, profile) = build_binary()?;
+    if profile != "release" && !args.iter().any(|a| a == "--readme") {
+        // README.md shows what users install; other profiles print only.
+        options.readme = false;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -101,6 +108,7 @@ fn main() -> anyhow::Result<()> {
         .context("cannot create a temporary folder")?;
     let bench = Bench {
         binary,
+        profile,
         runtime,
         work: work.path().to_path_buf(),
         options,
@@ -114,6 +122,9 @@ fn main() -> anyhow::Result<()> {
             .as_deref()
             .is_none_or(|only| only == section)
     };
+    if runs("size") {
+        bench.binary_size_and_start_up(&mut table)?;
+    }
     if runs("throughput") {
         bench.calibrate(&mut table)?;
         bench.throughput(&mut table)?;
@@ -137,7 +148,7 @@ fn main() -> anyhow::Result<()> {
     } else {
         table.note("Peers skipped: --no-peers.");
     }
-    let markdown = table.render(bench.options.quick, started.elapsed());
+    let markdown = table.render(&bench.profile, bench.options.quick, started.elapsed());
     println!("\n{markdown}");
     if bench.options.readme {
         write_readme("bench", &markdown)?;
@@ -147,32 +158,50 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds the release binary (a no-op when it is up to date) and returns its path.
-fn build_binary() -> anyhow::Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--release", "--quiet", "--bin", "pinbatch"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .context("cannot run cargo to build the release binary")?;
-    if !status.success() {
-        bail!("`cargo build --release --bin pinbatch` failed");
-    }
-    // This example lives in <target>/release/examples/; the binary is in <target>/release/.
+/// Builds `pinbatch` with the cargo profile this benchmark itself was built with (a no-op when it
+/// is up to date) and returns its path and the profile's name. `--release` measures the binary
+/// users install (stripped, no debug info); `--profile profiling` the same code with line tables,
+/// for `perf`.
+fn build_binary() -> anyhow::Result<(PathBuf, String)> {
+    // This example lives in <target>/<profile dir>/examples/; the binary goes to
+    // <target>/<profile dir>/, and the dev profile's folder is called `debug`.
     let exe = std::env::current_exe().context("cannot find the benchmark's own path")?;
-    let release = exe
+    let profile_dir = exe
         .parent()
         .and_then(Path::parent)
         .context("unexpected location of the benchmark binary")?;
-    let binary = release.join("pinbatch");
-    if !binary.is_file() {
-        bail!("the release binary {} is missing", binary.display());
+    let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
+        Some("debug") => "dev".to_owned(),
+        Some(name) => name.to_owned(),
+        None => bail!("unexpected location of the benchmark binary"),
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--profile",
+            &profile,
+            "--quiet",
+            "--bin",
+            "pinbatch",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .context("cannot run cargo to build the binary")?;
+    if !status.success() {
+        bail!("`cargo build --profile {profile} --bin pinbatch` failed");
     }
-    Ok(binary)
+    let binary = profile_dir.join("pinbatch");
+    if !binary.is_file() {
+        bail!("the binary {} is missing", binary.display());
+    }
+    Ok((binary, profile))
 }
 
 struct Bench {
     binary: PathBuf,
+    /// The cargo profile `binary` was built with.
+    profile: String,
     runtime: tokio::runtime::Runtime,
     work: PathBuf,
     options: Options,
@@ -377,6 +406,63 @@ impl Bench {
 
     /// Measures how long the emulator itself takes to answer one request at the set latency,
     /// with a plain keep-alive socket and nothing else: the floor that no client can beat.
+    /// The binary's size on disk and its start-up time: `pinbatch --version`, spawned and waited
+    /// for (so the figure includes exec and the dynamic loader), median of many runs.
+    fn binary_size_and_start_up(&self, table: &mut Table) -> anyhow::Result<()> {
+        const TARGET_MB: f64 = 15.0;
+        const TARGET_START_UP_MS: f64 = 5.0;
+        let runs = if self.options.quick { 50 } else { 300 };
+        let bytes = std::fs::metadata(&self.binary)
+            .with_context(|| format!("cannot read {}", self.binary.display()))?
+            .len();
+        let mb = bytes as f64 / 1e6;
+        table.rows.push(vec![
+            format!(
+                "Binary size (`{}` profile, `{}`)",
+                self.profile,
+                self.binary
+                    .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+                    .unwrap_or(&self.binary)
+                    .display()
+            ),
+            format!("< {TARGET_MB:.0} MB (target)"),
+            format!("{mb:.2} MB ({bytes} bytes)"),
+            format!("**{:.2}** of {TARGET_MB:.0} MB", mb / TARGET_MB),
+        ]);
+        let mut times = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let started = Instant::now();
+            let status = Command::new(&self.binary)
+                .arg("--version")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .context("cannot run pinbatch --version")?;
+            times.push(started.elapsed());
+            if !status.success() {
+                bail!("pinbatch --version failed: {status}");
+            }
+        }
+        times.sort();
+        let ms = |duration: Duration| duration.as_secs_f64() * 1000.0;
+        let median = ms(times[times.len() / 2]);
+        table.rows.push(vec![
+            format!("Start-up: `pinbatch --version`, spawn to exit (median of {runs} runs)"),
+            format!("< {TARGET_START_UP_MS:.0} ms (target)"),
+            format!(
+                "{median:.2} ms (fastest {:.2} ms, 90th percentile {:.2} ms)",
+                ms(times[0]),
+                ms(times[times.len() * 9 / 10])
+            ),
+            format!(
+                "**{:.2}** of {TARGET_START_UP_MS:.0} ms",
+                median / TARGET_START_UP_MS
+            ),
+        ]);
+        Ok(())
+    }
+
     fn calibrate(&self, table: &mut Table) -> anyhow::Result<()> {
         const REQUESTS: usize = 40;
         let (emulator, _) = self.emulator(&format!("latency={LATENCY_MS}ms"))?;
@@ -1268,12 +1354,12 @@ impl Table {
         self.notes.push(text.to_owned());
     }
 
-    fn render(&self, quick: bool, took: Duration) -> String {
+    fn render(&self, profile: &str, quick: bool, took: Duration) -> String {
         let mut out = String::new();
         let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
         let _ = writeln!(
             out,
-            "Measured {} on this machine: {cores} cores, Linux, release build; the emulator runs in the benchmark's process on the same cores. The whole run took {:.0} s.\n",
+            "Measured {} on this machine: {cores} cores, Linux, `{profile}` profile; the emulator runs in the benchmark's process on the same cores. The whole run took {:.0} s.\n",
             if quick {
                 "with `--quick` (fewer pins)"
             } else {

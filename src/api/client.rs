@@ -276,10 +276,19 @@ impl<'a> Call<'a> {
     }
 }
 
+/// A `reqwest` client builder with the TLS crypto provider in place. The crate uses rustls with
+/// *ring* (see Cargo.toml), which reqwest does not install by itself and without which building a
+/// client panics: every HTTP client of the crate and of its tests starts here.
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    // An error only means a provider is installed already, which serves as well.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
 impl ApiClient {
     /// Builds a client.
     pub fn new(config: ClientConfig) -> Result<Self, ApiError> {
-        let http = reqwest::Client::builder()
+        let http = http_client_builder()
             .user_agent(config.user_agent.clone())
             .connect_timeout(CONNECT_TIMEOUT)
             .build()

@@ -12,6 +12,7 @@ pub(crate) mod retry;
 pub(crate) mod retry_after;
 pub(crate) mod types;
 
+pub use client::http_client_builder;
 pub(crate) use client::{
     ApiClient, ClientConfig, Credentials, RefreshCredentials, StoredPair, TokenLock, TokenSink,
 };

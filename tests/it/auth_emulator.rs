@@ -40,7 +40,7 @@ pub(crate) fn login(emu: &TestEmulator) -> String {
     assert!(authorize.starts_with(&format!("{}/oauth/?", emu.base_url())));
     // The browser: the emulator's authorize page redirects to the local listener with a code.
     let location = emu.block_on(async {
-        let client = reqwest::Client::builder()
+        let client = pinbatch::api::http_client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();

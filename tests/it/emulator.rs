@@ -28,7 +28,7 @@ async fn start(faults: &str) -> Emulator {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    pinbatch::api::http_client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
