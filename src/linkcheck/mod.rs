@@ -214,7 +214,7 @@ pub async fn check(
         progress.on_finish();
         return Ok(Vec::new());
     }
-    let client = reqwest::Client::builder()
+    let client = crate::api::http_client_builder()
         .timeout(options.timeout)
         .connect_timeout(options.timeout)
         .redirect(reqwest::redirect::Policy::limited(10))

@@ -39,17 +39,25 @@ pub(crate) fn login(emu: &TestEmulator) -> String {
     let authorize = authorize.trim().to_owned();
     assert!(authorize.starts_with(&format!("{}/oauth/?", emu.base_url())));
     // The browser: the emulator's authorize page redirects to the local listener with a code.
+    let client = pinbatch::api::http_client_builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let location = emu.block_on(async {
-        let client = pinbatch::api::http_client_builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
         let response = client.get(&authorize).send().await.unwrap();
         assert_eq!(response.status().as_u16(), 302);
         let location = response.headers()["location"].to_str().unwrap().to_owned();
         location.replace("//localhost:", "//127.0.0.1:")
     });
-    let landing = emu.block_on(async { reqwest::get(&location).await.unwrap().status().as_u16() });
+    let landing = emu.block_on(async {
+        client
+            .get(&location)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
     assert_eq!(landing, 200);
     for line in lines {
         printed.push_str(&line.unwrap());
