@@ -8,6 +8,10 @@
 //! its discriminator names (a plain `oneOf` reports "valid under more than one" for bodies that
 //! fit loose variants). `#/components/schemas/...` refs resolve because every validator's root
 //! document carries the converted components.
+//!
+//! The schema compiler (jsonschema) is a sixth of the release binary, for a check only the
+//! emulator's `--openapi` and the tests use: it comes with the `openapi` cargo feature, which
+//! the tests turn on (see Cargo.toml). Without it, loading a document says how to get it.
 
 use std::path::Path;
 
@@ -42,6 +46,11 @@ pub enum OpenApiError {
         /// What is wrong.
         message: String,
     },
+    /// This build has no schema compiler (the `openapi` feature).
+    #[error(
+        "this pinbatch was built without OpenAPI validation; build it with `cargo install pinbatch --features openapi` (the tests always have it)"
+    )]
+    NotBuilt,
     /// An operation's schema could not be compiled.
     #[error("cannot compile the request schema of {operation}: {message}")]
     Compile {
@@ -79,13 +88,21 @@ enum Direction {
     Response,
 }
 
+/// A compiled schema.
+#[cfg(feature = "openapi")]
+type Validator = jsonschema::Validator;
+
+/// Without the `openapi` feature no schema is ever compiled: no value of this type exists.
+#[cfg(not(feature = "openapi"))]
+enum Validator {}
+
 struct Operation {
     method: &'static str,
     segments: Vec<Option<String>>,
     /// Request body validators by media type.
-    requests: Vec<(String, jsonschema::Validator)>,
+    requests: Vec<(String, Validator)>,
     /// JSON response validators by status.
-    responses: Vec<(u16, jsonschema::Validator)>,
+    responses: Vec<(u16, Validator)>,
 }
 
 impl Operation {
@@ -108,12 +125,13 @@ pub struct SpecValidator {
     operations: Vec<Operation>,
 }
 
+#[cfg(feature = "openapi")]
 fn compile(
     schema: &Value,
     components: &Value,
     direction: Direction,
     operation: &str,
-) -> Result<jsonschema::Validator, OpenApiError> {
+) -> Result<Validator, OpenApiError> {
     let mut schema = schema.clone();
     convert_schema(&mut schema, direction);
     let root = json!({
@@ -130,7 +148,18 @@ fn compile(
         })
 }
 
+#[cfg(not(feature = "openapi"))]
+fn compile(
+    _schema: &Value,
+    _components: &Value,
+    _direction: Direction,
+    _operation: &str,
+) -> Result<Validator, OpenApiError> {
+    Err(OpenApiError::NotBuilt)
+}
+
 /// The subset of `components` that `schema` refers to, directly or through other components.
+#[cfg(feature = "openapi")]
 /// Compiling the whole 2 MB document into every validator would cost seconds per emulator.
 fn reachable_components(schema: &Value, components: &Value) -> Value {
     let mut kept = Map::new();
@@ -160,6 +189,7 @@ fn reachable_components(schema: &Value, components: &Value) -> Value {
     Value::Object(kept)
 }
 
+#[cfg(feature = "openapi")]
 fn collect_refs(value: &Value, found: &mut Vec<String>) {
     match value {
         Value::Object(map) => {
@@ -175,7 +205,13 @@ fn collect_refs(value: &Value, found: &mut Vec<String>) {
     }
 }
 
-fn violation_messages(validator: &jsonschema::Validator, label: &str, body: &Value) -> Vec<String> {
+#[cfg(not(feature = "openapi"))]
+fn violation_messages(validator: &Validator, _label: &str, _body: &Value) -> Vec<String> {
+    match *validator {}
+}
+
+#[cfg(feature = "openapi")]
+fn violation_messages(validator: &Validator, label: &str, body: &Value) -> Vec<String> {
     validator
         .iter_errors(body)
         .map(|err| {
@@ -190,6 +226,9 @@ impl SpecValidator {
     /// Loads the OpenAPI JSON document at `path`, merges the overlays beside it (see
     /// [`merge_overlays`]) and compiles the validators.
     pub fn load(path: &Path) -> Result<Self, OpenApiError> {
+        if cfg!(not(feature = "openapi")) {
+            return Err(OpenApiError::NotBuilt);
+        }
         let mut document = read_json(path)?;
         if let Some(dir) = path.parent() {
             merge_overlays(&mut document, dir)?;
