@@ -210,29 +210,19 @@ pub(crate) fn adopted_fingerprint(want: &Wanted<'_>, pin: &Pin) -> Fingerprint {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use super::*;
     use crate::api::types::{AiDisclosures, PinMedia};
-    use crate::manifest::{BoardRef, ImageSource, Location, Media, Position};
+    use crate::manifest::{ImageSource, Media};
 
     fn spec(key: &str, title: &str, section: Option<&str>) -> PinSpec {
+        let media = Media::Image(ImageSource::Url(format!("https://example.com/{key}.jpg")));
         PinSpec {
-            key: key.to_owned(),
-            location: Location {
-                file: Arc::from("m.yaml"),
-                position: Position::LineColumn { line: 1, column: 1 },
-            },
-            board: BoardRef::Name("B".to_owned()),
             section: section.map(str::to_owned),
             title: Some(title.to_owned()),
             description: Some("d".to_owned()),
             link: Some("https://example.com/p".to_owned()),
-            alt_text: None,
-            dominant_color: None,
-            publish_at: None,
-            ai_disclosures: Vec::new(),
-            media: Media::Image(ImageSource::Url(format!("https://example.com/{key}.jpg"))),
+            ..PinSpec::sample(key, "B", media)
         }
     }
 

@@ -435,29 +435,16 @@ fn digest(parts: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
-    use std::sync::Arc;
 
     use super::*;
-    use crate::manifest::{BoardRef, Location, Position};
+
     use crate::state::{Record, StateSnapshot};
 
     fn pin(key: &str, title: &str, url: &str) -> PinSpec {
+        let media = Media::Image(ImageSource::Url(url.to_owned()));
         PinSpec {
-            key: key.to_owned(),
-            location: Location {
-                file: Arc::from("m.yaml"),
-                position: Position::LineColumn { line: 1, column: 1 },
-            },
-            board: BoardRef::Name("Board".to_owned()),
-            section: None,
             title: Some(title.to_owned()),
-            description: None,
-            link: None,
-            alt_text: None,
-            dominant_color: None,
-            publish_at: None,
-            ai_disclosures: Vec::new(),
-            media: Media::Image(ImageSource::Url(url.to_owned())),
+            ..PinSpec::sample(key, "Board", media)
         }
     }
 

@@ -704,7 +704,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::manifest::{BoardRef, CarouselItem, ImageType, LocalImage, Location};
+    use crate::manifest::{CarouselItem, ImageType, LocalImage, Location};
 
     fn at(row: u32) -> Location {
         Location {
@@ -715,18 +715,10 @@ mod tests {
 
     fn pin(key: &str, row: u32, board: &str, media: Media) -> PinSpec {
         PinSpec {
-            key: key.to_owned(),
             location: at(row),
-            board: BoardRef::Name(board.to_owned()),
-            section: None,
             title: Some(format!("<b>{key}</b>")),
-            description: None,
             link: Some("https://shop.example/p?x=1&y=2".to_owned()),
-            alt_text: None,
-            dominant_color: None,
-            publish_at: None,
-            ai_disclosures: Vec::new(),
-            media,
+            ..PinSpec::sample(key, board, media)
         }
     }
 

@@ -424,28 +424,15 @@ async fn delete_remote(context: &Context, key: &str, pin_id: &str) -> Result<(),
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use super::*;
-    use crate::manifest::{BoardRef, ImageSource, Location, Media, Position};
+    use crate::manifest::{ImageSource, Media};
 
     fn spec(title: &str) -> PinSpec {
+        let media = Media::Image(ImageSource::Url("https://x/a.jpg".to_owned()));
         PinSpec {
-            key: "a".to_owned(),
-            location: Location {
-                file: Arc::from("m.yaml"),
-                position: Position::LineColumn { line: 1, column: 1 },
-            },
-            board: BoardRef::Name("Board".to_owned()),
-            section: None,
             title: Some(title.to_owned()),
-            description: None,
-            link: None,
-            alt_text: None,
-            dominant_color: None,
-            publish_at: None,
-            ai_disclosures: Vec::new(),
-            media: Media::Image(ImageSource::Url("https://x/a.jpg".to_owned())),
+            ..PinSpec::sample("a", "Board", media)
         }
     }
 

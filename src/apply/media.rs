@@ -241,31 +241,14 @@ async fn wait_for_processing(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use super::*;
     use crate::apply::test_context;
-    use crate::manifest::{BoardRef, CarouselItem, ImageType, Location, Position};
+    use crate::manifest::{CarouselItem, ImageType};
     use crate::state::StateFile;
 
     fn spec(media: Media) -> PinSpec {
-        PinSpec {
-            key: "a".to_owned(),
-            location: Location {
-                file: Arc::from("m.yaml"),
-                position: Position::LineColumn { line: 1, column: 1 },
-            },
-            board: BoardRef::Name("Board".to_owned()),
-            section: None,
-            title: None,
-            description: None,
-            link: None,
-            alt_text: None,
-            dominant_color: None,
-            publish_at: None,
-            ai_disclosures: Vec::new(),
-            media,
-        }
+        PinSpec::sample("a", "Board", media)
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -302,25 +302,15 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::manifest::{BoardRef, CarouselItem, Location, Position};
+    use crate::manifest::{CarouselItem, Location, Position};
 
     fn pin(key: &str, media: Media) -> PinSpec {
         PinSpec {
-            key: key.to_owned(),
             location: Location {
                 file: Arc::from("m.csv"),
                 position: Position::Row { row: 2, line: 2 },
             },
-            board: BoardRef::Name("B".into()),
-            section: None,
-            title: None,
-            description: None,
-            link: None,
-            alt_text: None,
-            dominant_color: None,
-            publish_at: None,
-            ai_disclosures: Vec::new(),
-            media,
+            ..PinSpec::sample(key, "B", media)
         }
     }
 

@@ -109,6 +109,31 @@ impl fmt::Display for AiDisclosure {
     }
 }
 
+#[cfg(test)]
+impl PinSpec {
+    /// A pin for unit tests: key `key` at `m.yaml:1:1`, on board `board`, with `media` and no
+    /// text; a test sets the fields it needs with `PinSpec { title: .., ..PinSpec::sample(..) }`.
+    pub(crate) fn sample(key: &str, board: &str, media: Media) -> PinSpec {
+        PinSpec {
+            key: key.to_owned(),
+            location: Location {
+                file: std::sync::Arc::from("m.yaml"),
+                position: Position::LineColumn { line: 1, column: 1 },
+            },
+            board: BoardRef::Name(board.to_owned()),
+            section: None,
+            title: None,
+            description: None,
+            link: None,
+            alt_text: None,
+            dominant_color: None,
+            publish_at: None,
+            ai_disclosures: Vec::new(),
+            media,
+        }
+    }
+}
+
 /// A pin that failed its checks, as it was written (for showing it with its problems).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PinDraft {

@@ -44,28 +44,16 @@ pub(crate) fn warnings(pins: &[PinSpec]) -> Vec<Diagnostic> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use super::*;
-    use crate::manifest::{BoardRef, ImageSource, Location, Media, Position};
+    use crate::manifest::{ImageSource, Media};
 
     fn pin(key: &str, board: &str, title: &str, image: &str) -> PinSpec {
+        let media = Media::Image(ImageSource::Url(image.to_owned()));
         PinSpec {
-            key: key.to_owned(),
-            location: Location {
-                file: Arc::from("m.yaml"),
-                position: Position::LineColumn { line: 1, column: 1 },
-            },
-            board: BoardRef::Name(board.to_owned()),
-            section: None,
             title: Some(title.to_owned()),
-            description: None,
             link: Some("https://example.com/product".to_owned()),
-            alt_text: None,
-            dominant_color: None,
-            publish_at: None,
-            ai_disclosures: Vec::new(),
-            media: Media::Image(ImageSource::Url(image.to_owned())),
+            ..PinSpec::sample(key, board, media)
         }
     }
 
