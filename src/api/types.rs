@@ -41,8 +41,6 @@ pub enum BoardPrivacy {
     Secret,
 }
 
-impl BoardPrivacy {}
-
 /// The owner of a board.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct BoardOwner {

@@ -44,8 +44,6 @@ pub enum Privacy {
     Secret,
 }
 
-impl Privacy {}
-
 /// One pin to publish.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PinSpec {

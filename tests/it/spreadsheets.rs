@@ -48,6 +48,16 @@ fn the_example_workbook_and_shift_jis_csv_hold_the_csv_pins() {
 }
 
 #[test]
+fn a_legacy_xls_workbook_reads_like_the_others() {
+    // Excel 97-2003 (BIFF8) stores every number as a float: a numeric title still reads as `12`.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/good/minimal.xls");
+    let pins = pins_of(&path, &LoadOptions::default());
+    let titles: Vec<_> = pins.iter().map(|pin| pin.title.clone()).collect();
+    assert_eq!(titles, [Some("A cat".to_owned()), Some("12".to_owned())]);
+    assert!(pins.iter().all(|pin| pin.board.to_string() == "Animals"));
+}
+
+#[test]
 fn workbook_diagnostics_name_cells_in_every_format() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("pins.xlsx");
