@@ -740,10 +740,13 @@ impl ApiClient {
             self.inner.gate.sent(ticket);
         }
         let sent = SystemTime::now();
-        let response = request
-            .send()
-            .await
-            .map_err(|err| transport_error(err, method, &path))?;
+        let response = request.send().await.map_err(|err| {
+            if call.kind() == RequestKind::Write {
+                // Counted by the server, if at all, by now.
+                self.inner.gate.sent(ticket);
+            }
+            transport_error(err, method, &path)
+        })?;
         let status = response.status();
         let headers = response.headers().clone();
         if let Some(date) = header_text(&headers, "date") {

@@ -21,7 +21,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::api::ledger::{Ledger, LedgerEntry, LedgerSend};
+use crate::api::ledger::{self, Ledger, LedgerEntry, LedgerSend};
 
 /// A `X-RateLimit-Reset` above this is read as Unix seconds, below it as seconds from now.
 const EPOCH_THRESHOLD: u64 = 1_000_000_000;
@@ -102,10 +102,14 @@ pub struct Budget {
     pub window: Duration,
 }
 
-/// One write let through: when it starts, and its ticket when it is this process's.
+/// One write let through: when it counts, when it started, and its ticket when it is this
+/// process's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Send {
+    /// When the server counted it at the latest, as far as known: its start, then its answer.
     at: Instant,
+    /// When it was let through (before that, the server cannot have counted it).
+    start: Instant,
     ticket: Option<u64>,
 }
 
@@ -149,6 +153,8 @@ pub struct GateState {
     exhausted_seen: Option<Instant>,
     /// Since when this state is shared through a ledger.
     sharing_since: Option<Instant>,
+    /// Whether the ledger held another process's recent writes when last read.
+    others_writing: bool,
 }
 
 impl GateState {
@@ -169,6 +175,7 @@ impl GateState {
             exhausted_until: None,
             exhausted_seen: None,
             sharing_since: None,
+            others_writing: false,
         }
     }
 
@@ -209,6 +216,7 @@ impl GateState {
                 at,
                 Send {
                     at: start,
+                    start,
                     ticket: Some(ticket),
                 },
             );
@@ -244,16 +252,17 @@ impl GateState {
         start
     }
 
-    /// Drops the writes that no longer count for anything at `now`.
+    /// Drops the writes that no longer count for anything at `now`: those long out of the
+    /// window, and all but the latest that can matter (see [`ledger::kept_sends`]).
     fn forget_before(&mut self, now: Instant) {
-        let keep = self
-            .budget
-            .map_or(Duration::from_secs(60), |budget| budget.window * 2);
-        while self
-            .sends
-            .front()
-            .is_some_and(|send| send.at + keep < now && self.sends.len() > 1)
-        {
+        let keep = self.budget.map_or(
+            Duration::from_millis(ledger::UNBUDGETED_KEEP_MS.unsigned_abs()),
+            |budget| budget.window * 2,
+        );
+        let kept = ledger::kept_sends(self.budget.map(|budget| budget.limit));
+        while self.sends.front().is_some_and(|send| {
+            (send.at + keep < now || self.sends.len() > kept) && self.sends.len() > 1
+        }) {
             self.sends.pop_front();
         }
     }
@@ -358,19 +367,16 @@ impl GateState {
             .budget
             .map_or(window, |budget| budget.window.max(window));
         self.budget = Some(Budget { limit, window });
-        // The server counted `limit - remaining` writes in its window when it answered; the
-        // writes of this log up to the one answered and still in the window are the ones it
-        // can have counted of them.
+        // The server counted `limit - remaining` writes in its window when it answered. Of this
+        // log's writes, it can have counted those let through before the answer came (a write
+        // answered already may have been counted before this one was even sent) and not yet
+        // out of the window: reckoning with all of them, writes in flight together never pass
+        // for someone else's.
         let used = limit.saturating_sub(remaining);
-        let answered_at = self
-            .sends
-            .iter()
-            .find(|send| send.ticket == Some(ticket.0))
-            .map_or(now, |send| send.at);
         let ours = self
             .sends
             .iter()
-            .filter(|send| send.at <= answered_at && send.at + window > now)
+            .filter(|send| send.start <= now && send.at + window > now)
             .count() as u64;
         // One more than this log holds is within the rounding of a bucket's tokens to whole ones.
         self.foreign = (used > ours + 1).then(|| (used - ours - 1, now + window));
@@ -407,10 +413,18 @@ impl GateState {
             self.exhausted_until = Some(self.exhausted_until.map_or(at, |known| known.max(at)));
         }
         self.sends.retain(|send| send.ticket.is_some());
+        self.others_writing = entry.sends.iter().any(|send| send.pid != own);
         for send in entry.sends.iter().filter(|send| send.pid != own) {
             let at = to_instant(send.at_ms);
             let index = self.sends.partition_point(|known| known.at <= at);
-            self.sends.insert(index, Send { at, ticket: None });
+            self.sends.insert(
+                index,
+                Send {
+                    at,
+                    start: at,
+                    ticket: None,
+                },
+            );
         }
     }
 
@@ -444,6 +458,17 @@ impl GateState {
         );
         entry.sends.sort_by_key(|send| send.at_ms);
     }
+}
+
+/// Whether an update of the gate goes through the shared ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LedgerSync {
+    /// Always: a write let through, a pause, a quota; what another process must know.
+    Always,
+    /// Only while another process writes too: the finer points (when a write was answered)
+    /// that matter to no one else otherwise. A process alone thus reads and writes the file
+    /// once per write, and once more when it learns a budget or finds a quota spent.
+    WhileShared,
 }
 
 /// The shared gate; clones share one state.
@@ -506,12 +531,13 @@ impl RateGate {
         if let Ok(mut slot) = self.shared.lock() {
             *slot = Some(shared);
         }
-        self.with_state(|_| ());
+        self.with_state(LedgerSync::Always, |_| ());
     }
 
-    /// Runs `f` on the state; with a ledger, between reading the others' part from it and
-    /// writing this process's part back, under its lock.
-    fn with_state<R>(&self, f: impl FnOnce(&mut GateState) -> R) -> R {
+    /// Runs `f` on the state; with a ledger (and, for [`LedgerSync::WhileShared`], another
+    /// process writing), between reading the others' part from it and writing this process's
+    /// part back, under its lock.
+    fn with_state<R>(&self, sync: LedgerSync, f: impl FnOnce(&mut GateState) -> R) -> R {
         // A poisoned lock only means another task panicked mid-update; the state is still usable.
         let mut state = match self.state.lock() {
             Ok(guard) => guard,
@@ -524,6 +550,22 @@ impl RateGate {
         let Some(shared) = shared.as_ref() else {
             return f(&mut state);
         };
+        if sync == LedgerSync::WhileShared && !state.others_writing {
+            // Alone, only what a process starting later must know goes to the ledger: a
+            // budget learnt (its answers may all come after its last write was let through)
+            // or a quota found spent.
+            let known = (state.budget, state.exhausted_until);
+            let result = f(&mut state);
+            if (state.budget, state.exhausted_until) != known {
+                let exported = shared
+                    .ledger
+                    .update(|entry| state.export(entry, shared.pid, |at| shared.to_ms(at)));
+                if let Err(err) = exported {
+                    tracing::warn!(error = %err, "the shared rate-limit ledger is unusable; pacing alone");
+                }
+            }
+            return result;
+        }
         let mut f = Some(f);
         let mut result = None;
         let updated = shared.ledger.update(|entry| {
@@ -546,7 +588,11 @@ impl RateGate {
     pub async fn wait(&self, kind: RequestKind) -> Result<Ticket, SystemTime> {
         loop {
             let now = Instant::now();
-            let reserved = self.with_state(|state| {
+            let sync = match kind {
+                RequestKind::Write => LedgerSync::Always,
+                RequestKind::Read => LedgerSync::WhileShared,
+            };
+            let reserved = self.with_state(sync, |state| {
                 let exhausted = state
                     .exhausted_until()
                     .filter(|until| *until > SystemTime::now());
@@ -564,11 +610,13 @@ impl RateGate {
                     continue;
                 }
             };
-            if start > now {
-                tokio::time::sleep_until(start.into()).await;
+            if start <= now {
+                // The reservation saw every pause there was.
+                return Ok(ticket);
             }
+            tokio::time::sleep_until(start.into()).await;
             // A 429 seen while this request slept holds it too.
-            let held = self.with_state(|state| {
+            let held = self.with_state(LedgerSync::WhileShared, |state| {
                 let held = state.paused_at(Instant::now());
                 if held {
                     state.cancel(ticket);
@@ -584,24 +632,24 @@ impl RateGate {
     /// The request with `ticket` is being sent now (see [`GateState::sent`]).
     pub fn sent(&self, ticket: Ticket) {
         let now = Instant::now();
-        self.with_state(|state| state.sent(ticket, now));
+        self.with_state(LedgerSync::WhileShared, |state| state.sent(ticket, now));
     }
 
     /// Pauses every request sharing this gate for `delay` from now.
     pub fn pause_for(&self, delay: Duration) {
         let until = Instant::now() + delay;
-        self.with_state(|state| state.pause_until(until));
+        self.with_state(LedgerSync::Always, |state| state.pause_until(until));
     }
 
     /// A write was refused for the rate limit (see [`GateState::refused`]).
     pub fn refused(&self) {
-        self.with_state(GateState::refused);
+        self.with_state(LedgerSync::Always, GateState::refused);
     }
 
     /// Marks a quota used up until `until` (a 429 that says to come back in hours).
     pub fn exhausted(&self, until: SystemTime) {
         let now = Instant::now();
-        self.with_state(|state| {
+        self.with_state(LedgerSync::Always, |state| {
             state.exhausted_until = Some(until);
             state.exhausted_seen = Some(now);
         });
@@ -617,7 +665,7 @@ impl RateGate {
         server_now: SystemTime,
     ) {
         let now = Instant::now();
-        self.with_state(|state| {
+        self.with_state(LedgerSync::WhileShared, |state| {
             if let Some(headers) = headers {
                 state.observe(headers, ticket, now, server_now);
             }

@@ -217,12 +217,16 @@ fn two_processes_sharing_a_ledger_entry_stay_within_one_budget() {
     );
 }
 
-/// A whole run simulated against one of the emulator's write budgets: `writes` writes by
-/// `concurrency` workers, each answer `latency` after its start. Returns the time from the first
-/// start to the last answer, and the number of writes refused.
+/// A whole run simulated against one of the emulator's write budgets, request by request, the
+/// way the client drives the gate: `processes` gates sharing one ledger entry, each with
+/// `concurrency` workers and `writes` writes. The server counts a write halfway through its
+/// round trip of `latency`; answers come up to 12 ms later than that, so the answers to writes
+/// in flight together arrive out of order. Returns the time from the first start to the last
+/// answer, and the number of writes refused.
 fn simulate(
     policy: WritePolicy,
     format: ResetFormat,
+    processes: usize,
     writes: usize,
     concurrency: usize,
     latency: Duration,
@@ -230,76 +234,101 @@ fn simulate(
 ) -> (Duration, usize) {
     #[derive(PartialEq, Eq, PartialOrd, Ord)]
     enum Event {
-        Ready,
-        Start(u64),
-        Answer(u64),
+        Ready(usize),
+        Start(usize, u64),
+        Counted(usize, u64),
+        Answer(usize, u64),
+    }
+    struct Answer {
+        headers: RateLimitHeaders,
+        allowed: bool,
+        retry_after: Duration,
     }
     let t0 = Instant::now();
+    let base_ms = 5_000_000_i64;
+    let to_ms = |at: Instant| base_ms + at.duration_since(t0).as_millis() as i64;
+    let to_instant = |ms_: i64| t0 + ms(u64::try_from(ms_ - base_ms).unwrap_or(0));
     let server_clock = |at: Instant| wall() + at.duration_since(t0);
-    let mut gate = GateState::new(rate_limit);
+    let jitter = |ticket: u64| ms(ticket * 7919 % 13);
+    let mut entry = LedgerEntry::default();
+    let mut gates: Vec<GateState> = (0..processes).map(|_| GateState::new(rate_limit)).collect();
     let mut limiter = WriteLimiter::new(Some(policy), None, t0);
     let mut events: BinaryHeap<Reverse<(Instant, Event)>> = BinaryHeap::new();
-    for _ in 0..concurrency {
-        events.push(Reverse((t0, Event::Ready)));
+    for p in 0..processes {
+        for _ in 0..concurrency {
+            events.push(Reverse((t0, Event::Ready(p))));
+        }
     }
-    let (mut left, mut done, mut refused) = (writes, 0, 0);
-    let mut last = t0;
-    let mut pending: std::collections::HashMap<u64, (Instant, Duration)> = Default::default();
+    let mut left = vec![writes; processes];
+    let (mut done, mut refused, mut last) = (0, 0, t0);
+    let mut answers: std::collections::HashMap<(usize, u64), Answer> = Default::default();
     while let Some(Reverse((at, event))) = events.pop() {
+        let p = match event {
+            Event::Ready(p) | Event::Start(p, _) | Event::Counted(p, _) | Event::Answer(p, _) => p,
+        };
+        let pid = p as u32 + 1;
+        gates[p].import(&entry, pid, to_instant);
         match event {
-            Event::Ready if left > 0 => {
-                left -= 1;
-                let (start, ticket) = gate.reserve(at, RequestKind::Write);
-                events.push(Reverse((start, Event::Start(ticket.0))));
-            }
-            Event::Ready => {}
-            Event::Start(ticket) => {
-                if gate.paused_at(at) {
-                    gate.cancel(Ticket(ticket));
-                    let (start, ticket) = gate.reserve(at, RequestKind::Write);
-                    events.push(Reverse((start, Event::Start(ticket.0))));
-                    continue;
+            Event::Ready(_) if left[p] > 0 => {
+                if gates[p].awaits_budget(at, RequestKind::Write) {
+                    events.push(Reverse((at + ms(10), Event::Ready(p))));
+                } else {
+                    left[p] -= 1;
+                    let (start, ticket) = gates[p].reserve(at, RequestKind::Write);
+                    events.push(Reverse((start, Event::Start(p, ticket.0))));
                 }
-                let quota = limiter
-                    .take(at + latency, Duration::from_secs(3600))
-                    .unwrap();
+            }
+            Event::Ready(_) => {}
+            Event::Start(_, ticket) if gates[p].paused_at(at) => {
+                gates[p].cancel(Ticket(ticket));
+                left[p] += 1;
+                events.push(Reverse((at, Event::Ready(p))));
+            }
+            Event::Start(_, ticket) => {
+                gates[p].sent(Ticket(ticket), at);
+                events.push(Reverse((at + latency / 2, Event::Counted(p, ticket))));
+            }
+            Event::Counted(_, ticket) => {
+                let quota = limiter.take(at, Duration::from_secs(3600)).unwrap();
                 let reset = match format {
                     ResetFormat::Delta => quota.reset.as_secs_f64().ceil() as u64,
                     ResetFormat::Epoch => {
-                        let now = server_clock(at + latency)
+                        let now = server_clock(at)
                             .duration_since(SystemTime::UNIX_EPOCH)
                             .unwrap()
                             .as_secs_f64();
                         (now + quota.reset.as_secs_f64()).ceil() as u64
                     }
                 };
-                let answer = headers(u64::from(quota.limit), u64::from(quota.remaining), reset);
-                if quota.allowed {
-                    gate.observe(
-                        answer,
-                        Ticket(ticket),
-                        at + latency,
-                        server_clock(at + latency),
-                    );
-                    done += 1;
-                    last = last.max(at + latency);
-                    events.push(Reverse((at + latency, Event::Ready)));
-                } else {
-                    refused += 1;
-                    left += 1;
-                    gate.refused();
-                    pending.insert(ticket, (at + latency, quota.reset));
-                    events.push(Reverse((at + latency, Event::Answer(ticket))));
-                }
+                let answer = Answer {
+                    headers: headers(u64::from(quota.limit), u64::from(quota.remaining), reset),
+                    allowed: quota.allowed,
+                    // Retry-After is whole seconds.
+                    retry_after: Duration::from_secs(quota.reset.as_secs_f64().ceil() as u64),
+                };
+                answers.insert((p, ticket), answer);
+                let answer_at = at + latency / 2 + jitter(ticket);
+                events.push(Reverse((answer_at, Event::Answer(p, ticket))));
             }
-            Event::Answer(ticket) => {
-                // A 429 with Retry-After (whole seconds) pauses every request.
-                let (now, reset) = pending.remove(&ticket).unwrap();
-                gate.pause_until(now + Duration::from_secs(reset.as_secs_f64().ceil() as u64));
-                events.push(Reverse((now, Event::Ready)));
+            Event::Answer(_, ticket) => {
+                let answer = answers.remove(&(p, ticket)).unwrap();
+                gates[p].observe(answer.headers, Ticket(ticket), at, server_clock(at));
+                gates[p].sent(Ticket(ticket), at);
+                if answer.allowed {
+                    done += 1;
+                    last = last.max(at);
+                } else {
+                    // A 429 pauses every request of that process, and its write goes again.
+                    refused += 1;
+                    left[p] += 1;
+                    gates[p].refused();
+                    gates[p].pause_until(at + answer.retry_after);
+                }
+                events.push(Reverse((at, Event::Ready(p))));
             }
         }
-        if done == writes {
+        gates[p].export(&mut entry, pid, to_ms);
+        if done == writes * processes {
             break;
         }
     }
@@ -354,7 +383,7 @@ fn whole_runs_use_each_budget_to_at_least_95_percent_without_429s() {
         ),
     ];
     for (policy, format, ideal) in cases {
-        let (took, refused) = simulate(policy, format, 300, 16, latency, None);
+        let (took, refused) = simulate(policy, format, 1, 300, 16, latency, None);
         let ratio = ideal / took.as_secs_f64();
         eprintln!("{policy} {format:?}: {took:?}, ratio {ratio:.3}, {refused} refused");
         assert!(
@@ -370,7 +399,7 @@ fn a_rate_limit_matching_the_server_draws_no_429() {
         rate: 20,
         burst: 20,
     };
-    let (took, refused) = simulate(bucket, ResetFormat::Delta, 100, 16, ms(30), Some(20.0));
+    let (took, refused) = simulate(bucket, ResetFormat::Delta, 1, 100, 16, ms(30), Some(20.0));
     assert_eq!(refused, 0);
     assert!(took < Duration::from_secs(6), "{took:?}");
 }
@@ -424,114 +453,36 @@ async fn clones_share_one_pause_and_a_used_up_quota_fails_at_once() {
     assert_eq!(other.wait(RequestKind::Write).await, Err(until));
 }
 
-/// Like [`simulate`], with `processes` gates sharing one ledger entry, each with its own
-/// `concurrency` workers and `writes` writes.
-fn simulate_shared(
-    policy: WritePolicy,
-    processes: usize,
-    writes: usize,
-    concurrency: usize,
-    latency: Duration,
-) -> (Duration, usize) {
-    #[derive(PartialEq, Eq, PartialOrd, Ord)]
-    enum Event {
-        Ready(usize),
-        Start(usize, u64),
-        Retry(usize, u64),
-    }
-    let t0 = Instant::now();
-    let base_ms = 5_000_000_i64;
-    let to_ms = |at: Instant| base_ms + at.duration_since(t0).as_millis() as i64;
-    let to_instant = |ms_: i64| t0 + ms(u64::try_from(ms_ - base_ms).unwrap_or(0));
-    let server_clock = |at: Instant| wall() + at.duration_since(t0);
-    let mut entry = LedgerEntry::default();
-    let mut gates: Vec<GateState> = (0..processes).map(|_| GateState::new(None)).collect();
-    let mut limiter = WriteLimiter::new(Some(policy), None, t0);
-    let mut events: BinaryHeap<Reverse<(Instant, Event)>> = BinaryHeap::new();
-    for p in 0..processes {
-        for _ in 0..concurrency {
-            events.push(Reverse((t0, Event::Ready(p))));
-        }
-    }
-    let mut left = vec![writes; processes];
-    let (mut done, mut refused, mut last) = (0, 0, t0);
-    let mut retry_at: std::collections::HashMap<(usize, u64), Instant> = Default::default();
-    while let Some(Reverse((at, event))) = events.pop() {
-        let p = match event {
-            Event::Ready(p) | Event::Start(p, _) | Event::Retry(p, _) => p,
-        };
-        let pid = p as u32 + 1;
-        gates[p].import(&entry, pid, to_instant);
-        match event {
-            Event::Ready(_) if left[p] > 0 => {
-                if gates[p].awaits_budget(at, RequestKind::Write) {
-                    events.push(Reverse((at + ms(10), Event::Ready(p))));
-                } else {
-                    left[p] -= 1;
-                    let (start, ticket) = gates[p].reserve(at, RequestKind::Write);
-                    events.push(Reverse((start, Event::Start(p, ticket.0))));
-                }
-            }
-            Event::Ready(_) => {}
-            Event::Start(_, ticket) => {
-                if gates[p].paused_at(at) {
-                    gates[p].cancel(Ticket(ticket));
-                    left[p] += 1;
-                    events.push(Reverse((at, Event::Ready(p))));
-                } else {
-                    let quota = limiter
-                        .take(at + latency, Duration::from_secs(3600))
-                        .unwrap();
-                    let answer = headers(
-                        u64::from(quota.limit),
-                        u64::from(quota.remaining),
-                        quota.reset.as_secs_f64().ceil() as u64,
-                    );
-                    if quota.allowed {
-                        gates[p].observe(
-                            answer,
-                            Ticket(ticket),
-                            at + latency,
-                            server_clock(at + latency),
-                        );
-                        done += 1;
-                        last = last.max(at + latency);
-                        events.push(Reverse((at + latency, Event::Ready(p))));
-                    } else {
-                        refused += 1;
-                        left[p] += 1;
-                        gates[p].refused();
-                        let pause = Duration::from_secs(quota.reset.as_secs_f64().ceil() as u64);
-                        retry_at.insert((p, ticket), at + latency + pause);
-                        gates[p].pause_until(at + latency + pause);
-                        events.push(Reverse((at + latency, Event::Retry(p, ticket))));
-                    }
-                }
-            }
-            Event::Retry(_, ticket) => {
-                retry_at.remove(&(p, ticket));
-                events.push(Reverse((at, Event::Ready(p))));
-            }
-        }
-        gates[p].export(&mut entry, pid, to_ms);
-        if done == writes * processes {
-            break;
-        }
-    }
-    (last - t0, refused)
-}
-
 #[test]
 fn processes_sharing_a_ledger_use_one_budget_without_429s() {
     let bucket = WritePolicy::Bucket {
         rate: 20,
         burst: 20,
     };
-    let (alone, refused_alone) = simulate(bucket, ResetFormat::Delta, 300, 16, ms(30), None);
-    let (together, refused) = simulate_shared(bucket, 2, 150, 16, ms(30));
+    let (alone, refused_alone) = simulate(bucket, ResetFormat::Delta, 1, 300, 16, ms(30), None);
+    let (together, refused) = simulate(bucket, ResetFormat::Delta, 2, 150, 16, ms(30), None);
     eprintln!(
         "alone {alone:?} ({refused_alone} refused), together {together:?} ({refused} refused)"
     );
     assert!(refused <= 3, "{refused} refused");
     assert!(together.as_secs_f64() <= alone.as_secs_f64() * 1.10);
+}
+
+#[tokio::test]
+async fn a_process_alone_leaves_the_budget_it_learnt_in_the_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = RateGate::new(None);
+    gate.share(Ledger::new(dir.path(), "owner", "account"));
+    let first = gate.wait(RequestKind::Write).await.unwrap();
+    let second = gate.wait(RequestKind::Write).await.unwrap();
+    gate.sent(first);
+    gate.sent(second);
+    let ledger = Ledger::new(dir.path(), "owner", "account");
+    assert_eq!(ledger.read().unwrap().limit, None, "nothing learnt yet");
+    // Both writes were let through before either answer told the budget.
+    gate.answered(first, Some(headers(10, 9, 5)), SystemTime::now());
+    let entry = ledger.read().unwrap();
+    assert_eq!(entry.limit, Some(10));
+    assert_eq!(entry.window_ms, Some(5_000));
+    assert_eq!(entry.sends.len(), 2);
 }

@@ -22,6 +22,24 @@ pub const LEDGER_FILE: &str = "ratelimit.json";
 /// Entries not updated for this long are dropped when the file is written.
 const STALE_MS: i64 = 24 * 3600 * 1000;
 
+/// How long writes are kept while no budget is known: long enough to reckon with them if the
+/// headers tell one after all (they come with the first answer), and for another process to
+/// see that writes are out (see the gate's `awaits_budget`).
+pub const UNBUDGETED_KEEP_MS: i64 = 10_000;
+
+/// Writes kept beyond the budget's limit: as many as can be in flight (`-j` is at most 256).
+const IN_FLIGHT_MAX: usize = 256;
+
+/// How many of the latest writes can matter: with a budget of `limit`, the pacing looks at the
+/// `limit`-th latest; the rest covers writes still in flight. Keeping no more than that keeps
+/// each update of the file (and the gate's log) small however fast an unlimited server lets
+/// writes through.
+pub fn kept_sends(limit: Option<u64>) -> usize {
+    usize::try_from(limit.unwrap_or(0))
+        .unwrap_or(usize::MAX)
+        .saturating_add(IN_FLIGHT_MAX)
+}
+
 /// One write let through by some process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerSend {
@@ -107,10 +125,12 @@ impl Ledger {
         let entry = file.accounts.entry(self.key.clone()).or_default();
         f(entry);
         entry.updated_ms = now;
-        let keep_ms = entry.window_ms.map_or(60_000, |window| {
+        let keep_ms = entry.window_ms.map_or(UNBUDGETED_KEEP_MS, |window| {
             i64::try_from(window).unwrap_or(i64::MAX / 4) * 2
         });
         entry.sends.retain(|send| send.at_ms + keep_ms >= now);
+        let excess = entry.sends.len().saturating_sub(kept_sends(entry.limit));
+        entry.sends.drain(..excess);
         if entry.pause_until_ms.is_some_and(|until| until < now) {
             entry.pause_until_ms = None;
         }
@@ -201,6 +221,33 @@ mod tests {
             "a write long out of its window is dropped"
         );
         assert_eq!(bob.read().unwrap().limit, Some(100));
+    }
+
+    #[test]
+    fn only_the_writes_that_can_matter_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::new(dir.path(), "o", "a");
+        let now = now_ms();
+        let sends = |n: i64| -> Vec<LedgerSend> {
+            (0..n)
+                .map(|i| LedgerSend {
+                    at_ms: now - n + i,
+                    pid: 7,
+                })
+                .collect()
+        };
+        ledger.update(|entry| entry.sends = sends(1000)).unwrap();
+        let kept = ledger.read().unwrap().sends;
+        assert_eq!(kept.len(), kept_sends(None));
+        assert_eq!(kept.last().unwrap().at_ms, now - 1, "the latest are kept");
+        ledger
+            .update(|entry| {
+                entry.limit = Some(600);
+                entry.window_ms = Some(60_000);
+                entry.sends = sends(1000);
+            })
+            .unwrap();
+        assert_eq!(ledger.read().unwrap().sends.len(), 600 + 256);
     }
 
     #[test]
