@@ -114,7 +114,10 @@ fn main() -> anyhow::Result<()> {
         options,
     };
     let started = Instant::now();
-    let mut table = Table::default();
+    let mut table = Table {
+        cpu_reference: cpu_reference(),
+        ..Table::default()
+    };
     let runs = |section: &str| {
         bench
             .options
@@ -1340,6 +1343,8 @@ impl Crc32 {
 
 #[derive(Default)]
 struct Table {
+    /// The times of [`cpu_reference`] on this machine.
+    cpu_reference: CpuReference,
     rows: Vec<Vec<String>>,
     cpu_rows: Vec<Vec<String>>,
     /// Rows of the rate-bound table (policy, pacing, least time, elapsed, ratio, 429s).
@@ -1359,13 +1364,15 @@ impl Table {
         let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
         let _ = writeln!(
             out,
-            "Measured {} on this machine: {cores} cores, Linux, `{profile}` profile; the emulator runs in the benchmark's process on the same cores. The whole run took {:.0} s.\n",
+            "Measured {} on this machine: {cores} cores, Linux, `{profile}` profile; the emulator runs in the benchmark's process on the same cores. The whole run took {:.0} s. Fixed reference work on one core took {:.0} ms for an integer loop and {:.0} ms to first touch 128 MiB: CPU-bound rows scale with the first from one machine to another, allocation-heavy ones (`validate`, resume, CPU per pin) with the second.\n",
             if quick {
                 "with `--quick` (fewer pins)"
             } else {
                 "in one run"
             },
-            took.as_secs_f64()
+            took.as_secs_f64(),
+            self.cpu_reference.compute.as_secs_f64() * 1000.0,
+            self.cpu_reference.memory.as_secs_f64() * 1000.0
         );
         let _ = writeln!(out, "| Measure | Ideal or target | Measured | Ratio |");
         let _ = writeln!(out, "|---|---|---|---|");
@@ -1428,4 +1435,48 @@ fn write_readme(block: &str, markdown: &str) -> anyhow::Result<()> {
         &text[end + end_marker.len()..]
     );
     std::fs::write(&path, updated).context("cannot write README.md")
+}
+
+/// Times fixed work on one core (the fastest of five runs): an integer loop, and the first
+/// touch of fresh memory, which costs a page fault per page and is what differs most between
+/// virtual machines. The same work everywhere, so two runs of this benchmark can be told apart
+/// by the machine's speed before the code's.
+fn cpu_reference() -> CpuReference {
+    fn fastest(mut work: impl FnMut()) -> Duration {
+        (0..5)
+            .map(|_| {
+                let started = Instant::now();
+                work();
+                started.elapsed()
+            })
+            .min()
+            .unwrap_or_default()
+    }
+    let compute = fastest(|| {
+        let mut state = std::hint::black_box(0x9e37_79b9_7f4a_7c15_u64);
+        for _ in 0..50_000_000 {
+            // xorshift64: a dependency chain the compiler cannot fold away.
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+        }
+        std::hint::black_box(state);
+    });
+    let memory = fastest(|| {
+        let mut fresh = vec![0u8; 128 << 20];
+        for page in fresh.chunks_mut(4096) {
+            page[0] = 1;
+        }
+        std::hint::black_box(&fresh);
+    });
+    CpuReference { compute, memory }
+}
+
+/// What [`cpu_reference`] measured.
+#[derive(Debug, Default, Clone, Copy)]
+struct CpuReference {
+    /// 50 million rounds of xorshift64.
+    compute: Duration,
+    /// Allocating and first touching 128 MiB.
+    memory: Duration,
 }

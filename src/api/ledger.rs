@@ -4,15 +4,16 @@
 //! 429 and a quota used up. Each process reads and updates its entry under an exclusive lock
 //! for every write it lets through, so together they stay within the budget and none starves.
 //!
-//! It is pacing state, not a record: it is replaced without fsync (a crash loses at most a few
-//! recent writes, which the server's headers then report), a file that cannot be read counts as
-//! empty, and writes older than their window are dropped, so a crashed process never blocks a
+//! It is pacing state, not a record: it is rewritten in place without fsync (a crash loses at
+//! most a few recent writes, which the server's headers then report), a file that cannot be
+//! read counts as empty, and writes older than their window are dropped, so a crashed process never blocks a
 //! later run.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::Write as _;
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -99,6 +100,10 @@ struct LedgerFile {
 pub struct Ledger {
     path: PathBuf,
     key: String,
+    /// The file, opened by the first update and kept open: an update is then a lock, a read
+    /// and a write in place, with no file created or removed (which costs most of a write's
+    /// system time on some file systems).
+    handle: Arc<Mutex<Option<File>>>,
 }
 
 impl Ledger {
@@ -107,77 +112,92 @@ impl Ledger {
         Ledger {
             path: dir.join(LEDGER_FILE),
             key: format!("{origin} {account}"),
+            handle: Arc::default(),
         }
     }
 
-    /// The entry as last written, without locking (for estimates).
+    /// The entry as last written (for estimates), under a shared lock so that no update is
+    /// read half done.
     pub fn read(&self) -> Option<LedgerEntry> {
-        read_file(&self.path).accounts.remove(&self.key)
+        let mut file = File::open(&self.path).ok()?;
+        file.lock_shared().ok()?;
+        read_file(&mut file).accounts.remove(&self.key)
     }
 
     /// Updates the entry under the ledger's exclusive lock: `f` sees what every process wrote
     /// and changes it. Writes older than the entry's window (and entries unused for a day) are
     /// dropped on the way.
     pub fn update(&self, f: impl FnOnce(&mut LedgerEntry)) -> std::io::Result<()> {
-        let _lock = self.lock()?;
-        let mut file = read_file(&self.path);
-        let now = now_ms();
-        let entry = file.accounts.entry(self.key.clone()).or_default();
-        f(entry);
-        entry.updated_ms = now;
-        let keep_ms = entry.window_ms.map_or(UNBUDGETED_KEEP_MS, |window| {
-            i64::try_from(window).unwrap_or(i64::MAX / 4) * 2
-        });
-        entry.sends.retain(|send| send.at_ms + keep_ms >= now);
-        let excess = entry.sends.len().saturating_sub(kept_sends(entry.limit));
-        entry.sends.drain(..excess);
-        if entry.pause_until_ms.is_some_and(|until| until < now) {
-            entry.pause_until_ms = None;
-        }
-        if entry.exhausted_until_ms.is_some_and(|until| until < now) {
-            entry.exhausted_until_ms = None;
-            entry.exhausted_seen_ms = None;
-        }
-        file.accounts
-            .retain(|_, entry| entry.updated_ms + STALE_MS >= now);
-        file.version = 1;
-        self.write(&file)
+        // A poisoned lock only means another task panicked mid-update; the handle is usable.
+        let mut handle = match self.handle.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let file = match &mut *handle {
+            Some(file) => file,
+            empty => empty.insert(self.open()?),
+        };
+        file.lock()?;
+        let updated = update_locked(file, &self.key, f);
+        let unlocked = file.unlock();
+        updated.and(unlocked)
     }
 
-    fn lock(&self) -> std::io::Result<File> {
+    fn open(&self) -> std::io::Result<File> {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let mut lock_path = self.path.as_os_str().to_owned();
-        lock_path.push(".lock");
-        let file = OpenOptions::new()
+        OpenOptions::new()
             .create(true)
             .truncate(false)
+            .read(true)
             .write(true)
-            .open(PathBuf::from(lock_path))?;
-        file.lock()?;
-        Ok(file)
-    }
-
-    /// Replaces the file through a temporary one renamed over it (under the lock, so the
-    /// temporary name is this process's alone). No fsync: this is pacing state (see the module).
-    fn write(&self, file: &LedgerFile) -> std::io::Result<()> {
-        let bytes = serde_json::to_vec(file).map_err(std::io::Error::other)?;
-        let mut temp_path = self.path.as_os_str().to_owned();
-        temp_path.push(".tmp");
-        let temp_path = PathBuf::from(temp_path);
-        let mut temp = File::create(&temp_path)?;
-        temp.write_all(&bytes)?;
-        drop(temp);
-        std::fs::rename(&temp_path, &self.path)
+            .open(&self.path)
     }
 }
 
-/// The whole file; a missing or damaged one is empty (it is rebuilt by the next update).
-fn read_file(path: &Path) -> LedgerFile {
-    std::fs::read(path)
+/// The update of [`Ledger::update`], with `file` locked.
+fn update_locked(
+    file: &mut File,
+    key: &str,
+    f: impl FnOnce(&mut LedgerEntry),
+) -> std::io::Result<()> {
+    let mut ledger = read_file(file);
+    let now = now_ms();
+    let entry = ledger.accounts.entry(key.to_owned()).or_default();
+    f(entry);
+    entry.updated_ms = now;
+    let keep_ms = entry.window_ms.map_or(UNBUDGETED_KEEP_MS, |window| {
+        i64::try_from(window).unwrap_or(i64::MAX / 4) * 2
+    });
+    entry.sends.retain(|send| send.at_ms + keep_ms >= now);
+    let excess = entry.sends.len().saturating_sub(kept_sends(entry.limit));
+    entry.sends.drain(..excess);
+    if entry.pause_until_ms.is_some_and(|until| until < now) {
+        entry.pause_until_ms = None;
+    }
+    if entry.exhausted_until_ms.is_some_and(|until| until < now) {
+        entry.exhausted_until_ms = None;
+        entry.exhausted_seen_ms = None;
+    }
+    ledger
+        .accounts
+        .retain(|_, entry| entry.updated_ms + STALE_MS >= now);
+    ledger.version = 1;
+    // Rewritten in place: a crash halfway leaves a file that reads as empty (see the module).
+    let bytes = serde_json::to_vec(&ledger).map_err(std::io::Error::other)?;
+    file.seek(SeekFrom::Start(0))?;
+    file.write_all(&bytes)?;
+    file.set_len(u64::try_from(bytes.len()).unwrap_or(u64::MAX))
+}
+
+/// The whole file; an empty or damaged one holds nothing (it is rebuilt by the next update).
+fn read_file(file: &mut File) -> LedgerFile {
+    let mut bytes = Vec::new();
+    file.seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_to_end(&mut bytes))
         .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .and_then(|_| serde_json::from_slice(&bytes).ok())
         .unwrap_or_default()
 }
 
@@ -221,6 +241,56 @@ mod tests {
             "a write long out of its window is dropped"
         );
         assert_eq!(bob.read().unwrap().limit, Some(100));
+    }
+
+    #[test]
+    fn updates_through_separate_handles_never_lose_one() {
+        // Each `Ledger` opens the file itself, as another process would; the lock is per
+        // opened file, so these two exclude each other like two processes.
+        let dir = tempfile::tempdir().unwrap();
+        let writers: Vec<_> = (0..2u32)
+            .map(|pid| {
+                let ledger = Ledger::new(dir.path(), "o", "a");
+                std::thread::spawn(move || {
+                    for _ in 0..200 {
+                        ledger
+                            .update(|entry| {
+                                entry.limit = Some(1000);
+                                entry.window_ms = Some(60_000);
+                                entry.sends.push(LedgerSend {
+                                    at_ms: now_ms(),
+                                    pid,
+                                });
+                            })
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        let sends = Ledger::new(dir.path(), "o", "a").read().unwrap().sends;
+        for pid in 0..2 {
+            assert_eq!(sends.iter().filter(|send| send.pid == pid).count(), 200);
+        }
+    }
+
+    #[test]
+    fn a_shorter_rewrite_in_place_leaves_nothing_of_the_longer_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::new(dir.path(), "o", "a");
+        let send = LedgerSend {
+            at_ms: now_ms(),
+            pid: 1,
+        };
+        ledger
+            .update(|entry| entry.sends = vec![send; 100])
+            .unwrap();
+        ledger.update(|entry| entry.sends.clear()).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(LEDGER_FILE)).unwrap();
+        assert!(serde_json::from_str::<LedgerFile>(&text).is_ok(), "{text}");
+        assert!(ledger.read().unwrap().sends.is_empty());
     }
 
     #[test]
