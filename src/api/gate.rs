@@ -255,10 +255,7 @@ impl GateState {
     /// Drops the writes that no longer count for anything at `now`: those long out of the
     /// window, and all but the latest that can matter (see [`ledger::kept_sends`]).
     fn forget_before(&mut self, now: Instant) {
-        let keep = self.budget.map_or(
-            Duration::from_millis(ledger::UNBUDGETED_KEEP_MS.unsigned_abs()),
-            |budget| budget.window * 2,
-        );
+        let keep = ledger::kept_for(self.budget.map(|budget| budget.window));
         let kept = ledger::kept_sends(self.budget.map(|budget| budget.limit));
         while self.sends.front().is_some_and(|send| {
             (send.at + keep < now || self.sends.len() > kept) && self.sends.len() > 1
@@ -486,9 +483,20 @@ struct Shared {
     pid: u32,
     base: Instant,
     base_ms: i64,
+    /// Whether an unusable ledger was reported already (once per run is enough).
+    warned: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
+    /// Updates the ledger; one that cannot be used is reported once, and the gate paces alone.
+    fn update(&self, f: impl FnOnce(&mut LedgerEntry)) {
+        if let Err(err) = self.ledger.update(f)
+            && !self.warned.swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            tracing::warn!(error = %err, "the shared rate-limit ledger is unusable; pacing alone");
+        }
+    }
+
     fn to_ms(&self, at: Instant) -> i64 {
         match at.checked_duration_since(self.base) {
             Some(after) => self.base_ms + i64::try_from(after.as_millis()).unwrap_or(i64::MAX / 2),
@@ -524,6 +532,7 @@ impl RateGate {
             pid: std::process::id(),
             base: Instant::now(),
             base_ms: unix_ms(SystemTime::now()),
+            warned: std::sync::atomic::AtomicBool::new(false),
         };
         if let Ok(mut state) = self.state.lock() {
             state.sharing_since = Some(shared.base);
@@ -557,25 +566,17 @@ impl RateGate {
             let known = (state.budget, state.exhausted_until);
             let result = f(&mut state);
             if (state.budget, state.exhausted_until) != known {
-                let exported = shared
-                    .ledger
-                    .update(|entry| state.export(entry, shared.pid, |at| shared.to_ms(at)));
-                if let Err(err) = exported {
-                    tracing::warn!(error = %err, "the shared rate-limit ledger is unusable; pacing alone");
-                }
+                shared.update(|entry| state.export(entry, shared.pid, |at| shared.to_ms(at)));
             }
             return result;
         }
         let mut f = Some(f);
         let mut result = None;
-        let updated = shared.ledger.update(|entry| {
+        shared.update(|entry| {
             state.import(entry, shared.pid, |ms| shared.to_instant(ms));
             result = f.take().map(|f| f(&mut state));
             state.export(entry, shared.pid, |at| shared.to_ms(at));
         });
-        if let Err(err) = updated {
-            tracing::warn!(error = %err, "the shared rate-limit ledger is unusable; pacing alone");
-        }
         match (result, f) {
             (Some(result), _) => result,
             (None, Some(f)) => f(&mut state),

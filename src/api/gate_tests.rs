@@ -486,3 +486,19 @@ async fn a_process_alone_leaves_the_budget_it_learnt_in_the_ledger() {
     assert_eq!(entry.window_ms, Some(5_000));
     assert_eq!(entry.sends.len(), 2);
 }
+
+#[tokio::test]
+async fn an_unusable_ledger_leaves_the_gate_pacing_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    // A folder where the file should be: every update fails.
+    std::fs::create_dir(dir.path().join(crate::api::ledger::LEDGER_FILE)).unwrap();
+    let gate = RateGate::new(None);
+    gate.share(Ledger::new(dir.path(), "owner", "account"));
+    let ticket = gate.wait(RequestKind::Write).await.unwrap();
+    gate.sent(ticket);
+    gate.answered(ticket, Some(headers(1, 0, 60)), SystemTime::now());
+    // The budget learnt from the headers still paces this process: the next write waits for
+    // the window.
+    let next = tokio::time::timeout(ms(200), gate.wait(RequestKind::Write)).await;
+    assert!(next.is_err(), "the next write went at once");
+}

@@ -14,6 +14,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -26,7 +27,12 @@ const STALE_MS: i64 = 24 * 3600 * 1000;
 /// How long writes are kept while no budget is known: long enough to reckon with them if the
 /// headers tell one after all (they come with the first answer), and for another process to
 /// see that writes are out (see the gate's `awaits_budget`).
-pub const UNBUDGETED_KEEP_MS: i64 = 10_000;
+const UNBUDGETED_KEEP: Duration = Duration::from_secs(10);
+
+/// How long a write can matter under a budget `window` (two of them), or without one.
+pub fn kept_for(window: Option<Duration>) -> Duration {
+    window.map_or(UNBUDGETED_KEEP, |window| window.saturating_mul(2))
+}
 
 /// Writes kept beyond the budget's limit: as many as can be in flight (`-j` is at most 256).
 const IN_FLIGHT_MAX: usize = 256;
@@ -167,9 +173,8 @@ fn update_locked(
     let entry = ledger.accounts.entry(key.to_owned()).or_default();
     f(entry);
     entry.updated_ms = now;
-    let keep_ms = entry.window_ms.map_or(UNBUDGETED_KEEP_MS, |window| {
-        i64::try_from(window).unwrap_or(i64::MAX / 4) * 2
-    });
+    let keep_ms = i64::try_from(kept_for(entry.window_ms.map(Duration::from_millis)).as_millis())
+        .unwrap_or(i64::MAX / 4);
     entry.sends.retain(|send| send.at_ms + keep_ms >= now);
     let excess = entry.sends.len().saturating_sub(kept_sends(entry.limit));
     entry.sends.drain(..excess);
