@@ -26,7 +26,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use pinbatch::emulator::{AppliedFault, Emulator, EmulatorConfig, parse_fault_spec};
+use pinbatch_emulator::{AppliedFault, Emulator, EmulatorConfig, parse_fault_spec};
 
 /// Latency of the emulator in the throughput, rate-limit, memory and peer runs.
 const LATENCY_MS: u64 = 50;
@@ -320,7 +320,7 @@ struct ApplyRun {
     usage: Usage,
     /// The executor's own elapsed time (from the JSON summary), without start-up and board lookup.
     executing: Duration,
-    requests: Vec<pinbatch::emulator::RecordedRequest>,
+    requests: Vec<pinbatch_emulator::RecordedRequest>,
     pins_stored: usize,
 }
 

@@ -483,8 +483,8 @@ pub struct EmulatorArgs {
     pub port: u16,
 
     /// Faults to inject (grammar below).
-    #[arg(long, value_name = "SPEC", value_parser = crate::emulator::parse_fault_spec)]
-    pub faults: Option<crate::emulator::FaultPlan>,
+    #[arg(long, value_name = "SPEC", value_parser = pinbatch_emulator::parse_fault_spec)]
+    pub faults: Option<pinbatch_emulator::FaultPlan>,
 
     /// Validate request bodies against this OpenAPI JSON document and report violations.
     #[arg(long, value_name = "PATH")]

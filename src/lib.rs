@@ -10,7 +10,6 @@ mod atomic;
 pub mod cli;
 mod commands;
 mod credentials;
-pub mod emulator;
 pub mod exit;
 mod export;
 mod import;

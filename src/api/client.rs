@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use hyper::body::Bytes;
+use bytes::Bytes;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 

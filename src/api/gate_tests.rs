@@ -6,7 +6,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::*;
-use crate::emulator::limits::{ResetFormat, WriteLimiter, WritePolicy};
+use pinbatch_emulator::limits::{ResetFormat, WriteLimiter, WritePolicy};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)

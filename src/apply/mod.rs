@@ -760,7 +760,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_sandbox_refuses_video_pins_before_any_media_call() {
         use crate::api::{ClientConfig, Credentials, Environment};
-        use crate::emulator::{Emulator, EmulatorConfig};
+        use pinbatch_emulator::{Emulator, EmulatorConfig};
 
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("clip.mp4"), TINY_MP4).unwrap();

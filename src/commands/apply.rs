@@ -10,7 +10,6 @@ use crate::api::{ApiClient, Environment};
 use crate::apply::{ExecuteOptions, Executor, StopReason, StopSignal, execute};
 use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat};
 use crate::commands::common::{self, load_manifest};
-use crate::emulator::{Emulator, EmulatorConfig};
 use crate::exit::{ExitStatus, Fatal};
 use crate::manifest::Manifest;
 use crate::plan::{self, PlanOptions};
@@ -19,6 +18,7 @@ use crate::resolve;
 use crate::settings::{ClientOptions, GlobalSettings, api_failure};
 use crate::state::{self, StateFile};
 use crate::ui::reporter::{self, summary_text};
+use pinbatch_emulator::{Emulator, EmulatorConfig};
 
 /// Runs `apply`.
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {

@@ -3,8 +3,8 @@
 use anyhow::Context as _;
 
 use crate::cli::EmulatorArgs;
-use crate::emulator::{Emulator, EmulatorConfig};
 use crate::exit::{ExitStatus, Fatal};
+use pinbatch_emulator::{Emulator, EmulatorConfig};
 
 /// Starts the emulator, prints how to use it, and serves until Ctrl-C (a normal stop: exit 0).
 pub async fn run(args: &EmulatorArgs) -> anyhow::Result<ExitStatus> {

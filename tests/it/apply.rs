@@ -558,7 +558,7 @@ fn sha256_hex(path: &Path) -> String {
 
 #[test]
 fn local_images_and_carousels_arrive_byte_for_byte_in_the_right_places() {
-    use pinbatch::emulator::{ImageRecord, PinMediaRecord};
+    use pinbatch_emulator::{ImageRecord, PinMediaRecord};
     let emu = TestEmulator::start();
     let dir = tempfile::tempdir().unwrap();
     let manifest = copy_examples(dir.path());

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use pinbatch::emulator::{
+use pinbatch_emulator::{
     AppliedFault, Emulator, EmulatorConfig, ImageRecord, MediaStatus, PinMediaRecord,
     parse_fault_spec, sha256_hex,
 };

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use pinbatch::emulator::{ImageRecord, PinMediaRecord, PinRecord, RecordedRequest};
+use pinbatch_emulator::{ImageRecord, PinMediaRecord, PinRecord, RecordedRequest};
 
 use crate::common::{TestEmulator, url_manifest};
 

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use pinbatch::emulator::{ImageRecord, MediaStatus, PinMediaRecord};
+use pinbatch_emulator::{ImageRecord, MediaStatus, PinMediaRecord};
 use predicates::prelude::*;
 
 use crate::common::TestEmulator;

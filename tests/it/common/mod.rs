@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use pinbatch::emulator::{Emulator, EmulatorConfig, parse_fault_spec};
+use pinbatch_emulator::{Emulator, EmulatorConfig, parse_fault_spec};
 
 /// Path of the official OpenAPI document: `PINBATCH_OPENAPI`, else
 /// `../shared/pinterest-openapi/openapi.json` next to the crate. Panics if it does not exist,

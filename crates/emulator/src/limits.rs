@@ -71,7 +71,7 @@ pub enum ResetFormat {
 
 /// The outcome of counting one write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct WriteQuota {
+pub struct WriteQuota {
     /// Whether the write may proceed.
     pub allowed: bool,
     /// `X-RateLimit-Limit`.
@@ -87,7 +87,7 @@ pub(crate) struct WriteQuota {
 }
 
 /// The running state of a [`WritePolicy`] and of a daily quota.
-pub(crate) struct WriteLimiter {
+pub struct WriteLimiter {
     policy: Policy,
     daily: Option<Daily>,
 }

@@ -559,7 +559,7 @@ mod tests {
                 .map(std::path::PathBuf::from)
                 .unwrap_or_else(|| {
                     Path::new(env!("CARGO_MANIFEST_DIR"))
-                        .join("../shared/pinterest-openapi/openapi.json")
+                        .join("../../../shared/pinterest-openapi/openapi.json")
                 });
             SpecValidator::load(&path)
                 .unwrap_or_else(|err| panic!("the OpenAPI document is needed: {err}"))

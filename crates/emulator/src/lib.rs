@@ -11,7 +11,7 @@
 //! drops the connection, so the client sees the socket close with no HTTP response at all.
 
 mod faults;
-pub(crate) mod limits;
+pub mod limits;
 mod openapi;
 mod record;
 mod routes;
