@@ -17,9 +17,9 @@ use super::reconcile::{self, Sought};
 use super::{Context, TaskError, TaskOutcome};
 use crate::api::retry::RetryState;
 use crate::api::types::{AiDisclosures, Pin, PinCreate, PinUpdate};
+use crate::apply::progress::PinOutcome;
 use crate::manifest::{AiDisclosure, PinSpec};
 use crate::plan::{self, Action};
-use crate::progress::PinOutcome;
 use crate::state::{Fingerprint, InFlight, Operation, PinState, PinStatus, Record, now_ms};
 
 /// Where a pin goes and what it will hold.

@@ -11,7 +11,9 @@
 //! and videos uploaded, and [`writer`] the thread that appends to the state file.
 
 mod create;
+pub(crate) mod import;
 mod media;
+pub(crate) mod progress;
 pub(crate) mod reconcile;
 mod twins;
 mod writer;
@@ -25,10 +27,10 @@ use futures::StreamExt as _;
 
 use crate::api::retry::RetryPolicy;
 use crate::api::{ApiClient, ApiError};
+use crate::apply::progress::{PinOutcome, PinResult, Reporter, Summary, pin_url};
 use crate::manifest::{Manifest, Media, PinSpec};
+use crate::plan::resolve::ResolvedBoards;
 use crate::plan::{Action, Plan, PlanOptions, PlannedPin};
-use crate::progress::{PinOutcome, PinResult, Reporter, Summary, pin_url};
-use crate::resolve::ResolvedBoards;
 use crate::state::{Record, StateError, StateFile, now_ms};
 use create::Target;
 use writer::StateWriter;
@@ -253,7 +255,7 @@ fn test_context(state: StateFile) -> (Context, writer::WriterThread) {
         plan_options: PlanOptions::default(),
         run_started_ms: now_ms(),
         stop: Arc::new(StopSignal::default()),
-        reporter: Arc::new(crate::progress::NoopReporter),
+        reporter: Arc::new(crate::apply::progress::NoopReporter),
         claimed: Mutex::new(HashMap::new()),
         stop_error: Mutex::new(None),
         sandbox: false,
@@ -781,7 +783,7 @@ mod tests {
         let environment = Environment::resolve(false, Some(&emulator.base_url())).unwrap();
         let mut client_config = ClientConfig::new(environment.clone());
         client_config.credentials = Some(Credentials {
-            access_token: crate::credentials::SecretString::new(token),
+            access_token: crate::auth::SecretString::new(token),
             expires_at: None,
             refresh: None,
             sink: None,
@@ -792,7 +794,7 @@ mod tests {
             .iter()
             .map(|pin| (pin.board.clone(), pin.section.clone()))
             .collect();
-        let boards = crate::resolve::survey(&client, &manifest, &needed, false)
+        let boards = crate::plan::resolve::survey(&client, &manifest, &needed, false)
             .await
             .unwrap()
             .create_missing(&client, |_| {})
@@ -815,7 +817,7 @@ mod tests {
                 request_timeout: Duration::from_secs(5),
                 plan: PlanOptions::default(),
             },
-            reporter: Arc::new(crate::progress::NoopReporter),
+            reporter: Arc::new(crate::apply::progress::NoopReporter),
             stop: Arc::new(StopSignal::default()),
             sandbox: true,
         };

@@ -7,15 +7,15 @@ use anyhow::Context as _;
 
 use crate::api::ledger::Ledger;
 use crate::api::{ApiClient, Environment};
+use crate::apply::progress::Reporter;
 use crate::apply::{ExecuteOptions, Executor, StopReason, StopSignal, execute};
 use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat};
 use crate::commands::common::{self, load_manifest};
-use crate::exit::{ExitStatus, Fatal};
+use crate::commands::exit::{ExitStatus, Fatal};
+use crate::commands::settings::{ClientOptions, GlobalSettings, api_failure};
 use crate::manifest::Manifest;
+use crate::plan::resolve;
 use crate::plan::{self, PlanOptions};
-use crate::progress::Reporter;
-use crate::resolve;
-use crate::settings::{ClientOptions, GlobalSettings, api_failure};
 use crate::state::{self, StateFile};
 use crate::ui::reporter::{self, summary_text};
 use pinbatch_emulator::{Emulator, EmulatorConfig};
@@ -108,12 +108,7 @@ async fn rehearse(
         &state_path,
         &environment,
         None,
-        || {
-            settings.client_with_token(
-                crate::credentials::SecretString::new(token.clone()),
-                options,
-            )
-        },
+        || settings.client_with_token(crate::auth::SecretString::new(token.clone()), options),
     )
     .await;
     let snapshot = emulator.snapshot();
@@ -211,7 +206,7 @@ async fn apply(
     drop(state);
 
     if let Some(report) = &args.report {
-        crate::ui::report::write_report(report, &execution.results)?;
+        crate::render::report::write_report(report, &execution.results)?;
     }
     if args.format == OutputFormat::Human && !global.quiet {
         eprintln!("{}", summary_text(&execution.summary));
@@ -228,7 +223,7 @@ async fn apply(
                     .stop_error
                     .unwrap_or_else(|| "the access token was rejected".to_owned()),
             )
-            .with_hint(crate::settings::LOGIN_HINT)
+            .with_hint(crate::commands::settings::LOGIN_HINT)
             .into());
         }
         StopReason::Spam => {

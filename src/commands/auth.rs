@@ -10,12 +10,12 @@ use tokio::net::TcpListener;
 
 use crate::api::AppCredentials;
 use crate::api::oauth::{self, DEFAULT_SCOPES, SECRET_SCOPES};
+use crate::auth::{self, SecretString};
 use crate::cli::{
     AuthCommand, AuthLoginArgs, AuthRefreshArgs, AuthStatusArgs, GlobalArgs, StatusFormat,
 };
-use crate::credentials::{self, SecretString};
-use crate::exit::{ExitStatus, Fatal};
-use crate::settings::{
+use crate::commands::exit::{ExitStatus, Fatal};
+use crate::commands::settings::{
     ClientOptions, GlobalSettings, api_failure, stored_token_from, timestamp_text,
 };
 
@@ -47,12 +47,12 @@ async fn login(
         .app_id
         .clone()
         .filter(|id| !id.trim().is_empty())
-        .ok_or_else(|| app_missing("id", "--app-id", credentials::APP_ID_ENV))?;
+        .ok_or_else(|| app_missing("id", "--app-id", auth::APP_ID_ENV))?;
     let app_secret = args
         .app_secret
         .clone()
         .filter(|secret| !secret.is_empty())
-        .ok_or_else(|| app_missing("secret", "--app-secret", credentials::APP_SECRET_ENV))?;
+        .ok_or_else(|| app_missing("secret", "--app-secret", auth::APP_SECRET_ENV))?;
     let app = AppCredentials {
         app_id,
         app_secret: SecretString::new(app_secret),
@@ -281,7 +281,7 @@ async fn status(settings: &GlobalSettings, args: &AuthStatusArgs) -> anyhow::Res
     };
     let refreshable = credentials.refresh.is_some();
     let stored = match source {
-        crate::credentials::TokenSource::Store(_) => settings.stored_token()?,
+        crate::auth::TokenSource::Store(_) => settings.stored_token()?,
         _ => None,
     };
     let account = settings
@@ -327,14 +327,14 @@ async fn status(settings: &GlobalSettings, args: &AuthStatusArgs) -> anyhow::Res
                     .map(|s| s.join(","))
                     .unwrap_or_else(unknown)
             );
-            let now = credentials::unix_seconds(SystemTime::now());
+            let now = auth::unix_seconds(SystemTime::now());
             let when = |at: Option<u64>| match at {
                 None => unknown(),
                 Some(at) if at <= now => format!("{} (expired)", timestamp_text(at)),
                 Some(at) => format!(
                     "{} (in {})",
                     timestamp_text(at),
-                    credentials::rough_duration(at - now)
+                    auth::rough_duration(at - now)
                 ),
             };
             println!(
@@ -385,7 +385,7 @@ async fn refresh(
         .into());
     };
     if let Some(at) = stored.refresh_token_expires_at
-        && at <= credentials::unix_seconds(SystemTime::now())
+        && at <= auth::unix_seconds(SystemTime::now())
     {
         return Err(Fatal::new(
             ExitStatus::Auth,

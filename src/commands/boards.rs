@@ -10,8 +10,8 @@ use crate::cli::{
     BoardsCommand, BoardsCreateArgs, GlobalArgs, ListFormat, NetworkArgs, PrivacyArg,
     SectionsCommand, SectionsListArgs,
 };
-use crate::exit::ExitStatus;
-use crate::settings::{ClientOptions, GlobalSettings, api_failure};
+use crate::commands::exit::ExitStatus;
+use crate::commands::settings::{ClientOptions, GlobalSettings, api_failure};
 
 /// Runs a `boards` subcommand.
 pub async fn run(global: &GlobalArgs, command: &BoardsCommand) -> anyhow::Result<ExitStatus> {

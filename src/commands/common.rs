@@ -8,10 +8,10 @@ use serde::Serialize;
 use unicode_width::UnicodeWidthStr as _;
 
 use crate::cli::{GlobalArgs, ManifestArgs, OutputFormat};
-use crate::exit::{ExitStatus, Fatal};
+use crate::commands::exit::{ExitStatus, Fatal};
 use crate::manifest::{self, Manifest, PublishZone, diagnostic};
+use crate::plan::resolve::Survey;
 use crate::plan::{self, Action, Plan, PlanOptions};
-use crate::resolve::Survey;
 use crate::state::{self, StateError};
 
 /// A valid manifest and the time zone its local publish times were read in.
@@ -29,7 +29,7 @@ pub fn load_manifest(
     input: &ManifestArgs,
     global: &GlobalArgs,
 ) -> anyhow::Result<Option<Loaded>> {
-    let options = crate::settings::load_options(input)?;
+    let options = crate::commands::settings::load_options(input)?;
     let outcome = manifest::load_with(path, &options);
     let text = diagnostic::render_human(
         &outcome.diagnostics,

@@ -3,7 +3,7 @@
 use clap::CommandFactory as _;
 
 use crate::cli::{Cli, CompletionsArgs};
-use crate::exit::ExitStatus;
+use crate::commands::exit::ExitStatus;
 
 /// Prints the completion script for the shell on stdout.
 pub fn run(args: &CompletionsArgs) -> anyhow::Result<ExitStatus> {

@@ -3,7 +3,7 @@
 use anyhow::Context as _;
 
 use crate::cli::EmulatorArgs;
-use crate::exit::{ExitStatus, Fatal};
+use crate::commands::exit::{ExitStatus, Fatal};
 use pinbatch_emulator::{Emulator, EmulatorConfig};
 
 /// Starts the emulator, prints how to use it, and serves until Ctrl-C (a normal stop: exit 0).

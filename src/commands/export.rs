@@ -3,11 +3,11 @@
 //! What the bulk CSV cannot hold is reported as warnings on stderr (hidden by `-q`); the export
 //! still succeeds.
 
-use crate::atomic::{self, Access, Existing};
 use crate::cli::{ExportArgs, GlobalArgs};
 use crate::commands::common::{self, load_manifest};
-use crate::exit::{ExitStatus, Fatal};
-use crate::export::{self, MAX_ROWS_PER_FILE};
+use crate::commands::exit::{ExitStatus, Fatal};
+use crate::fs::atomic::{self, Access, Existing};
+use crate::render::export::{self, MAX_ROWS_PER_FILE};
 
 /// Runs `export`.
 pub fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<ExitStatus> {

@@ -10,13 +10,13 @@ use anyhow::Context as _;
 
 use crate::api::ApiClient;
 use crate::api::types::Pin;
+use crate::apply::import::{self, Decision, Wanted};
 use crate::cli::{GlobalArgs, ImportArgs};
 use crate::commands::common::{self, load_manifest};
-use crate::exit::{ExitStatus, Fatal};
-use crate::import::{self, Decision, Wanted};
+use crate::commands::exit::{ExitStatus, Fatal};
+use crate::commands::settings::{ClientOptions, GlobalSettings, api_failure};
 use crate::manifest::{Manifest, PinSpec};
-use crate::resolve::{self, ResolveProblem};
-use crate::settings::{ClientOptions, GlobalSettings, api_failure};
+use crate::plan::resolve::{self, ResolveProblem};
 use crate::state::{self, PinState, PinStatus, Record, StateFile, StateSnapshot, now_ms};
 
 /// Runs `import`.

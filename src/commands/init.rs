@@ -6,11 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::atomic::{self, Access, AtomicError, Existing};
 use crate::cli::{GlobalArgs, InitArgs};
-use crate::exit::{ExitStatus, Fatal};
-use crate::scaffold::{self, ManifestFormat, MediaKind, Scan};
-use crate::settings::{ClientOptions, GlobalSettings};
+use crate::commands::exit::{ExitStatus, Fatal};
+use crate::commands::settings::{ClientOptions, GlobalSettings};
+use crate::fs::atomic::{self, Access, AtomicError, Existing};
+use crate::manifest::scaffold::{self, ManifestFormat, MediaKind, Scan};
 
 /// What `init` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +93,7 @@ pub async fn run(global: &GlobalArgs, args: &InitArgs) -> anyhow::Result<ExitSta
                     Err(why) => eprintln!("The board column has no drop-down: {why}."),
                 }
             }
-            crate::template::render(
+            crate::render::template::render(
                 &scan,
                 args.board.as_deref(),
                 boards.as_deref().unwrap_or_default(),

@@ -6,6 +6,7 @@ pub mod boards;
 mod common;
 mod completions;
 mod emulator;
+pub mod exit;
 mod export;
 mod import;
 mod init;
@@ -13,11 +14,12 @@ mod pins;
 mod plan;
 mod preview;
 mod schema;
+pub(crate) mod settings;
 mod status;
 mod validate;
 
 use crate::cli::{Cli, Command};
-use crate::exit::ExitStatus;
+use crate::commands::exit::ExitStatus;
 
 /// Runs the subcommand named on the command line.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {

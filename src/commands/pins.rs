@@ -14,10 +14,10 @@ use crate::api::ApiClient;
 use crate::api::types::{Pin, largest_image};
 use crate::apply::reconcile::parse_created_at;
 use crate::cli::{GlobalArgs, ListFormat, PinsCommand, PinsDeleteArgs, PinsGetArgs, PinsListArgs};
-use crate::exit::{ExitStatus, Fatal};
+use crate::commands::exit::{ExitStatus, Fatal};
+use crate::commands::settings::{ClientOptions, GlobalSettings, api_failure};
 use crate::manifest::BoardRef;
-use crate::resolve::{self, LookupError};
-use crate::settings::{ClientOptions, GlobalSettings, api_failure};
+use crate::plan::resolve::{self, LookupError};
 
 /// Runs a `pins` subcommand.
 pub async fn run(global: &GlobalArgs, command: &PinsCommand) -> anyhow::Result<ExitStatus> {
@@ -231,7 +231,7 @@ impl<'a> PinRow<'a> {
                 .and_then(|id| sections.get(id))
                 .map(String::as_str),
             ai_disclosures: labels(pin),
-            url: crate::progress::pin_url(&pin.id),
+            url: crate::apply::progress::pin_url(&pin.id),
         }
     }
 }

@@ -5,11 +5,11 @@ use crate::api::error::local_time;
 use crate::api::ledger::{Ledger, LedgerEntry};
 use crate::cli::{GlobalArgs, PlanArgs};
 use crate::commands::common::{self, load_manifest};
-use crate::exit::ExitStatus;
+use crate::commands::exit::ExitStatus;
+use crate::commands::settings::{ClientOptions, GlobalSettings, api_failure};
 use crate::linkcheck::{self, LinkCheckOptions};
+use crate::plan::resolve;
 use crate::plan::{self, PlanOptions};
-use crate::resolve;
-use crate::settings::{ClientOptions, GlobalSettings, api_failure};
 use crate::state;
 
 /// What the account's last known write budget (from earlier runs, see `api::ledger`) says of

@@ -3,16 +3,16 @@
 //! The page is written even when the manifest has problems: they are shown on the pins they
 //! concern. Exit 0 once the page is written; the manifest's validity is `validate`'s job.
 
-use crate::atomic::{self, Access, Existing};
 use crate::cli::{GlobalArgs, PreviewArgs};
-use crate::exit::{ExitStatus, Fatal};
+use crate::commands::exit::{ExitStatus, Fatal};
+use crate::fs::atomic::{self, Access, Existing};
 use crate::manifest::{self, Manifest};
-use crate::preview::{self, PreviewInput};
+use crate::render::preview::{self, PreviewInput};
 use crate::{linkcheck, state};
 
 /// Runs `preview`.
 pub fn run(global: &GlobalArgs, args: &PreviewArgs) -> anyhow::Result<ExitStatus> {
-    let mut options = crate::settings::load_options(&args.input)?;
+    let mut options = crate::commands::settings::load_options(&args.input)?;
     options.keep_rejected = true;
     let mut outcome = manifest::load_with(&args.manifest, &options);
     let mut manifest = outcome

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use crate::exit::ExitStatus;
+use crate::commands::exit::ExitStatus;
 use crate::manifest::schema::manifest_schema_json;
 
 /// Prints the schema on stdout (the same text as `schemas/manifest.schema.json`).

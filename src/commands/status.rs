@@ -5,10 +5,10 @@ use std::io::Write as _;
 
 use serde::Serialize;
 
+use crate::apply::progress::pin_url;
 use crate::cli::{GlobalArgs, OutputFormat, StatusArgs};
 use crate::commands::common::{self, load_manifest};
-use crate::exit::ExitStatus;
-use crate::progress::pin_url;
+use crate::commands::exit::ExitStatus;
 use crate::state::{self, PinStatus};
 
 #[derive(Serialize)]

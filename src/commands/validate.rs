@@ -7,14 +7,14 @@
 use std::io::Write;
 
 use crate::cli::{DiagnosticFormat, GlobalArgs, ValidateArgs};
-use crate::exit::ExitStatus;
+use crate::commands::exit::ExitStatus;
 use crate::linkcheck::{self, LinkCheckOptions};
 use crate::manifest::diagnostic::{self, Diagnostic, Tally};
 use crate::manifest::{self, LoadOutcome};
 
 /// Validates every manifest and prints all diagnostics at once.
 pub async fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
-    let mut options = crate::settings::load_options(&args.input)?;
+    let mut options = crate::commands::settings::load_options(&args.input)?;
     // Link checks look at the pins that passed even when others did not.
     options.keep_rejected = true;
     let mut outcomes: Vec<(String, LoadOutcome)> = Vec::with_capacity(args.manifests.len());

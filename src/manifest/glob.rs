@@ -5,7 +5,7 @@ use std::path::Path;
 
 use globset::GlobBuilder;
 
-use crate::walk::Hidden;
+use crate::fs::walk::Hidden;
 
 /// What the placeholders stand for, for one matched file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +90,7 @@ pub(crate) fn expand(pattern: &str, base_dir: &Path) -> Result<Vec<GlobMatch>, S
     } else {
         base_dir.join(&root_rel)
     };
-    let mut found: Vec<String> = crate::walk::files(&root, Hidden::Include)
+    let mut found: Vec<String> = crate::fs::walk::files(&root, Hidden::Include)
         .into_iter()
         .map(|rel| match root_rel.as_str() {
             "" => rel,

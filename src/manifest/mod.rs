@@ -15,6 +15,7 @@ mod glob;
 pub mod keys;
 pub mod model;
 pub mod raw;
+pub(crate) mod scaffold;
 pub mod schema;
 mod suggest;
 pub(crate) mod table;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use crate::progress::{PinOutcome, PinResult, Reporter, Summary};
+use crate::apply::progress::{PinOutcome, PinResult, Reporter, Summary};
 
 /// How much the human reporters print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 
+use crate::apply::progress::pin_url;
 use crate::manifest::{
     Diagnostic, ImageSource, Manifest, Media, PinDraft, PinSpec, Position, PublishZone, Severity,
     VideoCover,
 };
-use crate::progress::pin_url;
 use crate::state::{PinStatus, StateSnapshot};
 
 /// The longest side of an embedded thumbnail, in pixels.

@@ -734,7 +734,7 @@ impl StateFile {
     }
 }
 
-/// Writes `snapshot` as a fresh compact file (see [`crate::atomic`]), keeping the previous file
+/// Writes `snapshot` as a fresh compact file (see [`crate::fs::atomic`]), keeping the previous file
 /// as `.backup` when `keep_backup`.
 fn rewrite(path: &Path, snapshot: &StateSnapshot, keep_backup: bool) -> Result<(), StateError> {
     let io_error = |action: &'static str| {
@@ -758,14 +758,14 @@ fn rewrite(path: &Path, snapshot: &StateSnapshot, keep_backup: bool) -> Result<(
         backup.push(".backup");
         fs::copy(path, PathBuf::from(backup)).map_err(io_error("back up"))?;
     }
-    crate::atomic::write(
+    crate::fs::atomic::write(
         path,
         &buffer,
-        crate::atomic::Access::Shared,
-        crate::atomic::Existing::Replace,
+        crate::fs::atomic::Access::Shared,
+        crate::fs::atomic::Existing::Replace,
     )
     .map_err(|err| match err {
-        crate::atomic::AtomicError::Io { source, .. } => io_error("replace")(source),
+        crate::fs::atomic::AtomicError::Io { source, .. } => io_error("replace")(source),
         other => io_error("replace")(io::Error::other(other.to_string())),
     })
 }

@@ -360,7 +360,7 @@ impl TokenStore {
         Ok(existed)
     }
 
-    /// Writes the store atomically and private to its owner (see [`crate::atomic`]).
+    /// Writes the store atomically and private to its owner (see [`crate::fs::atomic`]).
     pub fn save(&self, file: &TokenStoreFile) -> Result<(), CredentialsError> {
         let mut json =
             serde_json::to_vec_pretty(file).map_err(|err| CredentialsError::WriteStore {
@@ -368,16 +368,16 @@ impl TokenStore {
                 source: err.into(),
             })?;
         json.push(b'\n');
-        crate::atomic::write(
+        crate::fs::atomic::write(
             &self.path,
             &json,
-            crate::atomic::Access::Private,
-            crate::atomic::Existing::Replace,
+            crate::fs::atomic::Access::Private,
+            crate::fs::atomic::Existing::Replace,
         )
         .map_err(|err| CredentialsError::WriteStore {
             path: self.path.clone(),
             source: match err {
-                crate::atomic::AtomicError::Io { source, .. } => source,
+                crate::fs::atomic::AtomicError::Io { source, .. } => source,
                 other => std::io::Error::other(other.to_string()),
             },
         })

@@ -3,6 +3,8 @@
 //! No I/O and no API types here: the same function serves `plan --offline`, `plan`, `apply
 //! --dry-run` and `apply`, and is unit-tested on values alone.
 
+pub(crate) mod resolve;
+
 use sha2::{Digest, Sha256};
 
 use crate::manifest::{ImageSource, Manifest, Media, PinSpec, VideoCover};

@@ -12,12 +12,12 @@ use crate::api::{
     ApiClient, ApiError, AppCredentials, ClientConfig, Credentials, Environment,
     RefreshCredentials, StoredPair, TokenLock, TokenSink,
 };
-use crate::cli::{GlobalArgs, ManifestArgs, NetworkArgs};
-use crate::credentials::{
+use crate::auth::{
     self, ACCESS_TOKEN_ENV, APP_ID_ENV, APP_SECRET_ENV, CONFIG_DIR_ENV, LoginHealth, SecretString,
     StoredToken, TokenSource, TokenStore,
 };
-use crate::exit::{ExitStatus, Fatal};
+use crate::cli::{GlobalArgs, ManifestArgs, NetworkArgs};
+use crate::commands::exit::{ExitStatus, Fatal};
 
 /// The hint shown whenever no usable token exists.
 pub const LOGIN_HINT: &str =
@@ -100,7 +100,7 @@ impl GlobalSettings {
             })?;
         let non_empty = |name: &str| env(name).filter(|value| !value.trim().is_empty());
         let config_dir =
-            credentials::config_dir(non_empty(CONFIG_DIR_ENV).map(PathBuf::from).as_deref()).ok();
+            auth::config_dir(non_empty(CONFIG_DIR_ENV).map(PathBuf::from).as_deref()).ok();
         Ok(GlobalSettings {
             environment,
             token_file: global.token_file.clone(),
@@ -151,7 +151,7 @@ impl GlobalSettings {
     /// `PINTEREST_ACCESS_TOKEN`, then the token store (refreshable when app credentials exist).
     pub fn credentials(&self) -> anyhow::Result<Option<(Credentials, TokenSource)>> {
         if let Some(path) = &self.token_file {
-            let token = credentials::read_token_file(path)
+            let token = auth::read_token_file(path)
                 .map_err(|err| Fatal::new(ExitStatus::Auth, error_text(&err)))?;
             return Ok(Some((
                 Credentials::bearer(token),
@@ -177,9 +177,7 @@ impl GlobalSettings {
         let path = store.path().to_owned();
         let credentials = Credentials {
             access_token: stored.access_token.clone(),
-            expires_at: stored
-                .access_token_expires_at
-                .map(credentials::from_unix_seconds),
+            expires_at: stored.access_token_expires_at.map(auth::from_unix_seconds),
             refresh,
             sink: Some(Arc::new(StoreSink { store, origin })),
         };
@@ -215,7 +213,7 @@ impl GlobalSettings {
                         "warning: the stored refresh token for {} expires {} (in {}); after that pinbatch cannot renew the access token. Run `{}` to renew it, or `{login}` to log in again.",
                         self.environment,
                         timestamp_text(at),
-                        credentials::rough_duration(left),
+                        auth::rough_duration(left),
                         self.login_command("refresh"),
                     );
                 });
@@ -372,7 +370,7 @@ pub fn stored_token_from(
     previous: Option<&StoredToken>,
     now: SystemTime,
 ) -> StoredToken {
-    let now_secs = credentials::unix_seconds(now);
+    let now_secs = auth::unix_seconds(now);
     let scopes = match &tokens.scope {
         Some(scope) => scope
             .split([',', ' '])
@@ -413,7 +411,7 @@ struct StoreSink {
 struct LockedStore {
     store: TokenStore,
     origin: String,
-    _lock: Option<credentials::StoreLock>,
+    _lock: Option<auth::StoreLock>,
 }
 
 impl TokenSink for StoreSink {
@@ -437,9 +435,7 @@ impl TokenLock for LockedStore {
     fn stored(&self) -> Option<StoredPair> {
         let stored = self.store.get(&self.origin).ok().flatten()?;
         Some(StoredPair {
-            expires_at: stored
-                .access_token_expires_at
-                .map(credentials::from_unix_seconds),
+            expires_at: stored.access_token_expires_at.map(auth::from_unix_seconds),
             refresh_token: stored.refresh_token?,
             access_token: stored.access_token,
         })
@@ -617,7 +613,7 @@ mod tests {
             refresh_token_expires_in: Some(1000),
             ..TokenResponse::default()
         };
-        let now = credentials::from_unix_seconds(5000);
+        let now = auth::from_unix_seconds(5000);
         let entry = stored_token_from(&tokens, Some(&previous), now);
         assert_eq!(entry.access_token.expose(), "a2");
         assert_eq!(entry.refresh_token.unwrap().expose(), "r2");

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use globset::GlobBuilder;
 
+use crate::fs::paths::relative_reference;
+use crate::fs::walk::Hidden;
 use crate::manifest::files::{probe_image, probe_video};
-use crate::output::relative_reference;
-use crate::walk::Hidden;
 
 /// The files `init` picks up when no `--glob` is given (matched case-insensitively).
 pub const DEFAULT_GLOB: &str = "**/*.{jpg,jpeg,png,mp4,mov,m4v}";
@@ -67,7 +67,7 @@ pub struct Scan {
 
 /// Finds the files under `dir` whose path relative to `dir` matches `pattern` (`*` does not
 /// cross `/`, `**` does; case-insensitive), sorted, skipping hidden files and folders and
-/// following links as [`crate::walk`] does. Media
+/// following links as [`crate::fs::walk`] does. Media
 /// references are written relative to `manifest_dir`, the folder the manifest will be in.
 pub fn scan(dir: &Path, pattern: &str, manifest_dir: &Path) -> Result<Scan, ScaffoldError> {
     if !dir.is_dir() {
@@ -82,7 +82,7 @@ pub fn scan(dir: &Path, pattern: &str, manifest_dir: &Path) -> Result<Scan, Scaf
             message: err.kind().to_string(),
         })?
         .compile_matcher();
-    let matched: Vec<String> = crate::walk::files(dir, Hidden::Skip)
+    let matched: Vec<String> = crate::fs::walk::files(dir, Hidden::Skip)
         .into_iter()
         .filter(|rel| matcher.is_match(rel))
         .collect();

@@ -11,7 +11,7 @@ use rust_xlsxwriter::{
 };
 
 use crate::manifest::raw::{MAX_ALT_TEXT, MAX_DESCRIPTION, MAX_LINK, MAX_TITLE};
-use crate::scaffold::{MediaKind, Scan};
+use crate::manifest::scaffold::{MediaKind, Scan};
 
 /// The data sheet's name.
 pub const PINS_SHEET: &str = "Pins";
@@ -184,8 +184,8 @@ mod tests {
     use calamine::{Data, Reader as _};
 
     use super::*;
+    use crate::manifest::scaffold::FoundFile;
     use crate::manifest::table::NATIVE_COLUMNS;
-    use crate::scaffold::FoundFile;
 
     fn scan() -> Scan {
         Scan {

@@ -246,7 +246,7 @@ pub struct InitArgs {
     pub board: Option<String>,
 
     /// Which files to take, relative to DIR (case-insensitive; `*` stays in one folder, `**` crosses folders).
-    #[arg(long, value_name = "PATTERN", default_value = crate::scaffold::DEFAULT_GLOB)]
+    #[arg(long, value_name = "PATTERN", default_value = crate::manifest::scaffold::DEFAULT_GLOB)]
     pub glob: String,
 
     /// The manifest to write (.csv, .yaml, .yml or .xlsx; default DIR/pins.csv).

@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::fs::paths::relative_reference;
 use crate::manifest::{BoardRef, ImageSource, Manifest, Media, PinSpec, VideoCover};
-use crate::output::relative_reference;
 
 /// Pinterest's bulk-create header, in its order.
 pub const BULK_HEADER: [&str; 8] = [

@@ -36,5 +36,4 @@ pub fn init_logging(global: &GlobalArgs) {
 }
 
 pub(crate) mod links;
-pub(crate) mod report;
 pub(crate) mod reporter;

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use crate::progress::PinResult;
+use crate::apply::progress::PinResult;
 
 /// Writes `results` to `path` (`.json` = a JSON array, anything else CSV), atomically.
 pub fn write_report(path: &Path, results: &[PinResult]) -> anyhow::Result<()> {
@@ -34,11 +34,11 @@ pub fn write_report(path: &Path, results: &[PinResult]) -> anyhow::Result<()> {
         writer.flush()?;
         drop(writer);
     }
-    crate::atomic::write(
+    crate::fs::atomic::write(
         path,
         &buffer,
-        crate::atomic::Access::Shared,
-        crate::atomic::Existing::Replace,
+        crate::fs::atomic::Access::Shared,
+        crate::fs::atomic::Existing::Replace,
     )
     .with_context(|| format!("Cannot write report `{}`", path.display()))?;
     Ok(())
@@ -47,7 +47,7 @@ pub fn write_report(path: &Path, results: &[PinResult]) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::progress::PinOutcome;
+    use crate::apply::progress::PinOutcome;
 
     fn result() -> PinResult {
         PinResult {
