@@ -1224,7 +1224,7 @@ fn write_done_state(manifest: &Path, base_url: &str, board_id: &str) -> anyhow::
     let mut out = std::io::BufWriter::new(std::fs::File::create(default_state_path(manifest))?);
     serde_json::to_writer(&mut out, &snapshot.header)?;
     out.write_all(b"\n")?;
-    let now = pinbatch::state::now_ms();
+    let now = pinbatch::epoch::now_ms();
     for (i, pin) in manifest_data.pins.iter().enumerate() {
         let record = Record::Done {
             key: pin.key.clone(),

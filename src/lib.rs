@@ -23,11 +23,13 @@ mod apply;
 mod auth;
 pub mod cli;
 mod commands;
+pub mod epoch;
 mod fs;
 mod linkcheck;
 pub mod manifest;
 pub mod plan;
 mod render;
+mod secret;
 pub mod state;
 pub mod ui;
 

@@ -27,7 +27,7 @@ use crate::api::types::{
     Account, Board, BoardCreate, BoardSection, BookmarkTrail, ErrorBody, MediaStatus, MediaUpload,
     Page, Pin, PinCreate, PinUpdate, TokenResponse,
 };
-use crate::auth::SecretString;
+use crate::secret::SecretString;
 
 /// Items per page asked for on list calls (Pinterest's maximum).
 pub const PAGE_SIZE: u32 = 250;

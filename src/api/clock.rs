@@ -7,7 +7,7 @@
 //! the answer. So the offset (server minus local) lies in an interval; every response narrows it.
 
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// Bounds on the server's clock minus this machine's, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,8 +57,8 @@ impl ServerClock {
         };
         let seen = OffsetBounds::from_response(
             timestamp.as_millisecond(),
-            epoch_ms(sent),
-            epoch_ms(received),
+            crate::epoch::millis(sent),
+            crate::epoch::millis(received),
         );
         if let Ok(mut bounds) = self.bounds.lock() {
             *bounds = Some(match *bounds {
@@ -71,13 +71,6 @@ impl ServerClock {
     /// The bounds so far; `None` before any response carried a readable `Date`.
     pub fn offset(&self) -> Option<OffsetBounds> {
         self.bounds.lock().ok().and_then(|bounds| *bounds)
-    }
-}
-
-fn epoch_ms(time: SystemTime) -> i64 {
-    match time.duration_since(UNIX_EPOCH) {
-        Ok(after) => i64::try_from(after.as_millis()).unwrap_or(i64::MAX),
-        Err(before) => -i64::try_from(before.duration().as_millis()).unwrap_or(i64::MAX),
     }
 }
 
@@ -101,7 +94,7 @@ mod tests {
 
     #[test]
     fn responses_narrow_the_estimate_and_a_reset_clock_starts_it_afresh() {
-        let at = |ms: u64| UNIX_EPOCH + std::time::Duration::from_millis(ms);
+        let at = |ms: u64| std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
         let clock = ServerClock::default();
         assert_eq!(clock.offset(), None);
         clock.observe("Wed, 02 Dec 2026 06:05:10 GMT", at(0), at(0));

@@ -405,8 +405,7 @@ impl GateState {
                 .sharing_since
                 .is_some_and(|since| to_instant(seen) >= since)
         {
-            let at =
-                SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(until).unwrap_or(0));
+            let at = crate::epoch::from_millis(until.max(0));
             self.exhausted_until = Some(self.exhausted_until.map_or(at, |known| known.max(at)));
         }
         self.sends.retain(|send| send.ticket.is_some());
@@ -437,10 +436,8 @@ impl GateState {
             entry.pause_until_ms =
                 Some(entry.pause_until_ms.map_or(until, |known| known.max(until)));
         }
-        if let (Some(until), Some(seen)) = (self.exhausted_until, self.exhausted_seen)
-            && let Ok(after) = until.duration_since(SystemTime::UNIX_EPOCH)
-        {
-            entry.exhausted_until_ms = Some(i64::try_from(after.as_millis()).unwrap_or(i64::MAX));
+        if let (Some(until), Some(seen)) = (self.exhausted_until, self.exhausted_seen) {
+            entry.exhausted_until_ms = Some(crate::epoch::millis(until).max(0));
             entry.exhausted_seen_ms = Some(to_ms(seen));
         }
         entry.sends.retain(|send| send.pid != own);
@@ -531,7 +528,7 @@ impl RateGate {
             ledger,
             pid: std::process::id(),
             base: Instant::now(),
-            base_ms: unix_ms(SystemTime::now()),
+            base_ms: crate::epoch::millis(SystemTime::now()),
             warned: std::sync::atomic::AtomicBool::new(false),
         };
         if let Ok(mut state) = self.state.lock() {
@@ -673,13 +670,6 @@ impl RateGate {
             state.sent(ticket, now);
         });
     }
-}
-
-fn unix_ms(at: SystemTime) -> i64 {
-    at.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |after| {
-            i64::try_from(after.as_millis()).unwrap_or(i64::MAX)
-        })
 }
 
 #[cfg(test)]

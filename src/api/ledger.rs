@@ -169,7 +169,7 @@ fn update_locked(
     f: impl FnOnce(&mut LedgerEntry),
 ) -> std::io::Result<()> {
     let mut ledger = read_file(file);
-    let now = now_ms();
+    let now = crate::epoch::now_ms();
     let entry = ledger.accounts.entry(key.to_owned()).or_default();
     f(entry);
     entry.updated_ms = now;
@@ -206,14 +206,6 @@ fn read_file(file: &mut File) -> LedgerFile {
         .unwrap_or_default()
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |after| {
-            i64::try_from(after.as_millis()).unwrap_or(i64::MAX)
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,7 +215,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let alice = Ledger::new(dir.path(), "https://api.pinterest.com", "1");
         let bob = Ledger::new(dir.path(), "https://api.pinterest.com", "2");
-        let now = now_ms();
+        let now = crate::epoch::now_ms();
         alice
             .update(|entry| {
                 entry.limit = Some(20);
@@ -263,7 +255,7 @@ mod tests {
                                 entry.limit = Some(1000);
                                 entry.window_ms = Some(60_000);
                                 entry.sends.push(LedgerSend {
-                                    at_ms: now_ms(),
+                                    at_ms: crate::epoch::now_ms(),
                                     pid,
                                 });
                             })
@@ -286,7 +278,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Ledger::new(dir.path(), "o", "a");
         let send = LedgerSend {
-            at_ms: now_ms(),
+            at_ms: crate::epoch::now_ms(),
             pid: 1,
         };
         ledger
@@ -302,7 +294,7 @@ mod tests {
     fn only_the_writes_that_can_matter_are_kept() {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Ledger::new(dir.path(), "o", "a");
-        let now = now_ms();
+        let now = crate::epoch::now_ms();
         let sends = |n: i64| -> Vec<LedgerSend> {
             (0..n)
                 .map(|i| LedgerSend {

@@ -2,7 +2,7 @@
 //! The token exchange itself (`POST /v5/oauth/token`) is sent by [`crate::api::ApiClient`].
 
 use crate::api::environment::Environment;
-use crate::auth::SecretString;
+use crate::secret::SecretString;
 
 /// Pinterest's authorize page for production and the sandbox.
 pub const PINTEREST_AUTHORIZE_URL: &str = "https://www.pinterest.com/oauth/";

@@ -18,9 +18,10 @@ use super::{Context, TaskError, TaskOutcome};
 use crate::api::retry::RetryState;
 use crate::api::types::{AiDisclosures, Pin, PinCreate, PinUpdate};
 use crate::apply::progress::PinOutcome;
+use crate::epoch::now_ms;
 use crate::manifest::{AiDisclosure, PinSpec};
 use crate::plan::{self, Action};
-use crate::state::{Fingerprint, InFlight, Operation, PinState, PinStatus, Record, now_ms};
+use crate::state::{Fingerprint, InFlight, Operation, PinState, PinStatus, Record};
 
 /// Where a pin goes and what it will hold.
 pub(super) struct Target {

@@ -28,10 +28,11 @@ use futures::StreamExt as _;
 use crate::api::retry::RetryPolicy;
 use crate::api::{ApiClient, ApiError};
 use crate::apply::progress::{PinOutcome, PinResult, Reporter, Summary, pin_url};
+use crate::epoch::now_ms;
 use crate::manifest::{Manifest, Media, PinSpec};
 use crate::plan::resolve::ResolvedBoards;
 use crate::plan::{Action, Plan, PlanOptions, PlannedPin};
-use crate::state::{Record, StateError, StateFile, now_ms};
+use crate::state::{Record, StateError, StateFile};
 use create::Target;
 use writer::StateWriter;
 
@@ -783,7 +784,7 @@ mod tests {
         let environment = Environment::resolve(false, Some(&emulator.base_url())).unwrap();
         let mut client_config = ClientConfig::new(environment.clone());
         client_config.credentials = Some(Credentials {
-            access_token: crate::auth::SecretString::new(token),
+            access_token: crate::secret::SecretString::new(token),
             expires_at: None,
             refresh: None,
             sink: None,

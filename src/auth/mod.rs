@@ -1,4 +1,4 @@
-//! Secrets and where they come from: `SecretString` (never printed), the access-token sources in
+//! Where the access token comes from: the access-token sources in
 //! precedence order (`--token-file`, `PINTEREST_ACCESS_TOKEN`, the token store), and the token
 //! store itself: `tokens.json` in the config directory, one entry per API origin, written
 //! atomically with mode 0600.
@@ -10,6 +10,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+use crate::secret::SecretString;
+
 /// Environment variable holding an access token.
 pub const ACCESS_TOKEN_ENV: &str = "PINTEREST_ACCESS_TOKEN";
 /// Environment variable overriding the config directory (token store).
@@ -20,35 +22,6 @@ pub const APP_ID_ENV: &str = "PINTEREST_APP_ID";
 pub const APP_SECRET_ENV: &str = "PINTEREST_APP_SECRET";
 /// File name of the token store inside the config directory.
 pub const TOKEN_STORE_FILE: &str = "tokens.json";
-
-/// A secret (token, app secret) whose `Debug` and `Display` never show the value.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct SecretString(String);
-
-impl SecretString {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        SecretString(value.into())
-    }
-
-    /// The secret value, for the one place that must send it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("(redacted)")
-    }
-}
-
-impl fmt::Display for SecretString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("(redacted)")
-    }
-}
 
 /// Where the access token in use came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,18 +120,6 @@ pub fn config_dir(override_dir: Option<&Path>) -> Result<PathBuf, CredentialsErr
         .ok_or(CredentialsError::NoConfigDir)
 }
 
-/// Seconds since the Unix epoch for `time` (0 before it).
-pub fn unix_seconds(time: SystemTime) -> u64 {
-    time.duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// The `SystemTime` of `seconds` since the Unix epoch.
-pub fn from_unix_seconds(seconds: u64) -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)
-}
-
 /// One stored login, for one API origin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredToken {
@@ -221,7 +182,7 @@ impl StoredToken {
     /// Whether this login still works at `now`, or is about to stop working. `can_refresh`
     /// says whether a refresh is possible here (a refresh token and the app's credentials).
     pub fn health(&self, now: SystemTime, can_refresh: bool) -> LoginHealth {
-        let now = unix_seconds(now);
+        let now = crate::epoch::seconds(now);
         if self.refresh_token.is_some()
             && let Some(at) = self.refresh_token_expires_at
         {
@@ -498,7 +459,7 @@ mod tests {
     #[test]
     fn a_login_warns_a_week_before_its_refresh_token_expires_and_stops_after() {
         let day = 86_400;
-        let now = from_unix_seconds(100 * day);
+        let now = crate::epoch::from_seconds(100 * day);
         let fine = login(Some(100 * day + 30 * day), Some(100 * day + 8 * day));
         assert_eq!(fine.health(now, true), LoginHealth::Fine);
         let soon = login(Some(100 * day + day), Some(100 * day + 7 * day));

@@ -108,7 +108,7 @@ async fn rehearse(
         &state_path,
         &environment,
         None,
-        || settings.client_with_token(crate::auth::SecretString::new(token.clone()), options),
+        || settings.client_with_token(crate::secret::SecretString::new(token.clone()), options),
     )
     .await;
     let snapshot = emulator.snapshot();

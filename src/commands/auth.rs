@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::api::AppCredentials;
 use crate::api::oauth::{self, DEFAULT_SCOPES, SECRET_SCOPES};
-use crate::auth::{self, SecretString};
+use crate::auth;
 use crate::cli::{
     AuthCommand, AuthLoginArgs, AuthRefreshArgs, AuthStatusArgs, GlobalArgs, StatusFormat,
 };
@@ -18,6 +18,7 @@ use crate::commands::exit::{ExitStatus, Fatal};
 use crate::commands::settings::{
     ClientOptions, GlobalSettings, api_failure, stored_token_from, timestamp_text,
 };
+use crate::secret::SecretString;
 
 /// Runs an `auth` subcommand.
 pub async fn run(global: &GlobalArgs, command: &AuthCommand) -> anyhow::Result<ExitStatus> {
@@ -327,7 +328,7 @@ async fn status(settings: &GlobalSettings, args: &AuthStatusArgs) -> anyhow::Res
                     .map(|s| s.join(","))
                     .unwrap_or_else(unknown)
             );
-            let now = auth::unix_seconds(SystemTime::now());
+            let now = crate::epoch::seconds(SystemTime::now());
             let when = |at: Option<u64>| match at {
                 None => unknown(),
                 Some(at) if at <= now => format!("{} (expired)", timestamp_text(at)),
@@ -385,7 +386,7 @@ async fn refresh(
         .into());
     };
     if let Some(at) = stored.refresh_token_expires_at
-        && at <= auth::unix_seconds(SystemTime::now())
+        && at <= crate::epoch::seconds(SystemTime::now())
     {
         return Err(Fatal::new(
             ExitStatus::Auth,

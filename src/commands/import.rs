@@ -15,9 +15,10 @@ use crate::cli::{GlobalArgs, ImportArgs};
 use crate::commands::common::{self, load_manifest};
 use crate::commands::exit::{ExitStatus, Fatal};
 use crate::commands::settings::{ClientOptions, GlobalSettings, api_failure};
+use crate::epoch::now_ms;
 use crate::manifest::{Manifest, PinSpec};
 use crate::plan::resolve::{self, ResolveProblem};
-use crate::state::{self, PinState, PinStatus, Record, StateFile, StateSnapshot, now_ms};
+use crate::state::{self, PinState, PinStatus, Record, StateFile, StateSnapshot};
 
 /// Runs `import`.
 pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus> {

@@ -21,7 +21,7 @@ fn duration_estimate(writes: usize, budget: Option<LedgerEntry>) -> String {
             "{writes_text}; no write budget known yet for this account (apply learns it from Pinterest's answers)"
         );
     };
-    let now_ms = crate::state::now_ms();
+    let now_ms = crate::epoch::now_ms();
     if let Some(until) = budget.exhausted_until_ms.filter(|until| *until > now_ms) {
         let until = std::time::UNIX_EPOCH
             + std::time::Duration::from_millis(u64::try_from(until).unwrap_or(0));

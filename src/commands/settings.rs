@@ -13,11 +13,12 @@ use crate::api::{
     RefreshCredentials, StoredPair, TokenLock, TokenSink,
 };
 use crate::auth::{
-    self, ACCESS_TOKEN_ENV, APP_ID_ENV, APP_SECRET_ENV, CONFIG_DIR_ENV, LoginHealth, SecretString,
-    StoredToken, TokenSource, TokenStore,
+    self, ACCESS_TOKEN_ENV, APP_ID_ENV, APP_SECRET_ENV, CONFIG_DIR_ENV, LoginHealth, StoredToken,
+    TokenSource, TokenStore,
 };
 use crate::cli::{GlobalArgs, ManifestArgs, NetworkArgs};
 use crate::commands::exit::{ExitStatus, Fatal};
+use crate::secret::SecretString;
 
 /// The hint shown whenever no usable token exists.
 pub const LOGIN_HINT: &str =
@@ -177,7 +178,9 @@ impl GlobalSettings {
         let path = store.path().to_owned();
         let credentials = Credentials {
             access_token: stored.access_token.clone(),
-            expires_at: stored.access_token_expires_at.map(auth::from_unix_seconds),
+            expires_at: stored
+                .access_token_expires_at
+                .map(crate::epoch::from_seconds),
             refresh,
             sink: Some(Arc::new(StoreSink { store, origin })),
         };
@@ -370,7 +373,7 @@ pub fn stored_token_from(
     previous: Option<&StoredToken>,
     now: SystemTime,
 ) -> StoredToken {
-    let now_secs = auth::unix_seconds(now);
+    let now_secs = crate::epoch::seconds(now);
     let scopes = match &tokens.scope {
         Some(scope) => scope
             .split([',', ' '])
@@ -435,7 +438,9 @@ impl TokenLock for LockedStore {
     fn stored(&self) -> Option<StoredPair> {
         let stored = self.store.get(&self.origin).ok().flatten()?;
         Some(StoredPair {
-            expires_at: stored.access_token_expires_at.map(auth::from_unix_seconds),
+            expires_at: stored
+                .access_token_expires_at
+                .map(crate::epoch::from_seconds),
             refresh_token: stored.refresh_token?,
             access_token: stored.access_token,
         })
@@ -613,7 +618,7 @@ mod tests {
             refresh_token_expires_in: Some(1000),
             ..TokenResponse::default()
         };
-        let now = auth::from_unix_seconds(5000);
+        let now = crate::epoch::from_seconds(5000);
         let entry = stored_token_from(&tokens, Some(&previous), now);
         assert_eq!(entry.access_token.expose(), "a2");
         assert_eq!(entry.refresh_token.unwrap().expose(), "r2");

@@ -1,0 +1,370 @@
+//! The lines of a state file and what each means for one pin: the [`Header`], the [`Record`]s
+//! appended after it, and [`PinState`], a key's state replayed from them.
+
+use serde::{Deserialize, Serialize};
+
+/// The first line of a state file: what history and which account it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    /// Always `"header"`; lets a reader recognise the file.
+    #[serde(rename = "type")]
+    pub kind: HeaderTag,
+    /// [`super::STATE_FORMAT_VERSION`] of the writer.
+    pub version: u32,
+    /// A random id fixed when the file was first created; survives compaction.
+    pub lineage: String,
+    /// The API origin the pins were created on (for example `https://api.pinterest.com`).
+    pub origin: String,
+    /// The account (user id) the pins belong to, once known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The account's username, for messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// When the file was first created, in milliseconds since the Unix epoch.
+    pub created_ms: i64,
+}
+
+/// The tag of the header line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeaderTag {
+    /// The only value.
+    Header,
+}
+
+/// A content fingerprint of a pin, split so the planner can tell what changed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// Title, description, link, alt text, dominant colour.
+    pub text: String,
+    /// Board and section.
+    pub placement: String,
+    /// Media references (and local file sizes).
+    pub media: String,
+    /// What a board listing shows of the pin and reconciliation matches on: title, description,
+    /// link and media kind. Empty in states written before it was recorded.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub identity: String,
+}
+
+/// What an attempt was trying to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// `POST /v5/pins`.
+    Create,
+    /// `PATCH /v5/pins/{id}`.
+    Update,
+    /// Delete the old pin, then create the new one.
+    Replace,
+    /// `DELETE /v5/pins/{id}` of an orphan.
+    Delete,
+}
+
+/// One line of the log after the header.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Record {
+    /// The account the state belongs to became known.
+    Account {
+        /// User id.
+        account: String,
+        /// Username.
+        username: String,
+    },
+    /// About to send a request whose effect must not be repeated blindly.
+    Attempt {
+        /// Pin key.
+        key: String,
+        /// What is being tried.
+        op: Operation,
+        /// When the attempt began, by this machine's clock (ms since epoch).
+        started_ms: i64,
+        /// The earliest the server's clock can have read when the attempt began, estimated from
+        /// its `Date` headers (ms since epoch): a pin found later on the board and created no
+        /// earlier than this may be the result of this attempt. `None` when no estimate existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        server_started_ms: Option<i64>,
+        /// The content being sent.
+        fingerprint: Fingerprint,
+        /// Resolved board id.
+        board_id: String,
+        /// Resolved section id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        section_id: Option<String>,
+    },
+    /// A video upload was registered; the media id is kept so it is not uploaded twice.
+    Media {
+        /// Pin key.
+        key: String,
+        /// The media id from `POST /v5/media`.
+        media_id: String,
+        /// The upload finished (the file was sent).
+        uploaded: bool,
+    },
+    /// The pin exists with this content (created, adopted after an unknown outcome, or updated).
+    Done {
+        /// Pin key.
+        key: String,
+        /// Pinterest's pin id.
+        pin_id: String,
+        /// The board it is on.
+        board_id: String,
+        /// The section it is in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        section_id: Option<String>,
+        /// The content it has.
+        fingerprint: Fingerprint,
+        /// Found on the board after an attempt of unknown outcome rather than confirmed by a response.
+        #[serde(default, skip_serializing_if = "is_false")]
+        adopted: bool,
+        /// When (ms since epoch).
+        at_ms: i64,
+    },
+    /// A create was sent but whether it created the pin is still unknown (its retries ran out,
+    /// the listing could not be read, or the run stopped while it settled). The attempt stays
+    /// in flight: the next run looks for the pin before anything else for this key.
+    Unknown {
+        /// Pin key.
+        key: String,
+        /// The last error, as shown to the user.
+        error: String,
+        /// When the outcome was last known to be unknown (ms since epoch): the settle window of
+        /// the next look at the listing starts here.
+        at_ms: i64,
+    },
+    /// The announced attempt had no effect: the run stopped while it waited for a request slot,
+    /// or the server refused it because the account's quota was used up. It is no longer in
+    /// flight.
+    Unsent {
+        /// Pin key.
+        key: String,
+    },
+    /// Everything the state knows about one key at once: what compaction writes.
+    Pin {
+        /// Pin key.
+        key: String,
+        /// The whole state of the key.
+        state: Box<PinState>,
+    },
+    /// The attempt failed for sure (the server answered with an error): nothing was created.
+    Failed {
+        /// Pin key.
+        key: String,
+        /// The error, as shown to the user (never containing a token).
+        error: String,
+        /// When (ms since epoch).
+        at_ms: i64,
+    },
+    /// The pin was deleted (an orphan pruned, or the old pin of a replace).
+    Deleted {
+        /// Pin key.
+        key: String,
+        /// When (ms since epoch).
+        at_ms: i64,
+    },
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+impl Record {
+    pub(super) fn key(&self) -> Option<&str> {
+        match self {
+            Record::Account { .. } => None,
+            Record::Attempt { key, .. }
+            | Record::Media { key, .. }
+            | Record::Done { key, .. }
+            | Record::Unknown { key, .. }
+            | Record::Unsent { key }
+            | Record::Pin { key, .. }
+            | Record::Failed { key, .. }
+            | Record::Deleted { key, .. } => Some(key),
+        }
+    }
+}
+
+/// Where a pin stands according to the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PinStatus {
+    /// Never attempted, or only failed attempts before anything existed.
+    Pending,
+    /// Exists on Pinterest with the recorded fingerprint.
+    Done,
+    /// The last attempt failed; nothing from it exists.
+    Failed,
+    /// Was deleted.
+    Deleted,
+}
+
+/// An attempt whose outcome was never recorded: the process stopped (or lost the connection)
+/// after it announced the request. The pin may or may not exist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InFlight {
+    /// What was tried.
+    pub op: Operation,
+    /// When it began, by this machine's clock (ms since epoch).
+    pub started_ms: i64,
+    /// The earliest server time at which it began, when the server's clock was estimated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_started_ms: Option<i64>,
+    /// When its outcome was last found unknown (ms since epoch); `None` when the process
+    /// stopped before it learnt anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_ms: Option<i64>,
+    /// The content that was being sent.
+    pub fingerprint: Fingerprint,
+    /// Board id it was sent to.
+    pub board_id: String,
+    /// Section id it was sent to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section_id: Option<String>,
+}
+
+/// Everything the state knows about one key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinState {
+    /// Current status.
+    pub status: PinStatus,
+    /// Pinterest's pin id, while the pin exists.
+    pub pin_id: Option<String>,
+    /// Board id of the existing pin.
+    pub board_id: Option<String>,
+    /// Section id of the existing pin.
+    pub section_id: Option<String>,
+    /// Registered video media id, if any.
+    pub media_id: Option<String>,
+    /// Whether that media's file was uploaded.
+    pub media_uploaded: bool,
+    /// The content of the existing pin.
+    pub fingerprint: Option<Fingerprint>,
+    /// Attempts made so far, over all runs.
+    pub attempts: u32,
+    /// The last error, when the last attempt failed or its outcome is unknown.
+    pub last_error: Option<String>,
+    /// An attempt of unknown outcome, to reconcile before anything else.
+    pub in_flight: Option<InFlight>,
+    /// Whether the pin was found on its board after an attempt of unknown outcome (adopted)
+    /// rather than confirmed by a response.
+    #[serde(default)]
+    pub adopted: bool,
+    /// Last change (ms since epoch).
+    pub updated_ms: i64,
+}
+
+impl PinState {
+    /// The state of a key never recorded.
+    pub fn new() -> PinState {
+        PinState {
+            status: PinStatus::Pending,
+            pin_id: None,
+            board_id: None,
+            section_id: None,
+            media_id: None,
+            media_uploaded: false,
+            fingerprint: None,
+            attempts: 0,
+            last_error: None,
+            in_flight: None,
+            adopted: false,
+            updated_ms: 0,
+        }
+    }
+
+    /// Whether the outcome of an attempt is unknown: the pin may or may not exist.
+    pub fn is_unknown(&self) -> bool {
+        self.in_flight.is_some()
+    }
+
+    pub(super) fn apply(&mut self, record: &Record) {
+        match record {
+            Record::Account { .. } => {}
+            Record::Attempt {
+                op,
+                started_ms,
+                server_started_ms,
+                fingerprint,
+                board_id,
+                section_id,
+                ..
+            } => {
+                self.attempts += 1;
+                self.in_flight = Some(InFlight {
+                    op: *op,
+                    started_ms: *started_ms,
+                    server_started_ms: *server_started_ms,
+                    ended_ms: None,
+                    fingerprint: fingerprint.clone(),
+                    board_id: board_id.clone(),
+                    section_id: section_id.clone(),
+                });
+                self.updated_ms = *started_ms;
+            }
+            Record::Media {
+                media_id, uploaded, ..
+            } => {
+                self.media_id = Some(media_id.clone());
+                self.media_uploaded = *uploaded;
+            }
+            Record::Done {
+                pin_id,
+                board_id,
+                section_id,
+                fingerprint,
+                adopted,
+                at_ms,
+                ..
+            } => {
+                self.status = PinStatus::Done;
+                self.pin_id = Some(pin_id.clone());
+                self.board_id = Some(board_id.clone());
+                self.section_id = section_id.clone();
+                self.fingerprint = Some(fingerprint.clone());
+                self.last_error = None;
+                self.in_flight = None;
+                self.adopted = *adopted;
+                self.updated_ms = *at_ms;
+            }
+            Record::Unknown { error, at_ms, .. } => {
+                self.last_error = Some(error.clone());
+                if let Some(in_flight) = &mut self.in_flight {
+                    in_flight.ended_ms = Some(*at_ms);
+                }
+                self.updated_ms = *at_ms;
+            }
+            Record::Unsent { .. } => {
+                self.attempts = self.attempts.saturating_sub(1);
+                self.in_flight = None;
+            }
+            Record::Pin { state, .. } => *self = (**state).clone(),
+            Record::Failed { error, at_ms, .. } => {
+                // A failed update or replace leaves the old pin as it was.
+                if self.status != PinStatus::Done {
+                    self.status = PinStatus::Failed;
+                }
+                self.last_error = Some(error.clone());
+                self.in_flight = None;
+                self.updated_ms = *at_ms;
+            }
+            Record::Deleted { at_ms, .. } => {
+                self.status = PinStatus::Deleted;
+                self.pin_id = None;
+                self.fingerprint = None;
+                self.media_id = None;
+                self.media_uploaded = false;
+                self.in_flight = None;
+                self.adopted = false;
+                self.updated_ms = *at_ms;
+            }
+        }
+    }
+}
+
+impl Default for PinState {
+    fn default() -> Self {
+        PinState::new()
+    }
+}

@@ -1,0 +1,271 @@
+//! The state file end to end: appends, reopening, torn and damaged lines, origins and
+//! accounts, the lock, compaction and in-flight attempts.
+
+use std::fs::{self, File};
+use std::path::Path;
+
+use super::journal::StateSnapshot;
+use super::*;
+
+fn fingerprint(text: &str) -> Fingerprint {
+    Fingerprint {
+        text: text.to_owned(),
+        placement: "p".to_owned(),
+        media: "m".to_owned(),
+        identity: "i".to_owned(),
+    }
+}
+
+fn attempt(key: &str) -> Record {
+    Record::Attempt {
+        key: key.to_owned(),
+        op: Operation::Create,
+        started_ms: 1000,
+        server_started_ms: Some(1200),
+        fingerprint: fingerprint("t"),
+        board_id: "1".to_owned(),
+        section_id: None,
+    }
+}
+
+fn done(key: &str, pin: &str) -> Record {
+    Record::Done {
+        key: key.to_owned(),
+        pin_id: pin.to_owned(),
+        board_id: "1".to_owned(),
+        section_id: None,
+        fingerprint: fingerprint("t"),
+        adopted: false,
+        at_ms: 2000,
+    }
+}
+
+#[test]
+fn nothing_is_appended_after_a_failed_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.state");
+    let mut state = StateFile::open(&path, "o").unwrap();
+    state.append(&[done("a", "11")]).unwrap();
+    let writable = std::mem::replace(&mut state.file, File::open(&path).unwrap());
+    assert!(state.append(&[attempt("b")]).is_err());
+    state.file = writable;
+    let err = state.append(&[attempt("c")]).unwrap_err();
+    assert!(err.to_string().contains("m.state"), "{err}");
+    drop(state);
+    let snapshot = load(&path).unwrap().unwrap();
+    assert_eq!(
+        snapshot.pins.len(),
+        1,
+        "only the record written before the failure"
+    );
+}
+
+#[test]
+fn default_path_sits_beside_the_manifest() {
+    assert_eq!(
+        default_state_path(Path::new("dir/pins.yaml")),
+        PathBuf::from("dir/pins.yaml.state")
+    );
+}
+
+#[test]
+fn records_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.state");
+    {
+        let mut state = StateFile::open(&path, "http://127.0.0.1:1").unwrap();
+        state
+            .append(&[attempt("a"), done("a", "11"), attempt("b")])
+            .unwrap();
+    }
+    let snapshot = load(&path).unwrap().unwrap();
+    let a = snapshot.pin("a").unwrap();
+    assert_eq!(a.status, PinStatus::Done);
+    assert_eq!(a.pin_id.as_deref(), Some("11"));
+    assert_eq!(a.attempts, 1);
+    let b = snapshot.pin("b").unwrap();
+    assert_eq!(b.status, PinStatus::Pending);
+    assert!(
+        b.in_flight.is_some(),
+        "an attempt with no outcome is in flight"
+    );
+}
+
+#[test]
+fn a_torn_last_line_is_ignored_and_repaired_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.state");
+    {
+        let mut state = StateFile::open(&path, "o").unwrap();
+        state.append(&[done("a", "11")]).unwrap();
+    }
+    let mut bytes = fs::read(&path).unwrap();
+    bytes.extend_from_slice(br#"{"type":"done","key":"b","pin"#);
+    fs::write(&path, &bytes).unwrap();
+    let snapshot = load(&path).unwrap().unwrap();
+    assert!(snapshot.torn_tail);
+    assert!(snapshot.pin("b").is_none());
+    let mut state = StateFile::open(&path, "o").unwrap();
+    state.append(&[done("c", "12")]).unwrap();
+    drop(state);
+    let snapshot = load(&path).unwrap().unwrap();
+    assert!(!snapshot.torn_tail);
+    assert_eq!(snapshot.pins.len(), 2);
+}
+
+#[test]
+fn a_damaged_middle_line_is_an_error_not_a_fresh_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.state");
+    {
+        let mut state = StateFile::open(&path, "o").unwrap();
+        state.append(&[done("a", "11"), done("b", "12")]).unwrap();
+    }
+    let text = fs::read_to_string(&path)
+        .unwrap()
+        .replacen("\"b\"", "\"b", 1);
+    fs::write(&path, text).unwrap();
+    let err = StateFile::open(&path, "o").unwrap_err();
+    assert!(matches!(err, StateError::Corrupt { line: 3, .. }), "{err}");
+    assert!(err.to_string().contains("line 3"));
+}
+
+#[test]
+fn another_origin_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.state");
+    drop(StateFile::open(&path, "https://api-sandbox.pinterest.com").unwrap());
+    let err = StateFile::open(&path, "https://api.pinterest.com").unwrap_err();
+    assert!(matches!(err, StateError::WrongOrigin { .. }));
+}
+
+#[test]
+fn another_account_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.state");
+    {
+        let mut state = StateFile::open(&path, "o").unwrap();
+        state.check_account("1", "alice").unwrap();
+    }
+    let mut state = StateFile::open(&path, "o").unwrap();
+    state.check_account("1", "alice").unwrap();
+    let err = state.check_account("2", "bob").unwrap_err();
+    assert!(err.to_string().contains("alice"), "{err}");
+}
+
+#[test]
+fn a_second_open_is_refused_while_the_first_holds_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.state");
+    let _first = StateFile::open(&path, "o").unwrap();
+    let err = StateFile::open(&path, "o").unwrap_err();
+    assert!(matches!(err, StateError::Locked { .. }));
+    assert!(
+        err.to_string().contains(&std::process::id().to_string()),
+        "{err}"
+    );
+}
+
+#[test]
+fn compaction_keeps_every_field_of_every_pin_and_a_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.state");
+    {
+        let mut state = StateFile::open(&path, "o").unwrap();
+        state.check_account("1", "alice").unwrap();
+        for _ in 0..700 {
+            state.append(&[attempt("a"), done("a", "11")]).unwrap();
+        }
+        // A failed update leaves the pin done, with its error.
+        state
+            .append(&[
+                attempt("a"),
+                Record::Failed {
+                    key: "a".to_owned(),
+                    error: "PATCH refused".to_owned(),
+                    at_ms: 3000,
+                },
+            ])
+            .unwrap();
+        // An unknown outcome after its retries ran out.
+        state
+            .append(&[
+                attempt("b"),
+                attempt("b"),
+                Record::Unknown {
+                    key: "b".to_owned(),
+                    error: "502 Bad Gateway".to_owned(),
+                    at_ms: 4000,
+                },
+            ])
+            .unwrap();
+        // A video uploaded, then its pin adopted.
+        state
+            .append(&[
+                Record::Media {
+                    key: "c".to_owned(),
+                    media_id: "77".to_owned(),
+                    uploaded: true,
+                },
+                attempt("c"),
+                Record::Done {
+                    key: "c".to_owned(),
+                    pin_id: "13".to_owned(),
+                    board_id: "1".to_owned(),
+                    section_id: Some("5".to_owned()),
+                    fingerprint: fingerprint("t"),
+                    adopted: true,
+                    at_ms: 5000,
+                },
+            ])
+            .unwrap();
+        // Failed for sure, then deleted.
+        state
+            .append(&[
+                attempt("d"),
+                Record::Failed {
+                    key: "d".to_owned(),
+                    error: "400".to_owned(),
+                    at_ms: 6000,
+                },
+                attempt("e"),
+                done("e", "14"),
+                Record::Deleted {
+                    key: "e".to_owned(),
+                    at_ms: 7000,
+                },
+            ])
+            .unwrap();
+    }
+    let before = load(&path).unwrap().unwrap();
+    drop(StateFile::open(&path, "o").unwrap());
+    let after = load(&path).unwrap().unwrap();
+    assert!(after.records < 10, "{} records", after.records);
+    assert_eq!(after.header, before.header);
+    assert_eq!(after.pins, before.pins, "every field of every pin survives");
+    assert_eq!(after.pin("a").unwrap().attempts, 701);
+    assert!(after.pin("b").unwrap().is_unknown());
+    assert!(dir.path().join("m.state.backup").exists());
+}
+
+#[test]
+fn an_unknown_outcome_stays_in_flight_and_an_unsent_attempt_does_not() {
+    let mut snapshot = StateSnapshot::new("o");
+    snapshot.apply(&attempt("a"));
+    snapshot.apply(&Record::Unknown {
+        key: "a".to_owned(),
+        error: "timed out".to_owned(),
+        at_ms: 9000,
+    });
+    let a = snapshot.pin("a").unwrap();
+    assert_eq!(a.status, PinStatus::Pending);
+    assert_eq!(a.in_flight.as_ref().unwrap().ended_ms, Some(9000));
+    assert_eq!(a.last_error.as_deref(), Some("timed out"));
+    snapshot.apply(&attempt("b"));
+    snapshot.apply(&Record::Unsent {
+        key: "b".to_owned(),
+    });
+    let b = snapshot.pin("b").unwrap();
+    assert!(!b.is_unknown());
+    assert_eq!(b.attempts, 0);
+}
