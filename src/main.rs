@@ -6,7 +6,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = pinbatch::cli::Cli::parse();
-    pinbatch::ui::init_logging(&cli.global);
+    pinbatch::ui::init_logging(cli.global.terminal());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

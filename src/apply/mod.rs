@@ -8,7 +8,12 @@
 //!
 //! Layout: this file is the run loop (tasks, stops, results); [`create`] holds what one pin's
 //! task does with the API, [`reconcile`] how a listing is searched, [`media`] how media is read
-//! and videos uploaded, and [`writer`] the thread that appends to the state file.
+//! and videos uploaded, [`writer`] the thread that appends to the state file, [`progress`] the
+//! events a run reports (implemented by `ui`), and [`import`] the matching of pins that already
+//! exist, for `pinbatch import`.
+//!
+//! May use `plan`, `state`, `manifest`, `api` and the leaves; never the command line or the
+//! terminal.
 
 mod create;
 pub(crate) mod import;

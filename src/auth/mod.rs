@@ -1,7 +1,10 @@
-//! Where the access token comes from: the access-token sources in
-//! precedence order (`--token-file`, `PINTEREST_ACCESS_TOKEN`, the token store), and the token
-//! store itself: `tokens.json` in the config directory, one entry per API origin, written
-//! atomically with mode 0600.
+//! Where the access token comes from: the access-token sources in precedence order
+//! (`--token-file`, `PINTEREST_ACCESS_TOKEN`, the token store), and the token store itself:
+//! `tokens.json` in the config directory, one entry per API origin, written atomically with
+//! mode 0600, locked across processes.
+//!
+//! May use `fs` and the leaves; the API client learns of the store only through the
+//! `api::TokenSink` it is given.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,4 +1,6 @@
-//! The command-line interface as clap derive types: data only, no I/O and no logic.
+//! The command-line interface as clap derive types: data only, no I/O and no logic. Settings
+//! are resolved from these in `commands::settings`. May use the plain types of `manifest`, `ui`
+//! and the emulator crate that its options are parsed into.
 //!
 //! House style: every option that takes a value has an uppercase `value_name`; short flags only
 //! where documented in the README; doc comments are the help text.
@@ -33,6 +35,8 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Target the Pinterest API sandbox (https://api-sandbox.pinterest.com); Trial-access apps can only write there.
+    // The doc comment is the help text, where a bare address reads best.
+    #[allow(rustdoc::bare_urls)]
     #[arg(long, global = true)]
     pub sandbox: bool,
 
@@ -59,6 +63,22 @@ pub struct GlobalArgs {
     /// When to use colour (NO_COLOR is honoured by `auto`).
     #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
     pub color: ColorChoice,
+}
+
+impl GlobalArgs {
+    /// What these flags ask of the terminal, as `ui` takes it.
+    pub fn terminal(&self) -> crate::ui::Terminal {
+        crate::ui::Terminal {
+            quiet: self.quiet,
+            verbose: self.verbose,
+            no_progress: self.no_progress,
+            color: match self.color {
+                ColorChoice::Auto => crate::ui::ColorWhen::Auto,
+                ColorChoice::Always => crate::ui::ColorWhen::Always,
+                ColorChoice::Never => crate::ui::ColorWhen::Never,
+            },
+        }
+    }
 }
 
 /// When to colour output.

@@ -299,7 +299,6 @@ async fn apply(
 }
 
 fn make_reporter(global: &GlobalArgs, format: OutputFormat) -> Arc<dyn Reporter> {
-    use std::io::IsTerminal as _;
     let verbosity = if global.quiet {
         reporter::Verbosity::Quiet
     } else if global.verbose > 0 {
@@ -310,12 +309,7 @@ fn make_reporter(global: &GlobalArgs, format: OutputFormat) -> Arc<dyn Reporter>
     match format {
         OutputFormat::Json => Arc::new(reporter::JsonReporter::new()),
         OutputFormat::Human => {
-            let bar = std::io::stderr().is_terminal()
-                && !global.no_progress
-                && !global.quiet
-                && global.verbose == 0
-                && std::env::var_os("NO_PROGRESS").is_none();
-            if bar {
+            if global.terminal().shows_progress() {
                 Arc::new(reporter::BarReporter::new(verbosity))
             } else {
                 Arc::new(reporter::LineReporter::new(verbosity))

@@ -34,7 +34,7 @@ pub fn load_manifest(
     let text = diagnostic::render_human(
         &outcome.diagnostics,
         !global.quiet,
-        crate::ui::stderr_color(global),
+        global.terminal().stderr_color(),
     );
     std::io::stderr().write_all(text.as_bytes())?;
     if outcome.has_errors() {
@@ -78,7 +78,7 @@ pub fn print_link_problems(
     if found.is_empty() {
         return Ok(());
     }
-    let text = diagnostic::render_human(found, true, crate::ui::stderr_color(global));
+    let text = diagnostic::render_human(found, true, global.terminal().stderr_color());
     std::io::stderr().write_all(text.as_bytes())?;
     Ok(())
 }

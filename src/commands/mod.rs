@@ -1,4 +1,7 @@
 //! One module per subcommand; each wires settings, output and the domain modules together.
+//! Also [`settings`] (the command line and environment resolved once into typed settings) and
+//! [`exit`] (exit codes, and the one place a fatal error is printed). The top of the pipeline:
+//! the only layer that sees both the command line and everything below it.
 
 mod apply;
 mod auth;

@@ -81,7 +81,7 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitSta
             timeout: args.links.link_timeout,
             ..LinkCheckOptions::default()
         };
-        let progress = crate::ui::links::link_progress(global);
+        let progress = crate::ui::links::link_progress(global.terminal());
         linkcheck::check(manifest, options, progress.as_ref()).await?
     };
     common::write_plan(&loaded, &plan, survey.as_ref(), args.format)?;

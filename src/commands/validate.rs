@@ -26,7 +26,7 @@ pub async fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Exi
     let failed = outcomes.iter().any(|(_, outcome)| outcome.has_errors());
     match args.format {
         DiagnosticFormat::Human => {
-            let color = crate::ui::stderr_color(global);
+            let color = global.terminal().stderr_color();
             let mut stderr = std::io::stderr().lock();
             for (file, outcome) in &outcomes {
                 let tally = Tally::of(&outcome.diagnostics);
@@ -85,7 +85,7 @@ async fn check_links(
             timeout: args.links.link_timeout,
             ..LinkCheckOptions::default()
         };
-        let progress = crate::ui::links::link_progress(global);
+        let progress = crate::ui::links::link_progress(global.terminal());
         found.extend(linkcheck::check(checked, options, progress.as_ref()).await?);
     }
     if found.is_empty() {

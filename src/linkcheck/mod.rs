@@ -7,6 +7,9 @@
 //! direct form can replace them for one run (`--fix-share-links`), never in the user's file.
 //! Only the manifest's own URLs are fetched: never the Pinterest API, and not Pinterest-hosted
 //! images (`pinimg.com`, `pinterest.com`), which need no check.
+//!
+//! May use `manifest` and the API's HTTP client builder (for its TLS setup); never the terminal
+//! (progress goes through [`LinkProgress`]).
 
 pub mod probe;
 pub mod share;

@@ -2,7 +2,10 @@
 //! diagnostics.
 //!
 //! [`load`] never panics on bad input and never stops at the first problem: it returns every
-//! diagnostic it found, and a `Manifest` only when none of them is an error.
+//! diagnostic it found, and a `Manifest` only when none of them is an error. `init`'s scaffold
+//! (a starter manifest from a folder of media) lives here too, as the reader's inverse.
+//!
+//! The first stage of the pipeline: may use `fs` and the leaves, nothing else of pinbatch.
 
 mod checks;
 mod csv;

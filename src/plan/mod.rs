@@ -1,7 +1,10 @@
-//! The pure planner: (manifest, state, now) -> what `apply` would do to each pin, with reasons.
+//! What `apply` would do: the manifest's board and section names resolved to ids (`resolve`,
+//! the one part that reads the API), then the pure planner: (manifest, state, now) -> what
+//! `apply` would do to each pin, with reasons.
 //!
-//! No I/O and no API types here: the same function serves `plan --offline`, `plan`, `apply
-//! --dry-run` and `apply`, and is unit-tested on values alone.
+//! No I/O and no API types in this file: the same function serves `plan --offline`, `plan`,
+//! `apply --dry-run` and `apply`, and is unit-tested on values alone. May use `manifest`,
+//! `state`, `api` (in `resolve` only) and the leaves.
 
 pub(crate) mod resolve;
 

@@ -8,7 +8,7 @@
 //! an error, never a silent fresh start. The file is only ever appended to, or replaced whole by a
 //! temp-file + fsync + rename (compaction); it is never truncated in place.
 //!
-//! One run at a time: [`StateFile::open`] takes an exclusive OS lock on `<state>.lock` and writes
+//! One run at a time: `StateFile::open` takes an exclusive OS lock on `<state>.lock` and writes
 //! who holds it into that file, so that a second run can say who has it.
 //!
 //! May use `fs` and `epoch` (leaves); nothing above it.
@@ -28,7 +28,7 @@ pub use records::{
 };
 
 /// The version of the state format this build reads and writes.
-pub(crate) const STATE_FORMAT_VERSION: u32 = 1;
+pub const STATE_FORMAT_VERSION: u32 = 1;
 
 /// Errors of the state file. Each names the file.
 #[derive(Debug, thiserror::Error)]

@@ -1,12 +1,11 @@
 //! The progress bar of a link check: on a terminal only, never with `-q`, `-v` or
 //! `--no-progress`.
 
-use std::io::IsTerminal as _;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cli::GlobalArgs;
+use super::Terminal;
 use crate::linkcheck::{LinkProgress, NoProgress, Verdict};
 
 /// A bar counting checked image links on stderr.
@@ -32,13 +31,8 @@ impl LinkProgress for LinkBar {
 }
 
 /// The progress display for a link check: a bar on a terminal, else nothing.
-pub fn link_progress(global: &GlobalArgs) -> Box<dyn LinkProgress> {
-    let show = std::io::stderr().is_terminal()
-        && !global.no_progress
-        && !global.quiet
-        && global.verbose == 0
-        && std::env::var_os("NO_PROGRESS").is_none();
-    if !show {
+pub fn link_progress(terminal: Terminal) -> Box<dyn LinkProgress> {
+    if !terminal.shows_progress() {
         return Box::new(NoProgress);
     }
     let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());

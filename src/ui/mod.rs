@@ -1,25 +1,61 @@
-//! Terminal output: logging setup and (later) progress bars; the only module that knows about terminals.
+//! The terminal: logging, colour, progress bars and the lines `apply` prints. The only module
+//! that draws on a terminal. May use the executor's and the link check's progress events;
+//! never the command line (the global flags arrive as a [`Terminal`]).
 
 use std::io::IsTerminal;
 
-use crate::cli::{ColorChoice, GlobalArgs};
+/// When to colour what goes to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorWhen {
+    /// When stderr is a terminal and `NO_COLOR` is unset or empty.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
 
-/// Whether to colour what goes to stderr: `--color always|never`, or with `auto` when stderr
-/// is a terminal and `NO_COLOR` is unset or empty (see <https://no-color.org>).
-pub fn stderr_color(global: &GlobalArgs) -> bool {
-    match global.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stderr().is_terminal()
+/// What the user asked of the terminal (`-q`, `-v`, `--no-progress`, `--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Terminal {
+    /// Print only errors.
+    pub quiet: bool,
+    /// How many times `-v` was given.
+    pub verbose: u8,
+    /// Never draw a progress bar.
+    pub no_progress: bool,
+    /// When to colour.
+    pub color: ColorWhen,
+}
+
+impl Terminal {
+    /// Whether to colour what goes to stderr: `--color always|never`, or with `auto` when stderr
+    /// is a terminal and `NO_COLOR` is unset or empty (see <https://no-color.org>).
+    pub fn stderr_color(self) -> bool {
+        match self.color {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stderr().is_terminal()
+            }
         }
+    }
+
+    /// Whether a progress bar may be drawn: on a terminal only, never with `-q`, `-v`,
+    /// `--no-progress` or `NO_PROGRESS` set (a bar would interleave with the log lines).
+    pub fn shows_progress(self) -> bool {
+        std::io::stderr().is_terminal()
+            && !self.no_progress
+            && !self.quiet
+            && self.verbose == 0
+            && std::env::var_os("NO_PROGRESS").is_none()
     }
 }
 
 /// Installs the tracing subscriber on stderr; `-v` shows info, `-vv` debug. Quiet shows errors only.
-pub fn init_logging(global: &GlobalArgs) {
-    let level = match (global.quiet, global.verbose) {
+pub fn init_logging(terminal: Terminal) {
+    let level = match (terminal.quiet, terminal.verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
         (false, 1) => "info",

@@ -224,7 +224,7 @@ fn violation_messages(validator: &Validator, label: &str, body: &Value) -> Vec<S
 
 impl SpecValidator {
     /// Loads the OpenAPI JSON document at `path`, merges the overlays beside it (see
-    /// [`merge_overlays`]) and compiles the validators.
+    /// `merge_overlays`) and compiles the validators.
     pub fn load(path: &Path) -> Result<Self, OpenApiError> {
         if cfg!(not(feature = "openapi")) {
             return Err(OpenApiError::NotBuilt);
