@@ -4,14 +4,18 @@
 use anyhow::Context;
 use serde::Serialize;
 
+use crate::api::Environment;
 use crate::api::types::{Board, BoardCreate, BoardPrivacy, BoardSection};
-use crate::api::{ApiClient, Environment};
 use crate::cli::{
-    BoardsCommand, BoardsCreateArgs, GlobalArgs, ListFormat, NetworkArgs, PrivacyArg,
-    SectionsCommand, SectionsListArgs,
+    BoardsCommand, BoardsCreateArgs, GlobalArgs, ListFormat, PrivacyArg, SectionsCommand,
+    SectionsListArgs,
 };
 use crate::commands::exit::ExitStatus;
-use crate::commands::settings::{ClientOptions, GlobalSettings, api_failure};
+use crate::commands::settings::{
+    ClientOptions, GlobalSettings, api_failure, command_client, lookup_failure,
+};
+use crate::manifest::BoardRef;
+use crate::plan::resolve;
 
 /// Runs a `boards` subcommand.
 pub async fn run(global: &GlobalArgs, command: &BoardsCommand) -> anyhow::Result<ExitStatus> {
@@ -52,12 +56,8 @@ fn sandbox_note(environment: &Environment) -> Option<String> {
     })
 }
 
-fn client(global: &GlobalArgs, network: &NetworkArgs) -> anyhow::Result<ApiClient> {
-    GlobalSettings::resolve(global)?.api_client(ClientOptions::from_args(network))
-}
-
 async fn create(global: &GlobalArgs, args: &BoardsCreateArgs) -> anyhow::Result<ExitStatus> {
-    let client = client(global, &args.network)?;
+    let client = command_client(global, &args.network)?;
     // Pinterest refuses duplicate names with a vague message; say which board is in the way.
     let boards = client.list_boards().await.map_err(api_failure)?;
     if let Some(existing) = boards.iter().find(|b| b.name == args.name) {
@@ -86,71 +86,16 @@ async fn create(global: &GlobalArgs, args: &BoardsCreateArgs) -> anyhow::Result<
 }
 
 async fn list_sections(global: &GlobalArgs, args: &SectionsListArgs) -> anyhow::Result<ExitStatus> {
-    let client = client(global, &args.network)?;
-    let boards = client.list_boards().await.map_err(api_failure)?;
-    let board_id = match find_board(&boards, &args.board) {
-        Ok(board) => board.id.clone(),
-        // A numeric id of a board not in the list (say, another user's group board) is tried directly.
-        Err(_) if is_id(&args.board) => {
-            client.get_board(&args.board).await.map_err(api_failure)?.id
-        }
-        Err(err) => return Err(err),
-    };
+    let client = command_client(global, &args.network)?;
+    // Names are looked up as `apply` and `pins list` look them up; a numeric board is an id
+    // (which may be a board not in the account's list, say another user's group board).
+    let board = BoardRef::parse(args.board.trim());
+    let (board_id, _) = resolve::lookup(&client, &board, None)
+        .await
+        .map_err(lookup_failure)?;
     let sections = client.list_sections(&board_id).await.map_err(api_failure)?;
     print_sections(&sections, args.format)?;
     Ok(ExitStatus::Success)
-}
-
-fn is_id(text: &str) -> bool {
-    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// Finds a board by id or exact name (then case-insensitively); two boards with the name are
-/// an error listing their ids, an unknown name suggests close ones.
-pub fn find_board<'a>(boards: &'a [Board], wanted: &str) -> anyhow::Result<&'a Board> {
-    if let Some(board) = boards.iter().find(|b| b.id == wanted) {
-        return Ok(board);
-    }
-    let mut matches: Vec<&Board> = boards.iter().filter(|b| b.name == wanted).collect();
-    if matches.is_empty() {
-        let folded = wanted.to_lowercase();
-        matches = boards
-            .iter()
-            .filter(|b| b.name.to_lowercase() == folded)
-            .collect();
-    }
-    match matches.as_slice() {
-        [board] => Ok(board),
-        [] => {
-            let mut close: Vec<&str> = boards
-                .iter()
-                .filter(|b| {
-                    strsim::jaro_winkler(&b.name.to_lowercase(), &wanted.to_lowercase()) > 0.8
-                })
-                .map(|b| b.name.as_str())
-                .collect();
-            close.truncate(3);
-            if close.is_empty() {
-                anyhow::bail!("no board named `{wanted}` (see `pinbatch boards list`)")
-            } else {
-                anyhow::bail!(
-                    "no board named `{wanted}`; did you mean `{}`?",
-                    close.join("`, `")
-                )
-            }
-        }
-        several => {
-            let ids: Vec<String> = several
-                .iter()
-                .map(|b| format!("{} ({})", b.id, b.name))
-                .collect();
-            anyhow::bail!(
-                "`{wanted}` names {} boards: {}; give the board id instead",
-                several.len(),
-                ids.join(", ")
-            )
-        }
-    }
 }
 
 /// A board as printed by `boards list --format json|csv`.
@@ -250,35 +195,6 @@ pub(super) fn render_table(header: &[&str], rows: &[Vec<String>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn board(id: &str, name: &str) -> Board {
-        Board {
-            id: id.into(),
-            name: name.into(),
-            ..Board::default()
-        }
-    }
-
-    #[test]
-    fn boards_are_found_by_id_name_or_folded_name() {
-        let boards = vec![
-            board("1", "Animals 動物"),
-            board("2", "Nature"),
-            board("3", "nature"),
-        ];
-        assert_eq!(find_board(&boards, "2").unwrap().id, "2");
-        assert_eq!(find_board(&boards, "Animals 動物").unwrap().id, "1");
-        assert_eq!(find_board(&boards, "animals 動物").unwrap().id, "1");
-        // The exact spelling wins over a case-insensitive twin.
-        assert_eq!(find_board(&boards, "nature").unwrap().id, "3");
-        let err = find_board(&boards, "NATURE").unwrap_err().to_string();
-        assert!(
-            err.contains("2 (Nature)") && err.contains("3 (nature)"),
-            "{err}"
-        );
-        let err = find_board(&boards, "Natur").unwrap_err().to_string();
-        assert!(err.contains("did you mean"), "{err}");
-    }
 
     #[test]
     fn only_the_sandbox_says_its_boards_are_separate() {

@@ -15,9 +15,9 @@ use crate::api::types::{Pin, largest_image};
 use crate::apply::reconcile::parse_created_at;
 use crate::cli::{GlobalArgs, ListFormat, PinsCommand, PinsDeleteArgs, PinsGetArgs, PinsListArgs};
 use crate::commands::exit::{ExitStatus, Fatal};
-use crate::commands::settings::{ClientOptions, GlobalSettings, api_failure};
+use crate::commands::settings::{api_failure, command_client, lookup_failure};
 use crate::manifest::BoardRef;
-use crate::plan::resolve::{self, LookupError};
+use crate::plan::resolve;
 
 /// Runs a `pins` subcommand.
 pub async fn run(global: &GlobalArgs, command: &PinsCommand) -> anyhow::Result<ExitStatus> {
@@ -28,21 +28,8 @@ pub async fn run(global: &GlobalArgs, command: &PinsCommand) -> anyhow::Result<E
     }
 }
 
-fn client(global: &GlobalArgs, network: &crate::cli::NetworkArgs) -> anyhow::Result<ApiClient> {
-    GlobalSettings::resolve(global)?.api_client(ClientOptions::from_args(network))
-}
-
-/// A lookup failure as a command error: API failures keep their exit code, unknown or
-/// ambiguous names are exit 1.
-fn lookup_failure(err: LookupError) -> anyhow::Error {
-    match err {
-        LookupError::Api(err) => api_failure(err),
-        other => Fatal::new(ExitStatus::Failure, other.to_string()).into(),
-    }
-}
-
 async fn list(global: &GlobalArgs, args: &PinsListArgs) -> anyhow::Result<ExitStatus> {
-    let client = client(global, &args.network)?;
+    let client = command_client(global, &args.network)?;
     let board = BoardRef::parse(args.board.trim());
     let (board_id, section_id) = resolve::lookup(&client, &board, args.section.as_deref())
         .await
@@ -66,7 +53,7 @@ async fn list(global: &GlobalArgs, args: &PinsListArgs) -> anyhow::Result<ExitSt
 }
 
 async fn get(global: &GlobalArgs, args: &PinsGetArgs) -> anyhow::Result<ExitStatus> {
-    let client = client(global, &args.network)?;
+    let client = command_client(global, &args.network)?;
     let pin = client
         .get_pin(&args.id)
         .await
@@ -144,7 +131,7 @@ async fn delete(global: &GlobalArgs, args: &PinsDeleteArgs) -> anyhow::Result<Ex
             return Ok(ExitStatus::Failure);
         }
     }
-    let client = client(global, &args.network)?;
+    let client = command_client(global, &args.network)?;
     let mut failed = 0usize;
     for id in &ids {
         match client.delete_pin(id).await {

@@ -471,6 +471,24 @@ pub fn api_failure(err: ApiError) -> anyhow::Error {
     fatal.into()
 }
 
+/// A board or section lookup failure as a command error: API failures keep their exit code,
+/// unknown or ambiguous names are exit 1.
+pub fn lookup_failure(err: crate::plan::resolve::LookupError) -> anyhow::Error {
+    match err {
+        crate::plan::resolve::LookupError::Api(err) => api_failure(err),
+        other => Fatal::new(ExitStatus::Failure, other.to_string()).into(),
+    }
+}
+
+/// The API client of a command that only needs the global settings and its network options
+/// (`boards`, `sections`, `pins`).
+pub fn command_client(
+    global: &crate::cli::GlobalArgs,
+    network: &crate::cli::NetworkArgs,
+) -> anyhow::Result<ApiClient> {
+    GlobalSettings::resolve(global)?.api_client(ClientOptions::from_args(network))
+}
+
 /// An error and its causes on one line.
 fn error_text(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();

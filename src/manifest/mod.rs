@@ -20,7 +20,7 @@ pub mod model;
 pub mod raw;
 pub(crate) mod scaffold;
 pub mod schema;
-mod suggest;
+pub(crate) mod suggest;
 pub(crate) mod table;
 mod twins;
 pub mod workbook;

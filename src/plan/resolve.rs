@@ -19,11 +19,11 @@ pub enum ResolveProblem {
     AmbiguousBoard {
         /// The name.
         name: String,
-        /// The matching board ids.
+        /// The matching boards, as `id (name)`.
         ids: Vec<String>,
     },
     /// No board has the name and it may not be created.
-    #[error("Board `{name}` does not exist; {}", if *declarable {
+    #[error("Board `{name}` does not exist{}; {}", did_you_mean(suggestion.as_deref()), if *declarable {
         "declare it under `boards:` or pass --create-boards".to_owned()
     } else {
         format!("pass --create-boards, or create it first with `pinbatch boards create {}`", shell_word(name))
@@ -31,6 +31,8 @@ pub enum ResolveProblem {
     MissingBoard {
         /// The name.
         name: String,
+        /// The account's board name closest to it, when one is close enough to be a typo.
+        suggestion: Option<String>,
         /// Whether the manifest could declare it (YAML's `boards:`); CSV and workbooks cannot.
         declarable: bool,
     },
@@ -130,13 +132,14 @@ pub async fn survey(
                 survey.resolved.boards.insert(board.clone(), id.clone());
             }
             BoardRef::Name(name) => {
-                let ids = find_by_name(
-                    listing.iter().map(|b| (b.id.as_str(), b.name.as_str())),
-                    name,
-                );
-                match ids.as_slice() {
-                    [id] => {
-                        survey.resolved.boards.insert(board.clone(), id.clone());
+                let named = listing.iter().map(|b| (b.id.as_str(), b.name.as_str()));
+                let found = find_by_name(named.clone(), name);
+                match found.as_slice() {
+                    [(id, _)] => {
+                        survey
+                            .resolved
+                            .boards
+                            .insert(board.clone(), (*id).to_owned());
                     }
                     [] => {
                         if let Some(decl) = declared.get(name.as_str()) {
@@ -156,15 +159,17 @@ pub async fn survey(
                                 privacy: None,
                             });
                         } else {
+                            let names: Vec<&str> = named.map(|(_, name)| name).collect();
                             survey.problems.push(ResolveProblem::MissingBoard {
                                 name: name.clone(),
+                                suggestion: did_you_mean_name(name, &names),
                                 declarable,
                             });
                         }
                     }
-                    _ => survey.problems.push(ResolveProblem::AmbiguousBoard {
+                    several => survey.problems.push(ResolveProblem::AmbiguousBoard {
                         name: name.clone(),
-                        ids,
+                        ids: listed(several),
                     }),
                 }
             }
@@ -202,16 +207,16 @@ pub async fn survey(
         };
         let existing: Vec<BoardSection> = client.list_sections(&board_id).await?;
         for section in names {
-            let ids = find_by_name(
+            let found = find_by_name(
                 existing.iter().map(|s| (s.id.as_str(), s.name.as_str())),
                 section,
             );
-            match ids.as_slice() {
-                [id] => {
+            match found.as_slice() {
+                [(id, _)] => {
                     survey
                         .resolved
                         .sections
-                        .insert((board_id.clone(), section.to_owned()), id.clone());
+                        .insert((board_id.clone(), section.to_owned()), (*id).to_owned());
                 }
                 [] if may_create(section) => survey
                     .sections_to_create
@@ -221,10 +226,10 @@ pub async fn survey(
                     section: section.to_owned(),
                     declarable,
                 }),
-                _ => survey.problems.push(ResolveProblem::AmbiguousSection {
+                several => survey.problems.push(ResolveProblem::AmbiguousSection {
                     board: board.to_string(),
                     section: section.to_owned(),
-                    ids,
+                    ids: several.iter().map(|(id, _)| (*id).to_owned()).collect(),
                 }),
             }
         }
@@ -272,8 +277,13 @@ pub(crate) enum LookupError {
     #[error("{0}")]
     Ambiguous(ResolveProblem),
     /// No board has the name.
-    #[error("Board `{0}` does not exist (see `pinbatch boards list`)")]
-    NoBoard(String),
+    #[error("Board `{name}` does not exist{} (see `pinbatch boards list`)", did_you_mean(suggestion.as_deref()))]
+    NoBoard {
+        /// The name.
+        name: String,
+        /// The account's board name closest to it, when one is close enough to be a typo.
+        suggestion: Option<String>,
+    },
     /// The board has no section of the name.
     #[error("Section `{section}` does not exist on board `{board}` (see `pinbatch sections list`)")]
     NoSection {
@@ -285,7 +295,7 @@ pub(crate) enum LookupError {
 }
 
 /// Looks up one existing board, and a section of it, for a command that only reads (`pins
-/// list`): the names are matched as `apply` matches them (one listing of every page, exact
+/// list`, `sections list`): the names are matched as `apply` matches them (one listing of every page, exact
 /// names first, then case-insensitive; a numeric board is an id), with the same ambiguity
 /// errors, and nothing is created. Returns the board id and the section id.
 pub(crate) async fn lookup(
@@ -302,7 +312,9 @@ pub(crate) async fn lookup(
     let found = survey(client, &nothing_declared, &needed, false).await?;
     if let Some(problem) = found.problems.into_iter().next() {
         return Err(match problem {
-            ResolveProblem::MissingBoard { name, .. } => LookupError::NoBoard(name),
+            ResolveProblem::MissingBoard {
+                name, suggestion, ..
+            } => LookupError::NoBoard { name, suggestion },
             ResolveProblem::MissingSection { board, section, .. } => {
                 LookupError::NoSection { board, section }
             }
@@ -312,7 +324,10 @@ pub(crate) async fn lookup(
     let board_id = found
         .resolved
         .board_id(board)
-        .ok_or_else(|| LookupError::NoBoard(board.to_string()))?
+        .ok_or_else(|| LookupError::NoBoard {
+            name: board.to_string(),
+            suggestion: None,
+        })?
         .to_owned();
     let section_id = match section {
         None => None,
@@ -343,15 +358,15 @@ fn shell_word(name: &str) -> String {
     }
 }
 
-/// Ids whose name matches: exact matches win; otherwise case-insensitive ones.
+/// The `(id, name)` items whose name matches: exact matches win; otherwise case-insensitive
+/// ones. The one way a board or section name is looked up.
 fn find_by_name<'a>(
     items: impl Iterator<Item = (&'a str, &'a str)> + Clone,
     name: &str,
-) -> Vec<String> {
-    let exact: Vec<String> = items
+) -> Vec<(&'a str, &'a str)> {
+    let exact: Vec<(&str, &str)> = items
         .clone()
         .filter(|(_, candidate)| *candidate == name)
-        .map(|(id, _)| id.to_owned())
         .collect();
     if !exact.is_empty() {
         return exact;
@@ -359,8 +374,26 @@ fn find_by_name<'a>(
     let lower = name.to_lowercase();
     items
         .filter(|(_, candidate)| candidate.to_lowercase() == lower)
-        .map(|(id, _)| id.to_owned())
         .collect()
+}
+
+/// Matching boards as `id (name)`, so that names differing only in case can be told apart.
+fn listed(found: &[(&str, &str)]) -> Vec<String> {
+    found
+        .iter()
+        .map(|(id, name)| format!("{id} ({name})"))
+        .collect()
+}
+
+/// The name closest to `name` among `names`, when it is close enough to be a typo (the same
+/// rule as every other "did you mean").
+fn did_you_mean_name(name: &str, names: &[&str]) -> Option<String> {
+    crate::manifest::suggest::did_you_mean(name, names).map(str::to_owned)
+}
+
+/// `; did you mean `X`?` after "does not exist", or nothing.
+fn did_you_mean(suggestion: Option<&str>) -> String {
+    suggestion.map_or_else(String::new, |name| format!("; did you mean `{name}`?"))
 }
 
 #[cfg(test)]
@@ -369,16 +402,47 @@ mod tests {
 
     #[test]
     fn exact_names_win_over_case_insensitive_ones() {
-        let items = [("1", "Cats"), ("2", "cats"), ("3", "Dogs")];
-        assert_eq!(find_by_name(items.iter().copied(), "cats"), vec!["2"]);
-        assert_eq!(find_by_name(items.iter().copied(), "DOGS"), vec!["3"]);
-        assert!(find_by_name(items.iter().copied(), "Birds").is_empty());
+        let items = [
+            ("1", "Cats"),
+            ("2", "cats"),
+            ("3", "Dogs"),
+            ("4", "Animals 動物"),
+        ];
+        let ids = |name: &str| -> Vec<&str> {
+            find_by_name(items.iter().copied(), name)
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect()
+        };
+        assert_eq!(ids("cats"), vec!["2"]);
+        assert_eq!(ids("DOGS"), vec!["3"]);
+        assert_eq!(ids("animals 動物"), vec!["4"]);
+        assert!(ids("Birds").is_empty());
+        assert_eq!(ids("CATS"), vec!["1", "2"]);
+        assert_eq!(
+            listed(&find_by_name(items.iter().copied(), "CATS")),
+            vec!["1 (Cats)", "2 (cats)"]
+        );
+        assert_eq!(
+            did_you_mean_name("Dgos", &["Cats", "Dogs"]).as_deref(),
+            Some("Dogs")
+        );
+        assert_eq!(did_you_mean_name("Birds", &["Cats", "Dogs"]), None);
+        let missing = LookupError::NoBoard {
+            name: "Natur".into(),
+            suggestion: Some("Nature".into()),
+        };
+        assert_eq!(
+            missing.to_string(),
+            "Board `Natur` does not exist; did you mean `Nature`? (see `pinbatch boards list`)"
+        );
     }
 
     #[test]
     fn missing_board_hints_fit_the_manifest_format() {
         let yaml = ResolveProblem::MissingBoard {
             name: "Cats".into(),
+            suggestion: None,
             declarable: true,
         };
         assert!(
@@ -387,6 +451,7 @@ mod tests {
         );
         let csv = ResolveProblem::MissingBoard {
             name: "Animals 動物".into(),
+            suggestion: None,
             declarable: false,
         };
         assert_eq!(
@@ -411,6 +476,9 @@ mod tests {
     #[test]
     fn duplicates_are_all_returned() {
         let items = [("1", "Cats"), ("2", "Cats")];
-        assert_eq!(find_by_name(items.iter().copied(), "Cats"), vec!["1", "2"]);
+        assert_eq!(
+            find_by_name(items.iter().copied(), "Cats"),
+            vec![("1", "Cats"), ("2", "Cats")]
+        );
     }
 }
