@@ -285,6 +285,14 @@ pub fn http_client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
 }
 
+/// The path of a board's pin listing, or of one of its sections'.
+fn pin_listing<'a>(board_id: &'a str, section_id: Option<&'a str>) -> Vec<&'a str> {
+    match section_id {
+        Some(section_id) => vec!["boards", board_id, "sections", section_id, "pins"],
+        None => vec!["boards", board_id, "pins"],
+    }
+}
+
 impl ApiClient {
     /// Builds a client.
     pub fn new(config: ClientConfig) -> Result<Self, ApiError> {
@@ -431,7 +439,7 @@ impl ApiClient {
 
     /// `GET /v5/boards/{id}/pins`, every page (a bookmark handed back twice is an error).
     pub async fn list_board_pins(&self, board_id: &str) -> Result<Vec<Pin>, ApiError> {
-        self.list_all(vec!["boards", board_id, "pins"]).await
+        self.list_all(pin_listing(board_id, None)).await
     }
 
     /// `GET /v5/boards/{id}/sections/{section_id}/pins`, every page.
@@ -440,31 +448,19 @@ impl ApiClient {
         board_id: &str,
         section_id: &str,
     ) -> Result<Vec<Pin>, ApiError> {
-        self.list_all(vec!["boards", board_id, "sections", section_id, "pins"])
+        self.list_all(pin_listing(board_id, Some(section_id))).await
+    }
+
+    /// The pins of a board (or of one of its sections) page after page, each page handed to
+    /// `visit`, which says whether the next one is worth reading.
+    pub async fn walk_pins(
+        &self,
+        board_id: &str,
+        section_id: Option<&str>,
+        visit: impl FnMut(Vec<Pin>) -> bool,
+    ) -> Result<(), ApiError> {
+        self.walk_pages(pin_listing(board_id, section_id), visit)
             .await
-    }
-
-    /// One page of `GET /v5/boards/{id}/pins`; pass the previous page's bookmark to continue.
-    pub async fn list_board_pins_page(
-        &self,
-        board_id: &str,
-        bookmark: Option<&str>,
-    ) -> Result<Page<Pin>, ApiError> {
-        self.page(vec!["boards", board_id, "pins"], bookmark).await
-    }
-
-    /// One page of `GET /v5/boards/{id}/sections/{section_id}/pins`.
-    pub async fn list_section_pins_page(
-        &self,
-        board_id: &str,
-        section_id: &str,
-        bookmark: Option<&str>,
-    ) -> Result<Page<Pin>, ApiError> {
-        self.page(
-            vec!["boards", board_id, "sections", section_id, "pins"],
-            bookmark,
-        )
-        .await
     }
 
     async fn page<T: DeserializeOwned>(
@@ -612,19 +608,35 @@ impl ApiClient {
 
     async fn list_all<T: DeserializeOwned>(&self, segments: Vec<&str>) -> Result<Vec<T>, ApiError> {
         let mut items = Vec::new();
+        self.walk_pages(segments, |page| {
+            items.extend(page);
+            true
+        })
+        .await?;
+        Ok(items)
+    }
+
+    /// The one pagination loop: reads a listing page after page, following its bookmarks,
+    /// until the last page, an empty page (the end too, as Pinterest's own client treats it),
+    /// or `visit` saying the rest is not worth reading. A bookmark handed back twice is an
+    /// error, never a loop.
+    async fn walk_pages<T: DeserializeOwned>(
+        &self,
+        segments: Vec<&str>,
+        mut visit: impl FnMut(Vec<T>) -> bool,
+    ) -> Result<(), ApiError> {
         let mut trail = BookmarkTrail::default();
         loop {
             let page: Page<T> = self.page(segments.clone(), trail.current()).await?;
             let next = page.next_bookmark().map(str::to_owned);
             let empty = page.items.is_empty();
-            items.extend(page.items);
-            // An empty page is the end too (as Pinterest's own client treats it).
+            let more = visit(page.items);
             match next {
-                Some(next) if !empty => trail.follow(next).map_err(|err| {
+                Some(next) if more && !empty => trail.follow(next).map_err(|err| {
                     let path = format!("/v5/{}", segments.join("/"));
                     ApiError::new(ApiErrorKind::Decode, "GET", path).with_message(err.to_string())
                 })?,
-                _ => return Ok(items),
+                _ => return Ok(()),
             }
         }
     }

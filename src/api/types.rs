@@ -346,6 +346,26 @@ pub struct Pin {
     pub ai_disclosures: Option<AiDisclosures>,
 }
 
+impl Pin {
+    /// When the pin was created, in milliseconds since the epoch, when its `created_at` reads.
+    pub fn created_ms(&self) -> Option<i64> {
+        self.created_at.as_deref().and_then(parse_created_at)
+    }
+}
+
+/// Parses Pinterest's `created_at` (`2026-11-29T17:00:00`, UTC, sometimes with an offset) into
+/// milliseconds since the epoch.
+pub fn parse_created_at(text: &str) -> Option<i64> {
+    if let Ok(timestamp) = text.parse::<jiff::Timestamp>() {
+        return Some(timestamp.as_millisecond());
+    }
+    let civil: jiff::civil::DateTime = text.parse().ok()?;
+    jiff::tz::TimeZone::UTC
+        .to_timestamp(civil)
+        .ok()
+        .map(|timestamp| timestamp.as_millisecond())
+}
+
 /// Body of `PATCH /v5/pins/{id}`: only the fields set are changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct PinUpdate {

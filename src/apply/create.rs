@@ -208,7 +208,7 @@ async fn resolve<'a>(
         Ok(Some(pin)) => Ok(Resolution::Found(Box::new(pin))),
         Ok(None) => Ok(Resolution::Absent(slot)),
         Err(err) => Err(TaskError::Unknown {
-            auth: err.api().is_some_and(|api| api.is_auth()),
+            auth: err.is_auth(),
             message: format!(
                 "the create may have made the pin, and the board could not be checked: {err}"
             ),

@@ -9,7 +9,7 @@
 
 use super::Context;
 use crate::api::ApiError;
-use crate::api::types::{BookmarkTrail, Pin};
+use crate::api::types::Pin;
 use crate::plan::identity;
 
 /// Pinterest's `created_at` and the `Date` header come from different machines of Pinterest's;
@@ -48,7 +48,7 @@ impl Sought {
 
     /// Whether a listed pin can be the attempt's result.
     fn matches(&self, pin: &Pin) -> bool {
-        let created = pin.created_at.as_deref().and_then(parse_created_at);
+        let created = pin.created_ms();
         // `created_at` is whole seconds, floored: the pin was made before `created + 1 s`.
         if created.is_some_and(|created| created + 999 < self.created_from_ms) {
             return false;
@@ -84,40 +84,12 @@ pub(crate) fn shows_identity(pin: &Pin, wanted: &str) -> bool {
     }
 }
 
-/// Why a listing could not be read to the end.
-#[derive(Debug, thiserror::Error)]
-pub(super) enum ListingError {
-    /// A page could not be fetched (after the client's own retries).
-    #[error(transparent)]
-    Api(#[from] ApiError),
-    /// The server handed back a bookmark it had given before.
-    #[error("the pins of board {board_id}{}: {reason}", section_id.as_deref().map(|s| format!(", section {s},")).unwrap_or_default())]
-    Bookmark {
-        /// The board.
-        board_id: String,
-        /// The section, for a section's listing.
-        section_id: Option<String>,
-        /// What went wrong.
-        reason: String,
-    },
-}
-
-impl ListingError {
-    /// The API error behind it, if any (to tell an expired token from the rest).
-    pub fn api(&self) -> Option<&ApiError> {
-        match self {
-            ListingError::Api(err) => Some(err),
-            ListingError::Bookmark { .. } => None,
-        }
-    }
-}
-
 /// Reads the listings the sought pin can be in and returns it, claimed for `key`, when found.
 pub(super) async fn find(
     context: &Context,
     key: &str,
     sought: &Sought,
-) -> Result<Option<Pin>, ListingError> {
+) -> Result<Option<Pin>, ApiError> {
     let mut listings = Vec::new();
     if let Some(section) = &sought.section_id {
         listings.push(Some(section.as_str()));
@@ -139,38 +111,18 @@ async fn read_listing(
     context: &Context,
     sought: &Sought,
     section: Option<&str>,
-) -> Result<Vec<Pin>, ListingError> {
+) -> Result<Vec<Pin>, ApiError> {
     let mut walk = ListingWalk::new(sought.created_from_ms);
-    let mut trail = BookmarkTrail::default();
     let mut candidates = Vec::new();
-    loop {
-        let page = match section {
-            Some(section) => {
-                context
-                    .client
-                    .list_section_pins_page(&sought.board_id, section, trail.current())
-                    .await?
-            }
-            None => {
-                context
-                    .client
-                    .list_board_pins_page(&sought.board_id, trail.current())
-                    .await?
-            }
-        };
-        let next = page.next_bookmark().map(str::to_owned);
-        let more = walk.read_page(&page.items);
-        candidates.extend(page.items.into_iter().filter(|pin| sought.matches(pin)));
-        match next {
-            Some(next) if more => trail.follow(next).map_err(|err| ListingError::Bookmark {
-                board_id: sought.board_id.clone(),
-                section_id: section.map(str::to_owned),
-                reason: err.to_string(),
-            })?,
-            _ => break,
-        }
-    }
-    candidates.sort_by_key(|pin| pin.created_at.as_deref().and_then(parse_created_at));
+    context
+        .client
+        .walk_pins(&sought.board_id, section, |page| {
+            let more = walk.read_page(&page);
+            candidates.extend(page.into_iter().filter(|pin| sought.matches(pin)));
+            more
+        })
+        .await?;
+    candidates.sort_by_key(|pin| pin.created_ms());
     Ok(candidates)
 }
 
@@ -199,7 +151,7 @@ impl ListingWalk {
     /// Takes one page into account; returns whether the next page is worth reading.
     fn read_page(&mut self, pins: &[Pin]) -> bool {
         for pin in pins {
-            match pin.created_at.as_deref().and_then(parse_created_at) {
+            match pin.created_ms() {
                 Some(created) => {
                     match self.last_created {
                         Some(last) if created > last => self.no_newer_after_older = false,
@@ -219,23 +171,10 @@ impl ListingWalk {
     }
 }
 
-/// Parses Pinterest's `created_at` (`2026-11-29T17:00:00`, UTC, sometimes with an offset) into
-/// milliseconds since the epoch.
-pub(crate) fn parse_created_at(text: &str) -> Option<i64> {
-    if let Ok(timestamp) = text.parse::<jiff::Timestamp>() {
-        return Some(timestamp.as_millisecond());
-    }
-    let civil: jiff::civil::DateTime = text.parse().ok()?;
-    jiff::tz::TimeZone::UTC
-        .to_timestamp(civil)
-        .ok()
-        .map(|timestamp| timestamp.as_millisecond())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::types::PinMedia;
+    use crate::api::types::{PinMedia, parse_created_at};
 
     fn listed(id: &str, title: &str, created_at: &str, media_type: Option<&str>) -> Pin {
         Pin {

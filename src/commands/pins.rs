@@ -12,7 +12,6 @@ use serde::Serialize;
 use super::boards::{render_table, to_csv};
 use crate::api::ApiClient;
 use crate::api::types::{Pin, largest_image};
-use crate::apply::reconcile::parse_created_at;
 use crate::cli::{GlobalArgs, ListFormat, PinsCommand, PinsDeleteArgs, PinsGetArgs, PinsListArgs};
 use crate::commands::exit::{ExitStatus, Fatal};
 use crate::commands::settings::{api_failure, command_client, lookup_failure};
@@ -162,7 +161,7 @@ async fn delete(global: &GlobalArgs, args: &PinsDeleteArgs) -> anyhow::Result<Ex
 fn newest_first(pins: &mut [Pin]) {
     let number = |id: &str| id.parse::<u128>().unwrap_or(0);
     pins.sort_by(|a, b| {
-        let created = |pin: &Pin| pin.created_at.as_deref().and_then(parse_created_at);
+        let created = |pin: &Pin| pin.created_ms();
         created(b)
             .cmp(&created(a))
             .then_with(|| number(&b.id).cmp(&number(&a.id)))
