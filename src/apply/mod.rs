@@ -4,7 +4,7 @@
 //! Exactly once: Pinterest has no idempotency key, so every create is announced in the state
 //! (fsynced) before it is sent, and a create whose outcome is unknown is resolved by reading the
 //! board's listings before anything is sent again (see [`create`]). Pins that a listing cannot
-//! tell apart are created one at a time (see [`twins`]).
+//! tell apart are created one at a time (see `manifest::twins`).
 //!
 //! Layout: this file is the run loop (tasks, stops, results); [`create`] holds what one pin's
 //! task does with the API, [`reconcile`] how a listing is searched, [`media`] how media is read
@@ -20,7 +20,6 @@ pub(crate) mod import;
 mod media;
 pub(crate) mod progress;
 pub(crate) mod reconcile;
-mod twins;
 mod writer;
 
 use std::collections::{HashMap, HashSet};
@@ -448,14 +447,17 @@ fn tasks<'a>(context: &Context, pins: Vec<(&'a PlannedPin, &'a PinSpec)>) -> Vec
                     .boards
                     .board_id(&spec.board)
                     .map_or_else(|| spec.board.to_string(), str::to_owned);
-                keys.push(twins::on_board(&board, &planned.fingerprint.identity));
+                keys.push(crate::manifest::twins::on_board(
+                    &board,
+                    &planned.fingerprint.identity,
+                ));
             }
             if let Action::Create {
                 reconcile: Some(earlier),
             } = &planned.action
                 && !earlier.fingerprint.identity.is_empty()
             {
-                keys.push(twins::on_board(
+                keys.push(crate::manifest::twins::on_board(
                     &earlier.board_id,
                     &earlier.fingerprint.identity,
                 ));
@@ -463,7 +465,7 @@ fn tasks<'a>(context: &Context, pins: Vec<(&'a PlannedPin, &'a PinSpec)>) -> Vec
             keys
         })
         .collect();
-    let groups = twins::groups(&identities);
+    let groups = crate::manifest::twins::groups(&identities);
     let mut grouped = vec![None; pins.len()];
     for (number, group) in groups.iter().enumerate() {
         for &item in group {

@@ -22,7 +22,7 @@ pub(crate) mod scaffold;
 pub mod schema;
 pub(crate) mod suggest;
 pub(crate) mod table;
-mod twins;
+pub(crate) mod twins;
 pub mod workbook;
 mod yaml;
 
