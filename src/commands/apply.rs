@@ -145,43 +145,16 @@ async fn apply(
         plan_options(args),
     );
     let reporter: Arc<dyn Reporter> = make_reporter(global, args.format);
-    let mut boards = resolve::ResolvedBoards::default();
-    if plan.needs_api() {
-        let needed = plan.boards_needed(manifest);
-        // Who the token belongs to and which boards exist are independent reads: overlap them.
-        let (account, survey) = tokio::try_join!(
-            client.user_account(),
-            resolve::survey(&client, manifest, &needed, args.create_boards)
-        )
-        .map_err(api_failure)?;
-        // The id is the stable identity; the username is kept for messages.
-        let username = account.username.clone();
-        let account_id = account.id.clone().unwrap_or_else(|| username.clone());
-        state
-            .check_account(&account_id, &username)
-            .map_err(common::state_failure)?;
-        if let Some(dir) = budget_dir {
-            client.share_budget(Ledger::new(dir, environment.origin(), &account_id));
-        }
-        if !survey.problems.is_empty() {
-            for problem in &survey.problems {
-                eprintln!("error: {problem}");
-            }
-            return Err(Fatal::new(
-                ExitStatus::Failure,
-                format!(
-                    "{} board or section problem(s); nothing was created",
-                    survey.problems.len()
-                ),
-            )
-            .into());
-        }
-        let messages = Arc::clone(&reporter);
-        boards = survey
-            .create_missing(&client, |message| messages.on_message(message))
-            .await
-            .map_err(api_failure)?;
-    }
+    let boards = if plan.needs_api() {
+        let account = Account {
+            state: &mut state,
+            environment,
+            budget_dir,
+        };
+        prepare_boards(&client, manifest, &plan, account, args, &reporter).await?
+    } else {
+        resolve::ResolvedBoards::default()
+    };
 
     let stop = Arc::new(StopSignal::default());
     let interrupt = tokio::spawn(watch_interrupts(Arc::clone(&stop), Arc::clone(&reporter)));
@@ -211,6 +184,72 @@ async fn apply(
     if args.format == OutputFormat::Human && !global.quiet {
         eprintln!("{}", summary_text(&execution.summary));
     }
+    outcome(global, args, environment, execution)
+}
+
+/// Where a run's writes are accounted: its state (which records the account) and, with a
+/// config directory, the write budget shared with other processes.
+struct Account<'a> {
+    state: &'a mut StateFile,
+    environment: &'a Environment,
+    budget_dir: Option<&'a Path>,
+}
+
+/// Learns whose token it is (refusing a state of another account) while resolving the boards
+/// the plan needs, then creates the missing ones. Nothing is created when any board or section
+/// is a problem: every problem is printed and the run ends.
+async fn prepare_boards(
+    client: &ApiClient,
+    manifest: &Manifest,
+    plan: &plan::Plan,
+    account: Account<'_>,
+    args: &ApplyArgs,
+    reporter: &Arc<dyn Reporter>,
+) -> anyhow::Result<resolve::ResolvedBoards> {
+    let needed = plan.boards_needed(manifest);
+    // Who the token belongs to and which boards exist are independent reads: overlap them.
+    let (user, survey) = tokio::try_join!(
+        client.user_account(),
+        resolve::survey(client, manifest, &needed, args.create_boards)
+    )
+    .map_err(api_failure)?;
+    // The id is the stable identity; the username is kept for messages.
+    let username = user.username.clone();
+    let account_id = user.id.clone().unwrap_or_else(|| username.clone());
+    account
+        .state
+        .check_account(&account_id, &username)
+        .map_err(common::state_failure)?;
+    if let Some(dir) = account.budget_dir {
+        client.share_budget(Ledger::new(dir, account.environment.origin(), &account_id));
+    }
+    if !survey.problems.is_empty() {
+        for problem in &survey.problems {
+            eprintln!("error: {problem}");
+        }
+        return Err(Fatal::new(
+            ExitStatus::Failure,
+            format!(
+                "{} board or section problem(s); nothing was created",
+                survey.problems.len()
+            ),
+        )
+        .into());
+    }
+    let messages = Arc::clone(reporter);
+    survey
+        .create_missing(client, |message| messages.on_message(message))
+        .await
+        .map_err(api_failure)
+}
+
+/// How the run ended, as an exit status or a fatal error that says why it stopped.
+fn outcome(
+    global: &GlobalArgs,
+    args: &ApplyArgs,
+    environment: &Environment,
+    execution: crate::apply::Execution,
+) -> anyhow::Result<ExitStatus> {
     let status = match execution.stop {
         StopReason::Interrupted => {
             eprintln!("Interrupted: the state is saved; run the same command again to resume.");

@@ -180,140 +180,156 @@ pub fn write_plan(
     survey: Option<&Survey>,
     format: OutputFormat,
 ) -> anyhow::Result<()> {
-    let manifest = &loaded.manifest;
-    let zone = &loaded.zone;
-    let rows: Vec<PlanRow<'_>> = plan
-        .pins
-        .iter()
-        .map(|planned| {
-            let spec = &manifest.pins[planned.index];
-            let pin_id = match &planned.action {
-                Action::Update { pin_id, .. }
-                | Action::Replace { pin_id }
-                | Action::NeedsReplace { pin_id }
-                | Action::Unchanged { pin_id } => Some(pin_id.as_str()),
-                _ => None,
-            };
-            let (due, reason) = match &planned.action {
-                Action::Scheduled { due } => (
-                    Some(zone.rfc3339(*due)),
-                    format!("due at {}", zone.human(*due)),
-                ),
-                action => (None, action.reason()),
-            };
-            PlanRow {
-                key: &spec.key,
-                action: planned.action.name(),
-                location: spec.location.to_string(),
-                board: spec.board.to_string(),
-                section: spec.section.as_deref(),
-                pin_id,
-                due,
-                reason,
-            }
-        })
-        .collect();
-    let orphans: Vec<OrphanRow<'_>> = plan
-        .orphans
-        .iter()
-        .map(|orphan| OrphanRow {
-            key: &orphan.key,
-            pin_id: &orphan.pin_id,
-            action: if orphan.delete { "delete" } else { "orphaned" },
-        })
-        .collect();
-    let boards_to_create: Vec<&str> = survey
-        .map(|s| s.boards_to_create.iter().map(|b| b.name.as_str()).collect())
-        .unwrap_or_default();
-    let sections_to_create: Vec<String> = survey
-        .map(|s| {
-            s.sections_to_create
-                .iter()
-                .map(|(board, section)| format!("{board} / {section}"))
-                .collect()
-        })
-        .unwrap_or_default();
-    let problems: Vec<String> = survey
-        .map(|s| s.problems.iter().map(ToString::to_string).collect())
-        .unwrap_or_default();
+    let document = PlanDocument::new(loaded, plan, survey);
     let mut stdout = std::io::stdout().lock();
     match format {
         OutputFormat::Json => {
-            let counts = plan
-                .counts()
-                .into_iter()
-                .map(|(name, n)| (name.to_owned(), serde_json::Value::from(n)))
-                .collect();
-            let document = PlanDocument {
-                pins: rows,
-                orphans,
-                boards_to_create,
-                sections_to_create,
-                problems,
-                counts,
-            };
             serde_json::to_writer_pretty(&mut stdout, &document)?;
             writeln!(stdout)?;
         }
         OutputFormat::Human => {
-            // Keys may hold wide characters (board names in CJK): pad by display width.
-            let width = rows.iter().map(|r| r.key.width()).max().unwrap_or(3).max(3);
-            writeln!(stdout, "{:<13} {}  DETAIL", "ACTION", pad("KEY", width))?;
-            for row in &rows {
-                let mut detail = row.reason.clone();
-                if let Some(pin_id) = row.pin_id {
-                    detail.push_str(&format!("; pin {pin_id}"));
-                }
-                writeln!(
-                    stdout,
-                    "{:<13} {}  {detail} ({})",
-                    row.action,
-                    pad(row.key, width),
-                    row.location
-                )?;
-            }
-            for orphan in &orphans {
-                let detail = if orphan.action == "delete" {
-                    "no longer in the manifest: --prune deletes it"
-                } else {
-                    "no longer in the manifest (kept; --prune deletes it)"
-                };
-                writeln!(
-                    stdout,
-                    "{:<13} {}  {detail}; pin {}",
-                    orphan.action,
-                    pad(orphan.key, width),
-                    orphan.pin_id
-                )?;
-            }
-            for board in &boards_to_create {
-                writeln!(stdout, "create board  {board}")?;
-            }
-            for section in &sections_to_create {
-                writeln!(stdout, "create section {section}")?;
-            }
-            let counts: Vec<String> = plan
-                .counts()
-                .into_iter()
-                .filter(|(_, n)| *n > 0)
-                .map(|(name, n)| format!("{n} {name}"))
-                .collect();
-            writeln!(
-                stdout,
-                "Plan: {}",
-                if counts.is_empty() {
-                    "nothing to do".to_owned()
-                } else {
-                    counts.join(", ")
-                }
-            )?;
+            document.write_table(&mut stdout, plan)?;
             drop(stdout);
-            for problem in &problems {
+            for problem in &document.problems {
                 eprintln!("error: {problem}");
             }
         }
     }
     Ok(())
+}
+
+impl<'a> PlanDocument<'a> {
+    /// The plan of `loaded`'s pins, with what the survey of its boards found, if it ran.
+    fn new(loaded: &'a Loaded, plan: &'a Plan, survey: Option<&'a Survey>) -> Self {
+        let manifest = &loaded.manifest;
+        let zone = &loaded.zone;
+        let pins = plan
+            .pins
+            .iter()
+            .map(|planned| {
+                let spec = &manifest.pins[planned.index];
+                let pin_id = match &planned.action {
+                    Action::Update { pin_id, .. }
+                    | Action::Replace { pin_id }
+                    | Action::NeedsReplace { pin_id }
+                    | Action::Unchanged { pin_id } => Some(pin_id.as_str()),
+                    _ => None,
+                };
+                let (due, reason) = match &planned.action {
+                    Action::Scheduled { due } => (
+                        Some(zone.rfc3339(*due)),
+                        format!("due at {}", zone.human(*due)),
+                    ),
+                    action => (None, action.reason()),
+                };
+                PlanRow {
+                    key: &spec.key,
+                    action: planned.action.name(),
+                    location: spec.location.to_string(),
+                    board: spec.board.to_string(),
+                    section: spec.section.as_deref(),
+                    pin_id,
+                    due,
+                    reason,
+                }
+            })
+            .collect();
+        let orphans = plan
+            .orphans
+            .iter()
+            .map(|orphan| OrphanRow {
+                key: &orphan.key,
+                pin_id: &orphan.pin_id,
+                action: if orphan.delete { "delete" } else { "orphaned" },
+            })
+            .collect();
+        let counts = plan
+            .counts()
+            .into_iter()
+            .map(|(name, n)| (name.to_owned(), serde_json::Value::from(n)))
+            .collect();
+        PlanDocument {
+            pins,
+            orphans,
+            boards_to_create: survey
+                .map(|s| s.boards_to_create.iter().map(|b| b.name.as_str()).collect())
+                .unwrap_or_default(),
+            sections_to_create: survey
+                .map(|s| {
+                    s.sections_to_create
+                        .iter()
+                        .map(|(board, section)| format!("{board} / {section}"))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            problems: survey
+                .map(|s| s.problems.iter().map(ToString::to_string).collect())
+                .unwrap_or_default(),
+            counts,
+        }
+    }
+
+    /// The plan as a table: one line per pin and orphan, the boards and sections to create,
+    /// and the counts in `plan`'s order.
+    fn write_table(&self, out: &mut impl std::io::Write, plan: &Plan) -> std::io::Result<()> {
+        // Keys may hold wide characters (board names in CJK): pad by display width.
+        let width = self
+            .pins
+            .iter()
+            .map(|r| r.key.width())
+            .max()
+            .unwrap_or(3)
+            .max(3);
+        writeln!(out, "{:<13} {}  DETAIL", "ACTION", pad("KEY", width))?;
+        for row in &self.pins {
+            let mut detail = row.reason.clone();
+            if let Some(pin_id) = row.pin_id {
+                detail.push_str(&format!("; pin {pin_id}"));
+            }
+            writeln!(
+                out,
+                "{:<13} {}  {detail} ({})",
+                row.action,
+                pad(row.key, width),
+                row.location
+            )?;
+        }
+        for orphan in &self.orphans {
+            let detail = if orphan.action == "delete" {
+                "no longer in the manifest: --prune deletes it"
+            } else {
+                "no longer in the manifest (kept; --prune deletes it)"
+            };
+            writeln!(
+                out,
+                "{:<13} {}  {detail}; pin {}",
+                orphan.action,
+                pad(orphan.key, width),
+                orphan.pin_id
+            )?;
+        }
+        for board in &self.boards_to_create {
+            writeln!(out, "create board  {board}")?;
+        }
+        for section in &self.sections_to_create {
+            writeln!(out, "create section {section}")?;
+        }
+        let counts: Vec<String> = plan
+            .counts()
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(name, n)| format!("{n} {name}"))
+            .collect();
+        writeln!(
+            out,
+            "Plan: {}",
+            if counts.is_empty() {
+                "nothing to do".to_owned()
+            } else {
+                counts.join(", ")
+            }
+        )
+    }
 }
 
 /// `text` padded with spaces to `width` terminal columns.

@@ -5,6 +5,7 @@
 //! and fsynced), as `adopted` pins.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::Path;
 
 use anyhow::Context as _;
 
@@ -33,38 +34,19 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
         .state
         .clone()
         .unwrap_or_else(|| state::default_state_path(&args.manifest));
-    // A dry run reads the state without locking or creating it; a real one holds the lock from
-    // before it reads the state until its records are durable.
-    let mut state_file = None;
-    let snapshot = if args.dry_run {
-        common::load_state_for(&state_path, &origin)?.unwrap_or_else(|| StateSnapshot::new(&origin))
-    } else {
-        let file = StateFile::open(&state_path, &origin).map_err(common::state_failure)?;
-        let snapshot = file.snapshot().clone();
-        state_file = Some(file);
-        snapshot
-    };
+    let (mut state_file, snapshot) = open_state(args, &state_path, &origin)?;
     let account = client.user_account().await.map_err(api_failure)?;
     let account_id = account
         .id
         .clone()
         .unwrap_or_else(|| account.username.clone());
-    match &mut state_file {
-        Some(file) => file
-            .check_account(&account_id, &account.username)
-            .map_err(common::state_failure)?,
-        None => {
-            if let Some(recorded) = &snapshot.header.account
-                && *recorded != account_id
-            {
-                return Err(common::state_failure(state::StateError::WrongAccount {
-                    path: state_path.clone(),
-                    recorded: recorded.clone(),
-                    current: format!("{} ({account_id})", account.username),
-                }));
-            }
-        }
-    }
+    check_account(
+        state_file.as_mut(),
+        &snapshot,
+        &state_path,
+        &account_id,
+        &account.username,
+    )?;
 
     let selection = select(&manifest, &snapshot, args)?;
     let wanted = locate(&client, &manifest, &selection.candidates).await?;
@@ -80,8 +62,107 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
         key: spec.key.clone(),
     }));
 
-    let by_key: HashMap<&str, &Wanted<'_>> = wanted
-        .found
+    let tally = record_decisions(&manifest, &wanted.found, decisions);
+    for (key, reason) in &selection.skipped {
+        println!("skipped    {key}  {reason}");
+    }
+
+    let Tally {
+        records,
+        ambiguous,
+        missing,
+    } = tally;
+    let adopted = records.len();
+    match state_file.as_mut() {
+        Some(file) => {
+            file.append(&records).map_err(common::state_failure)?;
+            if !global.quiet {
+                eprintln!(
+                    "Recorded {adopted} existing pin(s) in {} ({missing} to create, {ambiguous} ambiguous, {} already in the state)",
+                    file.path().display(),
+                    selection.known
+                );
+            }
+        }
+        None => {
+            if !global.quiet {
+                eprintln!(
+                    "Dry run: would record {adopted} existing pin(s) in {} ({missing} to create, {ambiguous} ambiguous, {} already in the state); nothing was written",
+                    state_path.display(),
+                    selection.known
+                );
+            }
+        }
+    }
+    if ambiguous > 0 {
+        return Err(Fatal::new(
+            ExitStatus::Failure,
+            format!(
+                "{ambiguous} manifest pin(s) match ambiguously and were left alone: `apply` would create them again"
+            ),
+        )
+        .with_hint("choose the pin for each with --pin KEY=PIN_ID and run `pinbatch import` again (see `pinbatch pins list BOARD`)")
+        .into());
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// A dry run reads the state without locking or creating it; a real one holds the lock from
+/// before it reads the state until its records are durable.
+fn open_state(
+    args: &ImportArgs,
+    state_path: &Path,
+    origin: &str,
+) -> anyhow::Result<(Option<StateFile>, StateSnapshot)> {
+    if args.dry_run {
+        let snapshot = common::load_state_for(state_path, origin)?
+            .unwrap_or_else(|| StateSnapshot::new(origin));
+        return Ok((None, snapshot));
+    }
+    let file = StateFile::open(state_path, origin).map_err(common::state_failure)?;
+    let snapshot = file.snapshot().clone();
+    Ok((Some(file), snapshot))
+}
+
+/// Refuses a state of another account; a locked state records the account when it has none.
+fn check_account(
+    state_file: Option<&mut StateFile>,
+    snapshot: &StateSnapshot,
+    state_path: &Path,
+    account_id: &str,
+    username: &str,
+) -> anyhow::Result<()> {
+    match state_file {
+        Some(file) => file
+            .check_account(account_id, username)
+            .map_err(common::state_failure),
+        None => match &snapshot.header.account {
+            Some(recorded) if recorded != account_id => {
+                Err(common::state_failure(state::StateError::WrongAccount {
+                    path: state_path.to_owned(),
+                    recorded: recorded.clone(),
+                    current: format!("{username} ({account_id})"),
+                }))
+            }
+            _ => Ok(()),
+        },
+    }
+}
+
+/// What the decisions come to: the records to append, and how many pins are left alone.
+struct Tally {
+    records: Vec<Record>,
+    ambiguous: usize,
+    missing: usize,
+}
+
+/// Prints one line per decision, in manifest order, and turns the adoptions into records.
+fn record_decisions(
+    manifest: &Manifest,
+    found: &[Wanted<'_>],
+    mut decisions: Vec<Decision>,
+) -> Tally {
+    let by_key: HashMap<&str, &Wanted<'_>> = found
         .iter()
         .map(|want| (want.spec.key.as_str(), want))
         .collect();
@@ -144,43 +225,11 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
             }
         }
     }
-    for (key, reason) in &selection.skipped {
-        println!("skipped    {key}  {reason}");
+    Tally {
+        records,
+        ambiguous,
+        missing,
     }
-
-    let adopted = records.len();
-    match state_file.as_mut() {
-        Some(file) => {
-            file.append(&records).map_err(common::state_failure)?;
-            if !global.quiet {
-                eprintln!(
-                    "Recorded {adopted} existing pin(s) in {} ({missing} to create, {ambiguous} ambiguous, {} already in the state)",
-                    file.path().display(),
-                    selection.known
-                );
-            }
-        }
-        None => {
-            if !global.quiet {
-                eprintln!(
-                    "Dry run: would record {adopted} existing pin(s) in {} ({missing} to create, {ambiguous} ambiguous, {} already in the state); nothing was written",
-                    state_path.display(),
-                    selection.known
-                );
-            }
-        }
-    }
-    if ambiguous > 0 {
-        return Err(Fatal::new(
-            ExitStatus::Failure,
-            format!(
-                "{ambiguous} manifest pin(s) match ambiguously and were left alone: `apply` would create them again"
-            ),
-        )
-        .with_hint("choose the pin for each with --pin KEY=PIN_ID and run `pinbatch import` again (see `pinbatch pins list BOARD`)")
-        .into());
-    }
-    Ok(ExitStatus::Success)
 }
 
 /// The manifest pins to look for, and those left out with why.
