@@ -317,38 +317,13 @@ pub async fn execute(
         sandbox,
     });
 
-    let mut results = Vec::with_capacity(plan.pins.len() + plan.orphans.len());
-    let mut summary = Summary::default();
+    let mut tally = Tally {
+        results: Vec::with_capacity(plan.pins.len() + plan.orphans.len()),
+        summary: Summary::default(),
+        reporter: Arc::clone(&reporter),
+    };
     reporter.on_start(plan.pins.len() + plan.orphans.len());
-
-    // Pins that need no API call are reported at once.
-    let mut api_pins: Vec<(&PlannedPin, &PinSpec)> = Vec::new();
-    for planned in &plan.pins {
-        let spec = &manifest.pins[planned.index];
-        let (outcome, pin_id) = match &planned.action {
-            Action::Unchanged { pin_id } => (PinOutcome::Unchanged, Some(pin_id.clone())),
-            Action::NeedsReplace { pin_id } => (PinOutcome::NeedsReplace, Some(pin_id.clone())),
-            Action::Scheduled { .. } => (PinOutcome::Scheduled, None),
-            Action::Create { .. } | Action::Update { .. } | Action::Replace { .. } => {
-                api_pins.push((planned, spec));
-                continue;
-            }
-        };
-        let error =
-            matches!(planned.action, Action::NeedsReplace { .. }).then(|| planned.action.reason());
-        let result = PinResult {
-            key: spec.key.clone(),
-            location: spec.location.to_string(),
-            status: outcome,
-            pin_url: pin_id.as_deref().map(pin_url),
-            pin_id,
-            attempts: attempts_before.get(&spec.key).copied().unwrap_or(0),
-            error,
-        };
-        summary.count(outcome);
-        reporter.on_pin(&result);
-        results.push(result);
-    }
+    let api_pins = report_pins_without_calls(manifest, plan, &attempts_before, &mut tally);
     let mut work = tasks(&context, api_pins);
     for orphan in plan.orphans.iter().filter(|orphan| orphan.delete) {
         work.push(Task::Orphan(&orphan.key, &orphan.pin_id));
@@ -359,55 +334,27 @@ pub async fn execute(
             orphan.key, orphan.pin_id
         ));
     }
-
     let pending: Vec<(String, String)> = work.iter().flat_map(Task::identities).collect();
-    let mut finished: HashSet<String> = HashSet::new();
-    {
-        let mut work = work.into_iter().peekable();
-        let mut running = futures::stream::FuturesUnordered::<
-            std::pin::Pin<Box<dyn std::future::Future<Output = Vec<PinResult>> + Send + '_>>,
-        >::new();
-        loop {
-            let dispatch = work.peek().is_some() && !stop.stopped();
-            if !dispatch && running.is_empty() {
-                break;
-            }
-            tokio::select! {
-                () = stop.wait_until(StopSignal::abandoned) => break,
-                Some(task_results) = running.next(), if !running.is_empty() => {
-                    context.busy.add_permits(1);
-                    for result in task_results {
-                        finished.insert(result.key.clone());
-                        summary.count(result.status);
-                        reporter.on_pin(&result);
-                        results.push(result);
-                    }
-                }
-                Ok(place) = context.busy.acquire(), if dispatch => {
-                    place.forget();
-                    if let Some(task) = work.next() {
-                        running.push(Box::pin(task.run(&context)));
-                    }
-                }
-            }
-        }
-    }
+    let finished = run_tasks(&context, work, &mut tally).await;
+    // What a stop left undispatched is reported as skipped.
     for (key, location) in pending {
         if !finished.contains(&key) {
-            let result = PinResult {
-                key: key.clone(),
+            tally.record(PinResult {
+                attempts: attempts_before.get(&key).copied().unwrap_or(0),
+                key,
                 location,
                 status: PinOutcome::Skipped,
                 pin_id: None,
                 pin_url: None,
-                attempts: attempts_before.get(&key).copied().unwrap_or(0),
                 error: None,
-            };
-            summary.count(PinOutcome::Skipped);
-            reporter.on_pin(&result);
-            results.push(result);
+            });
         }
     }
+    let Tally {
+        results,
+        mut summary,
+        ..
+    } = tally;
     summary.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     reporter.on_finish(&summary);
     let mut stop_error = context.stop_error.lock().map(|e| e.clone()).unwrap_or(None);
@@ -429,6 +376,90 @@ pub async fn execute(
         },
         state,
     )
+}
+
+/// The results of a run so far, each counted and reported as it is recorded.
+struct Tally {
+    results: Vec<PinResult>,
+    summary: Summary,
+    reporter: Arc<dyn Reporter>,
+}
+
+impl Tally {
+    fn record(&mut self, result: PinResult) {
+        self.summary.count(result.status);
+        self.reporter.on_pin(&result);
+        self.results.push(result);
+    }
+}
+
+/// Reports at once the pins that need no API call (unchanged, scheduled, needing `--replace`)
+/// and returns the others, in plan order.
+fn report_pins_without_calls<'a>(
+    manifest: &'a Manifest,
+    plan: &'a Plan,
+    attempts_before: &HashMap<String, u32>,
+    tally: &mut Tally,
+) -> Vec<(&'a PlannedPin, &'a PinSpec)> {
+    let mut api_pins = Vec::new();
+    for planned in &plan.pins {
+        let spec = &manifest.pins[planned.index];
+        let (outcome, pin_id) = match &planned.action {
+            Action::Unchanged { pin_id } => (PinOutcome::Unchanged, Some(pin_id.clone())),
+            Action::NeedsReplace { pin_id } => (PinOutcome::NeedsReplace, Some(pin_id.clone())),
+            Action::Scheduled { .. } => (PinOutcome::Scheduled, None),
+            Action::Create { .. } | Action::Update { .. } | Action::Replace { .. } => {
+                api_pins.push((planned, spec));
+                continue;
+            }
+        };
+        let error =
+            matches!(planned.action, Action::NeedsReplace { .. }).then(|| planned.action.reason());
+        tally.record(PinResult {
+            key: spec.key.clone(),
+            location: spec.location.to_string(),
+            status: outcome,
+            pin_url: pin_id.as_deref().map(pin_url),
+            pin_id,
+            attempts: attempts_before.get(&spec.key).copied().unwrap_or(0),
+            error,
+        });
+    }
+    api_pins
+}
+
+/// Runs the tasks, at most twice the concurrency of them dispatched at once (each waits for a
+/// request slot inside), until all are done or a stop ends dispatching; an abandoning stop
+/// leaves the running ones. Returns the keys whose results came back.
+async fn run_tasks(context: &Context, work: Vec<Task<'_>>, tally: &mut Tally) -> HashSet<String> {
+    let mut finished = HashSet::new();
+    let mut work = work.into_iter().peekable();
+    let mut running = futures::stream::FuturesUnordered::<
+        std::pin::Pin<Box<dyn std::future::Future<Output = Vec<PinResult>> + Send + '_>>,
+    >::new();
+    loop {
+        let dispatch = work.peek().is_some() && !context.stop.stopped();
+        if !dispatch && running.is_empty() {
+            break;
+        }
+        tokio::select! {
+            () = context.stop.wait_until(StopSignal::abandoned) => break,
+            Some(task_results) = running.next(), if !running.is_empty() => {
+                context.busy.add_permits(1);
+                for result in task_results {
+                    finished.insert(result.key.clone());
+                    tally.record(result);
+                }
+            }
+            Ok(place) = context.busy.acquire(), if dispatch => {
+                place.forget();
+                if let Some(task) = work.next() {
+                    running.push(Box::pin(task.run(context)));
+                }
+            }
+        }
+    }
+    finished
 }
 
 /// Splits the pins that need the API into tasks: one per pin, except pins that a listing could
