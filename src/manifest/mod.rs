@@ -139,24 +139,7 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> LoadOutcome {
         );
         return failed(diagnostics, zone());
     };
-    if options.sheet.is_some() && format != Format::Workbook {
-        diagnostics.push(
-            Diagnostic::warning(
-                whole_file.clone(),
-                "--sheet is ignored: the file is not a workbook",
-            )
-            .with_hint("--sheet chooses the sheet of an .xlsx, .xlsm, .xls or .ods file"),
-        );
-    }
-    if options.encoding.is_some() && format != Format::Csv {
-        diagnostics.push(
-            Diagnostic::warning(
-                whole_file.clone(),
-                "--encoding is ignored: the file is not a CSV file",
-            )
-            .with_hint("YAML manifests are UTF-8; workbooks carry their own encoding"),
-        );
-    }
+    warn_of_ignored_options(format, options, &whole_file, &mut diagnostics);
     let mut checker = checks::Checker::new(file.clone(), base_dir_of(path));
     if options.keep_rejected {
         checker.keep_rejected();
@@ -189,66 +172,12 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> LoadOutcome {
     };
     let mut boards = Vec::new();
     match format {
-        Format::Yaml => {
-            match std::str::from_utf8(&bytes) {
-                Ok(text) => {
-                    let document = yaml::read(text, &file, &mut diagnostics);
-                    boards = checks::boards(&document.boards, &file, &mut diagnostics);
-                    let declared = document.defaults.as_ref().and_then(|d| d.timezone.as_ref());
-                    let zone = match (&options.timezone, declared) {
-                        (Some(zone), _) => zone.clone(),
-                        (None, Some(name)) => match PublishZone::named(&name.value) {
-                            Ok(zone) => zone,
-                            Err(message) => {
-                                diagnostics.push(
-                                Diagnostic::error(
-                                    Location {
-                                        file: file.clone(),
-                                        position: name.pos,
-                                    },
-                                    message,
-                                )
-                                .with_field("defaults.timezone")
-                                .with_hint("write an IANA time zone name, e.g. Europe/Paris or Asia/Tokyo"),
-                            );
-                                PublishZone::system()
-                            }
-                        },
-                        (None, None) => PublishZone::system(),
-                    };
-                    checker.set_zone(zone);
-                    if let Some(defaults) = &document.defaults {
-                        checker.set_defaults(defaults, &mut diagnostics);
-                    }
-                    for pin in document.pins {
-                        checker.add(pin, &mut diagnostics);
-                    }
-                }
-                Err(err) => {
-                    let valid = &bytes[..err.valid_up_to()];
-                    let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-                    let column = valid
-                        .rsplit(|b| *b == b'\n')
-                        .next()
-                        .map_or(0, |l| String::from_utf8_lossy(l).chars().count())
-                        + 1;
-                    let position = Position::LineColumn {
-                        line: u32::try_from(line).unwrap_or(u32::MAX),
-                        column: u32::try_from(column).unwrap_or(u32::MAX),
-                    };
-                    diagnostics.push(
-                        Diagnostic::error(
-                            Location {
-                                file: file.clone(),
-                                position,
-                            },
-                            "is not valid UTF-8 text",
-                        )
-                        .with_hint("save the file as UTF-8"),
-                    );
-                }
+        Format::Yaml => match std::str::from_utf8(&bytes) {
+            Ok(text) => {
+                boards = read_yaml(text, &file, options, &mut checker, &mut diagnostics);
             }
-        }
+            Err(err) => diagnostics.push(not_utf8(&bytes, err.valid_up_to(), &file)),
+        },
         Format::Csv => {
             checker.set_zone(zone());
             csv::read(
@@ -262,6 +191,96 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> LoadOutcome {
         Format::Workbook => {}
     }
     finish(path, file, checker, boards, diagnostics)
+}
+
+/// Warns of `--sheet` and `--encoding` given for a file they do not apply to.
+fn warn_of_ignored_options(
+    format: Format,
+    options: &LoadOptions,
+    whole_file: &Location,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    if options.sheet.is_some() && format != Format::Workbook {
+        diagnostics.push(
+            Diagnostic::warning(
+                whole_file.clone(),
+                "--sheet is ignored: the file is not a workbook",
+            )
+            .with_hint("--sheet chooses the sheet of an .xlsx, .xlsm, .xls or .ods file"),
+        );
+    }
+    if options.encoding.is_some() && format != Format::Csv {
+        diagnostics.push(
+            Diagnostic::warning(
+                whole_file.clone(),
+                "--encoding is ignored: the file is not a CSV file",
+            )
+            .with_hint("YAML manifests are UTF-8; workbooks carry their own encoding"),
+        );
+    }
+}
+
+/// Reads a YAML manifest's text into the checker (its time zone and defaults first) and
+/// returns its declared boards.
+fn read_yaml(
+    text: &str,
+    file: &Arc<str>,
+    options: &LoadOptions,
+    checker: &mut checks::Checker,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<BoardDecl> {
+    let document = yaml::read(text, file, diagnostics);
+    let boards = checks::boards(&document.boards, file, diagnostics);
+    let declared = document.defaults.as_ref().and_then(|d| d.timezone.as_ref());
+    let zone = match (&options.timezone, declared) {
+        (Some(zone), _) => zone.clone(),
+        (None, Some(name)) => PublishZone::named(&name.value).unwrap_or_else(|message| {
+            diagnostics.push(
+                Diagnostic::error(
+                    Location {
+                        file: file.clone(),
+                        position: name.pos,
+                    },
+                    message,
+                )
+                .with_field("defaults.timezone")
+                .with_hint("write an IANA time zone name, e.g. Europe/Paris or Asia/Tokyo"),
+            );
+            PublishZone::system()
+        }),
+        (None, None) => PublishZone::system(),
+    };
+    checker.set_zone(zone);
+    if let Some(defaults) = &document.defaults {
+        checker.set_defaults(defaults, diagnostics);
+    }
+    for pin in document.pins {
+        checker.add(pin, diagnostics);
+    }
+    boards
+}
+
+/// The error for a YAML file that is not UTF-8, at the first byte that is not.
+fn not_utf8(bytes: &[u8], valid_up_to: usize, file: &Arc<str>) -> Diagnostic {
+    let valid = &bytes[..valid_up_to];
+    let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+    let column = valid
+        .rsplit(|b| *b == b'\n')
+        .next()
+        .map_or(0, |l| String::from_utf8_lossy(l).chars().count())
+        + 1;
+    let position = Position::LineColumn {
+        line: u32::try_from(line).unwrap_or(u32::MAX),
+        column: u32::try_from(column).unwrap_or(u32::MAX),
+    };
+    Diagnostic::error(
+        Location {
+            file: file.clone(),
+            position,
+        },
+        "is not valid UTF-8 text",
+    )
+    .with_hint("save the file as UTF-8")
 }
 
 /// The outcome once every entry went through the checks.
