@@ -72,38 +72,56 @@ enum Frame {
 /// Parses YAML text into one root node (None for an empty document). A syntax error becomes
 /// the returned diagnostic.
 fn parse_tree(text: &str, file: &Arc<str>) -> Result<Option<Node>, Diagnostic> {
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
-    let mut root: Option<Node> = None;
-    let mut documents = 0usize;
-    let mut expanded = 0usize;
-    let at = |pos: Position| Location {
-        file: file.clone(),
-        position: pos,
+    let mut tree = TreeBuilder {
+        file,
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        root: None,
+        documents: 0,
+        expanded: 0,
     };
     for item in Parser::new_from_str(text) {
-        let (event, span) = match item {
-            Ok(pair) => pair,
-            Err(err) => {
-                let marker = err.marker();
-                let pos = Position::LineColumn {
-                    line: u32::try_from(marker.line()).unwrap_or(u32::MAX),
-                    column: u32::try_from(marker.col() + 1).unwrap_or(u32::MAX),
-                };
-                return Err(Diagnostic::error(
-                    at(pos),
-                    format!("YAML syntax error: {}", err.info()),
-                )
-                .with_hint("check indentation, quotes and `key: value` pairs around this line"));
-            }
-        };
-        let pos = position(&span);
+        let (event, span) = item.map_err(|err| {
+            let marker = err.marker();
+            let pos = Position::LineColumn {
+                line: u32::try_from(marker.line()).unwrap_or(u32::MAX),
+                column: u32::try_from(marker.col() + 1).unwrap_or(u32::MAX),
+            };
+            Diagnostic::error(tree.at(pos), format!("YAML syntax error: {}", err.info()))
+                .with_hint("check indentation, quotes and `key: value` pairs around this line")
+        })?;
+        tree.event(event, position(&span))?;
+    }
+    Ok(tree.root)
+}
+
+/// Builds the node tree from the parser's events: open sequences and mappings on a stack,
+/// anchored nodes kept for their aliases (whose expansion is bounded).
+struct TreeBuilder<'f> {
+    file: &'f Arc<str>,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Node>,
+    root: Option<Node>,
+    documents: usize,
+    expanded: usize,
+}
+
+impl TreeBuilder<'_> {
+    fn at(&self, pos: Position) -> Location {
+        Location {
+            file: self.file.clone(),
+            position: pos,
+        }
+    }
+
+    /// Takes one event; a node it completes goes into its parent (or becomes the root).
+    fn event(&mut self, event: Event<'_>, pos: Position) -> Result<(), Diagnostic> {
         let complete = match event {
             Event::DocumentStart(_) => {
-                documents += 1;
-                if documents > 1 {
+                self.documents += 1;
+                if self.documents > 1 {
                     return Err(Diagnostic::error(
-                        at(pos),
+                        self.at(pos),
                         "a manifest holds one YAML document, found a second one",
                     )
                     .with_hint("remove the `---` separator and merge the documents"));
@@ -118,38 +136,18 @@ fn parse_tree(text: &str, file: &Arc<str>) -> Result<Option<Node>, Diagnostic> {
                 } else {
                     NodeKind::Scalar(value.into_owned())
                 };
-                let node = Node {
-                    kind,
-                    pos,
-                    weight: 1,
-                };
-                if anchor > 0 {
-                    anchors.insert(anchor, node.clone());
-                }
-                Some(node)
-            }
-            Event::Alias(anchor) => match anchors.get(&anchor) {
-                Some(node) => {
-                    expanded = expanded.saturating_add(node.weight);
-                    if expanded > MAX_ALIAS_EXPANSION {
-                        return Err(Diagnostic::error(
-                            at(pos),
-                            "aliases expand to too many values",
-                        )
-                        .with_hint("write the values out instead of nesting aliases"));
-                    }
-                    Some(Node {
-                        kind: node.kind.clone(),
+                Some(self.anchored(
+                    anchor,
+                    Node {
+                        kind,
                         pos,
-                        weight: node.weight,
-                    })
-                }
-                None => {
-                    return Err(Diagnostic::error(at(pos), "alias to an unknown anchor"));
-                }
-            },
+                        weight: 1,
+                    },
+                ))
+            }
+            Event::Alias(anchor) => Some(self.alias(anchor, pos)?),
             Event::SequenceStart(anchor, _) => {
-                stack.push(Frame::Sequence {
+                self.stack.push(Frame::Sequence {
                     pos,
                     anchor,
                     items: Vec::new(),
@@ -157,7 +155,7 @@ fn parse_tree(text: &str, file: &Arc<str>) -> Result<Option<Node>, Diagnostic> {
                 None
             }
             Event::MappingStart(anchor, _) => {
-                stack.push(Frame::Mapping {
+                self.stack.push(Frame::Mapping {
                     pos,
                     anchor,
                     items: Vec::new(),
@@ -165,52 +163,81 @@ fn parse_tree(text: &str, file: &Arc<str>) -> Result<Option<Node>, Diagnostic> {
                 });
                 None
             }
-            Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
-                Some(Frame::Sequence { pos, anchor, items }) => {
-                    let weight = 1 + items.iter().map(|n| n.weight).sum::<usize>();
-                    let node = Node {
-                        kind: NodeKind::Sequence(items),
-                        pos,
-                        weight,
-                    };
-                    if anchor > 0 {
-                        anchors.insert(anchor, node.clone());
-                    }
-                    Some(node)
-                }
-                Some(Frame::Mapping {
-                    pos, anchor, items, ..
-                }) => {
-                    let weight = 1 + items
-                        .iter()
-                        .map(|(k, v)| k.weight + v.weight)
-                        .sum::<usize>();
-                    let node = Node {
-                        kind: NodeKind::Mapping(items),
-                        pos,
-                        weight,
-                    };
-                    if anchor > 0 {
-                        anchors.insert(anchor, node.clone());
-                    }
-                    Some(node)
-                }
-                None => None,
-            },
+            Event::SequenceEnd | Event::MappingEnd => self.close(),
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => None,
         };
         if let Some(node) = complete {
-            match stack.last_mut() {
+            match self.stack.last_mut() {
                 Some(Frame::Sequence { items, .. }) => items.push(node),
                 Some(Frame::Mapping { items, key, .. }) => match key.take() {
                     Some(k) => items.push((k, node)),
                     None => *key = Some(node),
                 },
-                None => root = Some(node),
+                None => self.root = Some(node),
             }
         }
+        Ok(())
     }
-    Ok(root)
+
+    /// Keeps a node under its anchor (0: none) and hands it back.
+    fn anchored(&mut self, anchor: usize, node: Node) -> Node {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        node
+    }
+
+    /// The node an alias stands for, at the alias's position.
+    fn alias(&mut self, anchor: usize, pos: Position) -> Result<Node, Diagnostic> {
+        let Some(node) = self.anchors.get(&anchor) else {
+            return Err(Diagnostic::error(
+                self.at(pos),
+                "alias to an unknown anchor",
+            ));
+        };
+        self.expanded = self.expanded.saturating_add(node.weight);
+        if self.expanded > MAX_ALIAS_EXPANSION {
+            return Err(
+                Diagnostic::error(self.at(pos), "aliases expand to too many values")
+                    .with_hint("write the values out instead of nesting aliases"),
+            );
+        }
+        Ok(Node {
+            kind: node.kind.clone(),
+            pos,
+            weight: node.weight,
+        })
+    }
+
+    /// Ends the innermost sequence or mapping, as a node.
+    fn close(&mut self) -> Option<Node> {
+        let (anchor, node) = match self.stack.pop()? {
+            Frame::Sequence { pos, anchor, items } => {
+                let weight = 1 + items.iter().map(|n| n.weight).sum::<usize>();
+                let node = Node {
+                    kind: NodeKind::Sequence(items),
+                    pos,
+                    weight,
+                };
+                (anchor, node)
+            }
+            Frame::Mapping {
+                pos, anchor, items, ..
+            } => {
+                let weight = 1 + items
+                    .iter()
+                    .map(|(k, v)| k.weight + v.weight)
+                    .sum::<usize>();
+                let node = Node {
+                    kind: NodeKind::Mapping(items),
+                    pos,
+                    weight,
+                };
+                (anchor, node)
+            }
+        };
+        Some(self.anchored(anchor, node))
+    }
 }
 
 /// Reads a YAML manifest's text into entries, adding every problem found to `diagnostics`.
