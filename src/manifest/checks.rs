@@ -498,63 +498,15 @@ impl Checker {
         .unwrap_or_default();
         let media = media(&mut report, &entry, &self.base_dir);
 
-        let explicit_id = entry.id.as_ref().and_then(|id| {
-            let trimmed = id.value.trim();
-            if trimmed.is_empty() {
-                report.error(
-                    id.pos,
-                    "id",
-                    "is empty",
-                    Some("write a key or remove `id:`"),
-                );
-                None
-            } else {
-                Some((trimmed.to_owned(), id.pos))
-            }
-        });
-        let key = match (&explicit_id, &board, &media) {
-            (Some((id, _)), _, _) => Some(id.clone()),
-            (None, Some(board), Some(media)) => Some(derive_key(board, media)),
-            _ => None,
-        };
-        if let Some(key) = &key {
-            match self.keys.entry(key.clone()) {
-                Entry::Occupied(first) => {
-                    let first = report.location(*first.get());
-                    let (field, hint) = if explicit_id.is_some() {
-                        ("id", "give each pin a different `id:`")
-                    } else {
-                        (
-                            "id",
-                            "these pins get the same key from board + media; give each an explicit, unique `id:`",
-                        )
-                    };
-                    report.error(
-                        entry.pos,
-                        field,
-                        format!("duplicate key `{key}`: the pin at {first} has the same key"),
-                        Some(hint),
-                    );
-                }
-                Entry::Vacant(slot) => {
-                    slot.insert(entry.pos);
-                }
-            }
-        }
-        if let (Some(own), false) = (&entry.link, from_glob) {
-            match self.links.entry(own.value.clone()) {
-                Entry::Occupied(first) => {
-                    let first = report.location(*first.get());
-                    report.warning(
-                        own.pos,
-                        "link",
-                        format!("the same link is also used by the pin at {first}"),
-                    );
-                }
-                Entry::Vacant(slot) => {
-                    slot.insert(own.pos);
-                }
-            }
+        let key = claim_key(
+            &mut self.keys,
+            &mut report,
+            &entry,
+            board.as_ref(),
+            media.as_ref(),
+        );
+        if !from_glob {
+            note_repeated_link(&mut self.links, &mut report, &entry);
         }
         if !report.ok || entry.malformed {
             if let (Some(draft), Some(rejected)) = (draft, &mut self.rejected) {
@@ -583,6 +535,84 @@ impl Checker {
     /// The valid pins, in manifest order.
     pub fn finish(self) -> Vec<PinSpec> {
         self.pins
+    }
+}
+
+/// The pin's key (its `id`, else derived from board + media), recorded so that a second
+/// pin with the same key is an error naming the first.
+fn claim_key(
+    keys: &mut HashMap<String, Position>,
+    report: &mut Report<'_>,
+    entry: &PinEntry,
+    board: Option<&BoardRef>,
+    media: Option<&Media>,
+) -> Option<String> {
+    let explicit_id = entry.id.as_ref().and_then(|id| {
+        let trimmed = id.value.trim();
+        if trimmed.is_empty() {
+            report.error(
+                id.pos,
+                "id",
+                "is empty",
+                Some("write a key or remove `id:`"),
+            );
+            None
+        } else {
+            Some((trimmed.to_owned(), id.pos))
+        }
+    });
+    let key = match (&explicit_id, board, media) {
+        (Some((id, _)), _, _) => Some(id.clone()),
+        (None, Some(board), Some(media)) => Some(derive_key(board, media)),
+        _ => None,
+    };
+    if let Some(key) = &key {
+        match keys.entry(key.clone()) {
+            Entry::Occupied(first) => {
+                let first = report.location(*first.get());
+                let (field, hint) = if explicit_id.is_some() {
+                    ("id", "give each pin a different `id:`")
+                } else {
+                    (
+                        "id",
+                        "these pins get the same key from board + media; give each an explicit, unique `id:`",
+                    )
+                };
+                report.error(
+                    entry.pos,
+                    field,
+                    format!("duplicate key `{key}`: the pin at {first} has the same key"),
+                    Some(hint),
+                );
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(entry.pos);
+            }
+        }
+    }
+    key
+}
+
+/// Warns when a pin's own link was already used by an earlier pin.
+fn note_repeated_link(
+    links: &mut HashMap<String, Position>,
+    report: &mut Report<'_>,
+    entry: &PinEntry,
+) {
+    if let Some(own) = &entry.link {
+        match links.entry(own.value.clone()) {
+            Entry::Occupied(first) => {
+                let first = report.location(*first.get());
+                report.warning(
+                    own.pos,
+                    "link",
+                    format!("the same link is also used by the pin at {first}"),
+                );
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(own.pos);
+            }
+        }
     }
 }
 
