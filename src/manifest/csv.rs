@@ -37,6 +37,70 @@ fn sniff_delimiter(text: &[u8]) -> u8 {
     }
 }
 
+/// The error for a file that does not decode, with a hint that fits how its encoding was
+/// chosen.
+fn undecodable(
+    problem: &encoding::Undecodable,
+    forced: Option<&'static Encoding>,
+    file: &Arc<str>,
+) -> Diagnostic {
+    let hint = if forced.is_some() {
+        format!(
+            "check the encoding named with --encoding, or leave it out to detect one of {}",
+            encoding::DETECTED
+        )
+    } else {
+        format!(
+            "save the file as UTF-8 (in Excel: \"CSV UTF-8\"), or name its encoding with --encoding NAME ({})",
+            encoding::NAMES_HINT
+        )
+    };
+    let at = Location {
+        file: file.clone(),
+        position: Position::Row {
+            row: problem.row,
+            line: problem.line,
+        },
+    };
+    Diagnostic::error(at, format!("the file {}", problem.message)).with_hint(hint)
+}
+
+/// Reads the header row into the table of columns; an empty or unreadable file is a problem.
+fn read_header(
+    reader: &mut csv::Reader<&[u8]>,
+    record: &mut csv::StringRecord,
+    file: &Arc<str>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Table> {
+    let at = |position: Position| Location {
+        file: file.clone(),
+        position,
+    };
+    let header_pos = Position::Row { row: 1, line: 1 };
+    match reader.read_record(record) {
+        Ok(true) => {}
+        Ok(false) => {
+            diagnostics.push(
+                Diagnostic::error(at(Position::File), "the CSV file is empty")
+                    .with_hint("the first row names the columns, e.g. `board,title,image`"),
+            );
+            return None;
+        }
+        Err(err) => {
+            diagnostics.push(Diagnostic::error(
+                at(header_pos),
+                format!("unreadable CSV: {err}"),
+            ));
+            return None;
+        }
+    }
+    let header: Vec<(String, Position)> = record
+        .iter()
+        .map(|cell| (cell.to_owned(), header_pos))
+        .collect();
+    Table::from_header(&header, file, diagnostics)
+}
+
 /// Reads CSV bytes in `forced` encoding (or a detected one), calling `on_pin` with each row's
 /// entry in order; problems go to `diagnostics`. A file that does not decode is one problem.
 pub(crate) fn read(
@@ -53,27 +117,7 @@ pub(crate) fn read(
     let decoded = match encoding::decode(bytes, forced) {
         Ok(decoded) => decoded,
         Err(problem) => {
-            let hint = if forced.is_some() {
-                format!(
-                    "check the encoding named with --encoding, or leave it out to detect one of {}",
-                    encoding::DETECTED
-                )
-            } else {
-                format!(
-                    "save the file as UTF-8 (in Excel: \"CSV UTF-8\"), or name its encoding with --encoding NAME ({})",
-                    encoding::NAMES_HINT
-                )
-            };
-            diagnostics.push(
-                Diagnostic::error(
-                    at(Position::Row {
-                        row: problem.row,
-                        line: problem.line,
-                    }),
-                    format!("the file {}", problem.message),
-                )
-                .with_hint(hint),
-            );
+            diagnostics.push(undecodable(&problem, forced, file));
             return;
         }
     };
@@ -84,29 +128,7 @@ pub(crate) fn read(
         .flexible(true)
         .from_reader(bytes);
     let mut record = csv::StringRecord::new();
-    let header_pos = Position::Row { row: 1, line: 1 };
-    match reader.read_record(&mut record) {
-        Ok(true) => {}
-        Ok(false) => {
-            diagnostics.push(
-                Diagnostic::error(at(Position::File), "the CSV file is empty")
-                    .with_hint("the first row names the columns, e.g. `board,title,image`"),
-            );
-            return;
-        }
-        Err(err) => {
-            diagnostics.push(Diagnostic::error(
-                at(header_pos),
-                format!("unreadable CSV: {err}"),
-            ));
-            return;
-        }
-    }
-    let header: Vec<(String, Position)> = record
-        .iter()
-        .map(|cell| (cell.to_owned(), header_pos))
-        .collect();
-    let Some(table) = Table::from_header(&header, file, diagnostics) else {
+    let Some(table) = read_header(&mut reader, &mut record, file, diagnostics) else {
         return;
     };
 
