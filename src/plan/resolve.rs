@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::api::types::{BoardCreate, BoardPrivacy, BoardSection};
+use crate::api::types::{Board, BoardCreate, BoardPrivacy, BoardSection};
 use crate::api::{ApiClient, ApiError};
 use crate::manifest::{BoardDecl, BoardRef, Format, Manifest, Privacy};
 
@@ -96,6 +96,15 @@ pub struct Survey {
     pub problems: Vec<ResolveProblem>,
 }
 
+/// What may be created when missing: boards declared under `boards:` (with their sections),
+/// or anything with `--create-boards`.
+struct CreationRules<'a> {
+    declared: HashMap<&'a str, &'a BoardDecl>,
+    create_boards: bool,
+    /// Whether the manifest could declare boards (YAML's `boards:`); CSV and workbooks cannot.
+    declarable: bool,
+}
+
 /// Reads the account's boards (once, all pages) and the sections of the boards that need them,
 /// and works out ids for every `(board, section)` in `needed`.
 pub async fn survey(
@@ -105,13 +114,16 @@ pub async fn survey(
     create_boards: bool,
 ) -> Result<Survey, ApiError> {
     let mut survey = Survey::default();
-    // CSV and workbook users cannot declare boards: their hints name what they can do.
-    let declarable = Format::of(&manifest.path).is_some_and(Format::declares_boards);
-    let declared: HashMap<&str, &BoardDecl> = manifest
-        .boards
-        .iter()
-        .map(|decl| (decl.name.as_str(), decl))
-        .collect();
+    let rules = CreationRules {
+        declared: manifest
+            .boards
+            .iter()
+            .map(|decl| (decl.name.as_str(), decl))
+            .collect(),
+        create_boards,
+        // CSV and workbook users cannot declare boards: their hints name what they can do.
+        declarable: Format::of(&manifest.path).is_some_and(Format::declares_boards),
+    };
     let needs_names = needed
         .iter()
         .any(|(board, _)| matches!(board, BoardRef::Name(_)));
@@ -127,23 +139,30 @@ pub async fn survey(
         .into_iter()
         .collect();
     for board in &boards {
+        survey.resolve_board(board, &listing, &rules);
+    }
+    survey.resolve_sections(client, needed, &rules).await?;
+    Ok(survey)
+}
+
+impl Survey {
+    /// Resolves one board: an id as is, a name by the listing; a missing one is to be created
+    /// when declared (or with `--create-boards`), else a problem.
+    fn resolve_board(&mut self, board: &BoardRef, listing: &[Board], rules: &CreationRules<'_>) {
         match board {
             BoardRef::Id(id) => {
-                survey.resolved.boards.insert(board.clone(), id.clone());
+                self.resolved.boards.insert(board.clone(), id.clone());
             }
             BoardRef::Name(name) => {
                 let named = listing.iter().map(|b| (b.id.as_str(), b.name.as_str()));
                 let found = find_by_name(named.clone(), name);
                 match found.as_slice() {
                     [(id, _)] => {
-                        survey
-                            .resolved
-                            .boards
-                            .insert(board.clone(), (*id).to_owned());
+                        self.resolved.boards.insert(board.clone(), (*id).to_owned());
                     }
                     [] => {
-                        if let Some(decl) = declared.get(name.as_str()) {
-                            survey.boards_to_create.push(BoardCreate {
+                        if let Some(decl) = rules.declared.get(name.as_str()) {
+                            self.boards_to_create.push(BoardCreate {
                                 name: name.clone(),
                                 description: decl.description.clone(),
                                 privacy: decl.privacy.map(|privacy| match privacy {
@@ -152,22 +171,22 @@ pub async fn survey(
                                     Privacy::Secret => BoardPrivacy::Secret,
                                 }),
                             });
-                        } else if create_boards {
-                            survey.boards_to_create.push(BoardCreate {
+                        } else if rules.create_boards {
+                            self.boards_to_create.push(BoardCreate {
                                 name: name.clone(),
                                 description: None,
                                 privacy: None,
                             });
                         } else {
                             let names: Vec<&str> = named.map(|(_, name)| name).collect();
-                            survey.problems.push(ResolveProblem::MissingBoard {
+                            self.problems.push(ResolveProblem::MissingBoard {
                                 name: name.clone(),
                                 suggestion: did_you_mean_name(name, &names),
-                                declarable,
+                                declarable: rules.declarable,
                             });
                         }
                     }
-                    several => survey.problems.push(ResolveProblem::AmbiguousBoard {
+                    several => self.problems.push(ResolveProblem::AmbiguousBoard {
                         name: name.clone(),
                         ids: listed(several),
                     }),
@@ -175,66 +194,75 @@ pub async fn survey(
             }
         }
     }
-    // Sections, grouped by board so each board's sections are listed once.
-    let mut sections_by_board: BTreeMap<&BoardRef, BTreeSet<&str>> = BTreeMap::new();
-    for (board, section) in needed {
-        if let Some(section) = section {
-            sections_by_board.entry(board).or_default().insert(section);
+
+    /// Resolves the sections, listing each board's sections once; a missing one is to be
+    /// created when declared (or with `--create-boards`), else a problem.
+    async fn resolve_sections(
+        &mut self,
+        client: &ApiClient,
+        needed: &BTreeSet<(BoardRef, Option<String>)>,
+        rules: &CreationRules<'_>,
+    ) -> Result<(), ApiError> {
+        // Sections, grouped by board so each board's sections are listed once.
+        let mut sections_by_board: BTreeMap<&BoardRef, BTreeSet<&str>> = BTreeMap::new();
+        for (board, section) in needed {
+            if let Some(section) = section {
+                sections_by_board.entry(board).or_default().insert(section);
+            }
         }
-    }
-    for (board, names) in sections_by_board {
-        let may_create = |section: &str| {
-            create_boards
-                || matches!(board, BoardRef::Name(name)
-                    if declared.get(name.as_str()).is_some_and(|d| d.sections.iter().any(|s| s == section)))
-        };
-        let Some(board_id) = survey.resolved.board_id(board).map(str::to_owned) else {
-            // The board will be created: all its sections are new.
+        for (board, names) in sections_by_board {
+            let may_create = |section: &str| {
+                rules.create_boards
+                    || matches!(board, BoardRef::Name(name)
+                        if rules.declared.get(name.as_str()).is_some_and(|d| d.sections.iter().any(|s| s == section)))
+            };
+            let Some(board_id) = self.resolved.board_id(board).map(str::to_owned) else {
+                // The board will be created: all its sections are new.
+                for section in names {
+                    if may_create(section) {
+                        self
+                            .sections_to_create
+                            .push((board.clone(), section.to_owned()));
+                    } else if !self.problems.iter().any(|p| matches!(p, ResolveProblem::MissingBoard { name, .. } if BoardRef::Name(name.clone()) == *board)) {
+                        self.problems.push(ResolveProblem::MissingSection {
+                            board: board.to_string(),
+                            section: section.to_owned(),
+                            declarable: rules.declarable,
+                        });
+                    }
+                }
+                continue;
+            };
+            let existing: Vec<BoardSection> = client.list_sections(&board_id).await?;
             for section in names {
-                if may_create(section) {
-                    survey
+                let found = find_by_name(
+                    existing.iter().map(|s| (s.id.as_str(), s.name.as_str())),
+                    section,
+                );
+                match found.as_slice() {
+                    [(id, _)] => {
+                        self.resolved
+                            .sections
+                            .insert((board_id.clone(), section.to_owned()), (*id).to_owned());
+                    }
+                    [] if may_create(section) => self
                         .sections_to_create
-                        .push((board.clone(), section.to_owned()));
-                } else if !survey.problems.iter().any(|p| matches!(p, ResolveProblem::MissingBoard { name, .. } if BoardRef::Name(name.clone()) == *board)) {
-                    survey.problems.push(ResolveProblem::MissingSection {
+                        .push((board.clone(), section.to_owned())),
+                    [] => self.problems.push(ResolveProblem::MissingSection {
                         board: board.to_string(),
                         section: section.to_owned(),
-                        declarable,
-                    });
+                        declarable: rules.declarable,
+                    }),
+                    several => self.problems.push(ResolveProblem::AmbiguousSection {
+                        board: board.to_string(),
+                        section: section.to_owned(),
+                        ids: several.iter().map(|(id, _)| (*id).to_owned()).collect(),
+                    }),
                 }
-            }
-            continue;
-        };
-        let existing: Vec<BoardSection> = client.list_sections(&board_id).await?;
-        for section in names {
-            let found = find_by_name(
-                existing.iter().map(|s| (s.id.as_str(), s.name.as_str())),
-                section,
-            );
-            match found.as_slice() {
-                [(id, _)] => {
-                    survey
-                        .resolved
-                        .sections
-                        .insert((board_id.clone(), section.to_owned()), (*id).to_owned());
-                }
-                [] if may_create(section) => survey
-                    .sections_to_create
-                    .push((board.clone(), section.to_owned())),
-                [] => survey.problems.push(ResolveProblem::MissingSection {
-                    board: board.to_string(),
-                    section: section.to_owned(),
-                    declarable,
-                }),
-                several => survey.problems.push(ResolveProblem::AmbiguousSection {
-                    board: board.to_string(),
-                    section: section.to_owned(),
-                    ids: several.iter().map(|(id, _)| (*id).to_owned()).collect(),
-                }),
             }
         }
+        Ok(())
     }
-    Ok(survey)
 }
 
 impl Survey {
