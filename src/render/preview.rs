@@ -571,49 +571,7 @@ fn card_html(html: &mut String, card: &Card) {
         if carousel { " carousel" } else { "" }
     );
     for picture in &card.pictures {
-        match picture {
-            Picture::Embedded {
-                reference,
-                data_uri,
-            } => {
-                let alt = card.alt_text.as_deref().unwrap_or(reference);
-                let _ = write!(
-                    html,
-                    "<img class=\"thumb\" src=\"{data_uri}\" alt=\"{}\" title=\"{}\">",
-                    escape(alt),
-                    escape(reference)
-                );
-            }
-            Picture::Unavailable { reference, reason } => {
-                let _ = write!(
-                    html,
-                    "<div class=\"placeholder\">{}<br>({})</div>",
-                    escape(reference),
-                    escape(reason)
-                );
-            }
-            Picture::Link(url) => {
-                let text = escape(url);
-                match safe_href(url) {
-                    Some(href) => {
-                        let _ = write!(
-                            html,
-                            "<div class=\"placeholder url\">image at<br><a href=\"{href}\" rel=\"noreferrer\">{text}</a></div>"
-                        );
-                    }
-                    None => {
-                        let _ = write!(html, "<div class=\"placeholder url\">{text}</div>");
-                    }
-                }
-            }
-            Picture::Video(reference) => {
-                let _ = write!(
-                    html,
-                    "<div class=\"placeholder video\">video<br>{}</div>",
-                    escape(reference)
-                );
-            }
-        }
+        picture_html(html, picture, card.alt_text.as_deref());
     }
     html.push_str("</div>\n<div class=\"body\">\n");
     match &card.title {
@@ -657,7 +615,66 @@ fn card_html(html: &mut String, card: &Card) {
             escape(when)
         );
     }
-    let badge = match &card.state {
+    let badge = state_badge(&card.state);
+    let _ = writeln!(
+        html,
+        "<div class=\"meta state\">{badge} <span class=\"where\">{}</span></div>",
+        escape(&card.location)
+    );
+    problems(html, &card.diagnostics);
+    html.push_str("</div>\n</article>\n");
+}
+
+/// One picture of a card's strip: the embedded thumbnail, or a placeholder saying what it is.
+fn picture_html(html: &mut String, picture: &Picture, alt_text: Option<&str>) {
+    match picture {
+        Picture::Embedded {
+            reference,
+            data_uri,
+        } => {
+            let alt = alt_text.unwrap_or(reference);
+            let _ = write!(
+                html,
+                "<img class=\"thumb\" src=\"{data_uri}\" alt=\"{}\" title=\"{}\">",
+                escape(alt),
+                escape(reference)
+            );
+        }
+        Picture::Unavailable { reference, reason } => {
+            let _ = write!(
+                html,
+                "<div class=\"placeholder\">{}<br>({})</div>",
+                escape(reference),
+                escape(reason)
+            );
+        }
+        Picture::Link(url) => {
+            let text = escape(url);
+            match safe_href(url) {
+                Some(href) => {
+                    let _ = write!(
+                        html,
+                        "<div class=\"placeholder url\">image at<br><a href=\"{href}\" rel=\"noreferrer\">{text}</a></div>"
+                    );
+                }
+                None => {
+                    let _ = write!(html, "<div class=\"placeholder url\">{text}</div>");
+                }
+            }
+        }
+        Picture::Video(reference) => {
+            let _ = write!(
+                html,
+                "<div class=\"placeholder video\">video<br>{}</div>",
+                escape(reference)
+            );
+        }
+    }
+}
+
+/// The badge of a card's state: done (with its pin's link), failed (with the error), and so on.
+fn state_badge(state: &CardState) -> String {
+    match state {
         CardState::Done(id) => format!(
             "<span class=\"badge done\">done</span> <a href=\"{}\" rel=\"noreferrer\">pin {}</a>",
             escape(&pin_url(id)),
@@ -669,14 +686,7 @@ fn card_html(html: &mut String, card: &Card) {
         ),
         CardState::Invalid => "<span class=\"badge invalid\">invalid</span>".to_owned(),
         other => format!("<span class=\"badge {0}\">{0}</span>", other.name()),
-    };
-    let _ = writeln!(
-        html,
-        "<div class=\"meta state\">{badge} <span class=\"where\">{}</span></div>",
-        escape(&card.location)
-    );
-    problems(html, &card.diagnostics);
-    html.push_str("</div>\n</article>\n");
+    }
 }
 
 fn problems(html: &mut String, diagnostics: &[Diagnostic]) {
