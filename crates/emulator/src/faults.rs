@@ -323,15 +323,22 @@ impl fmt::Display for FaultPlan {
     }
 }
 
+/// Every key of the grammar, for the message about an unknown one.
+const KEYS: &str = "latency, error-rate, status, rate429, retry-after, drop-after-commit, \
+    drop-before, fail-first, drop-before-first, drop-after-first, gateway-after-commit, \
+    gateway-after-commit-first, gateway-status, stall-after-commit, stall-after-commit-first, \
+    listing-lag, clock-offset, list-order, section-pins, bookmark, write-limit, write-bucket, \
+    burst, write-fixed, write-sliding, write-window, reset, daily-quota, trial-access, \
+    token-lifetime, refresh-token-lifetime, media-fail, media-polls, scope, seed";
+
 /// Parses a fault spec such as `latency=100ms,error-rate=0.1,status=503,seed=7`.
 ///
 /// An empty string or `none` is the empty plan. Errors name the offending pair.
 pub fn parse_fault_spec(spec: &str) -> Result<FaultPlan, String> {
-    let mut plan = FaultPlan::default();
-    let mut burst: Option<u32> = None;
+    let mut parser = SpecParser::default();
     let trimmed = spec.trim();
     if trimmed.is_empty() || trimmed == "none" {
-        return Ok(plan);
+        return Ok(parser.plan);
     }
     for pair in trimmed.split(',') {
         let pair = pair.trim();
@@ -341,174 +348,254 @@ pub fn parse_fault_spec(spec: &str) -> Result<FaultPlan, String> {
         let Some((key, value)) = pair.split_once('=') else {
             return Err(format!("`{pair}` is not a key=value pair"));
         };
-        let (key, value) = (key.trim(), value.trim());
-        let context = |err: String| format!("`{pair}`: {err}");
+        parser
+            .pair(key.trim(), value.trim())
+            .map_err(|refusal| match refusal {
+                Refusal::Value(err) => format!("`{pair}`: {err}"),
+                Refusal::Spec(err) => err,
+            })?;
+    }
+    parser.finish()
+}
+
+/// Why one pair was refused: its value (the message names the pair), or the spec as a whole.
+enum Refusal {
+    Value(String),
+    Spec(String),
+}
+
+impl From<String> for Refusal {
+    fn from(err: String) -> Self {
+        Refusal::Value(err)
+    }
+}
+
+/// The plan being filled in, pair after pair.
+#[derive(Default)]
+struct SpecParser {
+    plan: FaultPlan,
+    /// `burst`, which may come before or after the bucket it sizes.
+    burst: Option<u32>,
+}
+
+impl SpecParser {
+    fn pair(&mut self, key: &str, value: &str) -> Result<(), Refusal> {
         match key {
-            "latency" => plan.latency = parse_duration(value).map_err(context)?,
-            "error-rate" => plan.error_rate = parse_probability(value).map_err(context)?,
-            "status" => plan.error_status = parse_status(value).map_err(context)?,
-            "rate429" => plan.rate429 = parse_probability(value).map_err(context)?,
-            "retry-after" => plan.retry_after = Some(parse_duration(value).map_err(context)?),
-            "drop-after-commit" => {
-                plan.drop_after_commit = parse_probability(value).map_err(context)?
+            "latency"
+            | "error-rate"
+            | "status"
+            | "rate429"
+            | "retry-after"
+            | "drop-after-commit"
+            | "drop-before"
+            | "fail-first"
+            | "drop-before-first"
+            | "drop-after-first"
+            | "gateway-after-commit"
+            | "gateway-after-commit-first"
+            | "gateway-status"
+            | "stall-after-commit"
+            | "stall-after-commit-first"
+            | "media-fail"
+            | "scope"
+            | "seed" => Ok(self.request_fault(key, value)?),
+            "listing-lag" | "clock-offset" | "list-order" | "section-pins" | "bookmark"
+            | "media-polls" => Ok(self.behaviour(key, value)?),
+            "write-limit" | "write-bucket" | "write-fixed" | "write-sliding" | "write-window" => {
+                self.write_limit(key, value)
             }
-            "drop-before" => plan.drop_before = parse_probability(value).map_err(context)?,
-            "fail-first" => plan.fail_first = parse_count(value).map_err(context)?,
-            "drop-before-first" => plan.drop_before_first = parse_count(value).map_err(context)?,
-            "drop-after-first" => plan.drop_after_first = parse_count(value).map_err(context)?,
-            "gateway-after-commit" => {
-                plan.gateway_after_commit = parse_probability(value).map_err(context)?
-            }
-            "gateway-after-commit-first" => {
-                plan.gateway_after_commit_first = parse_count(value).map_err(context)?
-            }
+            "burst" => Ok(self.bucket_size(value)?),
+            "reset"
+            | "daily-quota"
+            | "trial-access"
+            | "token-lifetime"
+            | "refresh-token-lifetime" => Ok(self.account(key, value)?),
+            _ => Err(Refusal::Spec(format!(
+                "unknown fault `{key}` (known: {KEYS})"
+            ))),
+        }
+    }
+
+    /// Faults drawn or counted per target request, and which requests are targets.
+    fn request_fault(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let plan = &mut self.plan;
+        match key {
+            "latency" => plan.latency = parse_duration(value)?,
+            "error-rate" => plan.error_rate = parse_probability(value)?,
+            "status" => plan.error_status = parse_status(value)?,
+            "rate429" => plan.rate429 = parse_probability(value)?,
+            "retry-after" => plan.retry_after = Some(parse_duration(value)?),
+            "drop-after-commit" => plan.drop_after_commit = parse_probability(value)?,
+            "drop-before" => plan.drop_before = parse_probability(value)?,
+            "fail-first" => plan.fail_first = parse_count(value)?,
+            "drop-before-first" => plan.drop_before_first = parse_count(value)?,
+            "drop-after-first" => plan.drop_after_first = parse_count(value)?,
+            "gateway-after-commit" => plan.gateway_after_commit = parse_probability(value)?,
+            "gateway-after-commit-first" => plan.gateway_after_commit_first = parse_count(value)?,
             "gateway-status" => {
                 plan.gateway_status = match value.parse::<u16>() {
                     Ok(status @ (502..=504)) => status,
-                    _ => return Err(context("expected 502, 503 or 504".into())),
+                    _ => return Err("expected 502, 503 or 504".into()),
                 }
             }
-            "stall-after-commit" => {
-                plan.stall_after_commit = parse_probability(value).map_err(context)?
-            }
-            "stall-after-commit-first" => {
-                plan.stall_after_commit_first = parse_count(value).map_err(context)?
-            }
-            "listing-lag" => plan.listing_lag = parse_duration(value).map_err(context)?,
-            "clock-offset" => plan.clock_offset_ms = parse_signed_ms(value).map_err(context)?,
-            "list-order" => {
-                plan.list_order = match value {
-                    "newest" => ListOrder::Newest,
-                    "oldest" => ListOrder::Oldest,
-                    "mixed" => ListOrder::Mixed,
-                    _ => return Err(context("expected newest, oldest or mixed".into())),
-                }
-            }
-            "section-pins" => {
-                plan.section_pins_in_board = match value {
-                    "in-board" => true,
-                    "apart" => false,
-                    _ => return Err(context("expected in-board or apart".into())),
-                }
-            }
-            "bookmark" => {
-                plan.repeat_bookmark = match value {
-                    "normal" => false,
-                    "repeat" => true,
-                    _ => return Err(context("expected normal or repeat".into())),
-                }
-            }
-            "write-limit" | "write-bucket" | "write-fixed" | "write-sliding" | "write-window" => {
-                if plan.write_policy.is_some() {
-                    return Err(
-                        "choose one write limit: write-limit, write-bucket, write-fixed, \
-                                write-sliding or write-window"
-                            .to_owned(),
-                    );
-                }
-                let (limit, window) = parse_per_window(value).map_err(context)?;
-                let per_second = || {
-                    (window == Duration::from_secs(1))
-                        .then_some(limit)
-                        .ok_or_else(|| context("expected a rate per second, like 20/s".into()))
-                };
-                plan.write_policy = Some(match key {
-                    "write-limit" | "write-bucket" => {
-                        let rate = per_second()?;
-                        WritePolicy::Bucket {
-                            rate,
-                            burst: burst.unwrap_or(rate),
-                        }
-                    }
-                    "write-fixed" => WritePolicy::Fixed { limit, window },
-                    "write-sliding" => WritePolicy::Sliding {
-                        limit,
-                        window,
-                        announced: true,
-                    },
-                    _ => WritePolicy::Sliding {
-                        limit: per_second()?,
-                        window,
-                        announced: false,
-                    },
-                });
-            }
-            "burst" => {
-                let size = parse_count(value).map_err(context)?;
-                if size == 0 {
-                    return Err(context("expected at least 1".into()));
-                }
-                burst = Some(size);
-                if let Some(WritePolicy::Bucket { burst, .. }) = &mut plan.write_policy {
-                    *burst = size;
-                }
-            }
-            "reset" => {
-                plan.reset_format = match value {
-                    "delta" => ResetFormat::Delta,
-                    "epoch" => ResetFormat::Epoch,
-                    _ => return Err(context("expected delta or epoch".into())),
-                }
-            }
-            "daily-quota" => plan.daily_quota = Some(parse_count(value).map_err(context)?),
-            "trial-access" => {
-                plan.trial_access = match value {
-                    "on" | "true" => true,
-                    "off" | "false" => false,
-                    _ => return Err(context("expected on or off".into())),
-                }
-            }
-            "token-lifetime" => {
-                plan.token_lifetime = Some(parse_lifetime(value).map_err(context)?);
-            }
-            "refresh-token-lifetime" => {
-                plan.refresh_token_lifetime = Some(parse_lifetime(value).map_err(context)?);
-            }
-            "media-fail" => plan.media_fail = parse_probability(value).map_err(context)?,
-            "media-polls" => plan.media_polls = parse_count(value).map_err(context)?,
+            "stall-after-commit" => plan.stall_after_commit = parse_probability(value)?,
+            "stall-after-commit-first" => plan.stall_after_commit_first = parse_count(value)?,
+            "media-fail" => plan.media_fail = parse_probability(value)?,
             "scope" => {
-                plan.scope = match value {
-                    "pins" => FaultScope::Pins,
-                    "writes" => FaultScope::Writes,
-                    "all" => FaultScope::All,
-                    _ => return Err(context("expected pins, writes or all".into())),
-                }
-            }
-            "seed" => {
-                plan.seed = value
-                    .parse()
-                    .map_err(|_| context("expected a non-negative integer".into()))?
+                plan.scope = one_of(
+                    value,
+                    &[
+                        ("pins", FaultScope::Pins),
+                        ("writes", FaultScope::Writes),
+                        ("all", FaultScope::All),
+                    ],
+                )?
             }
             _ => {
-                return Err(format!(
-                    "unknown fault `{key}` (known: latency, error-rate, status, rate429, \
-                     retry-after, drop-after-commit, drop-before, fail-first, drop-before-first, \
-                     drop-after-first, gateway-after-commit, gateway-after-commit-first, \
-                     gateway-status, stall-after-commit, stall-after-commit-first, listing-lag, \
-                     clock-offset, list-order, section-pins, bookmark, write-limit, write-bucket, \
-                     burst, write-fixed, write-sliding, write-window, reset, daily-quota, \
-                     trial-access, token-lifetime, refresh-token-lifetime, media-fail, \
-                     media-polls, scope, seed)"
-                ));
+                plan.seed = value
+                    .parse()
+                    .map_err(|_| "expected a non-negative integer".to_owned())?
             }
         }
+        Ok(())
     }
-    if burst.is_some() && !matches!(plan.write_policy, Some(WritePolicy::Bucket { .. })) {
-        return Err("burst sizes a bucket: use it with write-bucket or write-limit".to_owned());
+
+    /// Ways real listings, clocks and media processing behave, applied to every request.
+    fn behaviour(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let plan = &mut self.plan;
+        match key {
+            "listing-lag" => plan.listing_lag = parse_duration(value)?,
+            "clock-offset" => plan.clock_offset_ms = parse_signed_ms(value)?,
+            "list-order" => {
+                plan.list_order = one_of(
+                    value,
+                    &[
+                        ("newest", ListOrder::Newest),
+                        ("oldest", ListOrder::Oldest),
+                        ("mixed", ListOrder::Mixed),
+                    ],
+                )?
+            }
+            "section-pins" => {
+                plan.section_pins_in_board = one_of(value, &[("in-board", true), ("apart", false)])?
+            }
+            "bookmark" => {
+                plan.repeat_bookmark = one_of(value, &[("normal", false), ("repeat", true)])?
+            }
+            _ => plan.media_polls = parse_count(value)?,
+        }
+        Ok(())
     }
-    let total = plan.error_rate
-        + plan.rate429
-        + plan.drop_after_commit
-        + plan.drop_before
-        + plan.gateway_after_commit
-        + plan.stall_after_commit;
-    if total > 1.0 + 1e-9 {
-        return Err(format!(
-            "error-rate + rate429 + drop-after-commit + drop-before + gateway-after-commit + \
-             stall-after-commit is {total}, more than 1"
-        ));
+
+    /// The one write limit of the plan (a bucket, a fixed, sliding or unannounced window).
+    fn write_limit(&mut self, key: &str, value: &str) -> Result<(), Refusal> {
+        if self.plan.write_policy.is_some() {
+            return Err(Refusal::Spec(
+                "choose one write limit: write-limit, write-bucket, write-fixed, write-sliding \
+                 or write-window"
+                    .to_owned(),
+            ));
+        }
+        let (limit, window) = parse_per_window(value)?;
+        let per_second = || {
+            (window == Duration::from_secs(1))
+                .then_some(limit)
+                .ok_or_else(|| "expected a rate per second, like 20/s".to_owned())
+        };
+        self.plan.write_policy = Some(match key {
+            "write-limit" | "write-bucket" => {
+                let rate = per_second()?;
+                WritePolicy::Bucket {
+                    rate,
+                    burst: self.burst.unwrap_or(rate),
+                }
+            }
+            "write-fixed" => WritePolicy::Fixed { limit, window },
+            "write-sliding" => WritePolicy::Sliding {
+                limit,
+                window,
+                announced: true,
+            },
+            _ => WritePolicy::Sliding {
+                limit: per_second()?,
+                window,
+                announced: false,
+            },
+        });
+        Ok(())
     }
-    Ok(plan)
+
+    /// `burst`: the size of the write bucket, before or after it is named.
+    fn bucket_size(&mut self, value: &str) -> Result<(), String> {
+        let size = parse_count(value)?;
+        if size == 0 {
+            return Err("expected at least 1".into());
+        }
+        self.burst = Some(size);
+        if let Some(WritePolicy::Bucket { burst, .. }) = &mut self.plan.write_policy {
+            *burst = size;
+        }
+        Ok(())
+    }
+
+    /// What the account and its tokens are allowed: quota, access level, token lifetimes.
+    fn account(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let plan = &mut self.plan;
+        match key {
+            "reset" => {
+                plan.reset_format = one_of(
+                    value,
+                    &[("delta", ResetFormat::Delta), ("epoch", ResetFormat::Epoch)],
+                )?
+            }
+            "daily-quota" => plan.daily_quota = Some(parse_count(value)?),
+            "trial-access" => {
+                let value = match value {
+                    "true" => "on",
+                    "false" => "off",
+                    other => other,
+                };
+                plan.trial_access = one_of(value, &[("on", true), ("off", false)])?;
+            }
+            "token-lifetime" => plan.token_lifetime = Some(parse_lifetime(value)?),
+            _ => plan.refresh_token_lifetime = Some(parse_lifetime(value)?),
+        }
+        Ok(())
+    }
+
+    /// The plan, once the pairs agree with each other.
+    fn finish(self) -> Result<FaultPlan, String> {
+        let plan = self.plan;
+        if self.burst.is_some() && !matches!(plan.write_policy, Some(WritePolicy::Bucket { .. })) {
+            return Err("burst sizes a bucket: use it with write-bucket or write-limit".to_owned());
+        }
+        let total = plan.error_rate
+            + plan.rate429
+            + plan.drop_after_commit
+            + plan.drop_before
+            + plan.gateway_after_commit
+            + plan.stall_after_commit;
+        if total > 1.0 + 1e-9 {
+            return Err(format!(
+                "error-rate + rate429 + drop-after-commit + drop-before + gateway-after-commit + \
+                 stall-after-commit is {total}, more than 1"
+            ));
+        }
+        Ok(plan)
+    }
+}
+
+/// The value among `options` that `value` names, else "expected a, b or c".
+fn one_of<T: Copy>(value: &str, options: &[(&str, T)]) -> Result<T, String> {
+    if let Some((_, chosen)) = options.iter().find(|(name, _)| *name == value) {
+        return Ok(*chosen);
+    }
+    let names: Vec<&str> = options.iter().map(|(name, _)| *name).collect();
+    Err(match names.split_last() {
+        Some((last, [])) => format!("expected {last}"),
+        Some((last, rest)) => format!("expected {} or {last}", rest.join(", ")),
+        None => "no value is accepted".to_owned(),
+    })
 }
 
 fn parse_duration(value: &str) -> Result<Duration, String> {
