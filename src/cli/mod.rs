@@ -503,7 +503,7 @@ pub struct EmulatorArgs {
     pub port: u16,
 
     /// Faults to inject (grammar below).
-    #[arg(long, value_name = "SPEC", value_parser = pinbatch_emulator::parse_fault_spec)]
+    #[arg(long, value_name = "SPEC", value_parser = <pinbatch_emulator::FaultPlan as std::str::FromStr>::from_str)]
     pub faults: Option<pinbatch_emulator::FaultPlan>,
 
     /// Validate request bodies against this OpenAPI JSON document and report violations.
