@@ -37,6 +37,8 @@
 //! | `token-lifetime` | duration | access tokens issued from now on work this long (default 30 days) |
 //! | `refresh-token-lifetime` | duration | refresh tokens issued from now on work this long (default 60 days) |
 //! | `media-fail` | probability | a video upload's processing ends in `failed` |
+//! | `media-outage` | `on` or `off` (default) | `POST /v5/media` and `GET /v5/media/{id}` answer 503: the media service is down, pins and boards work |
+//! | `normalize-text` | `on` or `off` (default) | pins keep their title, description, alt text and link trimmed, with CRLF and CR line ends as LF, as many services store text |
 //! | `media-polls` | count (default 2) | status polls spent in `processing` before the final state |
 //! | `scope` | `pins` (default), `writes`, `all` | which requests are target requests |
 //! | `seed` | integer (default 0) | seed of the random draws, so runs are reproducible |
@@ -48,8 +50,9 @@
 //! `drop-before-first`, `drop-after-first`, `gateway-after-commit-first` and
 //! `stall-after-commit-first`, and they take precedence over random draws.
 //!
-//! The `listing-lag`, `clock-offset`, `list-order`, `section-pins` and `bookmark` keys are not
-//! per-request faults but ways real listings and clocks behave: they apply to every request.
+//! The `listing-lag`, `clock-offset`, `list-order`, `section-pins`, `bookmark`, `media-outage`
+//! and `normalize-text` keys are not per-request faults but ways real services behave: they apply
+//! to every request.
 
 use std::fmt;
 use std::str::FromStr;
@@ -160,6 +163,10 @@ pub struct FaultPlan {
     pub media_fail: f64,
     /// How many status polls a video spends in `processing` before it succeeds or fails.
     pub media_polls: u32,
+    /// Whether the media endpoints answer 503 (the rest works).
+    pub media_outage: bool,
+    /// Whether pins keep their text trimmed, with LF line ends.
+    pub normalize_text: bool,
     /// Which requests are target requests.
     pub scope: FaultScope,
     /// Seed of the random draws.
@@ -197,6 +204,8 @@ impl Default for FaultPlan {
             refresh_token_lifetime: None,
             media_fail: 0.0,
             media_polls: 2,
+            media_outage: false,
+            normalize_text: false,
             scope: FaultScope::Pins,
             seed: 0,
         }
@@ -309,6 +318,12 @@ impl fmt::Display for FaultPlan {
         if self.media_polls != default.media_polls {
             parts.push(format!("media-polls={}", self.media_polls));
         }
+        if self.media_outage {
+            parts.push("media-outage=on".to_owned());
+        }
+        if self.normalize_text {
+            parts.push("normalize-text=on".to_owned());
+        }
         if self.scope != default.scope {
             parts.push(format!("scope={}", self.scope.as_str()));
         }
@@ -329,7 +344,8 @@ const KEYS: &str = "latency, error-rate, status, rate429, retry-after, drop-afte
     gateway-after-commit-first, gateway-status, stall-after-commit, stall-after-commit-first, \
     listing-lag, clock-offset, list-order, section-pins, bookmark, write-limit, write-bucket, \
     burst, write-fixed, write-sliding, write-window, reset, daily-quota, trial-access, \
-    token-lifetime, refresh-token-lifetime, media-fail, media-polls, scope, seed";
+    token-lifetime, refresh-token-lifetime, media-fail, media-polls, media-outage, \
+    normalize-text, scope, seed";
 
 /// Parses a fault spec such as `latency=100ms,error-rate=0.1,status=503,seed=7`.
 ///
@@ -400,7 +416,7 @@ impl SpecParser {
             | "scope"
             | "seed" => Ok(self.request_fault(key, value)?),
             "listing-lag" | "clock-offset" | "list-order" | "section-pins" | "bookmark"
-            | "media-polls" => Ok(self.behaviour(key, value)?),
+            | "media-polls" | "media-outage" | "normalize-text" => Ok(self.behaviour(key, value)?),
             "write-limit" | "write-bucket" | "write-fixed" | "write-sliding" | "write-window" => {
                 self.write_limit(key, value)
             }
@@ -482,6 +498,8 @@ impl SpecParser {
             "bookmark" => {
                 plan.repeat_bookmark = one_of(value, &[("normal", false), ("repeat", true)])?
             }
+            "media-outage" => plan.media_outage = on_or_off(value)?,
+            "normalize-text" => plan.normalize_text = on_or_off(value)?,
             _ => plan.media_polls = parse_count(value)?,
         }
         Ok(())
@@ -549,14 +567,7 @@ impl SpecParser {
                 )?
             }
             "daily-quota" => plan.daily_quota = Some(parse_count(value)?),
-            "trial-access" => {
-                let value = match value {
-                    "true" => "on",
-                    "false" => "off",
-                    other => other,
-                };
-                plan.trial_access = one_of(value, &[("on", true), ("off", false)])?;
-            }
+            "trial-access" => plan.trial_access = on_or_off(value)?,
             "token-lifetime" => plan.token_lifetime = Some(parse_lifetime(value)?),
             _ => plan.refresh_token_lifetime = Some(parse_lifetime(value)?),
         }
@@ -583,6 +594,16 @@ impl SpecParser {
         }
         Ok(plan)
     }
+}
+
+/// `on` (or `true`) and `off` (or `false`).
+fn on_or_off(value: &str) -> Result<bool, String> {
+    let value = match value {
+        "true" => "on",
+        "false" => "off",
+        other => other,
+    };
+    one_of(value, &[("on", true), ("off", false)])
 }
 
 /// The value among `options` that `value` names, else "expected a, b or c".
@@ -829,6 +850,7 @@ mod tests {
             "write-window=10/5s",
             "reset=soon",
             "daily-quota=many",
+            "media-outage=sometimes",
         ] {
             assert!(parse_fault_spec(bad).is_err(), "{bad} should fail");
         }
@@ -858,6 +880,7 @@ mod tests {
             "burst=5,write-bucket=20/s",
             "write-fixed=100/5s,reset=epoch",
             "write-sliding=100/5s,daily-quota=1000",
+            "media-outage=on,normalize-text=on,trial-access=true",
         ] {
             let plan = parse_fault_spec(spec).unwrap();
             assert_eq!(parse_fault_spec(&plan.to_string()).unwrap(), plan, "{spec}");

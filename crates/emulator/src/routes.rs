@@ -780,8 +780,31 @@ async fn list_pins(State(shared): AppState, RawQuery(raw): RawQuery) -> ApiResul
     ))
 }
 
+/// Pin text as a service that normalizes it keeps it (the `normalize-text` fault): trimmed,
+/// with CRLF and CR line ends as LF.
+fn stored_text(shared: &Shared, mut body: Value) -> Value {
+    if !lock(&shared.faults).plan().normalize_text {
+        return body;
+    }
+    for field in ["title", "description", "alt_text", "link"] {
+        if let Some(Value::String(text)) = body.get_mut(field) {
+            *text = text.trim().replace("\r\n", "\n").replace('\r', "\n");
+        }
+    }
+    body
+}
+
+/// Refuses a media request while the `media-outage` fault holds.
+fn media_available(shared: &Shared) -> Result<(), ApiFailure> {
+    if lock(&shared.faults).plan().media_outage {
+        Err(ApiFailure::unavailable())
+    } else {
+        Ok(())
+    }
+}
+
 async fn create_pin(State(shared): AppState, body: Bytes) -> ApiResult {
-    let body = parse_json(&body)?;
+    let body = stored_text(&shared, parse_json(&body)?);
     let now = pinterest_time(shared.now());
     let pin = lock(&shared.store).create_pin(&body, &now, Some(Instant::now()))?;
     Ok(json_response(StatusCode::CREATED, pin_json(&shared, &pin)))
@@ -793,7 +816,7 @@ async fn get_pin(State(shared): AppState, Path(pin_id): Path<String>) -> ApiResu
 }
 
 async fn update_pin(State(shared): AppState, Path(pin_id): Path<String>, body: Bytes) -> ApiResult {
-    let body = parse_json(&body)?;
+    let body = stored_text(&shared, parse_json(&body)?);
     let pin = lock(&shared.store).update_pin(&pin_id, &body)?;
     Ok(json_response(StatusCode::OK, pin_json(&shared, &pin)))
 }
@@ -808,6 +831,7 @@ fn upload_key(media_id: &str) -> String {
 }
 
 async fn register_media(State(shared): AppState, body: Bytes) -> ApiResult {
+    media_available(&shared)?;
     let body = parse_json(&body)?;
     if body.get("media_type").and_then(Value::as_str) != Some("video") {
         return Err(ApiFailure::invalid("media_type must be video"));
@@ -845,6 +869,7 @@ async fn register_media(State(shared): AppState, body: Bytes) -> ApiResult {
 }
 
 async fn get_media(State(shared): AppState, Path(media_id): Path<String>) -> ApiResult {
+    media_available(&shared)?;
     let media = lock(&shared.store).poll_media(&media_id)?;
     Ok(json_response(
         StatusCode::OK,

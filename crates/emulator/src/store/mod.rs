@@ -65,6 +65,11 @@ impl ApiFailure {
         )
     }
 
+    /// 503: the service behind the endpoint is down.
+    pub fn unavailable() -> Self {
+        ApiFailure::new(503, 503, "Service unavailable. Please try again later.")
+    }
+
     /// 401 code 2 "Authentication failed."
     pub fn unauthenticated() -> Self {
         ApiFailure::new(401, 2, "Authentication failed.")
