@@ -1233,6 +1233,7 @@ fn write_done_state(manifest: &Path, base_url: &str, board_id: &str) -> anyhow::
             section_id: None,
             fingerprint: pinbatch::plan::fingerprint(pin),
             adopted: false,
+            shared_with: None,
             at_ms: now,
         };
         serde_json::to_writer(&mut out, &record)?;

@@ -285,6 +285,19 @@ pub fn http_client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
 }
 
+/// A check run right before a request is sent (see [`ApiClient::create_pin_checked`]).
+pub type BeforeSend<'a> =
+    dyn Fn() -> futures::future::BoxFuture<'a, Result<(), ApiError>> + Send + Sync + 'a;
+
+/// A success response's body as `T`.
+fn decode<T: DeserializeOwned>(call: &Call<'_>, bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|err| {
+        ApiError::new(ApiErrorKind::Decode, call.method.as_str(), call.path())
+            .with_message(err.to_string())
+            .with_source(err)
+    })
+}
+
 /// The path of a board's pin listing, or of one of its sections'.
 fn pin_listing<'a>(board_id: &'a str, section_id: Option<&'a str>) -> Vec<&'a str> {
     match section_id {
@@ -416,6 +429,22 @@ impl ApiClient {
         let call = Call::new(Method::POST, vec!["pins"]).json(&pin)?.creating();
         drop(pin);
         self.call(call).await
+    }
+
+    /// `POST /v5/pins`, with `before_send` run each time the request's turn under the rate gate
+    /// has come, right before it goes out (again after each wait for a 429): an error from it
+    /// cancels the send and is this call's error. The turn can come long after the caller
+    /// looked at the world (a learnt budget holds writes for minutes), so this is where to look
+    /// again.
+    pub async fn create_pin_checked(
+        &self,
+        pin: PinCreate,
+        before_send: &BeforeSend<'_>,
+    ) -> Result<Pin, ApiError> {
+        let call = Call::new(Method::POST, vec!["pins"]).json(&pin)?.creating();
+        drop(pin);
+        let bytes = self.execute_checked(&call, Some(before_send)).await?;
+        decode(&call, &bytes)
     }
 
     /// `PATCH /v5/pins/{id}` (a beta endpoint: a 403 hints at `--replace`).
@@ -643,15 +672,21 @@ impl ApiClient {
 
     async fn call<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, ApiError> {
         let bytes = self.execute(&call).await?;
-        serde_json::from_slice(&bytes).map_err(|err| {
-            ApiError::new(ApiErrorKind::Decode, call.method.as_str(), call.path())
-                .with_message(err.to_string())
-                .with_source(err)
-        })
+        decode(&call, &bytes)
     }
 
     /// Runs one logical call: token, pacing, attempt, and the retry/refresh decisions.
     async fn execute(&self, call: &Call<'_>) -> Result<Bytes, ApiError> {
+        self.execute_checked(call, None).await
+    }
+
+    /// [`ApiClient::execute`], with a check right before each send (see
+    /// [`ApiClient::create_pin_checked`]).
+    async fn execute_checked(
+        &self,
+        call: &Call<'_>,
+        before_send: Option<&BeforeSend<'_>>,
+    ) -> Result<Bytes, ApiError> {
         let mut retry = RetryState::new(self.inner.retry);
         let mut refreshed = false;
         loop {
@@ -670,6 +705,12 @@ impl ApiClient {
                 Ok(ticket) => ticket,
                 Err(until) => return Err(quota_used_up(call, until)),
             };
+            if let Some(check) = before_send
+                && let Err(err) = check().await
+            {
+                self.inner.gate.cancel(ticket);
+                return Err(err.with_retries(retry.retries()));
+            }
             let err = match self.send_once(call, token.as_ref(), ticket).await {
                 Ok(bytes) => return Ok(bytes),
                 Err(err) => err,

@@ -627,6 +627,11 @@ impl RateGate {
         }
     }
 
+    /// Takes back the turn of a request that is not sent after all.
+    pub fn cancel(&self, ticket: Ticket) {
+        self.with_state(LedgerSync::Always, |state| state.cancel(ticket));
+    }
+
     /// The request with `ticket` is being sent now (see [`GateState::sent`]).
     pub fn sent(&self, ticket: Ticket) {
         let now = Instant::now();

@@ -8,7 +8,8 @@
 //! today's manifest by the planner's usual rules. When the retries run out, or the listing cannot
 //! be read, the outcome is recorded as unknown, never as failed, and the next run looks first.
 
-use std::time::{Duration, SystemTime};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::SemaphorePermit;
 
@@ -33,7 +34,12 @@ pub(super) struct Target {
     pub fingerprint: Fingerprint,
 }
 
+/// How long a listing read stays fresh enough to send a create on: a re-send whose turn under
+/// the rate gate comes later than this after the listing said "absent" reads it again first.
+const LISTING_FRESH_FOR: Duration = Duration::from_secs(1);
+
 /// One create as sent: what, where, when.
+#[derive(Debug, Clone)]
 struct Attempt {
     started_ms: i64,
     server_started_ms: Option<i64>,
@@ -46,20 +52,15 @@ struct Attempt {
 }
 
 impl Attempt {
-    /// An attempt recorded by an earlier run. Without a recorded end, its request lived at most
-    /// until its timeout (`request_timeout`), and no later than this run began (`run_started_ms`).
-    fn earlier(in_flight: &InFlight, request_timeout: Duration, run_started_ms: i64) -> Attempt {
-        let timeout_ms = i64::try_from(request_timeout.as_millis()).unwrap_or(i64::MAX);
-        let ended = in_flight.ended_ms.unwrap_or_else(|| {
-            in_flight
-                .started_ms
-                .saturating_add(timeout_ms)
-                .min(run_started_ms)
-        });
+    /// An attempt recorded by an earlier run. Without a recorded end, the process stopped while
+    /// its request may still have been on the wire, or about to go out: a create held by the rate
+    /// gate may have been sent just before the kill, so its settle window starts when this run
+    /// began (`run_started_ms`), the first moment it is surely over.
+    fn earlier(in_flight: &InFlight, run_started_ms: i64) -> Attempt {
         Attempt {
             started_ms: in_flight.started_ms,
             server_started_ms: in_flight.server_started_ms,
-            unknown_since_ms: ended,
+            unknown_since_ms: in_flight.ended_ms.unwrap_or(run_started_ms),
             board_id: in_flight.board_id.clone(),
             section_id: in_flight.section_id.clone(),
             fingerprint: in_flight.fingerprint.clone(),
@@ -67,15 +68,28 @@ impl Attempt {
     }
 
     /// What to look for: the text this attempt sent. States written before the sent text was
-    /// recorded fall back to today's manifest text.
+    /// recorded fall back to today's manifest text; those written before text was normalized
+    /// recorded the text as written, which is also looked for as the service keeps it when it is
+    /// today's text.
     fn sought(&self, spec: &PinSpec) -> Sought {
-        let identity = if self.fingerprint.identity.is_empty() {
-            plan::fingerprint(spec).identity
+        let today = plan::fingerprint(spec).identity;
+        let mut identities = Vec::new();
+        if self.fingerprint.identity.is_empty() {
+            identities.push(today);
         } else {
-            self.fingerprint.identity.clone()
-        };
+            identities.push(self.fingerprint.identity.clone());
+            let written = plan::written_identity(
+                spec.title.as_deref(),
+                spec.description.as_deref(),
+                spec.link.as_deref(),
+                plan::listed_media_type(&spec.media),
+            );
+            if written == self.fingerprint.identity && today != written {
+                identities.push(today);
+            }
+        }
         Sought {
-            identity,
+            identities,
             board_id: self.board_id.clone(),
             section_id: self.section_id.clone(),
             created_from_ms: Sought::created_from(self.started_ms, self.server_started_ms),
@@ -83,33 +97,51 @@ impl Attempt {
     }
 }
 
-/// What the listings said about an attempt of unknown outcome.
+/// What the listings said about the attempts of unknown outcome.
 enum Resolution<'a> {
-    /// The pin it made, claimed for this key.
-    Found(Box<Pin>),
+    /// The pin one of them made, claimed for this key, and that attempt.
+    Found(Box<Pin>, Attempt),
     /// Not there: the slot that read the listing, kept so that a re-send follows at once.
     Absent(SemaphorePermit<'a>),
 }
 
-/// Creates a pin exactly once. `earlier` is an attempt of a previous run whose outcome is
-/// unknown: it is resolved before anything is sent.
+/// Creates a pin exactly once. `earlier` are the attempts of previous runs whose outcome is
+/// unknown: they are resolved before anything else is done for the pin (a video is not even
+/// prepared), and they stay unresolved in the state, whatever happens to later attempts, until
+/// a pin is found for them or the key is done.
 pub(super) async fn create(
     context: &Context,
     spec: &PinSpec,
     target: &Target,
-    earlier: Option<&InFlight>,
+    earlier: &[InFlight],
 ) -> TaskOutcome {
-    // A video is uploaded and processed first; that holds a request slot only per request.
-    let video_media_id = prepare_video(context, spec).await?;
+    let mut unresolved: Vec<Attempt> = earlier
+        .iter()
+        .map(|in_flight| Attempt::earlier(in_flight, context.run_started_ms))
+        .collect();
     let mut ready_slot = None;
-    if let Some(earlier) = earlier {
-        let attempt = Attempt::earlier(earlier, context.request_timeout, context.run_started_ms);
-        match resolve(context, spec, &attempt, None).await? {
-            Resolution::Found(pin) => return adopt(context, spec, target, &attempt, *pin).await,
+    if !unresolved.is_empty() {
+        match resolve(context, spec, &unresolved, None).await? {
+            Resolution::Found(pin, attempt) => {
+                return adopt(context, spec, target, &attempt, *pin).await;
+            }
             Resolution::Absent(slot) => ready_slot = Some(slot),
         }
     }
+    // A video is uploaded and processed now; that holds a request slot only per request.
+    let video_media_id = match ready_slot.take() {
+        Some(slot) if matches!(spec.media, crate::manifest::Media::Video(_)) => {
+            drop(slot);
+            prepare_video(context, spec).await?
+        }
+        Some(slot) => {
+            ready_slot = Some(slot);
+            None
+        }
+        None => prepare_video(context, spec).await?,
+    };
     let mut retry = RetryState::new(context.retry);
+    let listing_read = Mutex::new(Instant::now());
     loop {
         // Announced before taking a request slot, so that the disk wait overlaps other pins'
         // requests instead of idling a slot (unless a listing read just took one).
@@ -126,35 +158,62 @@ pub(super) async fn create(
         let body = PinCreate {
             board_id: target.board_id.clone(),
             board_section_id: target.section_id.clone(),
-            title: spec.title.clone(),
-            description: spec.description.clone(),
-            link: spec.link.clone(),
-            alt_text: spec.alt_text.clone(),
+            title: plan::sent_text(spec.title.as_deref()),
+            description: plan::sent_text(spec.description.as_deref()),
+            link: plan::sent_text(spec.link.as_deref()),
+            alt_text: plan::sent_text(spec.alt_text.as_deref()),
             dominant_color: spec.dominant_color.clone(),
             ai_disclosures: (!spec.ai_disclosures.is_empty())
                 .then(|| ai_disclosures(&spec.ai_disclosures)),
             media_source: media_source(context, spec, video_media_id.as_deref()).await?,
         };
-        let err = match context.client.create_pin(body).await {
+        let sent = if unresolved.is_empty() {
+            context.client.create_pin(body).await
+        } else {
+            let recheck = Recheck {
+                context,
+                spec,
+                unresolved: &unresolved,
+                listing_read: &listing_read,
+                outcome: Mutex::new(None),
+            };
+            let sent = context
+                .client
+                .create_pin_checked(body, &|| Box::pin(recheck.run()))
+                .await;
+            match recheck.outcome.into_inner().unwrap_or(None) {
+                Some(Rechecked::Found(pin, earlier)) => {
+                    drop(slot);
+                    // The announced attempt was never sent.
+                    unsent_quietly(context, &spec.key).await?;
+                    return adopt(context, spec, target, &earlier, *pin).await;
+                }
+                Some(Rechecked::Unreadable(err)) => {
+                    drop(slot);
+                    unsent_quietly(context, &spec.key).await?;
+                    return Err(TaskError::Unknown {
+                        auth: err.is_auth(),
+                        message: format!(
+                            "an earlier create may have made the pin, and the board could not be checked again before the re-send: {err}"
+                        ),
+                    });
+                }
+                None => sent,
+            }
+        };
+        let err = match sent {
             Ok(pin) => {
                 drop(slot);
-                if !context.claim(&pin.id, &spec.key) {
-                    return Err(TaskError::Conflict(format!(
-                        "Pinterest answered the create of `{}` with pin {}, which the state already records for another pin; check both on Pinterest",
-                        spec.key, pin.id
-                    )));
-                }
-                record_done(context, spec, target, &pin.id, false)?;
-                return Ok((PinOutcome::Created, Some(pin.id)));
+                return created(context, spec, target, &pin.id);
             }
             Err(err) if err.outcome_unknown() => err,
             Err(err) => return Err(TaskError::Api(err)),
         };
         drop(slot);
-        let attempt = Attempt {
+        unresolved.push(Attempt {
             unknown_since_ms: now_ms(),
             ..attempt
-        };
+        });
         let backoff = retry.next_delay(&err, SystemTime::now(), fastrand::f64());
         if let Some(delay) = backoff {
             let wait = delay.max(context.settle);
@@ -164,9 +223,14 @@ pub(super) async fn create(
                 &format!("{err}; the pin is looked for on its board before it is sent again"),
             );
         }
-        match resolve(context, spec, &attempt, backoff).await? {
-            Resolution::Found(pin) => return adopt(context, spec, target, &attempt, *pin).await,
-            Resolution::Absent(slot) if backoff.is_some() => ready_slot = Some(slot),
+        match resolve(context, spec, &unresolved, backoff).await? {
+            Resolution::Found(pin, attempt) => {
+                return adopt(context, spec, target, &attempt, *pin).await;
+            }
+            Resolution::Absent(slot) if backoff.is_some() => {
+                ready_slot = Some(slot);
+                *listing_read.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+            }
             Resolution::Absent(_) => {
                 return Err(TaskError::Unknown {
                     message: format!(
@@ -179,17 +243,112 @@ pub(super) async fn create(
     }
 }
 
-/// Waits until the listings have settled since the attempt's outcome became unknown (and at
-/// least `backoff`), holding no request slot, then reads them in a slot of its own.
+/// Records a pin Pinterest answered a create with. A pin the state records for another key
+/// already is recorded for this one too, never forgotten, and reported.
+fn created(context: &Context, spec: &PinSpec, target: &Target, pin_id: &str) -> TaskOutcome {
+    match context.claim_or_owner(pin_id, &spec.key) {
+        None => {
+            record_done(context, spec, target, pin_id, false)?;
+            Ok((PinOutcome::Created, Some(pin_id.to_owned())))
+        }
+        Some(owner) => {
+            context
+                .writer
+                .record_soon(vec![Record::Done {
+                    key: spec.key.clone(),
+                    pin_id: pin_id.to_owned(),
+                    board_id: target.board_id.clone(),
+                    section_id: target.section_id.clone(),
+                    fingerprint: target.fingerprint.clone(),
+                    adopted: false,
+                    shared_with: Some(owner.clone()),
+                    at_ms: now_ms(),
+                }])
+                .map_err(TaskError::State)?;
+            Err(TaskError::Conflict(format!(
+                "Pinterest answered the create of `{}` with pin {pin_id}, which the state records for `{owner}` too; both keep it, so neither is created again: check on Pinterest which pin is whose",
+                spec.key
+            )))
+        }
+    }
+}
+
+/// What the check right before a re-send found, when it stopped the send.
+enum Rechecked {
+    /// The pin of an earlier attempt, and that attempt.
+    Found(Box<Pin>, Attempt),
+    /// The listing could not be read.
+    Unreadable(crate::api::ApiError),
+}
+
+/// The check run right before a re-send (see [`crate::api::ApiClient::create_pin_checked`]):
+/// when the listing was read longer ago than [`LISTING_FRESH_FOR`] (the rate gate or a 429
+/// held the request), it is read again, and a pin found there stops the send.
+struct Recheck<'a> {
+    context: &'a Context,
+    spec: &'a PinSpec,
+    unresolved: &'a [Attempt],
+    listing_read: &'a Mutex<Instant>,
+    outcome: Mutex<Option<Rechecked>>,
+}
+
+impl Recheck<'_> {
+    async fn run(&self) -> Result<(), crate::api::ApiError> {
+        let read_at = *self.listing_read.lock().unwrap_or_else(|e| e.into_inner());
+        if read_at.elapsed() < LISTING_FRESH_FOR {
+            return Ok(());
+        }
+        let sought: Vec<Sought> = self
+            .unresolved
+            .iter()
+            .map(|attempt| attempt.sought(self.spec))
+            .collect();
+        let stop = |found: Rechecked| {
+            *self.outcome.lock().unwrap_or_else(|e| e.into_inner()) = Some(found);
+            crate::api::ApiError::new(crate::api::error::ApiErrorKind::Request, "POST", "/v5/pins")
+                .with_message("not sent: the board was checked again first")
+        };
+        match reconcile::find(self.context, &self.spec.key, &sought).await {
+            Ok(Some(pin)) => {
+                let attempt = matching_attempt(self.unresolved, self.spec, &pin);
+                Err(stop(Rechecked::Found(Box::new(pin), attempt)))
+            }
+            Ok(None) => {
+                *self.listing_read.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+                Ok(())
+            }
+            Err(err) => Err(stop(Rechecked::Unreadable(err))),
+        }
+    }
+}
+
+/// The attempt whose pin `pin` is (the latest that matches; the latest if none says so).
+fn matching_attempt(attempts: &[Attempt], spec: &PinSpec, pin: &Pin) -> Attempt {
+    attempts
+        .iter()
+        .rev()
+        .find(|attempt| attempt.sought(spec).matches(pin))
+        .or(attempts.last())
+        .cloned()
+        .expect("only attempts that exist are resolved")
+}
+
+/// Waits until the listings have settled since the latest attempt's outcome became unknown (and
+/// at least `backoff`), holding no request slot, then reads them in a slot of its own, looking
+/// for the pin of any of the attempts.
 async fn resolve<'a>(
     context: &'a Context,
     spec: &PinSpec,
-    attempt: &Attempt,
+    attempts: &[Attempt],
     backoff: Option<Duration>,
 ) -> Result<Resolution<'a>, TaskError> {
     let settle_ms = i64::try_from(context.settle.as_millis()).unwrap_or(i64::MAX);
-    let until_settled = attempt
-        .unknown_since_ms
+    let unknown_since_ms = attempts
+        .iter()
+        .map(|attempt| attempt.unknown_since_ms)
+        .max()
+        .unwrap_or(0);
+    let until_settled = unknown_since_ms
         .saturating_add(settle_ms)
         .saturating_sub(now_ms());
     let wait = Duration::from_millis(u64::try_from(until_settled).unwrap_or(0))
@@ -204,8 +363,15 @@ async fn resolve<'a>(
         return Err(stopped());
     }
     let slot = context.slot().await.map_err(|_| stopped())?;
-    match reconcile::find(context, &spec.key, &attempt.sought(spec)).await {
-        Ok(Some(pin)) => Ok(Resolution::Found(Box::new(pin))),
+    let sought: Vec<Sought> = attempts
+        .iter()
+        .map(|attempt| attempt.sought(spec))
+        .collect();
+    match reconcile::find(context, &spec.key, &sought).await {
+        Ok(Some(pin)) => {
+            let attempt = matching_attempt(attempts, spec, &pin);
+            Ok(Resolution::Found(Box::new(pin), attempt))
+        }
         Ok(None) => Ok(Resolution::Absent(slot)),
         Err(err) => Err(TaskError::Unknown {
             auth: err.is_auth(),
@@ -280,6 +446,7 @@ fn record_done(
             section_id: target.section_id.clone(),
             fingerprint: target.fingerprint.clone(),
             adopted,
+            shared_with: None,
             at_ms: now_ms(),
         }])
         .map_err(TaskError::State)
@@ -329,16 +496,23 @@ fn ai_disclosures(labels: &[AiDisclosure]) -> AiDisclosures {
 
 /// Takes back an announced attempt that the run stopped before sending, and says so.
 async fn unsent(context: &Context, key: &str) -> TaskError {
-    match context
+    match unsent_quietly(context, key).await {
+        Ok(()) => TaskError::Stopped,
+        Err(err) => err,
+    }
+}
+
+/// Takes back the attempt `key` announced in this run: it was never sent. Earlier attempts
+/// whose outcome is unknown stay so.
+async fn unsent_quietly(context: &Context, key: &str) -> Result<(), TaskError> {
+    context
         .writer
         .record(vec![Record::Unsent {
             key: key.to_owned(),
+            ends: context.writer.open_attempt(key),
         }])
         .await
-    {
-        Ok(()) => TaskError::Stopped,
-        Err(err) => TaskError::State(err),
-    }
+        .map_err(TaskError::State)
 }
 
 /// `PATCH`es a pin's text and placement to today's manifest.
@@ -353,10 +527,10 @@ pub(super) async fn update(
         return Err(unsent(context, &spec.key).await);
     };
     let body = PinUpdate {
-        title: spec.title.clone(),
-        description: spec.description.clone(),
-        link: spec.link.clone(),
-        alt_text: spec.alt_text.clone(),
+        title: plan::sent_text(spec.title.as_deref()),
+        description: plan::sent_text(spec.description.as_deref()),
+        link: plan::sent_text(spec.link.as_deref()),
+        alt_text: plan::sent_text(spec.alt_text.as_deref()),
         board_id: Some(target.board_id.clone()),
         board_section_id: target.section_id.clone(),
         // Always sent: the pin takes the manifest's labels, and an empty list clears old ones.
@@ -381,7 +555,7 @@ pub(super) async fn replace(
 ) -> TaskOutcome {
     record_attempt(context, &spec.key, Operation::Replace, target).await?;
     delete_remote(context, &spec.key, pin_id).await?;
-    let (_, new_id) = Box::pin(create(context, spec, target, None)).await?;
+    let (_, new_id) = Box::pin(create(context, spec, target, &[])).await?;
     Ok((PinOutcome::Replaced, new_id))
 }
 
@@ -450,35 +624,57 @@ mod tests {
     }
 
     #[test]
-    fn an_earlier_attempt_settles_from_its_recorded_end_else_its_timeout_or_this_run() {
+    fn an_earlier_attempt_settles_from_its_recorded_end_else_from_this_run() {
         let sent = spec("Sent");
-        let timeout = Duration::from_secs(30);
-        let recorded = Attempt::earlier(&in_flight(&sent, Some(105_000)), timeout, 900_000);
+        let recorded = Attempt::earlier(&in_flight(&sent, Some(105_000)), 900_000);
         assert_eq!(recorded.unknown_since_ms, 105_000);
-        // Killed mid-request long ago: the request lived at most until its timeout.
-        let long_ago = Attempt::earlier(&in_flight(&sent, None), timeout, 900_000);
-        assert_eq!(long_ago.unknown_since_ms, 130_000);
-        // Killed a moment ago: the request may have lived until this run began.
-        let just_now = Attempt::earlier(&in_flight(&sent, None), timeout, 101_000);
-        assert_eq!(just_now.unknown_since_ms, 101_000);
+        // Killed with no end recorded: the request may have gone out (after a long wait for the
+        // rate gate, say) just before the kill, so it settles from this run's start.
+        let killed = Attempt::earlier(&in_flight(&sent, None), 900_000);
+        assert_eq!(killed.unknown_since_ms, 900_000);
     }
 
     #[test]
     fn the_sought_pin_is_what_was_sent_where_it_was_sent() {
         let sent = spec("Sent");
-        let attempt = Attempt::earlier(&in_flight(&sent, None), Duration::ZERO, 0);
+        let attempt = Attempt::earlier(&in_flight(&sent, None), 0);
         let sought = attempt.sought(&spec("Edited since"));
-        assert_eq!(sought.identity, plan::fingerprint(&sent).identity);
+        assert_eq!(sought.identities, vec![plan::fingerprint(&sent).identity]);
         assert_eq!(sought.board_id, "7");
         assert_eq!(sought.section_id.as_deref(), Some("9"));
         assert_eq!(sought.created_from_ms, 400_000 - 2_000);
         // A state written before the sent text was recorded: today's text is all there is.
         let mut old = in_flight(&sent, None);
         old.fingerprint.identity.clear();
-        let attempt = Attempt::earlier(&old, Duration::ZERO, 0);
+        let attempt = Attempt::earlier(&old, 0);
         assert_eq!(
-            attempt.sought(&spec("Today")).identity,
-            plan::fingerprint(&spec("Today")).identity
+            attempt.sought(&spec("Today")).identities,
+            vec![plan::fingerprint(&spec("Today")).identity]
         );
+    }
+
+    #[test]
+    fn an_identity_recorded_before_text_was_normalized_is_also_sought_normalized() {
+        // The state recorded the digest of the text as written, with a stray space.
+        let written = spec("Cat ");
+        let mut old = in_flight(&written, None);
+        old.fingerprint.identity = plan::written_identity(
+            Some("Cat "),
+            None,
+            None,
+            plan::listed_media_type(&written.media),
+        );
+        let sought = Attempt::earlier(&old, 0).sought(&written);
+        assert_eq!(
+            sought.identities,
+            vec![
+                old.fingerprint.identity.clone(),
+                plan::fingerprint(&spec("Cat")).identity
+            ]
+        );
+        // Text with nothing to normalize has one identity, as before.
+        let plain = spec("Cat");
+        let sought = Attempt::earlier(&in_flight(&plain, None), 0).sought(&plain);
+        assert_eq!(sought.identities.len(), 1);
     }
 }

@@ -140,8 +140,6 @@ pub struct ExecuteOptions {
     /// How long after a create's outcome became unknown its board listing is read: listings
     /// lag writes, and a pin read for too early would be created twice.
     pub settle: Duration,
-    /// The timeout of one request (an attempt of an earlier run lived at most this long).
-    pub request_timeout: Duration,
     /// What the plan does with changed media, for pins adopted after an unknown outcome.
     pub plan: PlanOptions,
 }
@@ -192,7 +190,6 @@ struct Context {
     boards: ResolvedBoards,
     retry: RetryPolicy,
     settle: Duration,
-    request_timeout: Duration,
     plan_options: PlanOptions,
     /// When this run began (ms since the epoch).
     run_started_ms: i64,
@@ -229,13 +226,16 @@ impl Context {
 
     /// Records that `pin_id` belongs to `key`; false when it already belongs to another key.
     fn claim(&self, pin_id: &str, key: &str) -> bool {
-        let Ok(mut claimed) = self.claimed.lock() else {
-            return false;
-        };
-        claimed
+        self.claim_or_owner(pin_id, key).is_none()
+    }
+
+    /// Records that `pin_id` belongs to `key`, or names the other key it belongs to.
+    fn claim_or_owner(&self, pin_id: &str, key: &str) -> Option<String> {
+        let mut claimed = self.claimed.lock().unwrap_or_else(|e| e.into_inner());
+        let owner = claimed
             .entry(pin_id.to_owned())
-            .or_insert_with(|| key.to_owned())
-            == key
+            .or_insert_with(|| key.to_owned());
+        (owner != key).then(|| owner.clone())
     }
 }
 
@@ -256,7 +256,6 @@ fn test_context(state: StateFile) -> (Context, writer::WriterThread) {
         boards: ResolvedBoards::default(),
         retry: RetryPolicy::default(),
         settle: Duration::ZERO,
-        request_timeout: Duration::from_secs(1),
         plan_options: PlanOptions::default(),
         run_started_ms: now_ms(),
         stop: Arc::new(StopSignal::default()),
@@ -307,7 +306,6 @@ pub async fn execute(
         boards,
         retry: options.retry,
         settle: options.settle,
-        request_timeout: options.request_timeout,
         plan_options: options.plan,
         run_started_ms: now_ms(),
         stop: Arc::clone(&stop),
@@ -333,6 +331,9 @@ pub async fn execute(
             "pin `{}` ({}) is no longer in the manifest; --prune deletes it",
             orphan.key, orphan.pin_id
         ));
+    }
+    for orphan in &plan.unknown_orphans {
+        reporter.on_message(&orphan.message());
     }
     let pending: Vec<(String, String)> = work.iter().flat_map(Task::identities).collect();
     let finished = run_tasks(&context, work, &mut tally).await;
@@ -483,15 +484,15 @@ fn tasks<'a>(context: &Context, pins: Vec<(&'a PlannedPin, &'a PinSpec)>) -> Vec
                     &planned.fingerprint.identity,
                 ));
             }
-            if let Action::Create {
-                reconcile: Some(earlier),
-            } = &planned.action
-                && !earlier.fingerprint.identity.is_empty()
-            {
-                keys.push(crate::manifest::twins::on_board(
-                    &earlier.board_id,
-                    &earlier.fingerprint.identity,
-                ));
+            if let Action::Create { reconcile } = &planned.action {
+                for earlier in reconcile {
+                    if !earlier.fingerprint.identity.is_empty() {
+                        keys.push(crate::manifest::twins::on_board(
+                            &earlier.board_id,
+                            &earlier.fingerprint.identity,
+                        ));
+                    }
+                }
             }
             keys
         })
@@ -512,7 +513,7 @@ fn tasks<'a>(context: &Context, pins: Vec<(&'a PlannedPin, &'a PinSpec)>) -> Vec
                 let mut members: Vec<(&PlannedPin, &PinSpec)> =
                     groups[number].iter().map(|&i| pins[i]).collect();
                 members.sort_by_key(|(planned, _)| {
-                    !matches!(planned.action, Action::Create { reconcile: Some(_) })
+                    !matches!(&planned.action, Action::Create { reconcile } if !reconcile.is_empty())
                 });
                 work.push(Task::Pins(members));
             }
@@ -647,9 +648,7 @@ async fn run_pin(context: &Context, planned: &PlannedPin, spec: &PinSpec) -> Tas
     let result = match resolve_target(context, planned, spec) {
         Err(err) => Err(err),
         Ok(target) => match &planned.action {
-            Action::Create { reconcile } => {
-                create::create(context, spec, &target, reconcile.as_ref()).await
-            }
+            Action::Create { reconcile } => create::create(context, spec, &target, reconcile).await,
             Action::Update { pin_id, .. } => create::update(context, spec, &target, pin_id).await,
             Action::Replace { pin_id } => create::replace(context, spec, &target, pin_id).await,
             Action::Unchanged { .. } | Action::Scheduled { .. } | Action::NeedsReplace { .. } => {
@@ -726,6 +725,7 @@ async fn fail(context: &Context, key: &str, err: TaskError) -> TaskOutcome {
                 .writer
                 .record(vec![Record::Unsent {
                     key: key.to_owned(),
+                    ends: context.writer.open_attempt(key),
                 }])
                 .await
             {
@@ -753,6 +753,7 @@ async fn fail(context: &Context, key: &str, err: TaskError) -> TaskOutcome {
             key: key.to_owned(),
             error: describe(&err),
             at_ms: now_ms(),
+            ends: context.writer.open_attempt(key),
         },
     };
     if let Err(state_err) = context.writer.record(vec![record]).await {
@@ -853,7 +854,6 @@ mod tests {
                 concurrency: 2,
                 retry: RetryPolicy::default(),
                 settle: Duration::from_millis(100),
-                request_timeout: Duration::from_secs(5),
                 plan: PlanOptions::default(),
             },
             reporter: Arc::new(crate::apply::progress::NoopReporter),

@@ -10,7 +10,7 @@
 use super::Context;
 use crate::api::ApiError;
 use crate::api::types::Pin;
-use crate::plan::identity;
+use crate::plan::{identity, written_identity};
 
 /// Pinterest's `created_at` and the `Date` header come from different machines of Pinterest's;
 /// a pin may carry a `created_at` up to this much earlier than the server's clock suggests.
@@ -26,8 +26,9 @@ const MEDIA_TYPES: [&str; 3] = ["image", "multiple_images", "video"];
 /// What an attempt of unknown outcome sent, and where and when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Sought {
-    /// The identity digest of what was sent (see [`crate::plan::identity`]).
-    pub identity: String,
+    /// The identity digests of what was sent (see [`crate::plan::identity`]): the recorded one,
+    /// and for a state recorded before text was normalized, the normalized one as well.
+    pub identities: Vec<String>,
     /// The board it was sent to.
     pub board_id: String,
     /// The section it was sent to.
@@ -47,7 +48,7 @@ impl Sought {
     }
 
     /// Whether a listed pin can be the attempt's result.
-    fn matches(&self, pin: &Pin) -> bool {
+    pub fn matches(&self, pin: &Pin) -> bool {
         let created = pin.created_ms();
         // `created_at` is whole seconds, floored: the pin was made before `created + 1 s`.
         if created.is_some_and(|created| created + 999 < self.created_from_ms) {
@@ -61,42 +62,56 @@ impl Sought {
         if self.section_id.is_none() && pin.board_section_id.is_some() {
             return false;
         }
-        shows_identity(pin, &self.identity)
+        self.identities
+            .iter()
+            .any(|identity| shows_identity(pin, identity))
     }
 }
 
 /// Whether a listed pin shows the text and media type of `identity` (see
-/// [`crate::plan::identity`]). A listing that leaves the media type out matches when the text
-/// does with some type.
+/// [`crate::plan::identity`]), compared as the service keeps text, or byte for byte (what
+/// states written before text was normalized recorded). A listing that leaves the media type
+/// out matches when the text does with some type.
 pub(crate) fn shows_identity(pin: &Pin, wanted: &str) -> bool {
     let media_type = pin.media.as_ref().and_then(|m| m.media_type.as_deref());
-    let digest = |media_type: &str| {
-        identity(
-            pin.title.as_deref(),
-            pin.description.as_deref(),
-            pin.link.as_deref(),
-            media_type,
-        )
+    let (title, description, link) = (
+        pin.title.as_deref(),
+        pin.description.as_deref(),
+        pin.link.as_deref(),
+    );
+    let shows = |media_type: &str| {
+        identity(title, description, link, media_type) == wanted
+            || written_identity(title, description, link, media_type) == wanted
     };
     match media_type {
-        Some(media_type) => digest(media_type) == wanted,
-        None => MEDIA_TYPES.iter().any(|t| digest(t) == wanted),
+        Some(media_type) => shows(media_type),
+        None => MEDIA_TYPES.iter().any(|t| shows(t)),
     }
 }
 
-/// Reads the listings the sought pin can be in and returns it, claimed for `key`, when found.
+/// Reads the listings the pin of any of the sought attempts can be in (each section an attempt
+/// was sent to, then each board, every listing once) and returns the first pin found that is
+/// not recorded for another key, claimed for `key`.
 pub(super) async fn find(
     context: &Context,
     key: &str,
-    sought: &Sought,
+    sought: &[Sought],
 ) -> Result<Option<Pin>, ApiError> {
-    let mut listings = Vec::new();
-    if let Some(section) = &sought.section_id {
-        listings.push(Some(section.as_str()));
+    let mut listings: Vec<(&str, Option<&str>)> = Vec::new();
+    for attempt in sought {
+        if let Some(section) = &attempt.section_id {
+            listings.push((&attempt.board_id, Some(section)));
+        }
     }
-    listings.push(None);
-    for section in listings {
-        let candidates = read_listing(context, sought, section).await?;
+    listings.extend(
+        sought
+            .iter()
+            .map(|attempt| (attempt.board_id.as_str(), None)),
+    );
+    let mut seen = std::collections::HashSet::new();
+    listings.retain(|listing| seen.insert(*listing));
+    for (board_id, section) in listings {
+        let candidates = read_listing(context, sought, board_id, section).await?;
         for pin in candidates {
             if context.claim(&pin.id, key) {
                 return Ok(Some(pin));
@@ -106,19 +121,33 @@ pub(super) async fn find(
     Ok(None)
 }
 
-/// Every pin of one listing that can be the sought pin, oldest first.
+/// Every pin of one listing that can be the pin of a sought attempt sent to that board,
+/// oldest first.
 async fn read_listing(
     context: &Context,
-    sought: &Sought,
+    sought: &[Sought],
+    board_id: &str,
     section: Option<&str>,
 ) -> Result<Vec<Pin>, ApiError> {
-    let mut walk = ListingWalk::new(sought.created_from_ms);
+    let here: Vec<&Sought> = sought
+        .iter()
+        .filter(|attempt| attempt.board_id == board_id)
+        .collect();
+    let created_from_ms = here
+        .iter()
+        .map(|attempt| attempt.created_from_ms)
+        .min()
+        .unwrap_or(i64::MIN);
+    let mut walk = ListingWalk::new(created_from_ms);
     let mut candidates = Vec::new();
     context
         .client
-        .walk_pins(&sought.board_id, section, |page| {
+        .walk_pins(board_id, section, |page| {
             let more = walk.read_page(&page);
-            candidates.extend(page.into_iter().filter(|pin| sought.matches(pin)));
+            candidates.extend(
+                page.into_iter()
+                    .filter(|pin| here.iter().any(|attempt| attempt.matches(pin))),
+            );
             more
         })
         .await?;
@@ -197,7 +226,12 @@ mod tests {
 
     fn sought(title: &str, created_from: &str) -> Sought {
         Sought {
-            identity: identity(Some(title), None, Some("https://example.com/p"), "image"),
+            identities: vec![identity(
+                Some(title),
+                None,
+                Some("https://example.com/p"),
+                "image",
+            )],
             board_id: "1".to_owned(),
             section_id: None,
             created_from_ms: parse_created_at(created_from).unwrap(),

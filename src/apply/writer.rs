@@ -1,12 +1,13 @@
 //! The single writer of the state file during a run: a thread that appends the records the
 //! pin tasks send it, one fsync per batch of whatever is queued (group commit), and a small
-//! view of the state (attempt counts, video media) that the tasks may read meanwhile.
+//! view of the state (attempt counts, video media, the attempts open in this run) that the
+//! tasks may read meanwhile.
 
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::state::{Record, StateError, StateFile};
+use crate::state::{Ends, Record, StateError, StateFile};
 
 /// The single writer of the state: records are sent to a thread that appends them, one fsync per
 /// batch of whatever is queued (group commit), and acknowledges each once it is durable.
@@ -23,6 +24,9 @@ pub(super) struct StateWriter {
 pub(super) struct StateView {
     attempts: std::collections::HashMap<String, u32>,
     media: std::collections::HashMap<String, (String, bool)>,
+    /// The attempt each key announced in this run and whose end is not recorded yet, by its
+    /// start: what a failure of that key ends.
+    open: std::collections::HashMap<String, i64>,
     /// Set when an append failed: nothing more is written (a partial line may end the file,
     /// and only a last line may be torn).
     pub(super) failure: Option<String>,
@@ -87,13 +91,24 @@ impl StateWriter {
                 {
                     for record in &records {
                         match record {
-                            Record::Attempt { key, .. } => {
+                            Record::Attempt {
+                                key, started_ms, ..
+                            } => {
                                 *view.attempts.entry(key.clone()).or_default() += 1;
+                                view.open.insert(key.clone(), *started_ms);
                             }
-                            Record::Unsent { key } => {
-                                if let Some(attempts) = view.attempts.get_mut(key) {
+                            Record::Unsent { key, ends } => {
+                                view.open.remove(key);
+                                if let (Some(attempts), false) =
+                                    (view.attempts.get_mut(key), *ends == Ends::Nothing)
+                                {
                                     *attempts = attempts.saturating_sub(1);
                                 }
+                            }
+                            Record::Done { key, .. }
+                            | Record::Unknown { key, .. }
+                            | Record::Failed { key, .. } => {
+                                view.open.remove(key);
                             }
                             Record::Media {
                                 key,
@@ -105,6 +120,7 @@ impl StateWriter {
                             }
                             Record::Deleted { key, .. } => {
                                 view.media.remove(key);
+                                view.open.remove(key);
                             }
                             _ => {}
                         }
@@ -178,6 +194,16 @@ impl StateWriter {
             .unwrap_or(0)
     }
 
+    /// What a failure of `key` recorded now ends: the attempt it announced in this run, if
+    /// that one has no end yet, else nothing (an earlier attempt of unknown outcome stays so).
+    pub(super) fn open_attempt(&self, key: &str) -> Ends {
+        self.view
+            .lock()
+            .ok()
+            .and_then(|view| view.open.get(key).copied())
+            .map_or(Ends::Nothing, Ends::Attempt)
+    }
+
     pub(super) fn media(&self, key: &str) -> Option<(String, bool)> {
         self.view
             .lock()
@@ -228,10 +254,13 @@ mod tests {
         writer
             .record(vec![Record::Unsent {
                 key: "k0".to_owned(),
+                ends: writer.open_attempt("k0"),
             }])
             .await
             .unwrap();
         assert_eq!(writer.attempts("k0"), 4);
+        assert_eq!(writer.open_attempt("k0"), Ends::Nothing, "ended");
+        assert_eq!(writer.open_attempt("k1"), Ends::Attempt(1), "open");
         writer
             .record_soon(vec![Record::Media {
                 key: "k1".to_owned(),

@@ -163,7 +163,6 @@ async fn apply(
         concurrency: usize::from(args.concurrency),
         retry: network.retry,
         settle: args.settle,
-        request_timeout: network.timeout,
         plan: plan_options(args),
     };
     let executor = Executor {

@@ -159,10 +159,19 @@ struct PlanRow<'a> {
 struct PlanDocument<'a> {
     pins: Vec<PlanRow<'a>>,
     orphans: Vec<OrphanRow<'a>>,
+    /// Keys no longer in the manifest whose create's outcome is unknown.
+    unknown_orphans: Vec<UnknownOrphanRow<'a>>,
     boards_to_create: Vec<&'a str>,
     sections_to_create: Vec<String>,
     problems: Vec<String>,
     counts: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct UnknownOrphanRow<'a> {
+    key: &'a str,
+    board_ids: &'a [String],
+    message: String,
 }
 
 #[derive(Serialize)]
@@ -251,6 +260,15 @@ impl<'a> PlanDocument<'a> {
         PlanDocument {
             pins,
             orphans,
+            unknown_orphans: plan
+                .unknown_orphans
+                .iter()
+                .map(|orphan| UnknownOrphanRow {
+                    key: &orphan.key,
+                    board_ids: &orphan.board_ids,
+                    message: orphan.message(),
+                })
+                .collect(),
             boards_to_create: survey
                 .map(|s| s.boards_to_create.iter().map(|b| b.name.as_str()).collect())
                 .unwrap_or_default(),
@@ -306,6 +324,15 @@ impl<'a> PlanDocument<'a> {
                 orphan.action,
                 pad(orphan.key, width),
                 orphan.pin_id
+            )?;
+        }
+        for orphan in &self.unknown_orphans {
+            writeln!(
+                out,
+                "{:<13} {}  {}",
+                "unknown",
+                pad(orphan.key, width),
+                orphan.message
             )?;
         }
         for board in &self.boards_to_create {

@@ -198,6 +198,7 @@ fn record_decisions(
                     section_id: pin.board_section_id.clone(),
                     fingerprint,
                     adopted: true,
+                    shared_with: None,
                     at_ms,
                 });
             }

@@ -34,7 +34,21 @@ pub fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<ExitStatus>
         .unwrap_or_else(|| state::default_state_path(&args.manifest));
     let snapshot = state::load(&state_path).map_err(common::state_failure)?;
     let now = jiff::Timestamp::now();
-    let rows: Vec<Row<'_>> = manifest
+    let shared_notes: std::collections::HashMap<&str, String> = snapshot
+        .iter()
+        .flat_map(|snapshot| &snapshot.pins)
+        .filter_map(|(key, pin)| {
+            let other = pin.shared_with.as_deref()?;
+            Some((
+                key.as_str(),
+                format!(
+                    "pin {} is recorded for `{other}` too: check on Pinterest which pin is whose",
+                    pin.pin_id.as_deref().unwrap_or("?")
+                ),
+            ))
+        })
+        .collect();
+    let mut rows: Vec<Row<'_>> = manifest
         .pins
         .iter()
         .map(|spec| {
@@ -62,10 +76,29 @@ pub fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<ExitStatus>
                 attempts: recorded.map_or(0, |pin| pin.attempts),
                 last_error: recorded
                     .filter(|pin| pin.status == PinStatus::Failed || pin.is_unknown())
-                    .and_then(|pin| pin.last_error.as_deref()),
+                    .and_then(|pin| pin.last_error.as_deref())
+                    .or_else(|| shared_notes.get(spec.key.as_str()).map(String::as_str)),
             }
         })
         .collect();
+    // A key removed from the manifest whose create's outcome is unknown may have made a pin.
+    let unknown_orphans = snapshot
+        .as_ref()
+        .map(|snapshot| crate::plan::unknown_orphans(&manifest, snapshot))
+        .unwrap_or_default();
+    let messages: Vec<String> = unknown_orphans.iter().map(|o| o.message()).collect();
+    for (orphan, message) in unknown_orphans.iter().zip(&messages) {
+        let recorded = snapshot.as_ref().and_then(|s| s.pin(&orphan.key));
+        rows.push(Row {
+            key: &orphan.key,
+            location: "no longer in the manifest".to_owned(),
+            status: "unknown",
+            pin_id: None,
+            pin_url: None,
+            attempts: recorded.map_or(0, |pin| pin.attempts),
+            last_error: Some(message),
+        });
+    }
     let count = |name: &str| rows.iter().filter(|row| row.status == name).count();
     let mut stdout = std::io::stdout().lock();
     match args.format {
@@ -94,7 +127,10 @@ pub fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<ExitStatus>
                         .unwrap_or_default()
                 )?;
             }
-            for row in rows.iter().filter(|row| row.status != "done") {
+            for row in rows
+                .iter()
+                .filter(|row| row.status != "done" || row.last_error.is_some())
+            {
                 let mut line = format!("{:<10} {}", row.status, row.key);
                 if let Some(error) = row.last_error {
                     line.push_str(&format!("  {error}"));

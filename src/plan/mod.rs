@@ -25,11 +25,11 @@ pub(crate) struct PlanOptions {
 /// What to do with one manifest pin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Action {
-    /// Create the pin. `reconcile` is set when an earlier attempt's outcome is unknown: look for
-    /// what it sent, where it sent it, first, and adopt the pin if found.
+    /// Create the pin. `reconcile` holds the earlier attempts whose outcome is unknown: look for
+    /// what each sent, where it sent it, first, and adopt the pin if found.
     Create {
-        /// The earlier attempt to reconcile, if any.
-        reconcile: Option<InFlight>,
+        /// The earlier attempts to reconcile, oldest first (empty: none).
+        reconcile: Vec<InFlight>,
     },
     /// The text or placement changed: `PATCH` the existing pin.
     Update {
@@ -84,10 +84,10 @@ impl Action {
     /// A short human explanation.
     pub fn reason(&self) -> String {
         match self {
-            Action::Create { reconcile: Some(_) } => {
+            Action::Create { reconcile } if reconcile.is_empty() => "not created yet".into(),
+            Action::Create { .. } => {
                 "an earlier attempt's outcome is unknown: look for it on the board first".into()
             }
-            Action::Create { reconcile: None } => "not created yet".into(),
             Action::Update { changes, .. } => format!("{} changed", changes.join(" and ")),
             Action::Replace { .. } => "media changed (--replace)".into(),
             Action::NeedsReplace { .. } => {
@@ -123,6 +123,27 @@ pub(crate) struct Orphan {
     pub delete: bool,
 }
 
+/// A key the manifest no longer has whose create's outcome is unknown: its pin may exist, and
+/// nothing looks for it unless the key comes back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UnknownOrphan {
+    /// Its key.
+    pub key: String,
+    /// The boards its attempts were sent to.
+    pub board_ids: Vec<String>,
+}
+
+impl UnknownOrphan {
+    /// What to tell the user.
+    pub fn message(&self) -> String {
+        format!(
+            "`{}` is no longer in the manifest, but a create of it may have made a pin on board {}: put it back to have pinbatch look for it, or check the board",
+            self.key,
+            self.board_ids.join(", ")
+        )
+    }
+}
+
 /// The whole plan.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Plan {
@@ -130,6 +151,8 @@ pub(crate) struct Plan {
     pub pins: Vec<PlannedPin>,
     /// Pins in the state and not in the manifest.
     pub orphans: Vec<Orphan>,
+    /// Keys in the state and not in the manifest whose create's outcome is unknown.
+    pub unknown_orphans: Vec<UnknownOrphan>,
 }
 
 impl Plan {
@@ -244,7 +267,37 @@ pub(crate) fn plan(
                 .collect()
         })
         .unwrap_or_default();
-    Plan { pins, orphans }
+    let unknown_orphans = state
+        .map(|state| unknown_orphans(manifest, state))
+        .unwrap_or_default();
+    Plan {
+        pins,
+        orphans,
+        unknown_orphans,
+    }
+}
+
+/// The keys of `state` that `manifest` no longer has and whose create's outcome is unknown.
+pub(crate) fn unknown_orphans(manifest: &Manifest, state: &StateSnapshot) -> Vec<UnknownOrphan> {
+    let keys: std::collections::HashSet<&str> =
+        manifest.pins.iter().map(|pin| pin.key.as_str()).collect();
+    state
+        .pins
+        .iter()
+        .filter(|(key, pin)| !keys.contains(key.as_str()) && pin.is_unknown())
+        .filter_map(|(key, pin)| {
+            let mut board_ids: Vec<String> = pin
+                .unresolved()
+                .filter(|attempt| matches!(attempt.op, Operation::Create | Operation::Replace))
+                .map(|attempt| attempt.board_id.clone())
+                .collect();
+            board_ids.dedup();
+            (!board_ids.is_empty()).then(|| UnknownOrphan {
+                key: key.clone(),
+                board_ids,
+            })
+        })
+        .collect()
 }
 
 /// Plans one pin against what the state records for its key (`None`: nothing yet).
@@ -277,11 +330,24 @@ pub(crate) fn plan_pin(
                 Action::NeedsReplace { pin_id }
             };
         }
+        // An update sent but never confirmed may have reached the pin: it holds the recorded
+        // content or that update's, so anything differing from either is sent again (even
+        // when the manifest went back to the recorded text).
+        let mut holds = vec![old];
+        holds.extend(
+            state
+                .unresolved()
+                .filter(|attempt| attempt.op == Operation::Update)
+                .map(|attempt| &attempt.fingerprint),
+        );
         let mut changes = Vec::new();
-        if old.text != fingerprint.text {
+        if holds.iter().any(|held| held.text != fingerprint.text) {
             changes.push("text");
         }
-        if old.placement != fingerprint.placement {
+        if holds
+            .iter()
+            .any(|held| held.placement != fingerprint.placement)
+        {
             changes.push("board/section");
         }
         return if changes.is_empty() {
@@ -292,11 +358,17 @@ pub(crate) fn plan_pin(
     }
     // An attempt of unknown outcome (whether its retries ran out, the process stopped, or it
     // was never answered) is looked for before anything else is sent for this key.
-    let reconcile = recorded
-        .and_then(|state| state.in_flight.clone())
-        .filter(|in_flight| matches!(in_flight.op, Operation::Create | Operation::Replace));
+    let reconcile: Vec<InFlight> = recorded
+        .map(|state| {
+            state
+                .unresolved()
+                .filter(|attempt| matches!(attempt.op, Operation::Create | Operation::Replace))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
     // A pin whose create may already have happened is reconciled even if it is not due yet.
-    if reconcile.is_none()
+    if reconcile.is_empty()
         && let Some(due) = spec.publish_at
         && due > now
     {
@@ -403,9 +475,23 @@ pub(crate) fn listed_media_type(media: &Media) -> &'static str {
 }
 
 /// What a board listing shows of a pin that reconciliation can match on: title, description,
-/// link and media type (the listing carries no trace of the source image). Absent text and
-/// empty text are the same, as Pinterest returns either.
+/// link and media type (the listing carries no trace of the source image), each text as the
+/// service keeps it ([`normalized_text`]), so that a pin is recognised whether the service
+/// stored the text as sent or trimmed it. Absent text and empty text are the same, as Pinterest
+/// returns either.
 pub(crate) fn identity(
+    title: Option<&str>,
+    description: Option<&str>,
+    link: Option<&str>,
+    media_type: &str,
+) -> String {
+    let text = |value: Option<&str>| normalized_text(value.unwrap_or("")).into_owned();
+    digest(&[&text(title), &text(description), &text(link), media_type])
+}
+
+/// The identity as states written before text was normalized recorded it: of the text as
+/// written. It equals [`identity`] for text with nothing to normalize.
+pub(crate) fn written_identity(
     title: Option<&str>,
     description: Option<&str>,
     link: Option<&str>,
@@ -417,6 +503,26 @@ pub(crate) fn identity(
         link.unwrap_or(""),
         media_type,
     ])
+}
+
+/// Text as services keep it and as pinbatch sends it: without leading and trailing white
+/// space, with CRLF and lone CR line ends as LF. Spreadsheet cells carry stray spaces and
+/// Windows line ends, and YAML block scalars a final newline; a service that stores the text
+/// trimmed would otherwise never show the text that was sent in its listings.
+pub(crate) fn normalized_text(text: &str) -> std::borrow::Cow<'_, str> {
+    let trimmed = text.trim();
+    if trimmed.contains('\r') {
+        std::borrow::Cow::Owned(trimmed.replace("\r\n", "\n").replace('\r', "\n"))
+    } else {
+        std::borrow::Cow::Borrowed(trimmed)
+    }
+}
+
+/// A text field as it is sent: normalized, and left out when nothing remains.
+pub(crate) fn sent_text(text: Option<&str>) -> Option<String> {
+    text.map(normalized_text)
+        .filter(|text| !text.is_empty())
+        .map(std::borrow::Cow::into_owned)
 }
 
 fn image_ref(source: &ImageSource) -> String {
@@ -473,6 +579,7 @@ mod tests {
             section_id: None,
             fingerprint: fingerprint(spec),
             adopted: false,
+            shared_with: None,
             at_ms: 0,
         });
     }
@@ -481,7 +588,7 @@ mod tests {
     fn without_state_everything_is_created() {
         let m = manifest(vec![pin("a", "A", "https://x/a.jpg")]);
         let plan = plan(&m, None, now(), PlanOptions::default());
-        assert_eq!(plan.pins[0].action, Action::Create { reconcile: None });
+        assert_eq!(plan.pins[0].action, Action::Create { reconcile: vec![] });
         assert!(plan.needs_api());
     }
 
@@ -545,15 +652,95 @@ mod tests {
     }
 
     fn attempt(spec: &PinSpec) -> Record {
+        attempt_with(spec, Operation::Create, 42)
+    }
+
+    fn attempt_with(spec: &PinSpec, op: Operation, started_ms: i64) -> Record {
         Record::Attempt {
             key: spec.key.clone(),
-            op: Operation::Create,
-            started_ms: 42,
+            op,
+            started_ms,
             server_started_ms: Some(40),
             fingerprint: fingerprint(spec),
             board_id: "7".to_owned(),
             section_id: None,
         }
+    }
+
+    #[test]
+    fn an_interrupted_update_is_sent_again_even_when_the_manifest_went_back() {
+        let first = pin("a", "A", "https://x/a.jpg");
+        let edited = pin("a", "A, edited", "https://x/a.jpg");
+        let mut state = StateSnapshot::new("o");
+        done(&mut state, &first, "1");
+        // The PATCH to the edited text was sent, and the process was killed before its answer.
+        state.apply(&attempt_with(&edited, Operation::Update, 42));
+        for today in [&first, &edited] {
+            let plan = plan(
+                &manifest(vec![today.clone()]),
+                Some(&state),
+                now(),
+                PlanOptions::default(),
+            );
+            assert_eq!(
+                plan.pins[0].action,
+                Action::Update {
+                    pin_id: "1".to_owned(),
+                    changes: vec!["text"],
+                },
+                "the pin may hold either text"
+            );
+        }
+        // Once an update is confirmed, the recorded text is the pin's again.
+        done(&mut state, &first, "1");
+        let plan = plan(
+            &manifest(vec![first.clone()]),
+            Some(&state),
+            now(),
+            PlanOptions::default(),
+        );
+        assert_eq!(plan.pins[0].action.name(), "unchanged");
+    }
+
+    #[test]
+    fn every_earlier_attempt_of_unknown_outcome_is_reconciled() {
+        let first = pin("a", "A", "https://x/a.jpg");
+        let second = pin("a", "A, edited", "https://x/a.jpg");
+        let mut state = StateSnapshot::new("o");
+        state.apply(&attempt(&first));
+        state.apply(&attempt_with(&second, Operation::Create, 50));
+        let plan = plan(
+            &manifest(vec![second.clone()]),
+            Some(&state),
+            now(),
+            PlanOptions::default(),
+        );
+        let Action::Create { reconcile } = &plan.pins[0].action else {
+            panic!("{:?}", plan.pins[0].action);
+        };
+        let sent: Vec<&Fingerprint> = reconcile.iter().map(|a| &a.fingerprint).collect();
+        assert_eq!(sent, vec![&fingerprint(&first), &fingerprint(&second)]);
+    }
+
+    #[test]
+    fn text_is_sent_and_compared_as_services_keep_it() {
+        assert_eq!(normalized_text("  Cat\r\nnap \r"), "Cat\nnap");
+        assert_eq!(normalized_text("a\rb"), "a\nb");
+        assert_eq!(sent_text(Some(" \n ")), None);
+        assert_eq!(sent_text(Some(" Cat ")).as_deref(), Some("Cat"));
+        assert_eq!(
+            identity(Some(" Cat "), Some("a\r\nb\n"), None, "image"),
+            identity(Some("Cat"), Some("a\nb"), None, "image")
+        );
+        // Text with nothing to normalize keeps the identity states recorded before.
+        assert_eq!(
+            identity(Some("Cat"), None, Some("https://e.com"), "image"),
+            written_identity(Some("Cat"), None, Some("https://e.com"), "image")
+        );
+        assert_ne!(
+            identity(Some(" Cat"), None, None, "image"),
+            written_identity(Some(" Cat"), None, None, "image")
+        );
     }
 
     #[test]
@@ -569,11 +756,11 @@ mod tests {
             now(),
             PlanOptions::default(),
         );
-        let Action::Create {
-            reconcile: Some(earlier),
-        } = &plan.pins[0].action
-        else {
+        let Action::Create { reconcile } = &plan.pins[0].action else {
             panic!("{:?}", plan.pins[0].action);
+        };
+        let [earlier] = reconcile.as_slice() else {
+            panic!("{reconcile:?}");
         };
         assert_eq!(earlier.started_ms, 42);
         assert_eq!(earlier.server_started_ms, Some(40));
@@ -601,11 +788,11 @@ mod tests {
             now(),
             PlanOptions::default(),
         );
-        let Action::Create {
-            reconcile: Some(earlier),
-        } = &plan.pins[0].action
-        else {
+        let Action::Create { reconcile } = &plan.pins[0].action else {
             panic!("{:?}", plan.pins[0].action);
+        };
+        let [earlier] = reconcile.as_slice() else {
+            panic!("{reconcile:?}");
         };
         assert_eq!(earlier.ended_ms, Some(99));
         assert_eq!(
@@ -680,6 +867,7 @@ mod tests {
             key: "a".to_owned(),
             error: "boom".to_owned(),
             at_ms: 1,
+            ends: crate::state::Ends::Latest,
         });
         let plan = plan(
             &manifest(vec![a]),
@@ -687,7 +875,7 @@ mod tests {
             now(),
             PlanOptions::default(),
         );
-        assert_eq!(plan.pins[0].action, Action::Create { reconcile: None });
+        assert_eq!(plan.pins[0].action, Action::Create { reconcile: vec![] });
     }
 
     #[test]

@@ -119,6 +119,11 @@ pub enum Record {
         /// Found on the board after an attempt of unknown outcome rather than confirmed by a response.
         #[serde(default, skip_serializing_if = "is_false")]
         adopted: bool,
+        /// The other key the state records this pin for too: Pinterest answered this key's
+        /// create with a pin already recorded for that one. Both keep it, so that neither is
+        /// ever created again, until someone looks.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shared_with: Option<String>,
         /// When (ms since epoch).
         at_ms: i64,
     },
@@ -136,10 +141,13 @@ pub enum Record {
     },
     /// The announced attempt had no effect: the run stopped while it waited for a request slot,
     /// or the server refused it because the account's quota was used up. It is no longer in
-    /// flight.
+    /// flight; earlier attempts whose outcome is unknown stay so.
     Unsent {
         /// Pin key.
         key: String,
+        /// Which attempt had no effect (see [`Ends`]).
+        #[serde(default, skip_serializing_if = "Ends::is_latest", with = "ends_format")]
+        ends: Ends,
     },
     /// Everything the state knows about one key at once: what compaction writes.
     Pin {
@@ -148,7 +156,8 @@ pub enum Record {
         /// The whole state of the key.
         state: Box<PinState>,
     },
-    /// The attempt failed for sure (the server answered with an error): nothing was created.
+    /// The attempt failed for sure (the server answered with an error, or it could not be
+    /// sent): nothing was created by it. Earlier attempts whose outcome is unknown stay so.
     Failed {
         /// Pin key.
         key: String,
@@ -156,6 +165,9 @@ pub enum Record {
         error: String,
         /// When (ms since epoch).
         at_ms: i64,
+        /// Which attempt failed (see [`Ends`]).
+        #[serde(default, skip_serializing_if = "Ends::is_latest", with = "ends_format")]
+        ends: Ends,
     },
     /// The pin was deleted (an orphan pruned, or the old pin of a replace).
     Deleted {
@@ -170,6 +182,52 @@ fn is_false(value: &bool) -> bool {
     !*value
 }
 
+/// Which announced attempt a `failed` or `unsent` record ends. A failure can come before
+/// anything was announced in its run (a video that cannot be prepared, say), and then it must
+/// not end an earlier attempt whose outcome is still unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ends {
+    /// The latest attempt of the key: what records written before this field existed mean
+    /// (the field is absent from them).
+    #[default]
+    Latest,
+    /// The attempt that began at this instant (ms since the epoch, its `started_ms`).
+    Attempt(i64),
+    /// No attempt: the failure came before anything was announced (`"ends": null`).
+    Nothing,
+}
+
+impl Ends {
+    fn is_latest(&self) -> bool {
+        *self == Ends::Latest
+    }
+}
+
+/// `ends` on the wire: absent for [`Ends::Latest`], `null` for [`Ends::Nothing`], the attempt's
+/// start otherwise.
+mod ends_format {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Ends;
+
+    pub(super) fn serialize<S: Serializer>(ends: &Ends, serializer: S) -> Result<S::Ok, S::Error> {
+        match ends {
+            Ends::Attempt(started_ms) => serializer.serialize_i64(*started_ms),
+            Ends::Latest | Ends::Nothing => serializer.serialize_none(),
+        }
+    }
+
+    /// Called only when the field is present (absent is `Ends::Latest`, its default).
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Ends, D::Error> {
+        Ok(match Option::<i64>::deserialize(deserializer)? {
+            Some(started_ms) => Ends::Attempt(started_ms),
+            None => Ends::Nothing,
+        })
+    }
+}
+
 impl Record {
     pub(super) fn key(&self) -> Option<&str> {
         match self {
@@ -178,7 +236,7 @@ impl Record {
             | Record::Media { key, .. }
             | Record::Done { key, .. }
             | Record::Unknown { key, .. }
-            | Record::Unsent { key }
+            | Record::Unsent { key, .. }
             | Record::Pin { key, .. }
             | Record::Failed { key, .. }
             | Record::Deleted { key, .. } => Some(key),
@@ -245,12 +303,21 @@ pub struct PinState {
     pub attempts: u32,
     /// The last error, when the last attempt failed or its outcome is unknown.
     pub last_error: Option<String>,
-    /// An attempt of unknown outcome, to reconcile before anything else.
+    /// The latest attempt whose outcome is unknown, to reconcile before anything else.
     pub in_flight: Option<InFlight>,
+    /// Earlier attempts whose outcome is unknown too, oldest first (beneath `in_flight`): an
+    /// attempt stays until a pin is found for the key or the key is done, whatever later
+    /// attempts come to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier_in_flight: Vec<InFlight>,
     /// Whether the pin was found on its board after an attempt of unknown outcome (adopted)
     /// rather than confirmed by a response.
     #[serde(default)]
     pub adopted: bool,
+    /// Another key whose recorded pin Pinterest answered this key's create with (see
+    /// [`Record::Done`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_with: Option<String>,
     /// Last change (ms since epoch).
     pub updated_ms: i64,
 }
@@ -269,7 +336,9 @@ impl PinState {
             attempts: 0,
             last_error: None,
             in_flight: None,
+            earlier_in_flight: Vec::new(),
             adopted: false,
+            shared_with: None,
             updated_ms: 0,
         }
     }
@@ -277,6 +346,45 @@ impl PinState {
     /// Whether the outcome of an attempt is unknown: the pin may or may not exist.
     pub fn is_unknown(&self) -> bool {
         self.in_flight.is_some()
+    }
+
+    /// Every attempt whose outcome is unknown, oldest first.
+    pub fn unresolved(&self) -> impl Iterator<Item = &InFlight> {
+        self.earlier_in_flight.iter().chain(&self.in_flight)
+    }
+
+    /// Takes an attempt out of flight: it had no effect. The one before it, if any, is the
+    /// latest again. Returns whether one was taken out.
+    fn end_attempt(&mut self, ends: Ends) -> bool {
+        let ended = match ends {
+            Ends::Nothing => return false,
+            Ends::Latest => self.in_flight.take().is_some(),
+            Ends::Attempt(started_ms) => {
+                if self
+                    .in_flight
+                    .as_ref()
+                    .is_some_and(|latest| latest.started_ms == started_ms)
+                {
+                    self.in_flight = None;
+                    true
+                } else {
+                    let before = self.earlier_in_flight.len();
+                    self.earlier_in_flight
+                        .retain(|earlier| earlier.started_ms != started_ms);
+                    self.earlier_in_flight.len() != before
+                }
+            }
+        };
+        if self.in_flight.is_none() {
+            self.in_flight = self.earlier_in_flight.pop();
+        }
+        ended
+    }
+
+    /// Forgets every attempt: the key is done, deleted, or its pin was found.
+    fn clear_in_flight(&mut self) {
+        self.in_flight = None;
+        self.earlier_in_flight.clear();
     }
 
     pub(super) fn apply(&mut self, record: &Record) {
@@ -292,6 +400,11 @@ impl PinState {
                 ..
             } => {
                 self.attempts += 1;
+                // An earlier attempt whose outcome is unknown stays unknown: a later one (sent
+                // after a listing read found nothing) settles nothing about it.
+                if let Some(earlier) = self.in_flight.take() {
+                    self.earlier_in_flight.push(earlier);
+                }
                 self.in_flight = Some(InFlight {
                     op: *op,
                     started_ms: *started_ms,
@@ -315,16 +428,18 @@ impl PinState {
                 section_id,
                 fingerprint,
                 adopted,
+                shared_with,
                 at_ms,
                 ..
             } => {
                 self.status = PinStatus::Done;
+                self.shared_with = shared_with.clone();
                 self.pin_id = Some(pin_id.clone());
                 self.board_id = Some(board_id.clone());
                 self.section_id = section_id.clone();
                 self.fingerprint = Some(fingerprint.clone());
                 self.last_error = None;
-                self.in_flight = None;
+                self.clear_in_flight();
                 self.adopted = *adopted;
                 self.updated_ms = *at_ms;
             }
@@ -335,18 +450,21 @@ impl PinState {
                 }
                 self.updated_ms = *at_ms;
             }
-            Record::Unsent { .. } => {
-                self.attempts = self.attempts.saturating_sub(1);
-                self.in_flight = None;
+            Record::Unsent { ends, .. } => {
+                if self.end_attempt(*ends) {
+                    self.attempts = self.attempts.saturating_sub(1);
+                }
             }
             Record::Pin { state, .. } => *self = (**state).clone(),
-            Record::Failed { error, at_ms, .. } => {
+            Record::Failed {
+                error, at_ms, ends, ..
+            } => {
                 // A failed update or replace leaves the old pin as it was.
                 if self.status != PinStatus::Done {
                     self.status = PinStatus::Failed;
                 }
                 self.last_error = Some(error.clone());
-                self.in_flight = None;
+                self.end_attempt(*ends);
                 self.updated_ms = *at_ms;
             }
             Record::Deleted { at_ms, .. } => {
@@ -355,8 +473,9 @@ impl PinState {
                 self.fingerprint = None;
                 self.media_id = None;
                 self.media_uploaded = false;
-                self.in_flight = None;
+                self.clear_in_flight();
                 self.adopted = false;
+                self.shared_with = None;
                 self.updated_ms = *at_ms;
             }
         }

@@ -36,6 +36,7 @@ fn done(key: &str, pin: &str) -> Record {
         section_id: None,
         fingerprint: fingerprint("t"),
         adopted: false,
+        shared_with: None,
         at_ms: 2000,
     }
 }
@@ -184,14 +185,15 @@ fn compaction_keeps_every_field_of_every_pin_and_a_backup() {
                     key: "a".to_owned(),
                     error: "PATCH refused".to_owned(),
                     at_ms: 3000,
+                    ends: Ends::Latest,
                 },
             ])
             .unwrap();
-        // An unknown outcome after its retries ran out.
+        // An unknown outcome after its retries ran out, and one before it.
         state
             .append(&[
                 attempt("b"),
-                attempt("b"),
+                attempt_at("b", 1500),
                 Record::Unknown {
                     key: "b".to_owned(),
                     error: "502 Bad Gateway".to_owned(),
@@ -215,6 +217,7 @@ fn compaction_keeps_every_field_of_every_pin_and_a_backup() {
                     section_id: Some("5".to_owned()),
                     fingerprint: fingerprint("t"),
                     adopted: true,
+                    shared_with: None,
                     at_ms: 5000,
                 },
             ])
@@ -227,6 +230,7 @@ fn compaction_keeps_every_field_of_every_pin_and_a_backup() {
                     key: "d".to_owned(),
                     error: "400".to_owned(),
                     at_ms: 6000,
+                    ends: Ends::Latest,
                 },
                 attempt("e"),
                 done("e", "14"),
@@ -245,6 +249,7 @@ fn compaction_keeps_every_field_of_every_pin_and_a_backup() {
     assert_eq!(after.pins, before.pins, "every field of every pin survives");
     assert_eq!(after.pin("a").unwrap().attempts, 701);
     assert!(after.pin("b").unwrap().is_unknown());
+    assert_eq!(starts(after.pin("b").unwrap()), vec![1000, 1500]);
     assert!(dir.path().join("m.state.backup").exists());
 }
 
@@ -264,8 +269,131 @@ fn an_unknown_outcome_stays_in_flight_and_an_unsent_attempt_does_not() {
     snapshot.apply(&attempt("b"));
     snapshot.apply(&Record::Unsent {
         key: "b".to_owned(),
+        ends: Ends::Attempt(1000),
     });
     let b = snapshot.pin("b").unwrap();
     assert!(!b.is_unknown());
     assert_eq!(b.attempts, 0);
+}
+
+fn attempt_at(key: &str, started_ms: i64) -> Record {
+    match attempt(key) {
+        Record::Attempt {
+            key,
+            op,
+            server_started_ms,
+            fingerprint,
+            board_id,
+            section_id,
+            ..
+        } => Record::Attempt {
+            key,
+            op,
+            started_ms,
+            server_started_ms,
+            fingerprint,
+            board_id,
+            section_id,
+        },
+        other => other,
+    }
+}
+
+fn unknown(key: &str, at_ms: i64) -> Record {
+    Record::Unknown {
+        key: key.to_owned(),
+        error: "502 Bad Gateway".to_owned(),
+        at_ms,
+    }
+}
+
+fn starts(pin: &PinState) -> Vec<i64> {
+    pin.unresolved().map(|attempt| attempt.started_ms).collect()
+}
+
+#[test]
+fn a_later_attempt_never_settles_an_earlier_one_of_unknown_outcome() {
+    let mut snapshot = StateSnapshot::new("o");
+    snapshot.apply(&attempt_at("a", 1000));
+    snapshot.apply(&unknown("a", 1500));
+    // Sent again after a listing read found nothing; this one never went out.
+    snapshot.apply(&attempt_at("a", 2000));
+    snapshot.apply(&Record::Unsent {
+        key: "a".to_owned(),
+        ends: Ends::Attempt(2000),
+    });
+    let a = snapshot.pin("a").unwrap();
+    assert_eq!(starts(a), vec![1000], "the first stays in flight");
+    assert_eq!(a.attempts, 1);
+    // Refused for sure: that attempt made nothing, the first may still have.
+    snapshot.apply(&attempt_at("a", 3000));
+    snapshot.apply(&Record::Failed {
+        key: "a".to_owned(),
+        error: "400 Bad Request".to_owned(),
+        at_ms: 3100,
+        ends: Ends::Attempt(3000),
+    });
+    let a = snapshot.pin("a").unwrap();
+    assert_eq!(a.status, PinStatus::Failed);
+    assert_eq!(starts(a), vec![1000]);
+    assert!(a.is_unknown());
+    // Unknown too: both are looked for, the earliest first.
+    snapshot.apply(&attempt_at("a", 4000));
+    snapshot.apply(&unknown("a", 4500));
+    let a = snapshot.pin("a").unwrap();
+    assert_eq!(starts(a), vec![1000, 4000]);
+    assert_eq!(a.in_flight.as_ref().unwrap().ended_ms, Some(4500));
+    // Found: every attempt is settled.
+    snapshot.apply(&done("a", "11"));
+    assert_eq!(starts(snapshot.pin("a").unwrap()), Vec::<i64>::new());
+}
+
+#[test]
+fn a_failure_before_anything_was_sent_ends_no_attempt() {
+    let mut snapshot = StateSnapshot::new("o");
+    snapshot.apply(&attempt_at("v", 1000));
+    snapshot.apply(&unknown("v", 1500));
+    // The next run could not even prepare the video (a 5xx on its media status).
+    snapshot.apply(&Record::Failed {
+        key: "v".to_owned(),
+        error: "503 on GET /v5/media/1".to_owned(),
+        at_ms: 9000,
+        ends: Ends::Nothing,
+    });
+    snapshot.apply(&Record::Unsent {
+        key: "v".to_owned(),
+        ends: Ends::Nothing,
+    });
+    let v = snapshot.pin("v").unwrap();
+    assert_eq!(starts(v), vec![1000], "still to be looked for");
+    assert_eq!(v.attempts, 1);
+    assert_eq!(v.last_error.as_deref(), Some("503 on GET /v5/media/1"));
+}
+
+#[test]
+fn ends_is_absent_for_the_latest_null_for_none_and_the_start_otherwise() {
+    let failed = |ends: Ends| Record::Failed {
+        key: "a".to_owned(),
+        error: "e".to_owned(),
+        at_ms: 1,
+        ends,
+    };
+    let line = |record: &Record| serde_json::to_string(record).unwrap();
+    assert!(!line(&failed(Ends::Latest)).contains("ends"));
+    assert!(line(&failed(Ends::Nothing)).contains("\"ends\":null"));
+    assert!(line(&failed(Ends::Attempt(42))).contains("\"ends\":42"));
+    for ends in [Ends::Latest, Ends::Nothing, Ends::Attempt(42)] {
+        let read: Record = serde_json::from_str(&line(&failed(ends))).unwrap();
+        assert_eq!(read, failed(ends));
+    }
+    // A state written before `ends` existed: its failures and unsent attempts end the latest.
+    let mut snapshot = StateSnapshot::new("o");
+    snapshot.apply(&attempt_at("a", 1000));
+    snapshot.apply(&serde_json::from_str(r#"{"type":"unsent","key":"a"}"#).unwrap());
+    assert!(!snapshot.pin("a").unwrap().is_unknown());
+    snapshot.apply(&attempt_at("b", 1000));
+    snapshot.apply(
+        &serde_json::from_str(r#"{"type":"failed","key":"b","error":"x","at_ms":2}"#).unwrap(),
+    );
+    assert!(!snapshot.pin("b").unwrap().is_unknown());
 }

@@ -18,5 +18,6 @@ mod reliability;
 mod schedule;
 mod spreadsheets;
 mod token_expiry;
+mod unknown_outcomes;
 mod validate;
 mod video;
