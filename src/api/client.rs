@@ -21,6 +21,7 @@ use crate::api::error::{ApiError, ApiErrorKind};
 use crate::api::gate::{QUOTA_WAIT, RateGate, RateLimitHeaders, RequestKind, Ticket};
 use crate::api::ledger::Ledger;
 use crate::api::oauth::AppCredentials;
+use crate::api::reach::ConnectFailure;
 use crate::api::retry::{ErrorClass, RetryPolicy, RetryState, classify};
 use crate::api::retry_after::{RetryAfter, parse_retry_after};
 use crate::api::types::{
@@ -1022,7 +1023,10 @@ fn transport_error(err: reqwest::Error, method: &str, path: &str) -> ApiError {
     } else {
         ApiErrorKind::Transport
     };
-    let message = root_cause(&err);
+    let message = match kind {
+        ApiErrorKind::Connect => ConnectFailure::of(&err).to_string(),
+        _ => root_cause(&err),
+    };
     ApiError::new(kind, method, path)
         .with_message(message)
         .with_source(err.without_url())

@@ -10,6 +10,7 @@ pub(crate) mod error;
 pub(crate) mod gate;
 pub(crate) mod ledger;
 pub(crate) mod oauth;
+pub(crate) mod reach;
 pub(crate) mod retry;
 pub(crate) mod retry_after;
 pub(crate) mod types;

@@ -605,14 +605,14 @@ pub struct AuthLoginArgs {
     #[arg(long, value_name = "ID", env = "PINTEREST_APP_ID")]
     pub app_id: Option<String>,
 
-    /// The Pinterest app secret.
-    #[arg(
-        long,
-        value_name = "SECRET",
-        env = "PINTEREST_APP_SECRET",
-        hide_env_values = true
-    )]
+    /// The Pinterest app secret. On the command line it is visible to every user of the
+    /// machine (`ps`): prefer PINTEREST_APP_SECRET or --app-secret-stdin.
+    #[arg(long, value_name = "SECRET")]
     pub app_secret: Option<String>,
+
+    /// Read the Pinterest app secret from the first line of standard input.
+    #[arg(long, conflicts_with = "app_secret")]
+    pub app_secret_stdin: bool,
 
     /// Port of the local redirect listener (redirect URI http://localhost:PORT/, registered in the app).
     #[arg(long, value_name = "PORT", default_value_t = 8085)]
@@ -658,14 +658,14 @@ pub struct AuthRefreshArgs {
     #[arg(long, value_name = "ID", env = "PINTEREST_APP_ID")]
     pub app_id: Option<String>,
 
-    /// The Pinterest app secret.
-    #[arg(
-        long,
-        value_name = "SECRET",
-        env = "PINTEREST_APP_SECRET",
-        hide_env_values = true
-    )]
+    /// The Pinterest app secret. On the command line it is visible to every user of the
+    /// machine (`ps`): prefer PINTEREST_APP_SECRET or --app-secret-stdin.
+    #[arg(long, value_name = "SECRET")]
     pub app_secret: Option<String>,
+
+    /// Read the Pinterest app secret from the first line of standard input.
+    #[arg(long, conflicts_with = "app_secret")]
+    pub app_secret_stdin: bool,
 
     /// Network options.
     #[command(flatten)]

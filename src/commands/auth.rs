@@ -49,15 +49,9 @@ async fn login(
         .clone()
         .filter(|id| !id.trim().is_empty())
         .ok_or_else(|| app_missing("id", "--app-id", auth::APP_ID_ENV))?;
-    let app_secret = args
-        .app_secret
-        .clone()
-        .filter(|secret| !secret.is_empty())
-        .ok_or_else(|| app_missing("secret", "--app-secret", auth::APP_SECRET_ENV))?;
-    let app = AppCredentials {
-        app_id,
-        app_secret: SecretString::new(app_secret),
-    };
+    let app_secret = app_secret(settings, args.app_secret.as_deref(), args.app_secret_stdin)?
+        .ok_or_else(|| app_missing("secret", "--app-secret-stdin", auth::APP_SECRET_ENV))?;
+    let app = AppCredentials { app_id, app_secret };
     let mut scopes: Vec<String> = match &args.scopes {
         Some(scopes) => scopes
             .iter()
@@ -271,6 +265,39 @@ fn timestamp(seconds: Option<u64>) -> Option<String> {
     seconds.map(timestamp_text)
 }
 
+/// The app secret: from standard input with `--app-secret-stdin`, else `--app-secret` (with a
+/// warning: a command line is visible to every user of the machine), else
+/// `PINTEREST_APP_SECRET`.
+fn app_secret(
+    settings: &GlobalSettings,
+    on_command_line: Option<&str>,
+    from_stdin: bool,
+) -> anyhow::Result<Option<SecretString>> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("cannot read the app secret from standard input")?;
+        let secret = line.trim();
+        if secret.is_empty() {
+            return Err(Fatal::new(
+                ExitStatus::Auth,
+                "--app-secret-stdin: standard input held no app secret",
+            )
+            .into());
+        }
+        return Ok(Some(SecretString::new(secret)));
+    }
+    if let Some(secret) = on_command_line.filter(|secret| !secret.is_empty()) {
+        eprintln!(
+            "warning: --app-secret on the command line can be read by every user of this machine (`ps`); set {} or use --app-secret-stdin instead",
+            auth::APP_SECRET_ENV
+        );
+        return Ok(Some(SecretString::new(secret)));
+    }
+    Ok(settings.app_secret.clone())
+}
+
 async fn status(settings: &GlobalSettings, args: &AuthStatusArgs) -> anyhow::Result<ExitStatus> {
     let Some((credentials, source)) = settings.credentials()? else {
         return Err(Fatal::new(
@@ -285,12 +312,25 @@ async fn status(settings: &GlobalSettings, args: &AuthStatusArgs) -> anyhow::Res
         crate::auth::TokenSource::Store(_) => settings.stored_token()?,
         _ => None,
     };
-    let account = settings
+    let account = match settings
         .api_client(ClientOptions::from_args(&args.network))?
         .user_account()
         .await
-        .map_err(api_failure)
-        .context("the token was rejected")?;
+    {
+        Ok(account) => account,
+        Err(err) => {
+            // Say what happened: a rejected token and an unreachable API need different fixes.
+            let context = if err.is_auth() {
+                "the token was rejected".to_owned()
+            } else {
+                format!(
+                    "cannot check the token: {} did not answer",
+                    settings.environment.origin()
+                )
+            };
+            return Err(api_failure(err).context(context));
+        }
+    };
     let report = StatusReport {
         environment: settings.environment.name().to_owned(),
         origin: settings.environment.origin().to_owned(),
@@ -409,12 +449,9 @@ async fn refresh(
                 .into(),
         );
     };
+    let secret = app_secret(settings, args.app_secret.as_deref(), args.app_secret_stdin)?;
     let app = settings
-        .app_credentials(
-            args.app_id.as_deref(),
-            args.app_secret.as_deref(),
-            Some(&stored),
-        )
+        .app_credentials(args.app_id.as_deref(), secret, Some(&stored))
         .ok_or_else(|| {
             app_missing(
                 "id and secret",

@@ -135,16 +135,14 @@ impl GlobalSettings {
     pub fn app_credentials(
         &self,
         app_id: Option<&str>,
-        app_secret: Option<&str>,
+        app_secret: Option<SecretString>,
         stored: Option<&StoredToken>,
     ) -> Option<AppCredentials> {
         let app_id = app_id
             .map(str::to_owned)
             .or_else(|| self.app_id.clone())
             .or_else(|| stored.and_then(|s| s.app_id.clone()))?;
-        let app_secret = app_secret
-            .map(SecretString::new)
-            .or_else(|| self.app_secret.clone())?;
+        let app_secret = app_secret.or_else(|| self.app_secret.clone())?;
         Some(AppCredentials { app_id, app_secret })
     }
 

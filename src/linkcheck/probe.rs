@@ -9,6 +9,7 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
 
+use crate::api::reach::ConnectFailure;
 use crate::manifest::files::MAX_IMAGE_BYTES;
 
 /// How many bytes of an image are read to tell what it is.
@@ -143,7 +144,7 @@ fn transport_error(err: &reqwest::Error, timeout: Duration) -> Verdict {
             humantime::format_duration(timeout)
         ))
     } else if err.is_connect() {
-        Verdict::Unreachable("the connection failed (no server there, or it refused)".to_owned())
+        Verdict::Unreachable(ConnectFailure::of(err).to_string())
     } else if err.is_redirect() {
         Verdict::Unreachable("too many redirects".to_owned())
     } else {

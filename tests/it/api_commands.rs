@@ -244,11 +244,22 @@ fn auth_login_exchanges_the_code_stores_tokens_and_status_reads_them() {
         .unwrap();
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
+    let mut printed: Vec<String> = Vec::new();
     let authorize = lines
         .by_ref()
         .map(|line| line.unwrap())
-        .find(|line| line.contains("/oauth/?"))
+        .find(|line| {
+            printed.push(line.clone());
+            line.contains("/oauth/?")
+        })
         .expect("the authorize URL is printed");
+    assert!(
+        printed
+            .iter()
+            .any(|line| line.contains("--app-secret on the command line")),
+        "a secret on the command line draws a warning: {printed:?}"
+    );
+    assert!(printed.iter().all(|line| !line.contains("s3cret")));
     let url = url::Url::parse(authorize.trim()).unwrap();
     assert!(
         url.as_str()

@@ -285,3 +285,71 @@ fn processes_refreshing_at_once_never_lose_the_rotated_refresh_token() {
     );
     with_store(&emu).args(["boards", "list"]).assert().success();
 }
+
+#[test]
+fn the_app_secret_comes_from_standard_input_and_on_the_command_line_draws_a_warning() {
+    let emu = TestEmulator::start();
+    login(&emu);
+    let secret = pinbatch_emulator::DEFAULT_APP_SECRET;
+    let warning = "can be read by every user of this machine";
+    // From standard input: no secret in the environment, none on the command line.
+    let from_stdin = with_store(&emu)
+        .env_remove("PINTEREST_APP_SECRET")
+        .args(["auth", "refresh", "--app-secret-stdin"])
+        .write_stdin(format!("{secret}\n"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&from_stdin.stderr);
+    assert!(from_stdin.status.success(), "{stderr}");
+    assert!(!stderr.contains(warning), "{stderr}");
+    // On the command line: it works, with a warning that never shows the secret.
+    let on_command_line = with_store(&emu)
+        .env_remove("PINTEREST_APP_SECRET")
+        .args(["auth", "refresh", "--app-secret", secret])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&on_command_line.stderr);
+    assert!(on_command_line.status.success(), "{stderr}");
+    assert!(stderr.contains(warning), "{stderr}");
+    assert!(stderr.contains("--app-secret-stdin"), "{stderr}");
+    assert!(!stderr.contains(secret), "{stderr}");
+    // Empty standard input is an error naming the flag.
+    with_store(&emu)
+        .env_remove("PINTEREST_APP_SECRET")
+        .args(["auth", "refresh", "--app-secret-stdin"])
+        .write_stdin("")
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains("--app-secret-stdin"));
+}
+
+#[test]
+fn auth_status_tells_an_unreachable_api_from_a_rejected_token() {
+    let emu = TestEmulator::start();
+    // A port nothing listens on any more.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let unreachable = emu
+        .pinbatch()
+        .args(["auth", "status", "--max-retries", "0"])
+        .env("PINBATCH_API_BASE", format!("http://127.0.0.1:{port}"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&unreachable.stderr);
+    assert_eq!(unreachable.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("did not answer"), "{stderr}");
+    assert!(stderr.contains("refused the connection"), "{stderr}");
+    assert!(!stderr.contains("rejected"), "{stderr}");
+    let rejected = emu
+        .pinbatch()
+        .args(["auth", "status"])
+        .env("PINTEREST_ACCESS_TOKEN", "not-a-token")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&rejected.stderr);
+    assert_eq!(rejected.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("the token was rejected"), "{stderr}");
+}

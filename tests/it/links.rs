@@ -321,3 +321,27 @@ fn share_links_are_refused_before_any_write_unless_fixed_for_the_run() {
         .success();
     emu.assert_no_spec_violations();
 }
+
+#[test]
+fn a_link_to_a_port_nothing_listens_on_says_the_server_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nothing listens on any more.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    csv_manifest(dir.path(), &[format!("http://127.0.0.1:{port}/cat.jpg")]);
+    let assert = assert_cmd::Command::cargo_bin("pinbatch")
+        .unwrap()
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .args(["--no-progress", "validate", "--online", "pins.csv"])
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("is not reachable: the server refused the connection"),
+        "{stderr}"
+    );
+}
