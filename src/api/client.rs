@@ -811,6 +811,9 @@ impl ApiClient {
         if call.kind() == RequestKind::Write {
             let limits = RateLimitHeaders::from_headers(&headers);
             self.inner.gate.answered(ticket, limits, self.server_now());
+            if status.as_u16() != 429 {
+                self.inner.gate.accepted(ticket);
+            }
         }
         let request_id = header_text(&headers, "x-pinterest-rid");
         let bytes = response.bytes().await.map_err(|err| {

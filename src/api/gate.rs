@@ -155,6 +155,28 @@ pub struct GateState {
     sharing_since: Option<Instant>,
     /// Whether the ledger held another process's recent writes when last read.
     others_writing: bool,
+    /// When the budget comes back whole, as the latest answers announced it: at the latest
+    /// (the earliest instant any of them allows).
+    whole_at: Option<Instant>,
+    /// The announced instant the budget last came back whole: the writes counted since are
+    /// all that count against it until `whole_at`.
+    whole_since: Option<Instant>,
+    /// When an answer last showed the budget used up (none left), until it is seen back.
+    used_up_at: Option<Instant>,
+    /// Whether the server's budget has been seen to come back whole when announced (a window
+    /// that ends, a bucket that fills): then the writes before that instant stop counting at it.
+    /// `None` until an answer tells; a sliding window, which frees its writes one by one, says
+    /// no.
+    resets_whole: Option<bool>,
+    /// The write let through before the announced reset to find out what is back (its ticket
+    /// and start), until its answer comes; other writes wait for it (see
+    /// [`GateState::awaits_budget`]).
+    probe: Option<(u64, Instant)>,
+    /// The last probe whose answer came, while it is not known whether the server took it.
+    probe_answered: Option<u64>,
+    /// Whether budget was seen to come back before the announced reset (a bucket refilling, a
+    /// sliding window freeing a write): the trailing window then paces without probes.
+    gradual: bool,
 }
 
 impl GateState {
@@ -176,6 +198,13 @@ impl GateState {
             exhausted_seen: None,
             sharing_since: None,
             others_writing: false,
+            whole_at: None,
+            whole_since: None,
+            used_up_at: None,
+            resets_whole: None,
+            probe: None,
+            probe_answered: None,
+            gradual: false,
         }
     }
 
@@ -200,16 +229,20 @@ impl GateState {
         if let Some(next) = self.next_fixed {
             start = start.max(next);
         }
+        let mut probe = false;
         if kind == RequestKind::Write
             && let Some(budget) = self.budget
         {
-            start = self.first_free(start, budget);
+            (start, probe) = self.first_free(start, budget);
         }
         if let Some(interval) = self.fixed_interval {
             self.next_fixed = Some(start + interval);
         }
         self.reserved += 1;
         let ticket = self.reserved;
+        if probe {
+            self.probe = Some((ticket, start));
+        }
         if kind == RequestKind::Write {
             let at = self.sends.partition_point(|send| send.at <= start);
             self.sends.insert(
@@ -225,9 +258,9 @@ impl GateState {
         (start, Ticket(ticket))
     }
 
-    /// The first moment from `start` at which one more write fits the budget: fewer than its
-    /// limit (less what others use) in the window before it.
-    fn first_free(&self, mut start: Instant, budget: Budget) -> Instant {
+    /// The first moment from `start` at which one more write fits the budget, and whether it
+    /// goes as a probe (see [`GateState::whole_or_probe`]).
+    fn first_free(&self, mut start: Instant, budget: Budget) -> (Instant, bool) {
         for _ in 0..3 {
             let foreign = match self.foreign {
                 Some((count, until)) if until > start => count,
@@ -243,13 +276,60 @@ impl GateState {
             // The writes reserved at or before `start` that are still in its window, and any
             // reserved after it (they will be in the window of a later write): the `allowed`-th
             // latest of them must leave the window first.
+            let mut trailing = start;
             if self.sends.len() >= allowed {
                 let leaving = self.sends[self.sends.len() - allowed].at;
-                start = start.max(leaving + budget.window + slack(budget.window));
+                trailing = start.max(leaving + budget.window + slack(budget.window));
             }
-            return start;
+            return self.whole_or_probe(start, trailing, allowed);
         }
-        start
+        (start, false)
+    }
+
+    /// Where the announced resets move a write the trailing window puts at `trailing`.
+    ///
+    /// The trailing window (at most L writes in any trailing W) holds for every policy when W is
+    /// right, but W is read from whole seconds of Reset, and a window aligned to the clock shows
+    /// less than its length until it turns: writes it lets through before the announced reset
+    /// would overrun such a window. So before that instant it lets one write through as a probe,
+    /// and only its answer tells whether the budget came back. Once the server has been seen to
+    /// bring its budget back whole (a window that ends, a bucket that fills), the writes before
+    /// that instant stop counting; a sliding window, which frees its writes one by one, is paced
+    /// by the trailing window alone.
+    fn whole_or_probe(&self, start: Instant, trailing: Instant, allowed: usize) -> (Instant, bool) {
+        if self.resets_whole == Some(false) || self.gradual {
+            return (trailing, false);
+        }
+        let confirmed = self.resets_whole == Some(true);
+        let counted_since = |instant: Instant| {
+            self.sends
+                .iter()
+                .filter(|send| send.at >= instant + WINDOW_SLACK)
+                .count()
+        };
+        // The budget came back whole at `whole_since`, and comes back at `whole_at`.
+        for (whole, room) in [
+            (self.whole_since, if confirmed { allowed } else { 0 }),
+            (self.whole_at, if confirmed { allowed } else { 1 }),
+        ] {
+            if let Some(whole) = whole
+                && counted_since(whole) < room
+            {
+                let at = start.max(whole + WINDOW_SLACK);
+                if at <= trailing || self.whole_at.is_none_or(|next| trailing >= next) {
+                    return (trailing.min(at), false);
+                }
+            }
+        }
+        match self.whole_at {
+            // Before the announced reset, one write at a time finds out what is back, once the
+            // trailing window is what holds writes back.
+            Some(next) if start < trailing && trailing < next => match self.probe {
+                None => (trailing, true),
+                Some(_) => (next + WINDOW_SLACK, false),
+            },
+            _ => (trailing, false),
+        }
     }
 
     /// Drops the writes that no longer count for anything at `now`: those long out of the
@@ -268,13 +348,45 @@ impl GateState {
     /// process sharing the budget has writes out and no answer has told the budget yet. Its
     /// answers come within a round trip; bursting meanwhile would send the two processes'
     /// first writes at once, beyond a budget that either could have used up alone.
+    /// Likewise while this process's probe (see [`GateState::whole_or_probe`]) waits for its
+    /// turn or its answer: that answer tells what is back. Neither wait lasts longer than
+    /// [`AWAIT_BUDGET_FOR`] after the probe went.
     pub fn awaits_budget(&self, now: Instant, kind: RequestKind) -> bool {
-        kind == RequestKind::Write
-            && self.budget.is_none()
+        let peers_first = self.budget.is_none()
             && self
                 .sends
                 .iter()
-                .any(|send| send.ticket.is_none() && send.at + AWAIT_BUDGET_FOR > now)
+                .any(|send| send.ticket.is_none() && send.at + AWAIT_BUDGET_FOR > now);
+        let probe_out = self
+            .probe
+            .is_some_and(|(_, started)| started + AWAIT_BUDGET_FOR > now);
+        kind == RequestKind::Write && (peers_first || probe_out)
+    }
+
+    /// The answer to the write with `ticket` came (or it was taken back): if it was the probe,
+    /// the other writes need not wait for it any more.
+    fn end_probe(&mut self, ticket: Ticket) {
+        if self.probe.is_some_and(|(probe, _)| probe == ticket.0) {
+            self.probe = None;
+            self.probe_answered = Some(ticket.0);
+        }
+    }
+
+    /// The server took the write with `ticket` (its answer was no 429): a probe taken before the
+    /// announced reset shows budget coming back bit by bit.
+    pub fn accepted(&mut self, ticket: Ticket) {
+        if self.probe_answered == Some(ticket.0) {
+            self.probe_answered = None;
+            let before_reset = self
+                .sends
+                .iter()
+                .find(|send| send.ticket == Some(ticket.0))
+                .zip(self.whole_at)
+                .is_some_and(|(send, whole)| send.start < whole);
+            if before_reset {
+                self.gradual = true;
+            }
+        }
     }
 
     /// The write with `ticket` went out, or its answer came, at `now`. What counts is when the
@@ -302,6 +414,7 @@ impl GateState {
     /// Takes back a reservation that was not used (the request was held by a pause).
     pub fn cancel(&mut self, ticket: Ticket) {
         self.sends.retain(|send| send.ticket != Some(ticket.0));
+        self.end_probe(ticket);
     }
 
     /// Whether a pause holds requests at `now`.
@@ -309,8 +422,15 @@ impl GateState {
         self.not_before.is_some_and(|until| until > now)
     }
 
-    /// Holds every request until at least `until` (a 429's Retry-After or backoff).
+    /// Holds every request until at least `until` (a 429's Retry-After or backoff), or only
+    /// until the announced reset when that comes first: Retry-After is whole seconds, the reset
+    /// (a Unix time) can be exact, and at the reset at least one write's worth of budget is back
+    /// whatever the policy.
     pub fn pause_until(&mut self, until: Instant) {
+        let until = match self.whole_at {
+            Some(whole) if whole + WINDOW_SLACK < until => whole + WINDOW_SLACK,
+            _ => until,
+        };
         self.not_before = Some(self.not_before.map_or(until, |current| current.max(until)));
     }
 
@@ -352,6 +472,7 @@ impl GateState {
             }
             return;
         }
+        self.learn_whole(headers, ticket, now, reset_in, remaining);
         let limit = headers
             .limit
             .or(self.budget.map(|budget| budget.limit))
@@ -377,6 +498,70 @@ impl GateState {
             .count() as u64;
         // One more than this log holds is within the rounding of a bucket's tokens to whole ones.
         self.foreign = (used > ours + 1).then(|| (used - ours - 1, now + window));
+    }
+
+    /// Learns when the budget comes back whole (`reset_in` from `now`), and whether it does.
+    ///
+    /// An answer to a write let through after the budget was last seen used up tells: when the
+    /// rest of the budget is left (only this process's writes since then are counted: others'
+    /// writes only make it look less whole), it came back whole by the time that write went,
+    /// and the writes before stop counting from then; when less is left, the budget comes back
+    /// bit by bit (a sliding window).
+    fn learn_whole(
+        &mut self,
+        headers: RateLimitHeaders,
+        ticket: Ticket,
+        now: Instant,
+        reset_in: Duration,
+        remaining: u64,
+    ) {
+        let limit = headers.limit.or(self.budget.map(|budget| budget.limit));
+        let sent = self
+            .sends
+            .iter()
+            .find(|send| send.ticket == Some(ticket.0))
+            .map(|send| send.start);
+        self.end_probe(ticket);
+        if let (Some(limit), Some(sent), Some(used_up)) = (limit, sent, self.used_up_at)
+            && sent > used_up
+        {
+            // Judged on the first answer since: this process's other writes let through since
+            // then, up to this one (or at the same instant), may be counted already.
+            let before = self
+                .sends
+                .iter()
+                .filter(|send| {
+                    send.ticket != Some(ticket.0)
+                        && send.start > used_up
+                        && send.start <= sent + WINDOW_SLACK
+                })
+                .count() as u64;
+            if remaining + 1 + before >= limit {
+                self.resets_whole = Some(true);
+                self.whole_since = Some(self.whole_since.map_or(sent, |known| known.max(sent)));
+            } else if self.whole_at.is_some_and(|at| sent >= at) {
+                // After the announced reset, and still not whole: it frees writes one by one.
+                self.resets_whole = Some(false);
+            }
+            self.used_up_at = None;
+        }
+        if remaining == 0 {
+            self.used_up_at = Some(self.used_up_at.map_or(now, |known| known.min(now)));
+        }
+        // Answers about the same reset narrow it (Reset is whole seconds, rounded up: the
+        // earliest instant announced is the closest); one more than half a window later is the
+        // next reset.
+        let announced = now + reset_in;
+        self.whole_at = Some(match self.whole_at {
+            Some(known) if known > now && announced < known + reset_in / 2 => known.min(announced),
+            known => {
+                if let Some(known) = known.filter(|known| *known <= now) {
+                    self.whole_since =
+                        Some(self.whole_since.map_or(known, |since| since.max(known)));
+                }
+                announced
+            }
+        });
     }
 
     /// Takes in what other processes did, from the shared ledger (`to_instant` maps its Unix
@@ -673,7 +858,13 @@ impl RateGate {
                 state.observe(headers, ticket, now, server_now);
             }
             state.sent(ticket, now);
+            state.end_probe(ticket);
         });
+    }
+
+    /// The server took the write with `ticket` (see [`GateState::accepted`]).
+    pub fn accepted(&self, ticket: Ticket) {
+        self.with_state(LedgerSync::WhileShared, |state| state.accepted(ticket));
     }
 }
 

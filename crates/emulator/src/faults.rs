@@ -29,6 +29,7 @@
 //! | `write-bucket` | `N/s` | a token bucket refilled at N a second, of `burst` tokens |
 //! | `burst` | count | the size of `write-bucket`'s bucket (default N) |
 //! | `write-fixed` | `N/DURATION` (`100/5s`) | at most N writes per window, a window starting with its first write |
+//! | `write-aligned` | `N/DURATION` (`60/4s`) | at most N writes per window, windows starting at whole multiples of the window since the Unix epoch (by the emulator's clock) |
 //! | `write-sliding` | `N/DURATION` | at most N writes in any trailing window |
 //! | `write-window` | `N/s` | at most N writes in any trailing second, no burst and no `X-RateLimit-*` headers |
 //! | `reset` | `delta` (default), `epoch` | `X-RateLimit-Reset` as seconds to go or as a Unix time |
@@ -343,7 +344,7 @@ const KEYS: &str = "latency, error-rate, status, rate429, retry-after, drop-afte
     drop-before, fail-first, drop-before-first, drop-after-first, gateway-after-commit, \
     gateway-after-commit-first, gateway-status, stall-after-commit, stall-after-commit-first, \
     listing-lag, clock-offset, list-order, section-pins, bookmark, write-limit, write-bucket, \
-    burst, write-fixed, write-sliding, write-window, reset, daily-quota, trial-access, \
+    burst, write-fixed, write-aligned, write-sliding, write-window, reset, daily-quota, trial-access, \
     token-lifetime, refresh-token-lifetime, media-fail, media-polls, media-outage, \
     normalize-text, scope, seed";
 
@@ -417,9 +418,8 @@ impl SpecParser {
             | "seed" => Ok(self.request_fault(key, value)?),
             "listing-lag" | "clock-offset" | "list-order" | "section-pins" | "bookmark"
             | "media-polls" | "media-outage" | "normalize-text" => Ok(self.behaviour(key, value)?),
-            "write-limit" | "write-bucket" | "write-fixed" | "write-sliding" | "write-window" => {
-                self.write_limit(key, value)
-            }
+            "write-limit" | "write-bucket" | "write-fixed" | "write-aligned" | "write-sliding"
+            | "write-window" => self.write_limit(key, value),
             "burst" => Ok(self.bucket_size(value)?),
             "reset"
             | "daily-quota"
@@ -509,8 +509,8 @@ impl SpecParser {
     fn write_limit(&mut self, key: &str, value: &str) -> Result<(), Refusal> {
         if self.plan.write_policy.is_some() {
             return Err(Refusal::Spec(
-                "choose one write limit: write-limit, write-bucket, write-fixed, write-sliding \
-                 or write-window"
+                "choose one write limit: write-limit, write-bucket, write-fixed, write-aligned, \
+                 write-sliding or write-window"
                     .to_owned(),
             ));
         }
@@ -528,7 +528,16 @@ impl SpecParser {
                     burst: self.burst.unwrap_or(rate),
                 }
             }
-            "write-fixed" => WritePolicy::Fixed { limit, window },
+            "write-fixed" => WritePolicy::Fixed {
+                limit,
+                window,
+                aligned: false,
+            },
+            "write-aligned" => WritePolicy::Fixed {
+                limit,
+                window,
+                aligned: true,
+            },
             "write-sliding" => WritePolicy::Sliding {
                 limit,
                 window,
@@ -780,8 +789,13 @@ impl FaultState {
 
     /// Counts one write against the write limits; `None` when none is set. `until_tomorrow` is
     /// how long the emulator's day has left to run.
-    pub fn take_write(&mut self, now: Instant, until_tomorrow: Duration) -> Option<WriteQuota> {
-        self.limiter.take(now, until_tomorrow)
+    pub fn take_write(
+        &mut self,
+        now: Instant,
+        server_ms: i64,
+        until_tomorrow: Duration,
+    ) -> Option<WriteQuota> {
+        self.limiter.take(now, server_ms, until_tomorrow)
     }
 
     /// Decides whether a newly uploaded video's processing fails.
@@ -879,6 +893,7 @@ mod tests {
             "write-bucket=20/s,burst=40",
             "burst=5,write-bucket=20/s",
             "write-fixed=100/5s,reset=epoch",
+            "write-aligned=60/4s,reset=epoch",
             "write-sliding=100/5s,daily-quota=1000",
             "media-outage=on,normalize-text=on,trial-access=true",
         ] {
@@ -1001,7 +1016,7 @@ mod tests {
         let ms = Duration::from_millis;
         let start = Instant::now();
         let mut state = FaultState::new(parse_fault_spec("write-window=2/s").unwrap());
-        let mut take = |at: Duration| state.take_write(start + at, Duration::ZERO).unwrap();
+        let mut take = |at: Duration| state.take_write(start + at, 0, Duration::ZERO).unwrap();
         let first = take(ms(0));
         assert!(first.allowed);
         assert_eq!((first.limit, first.remaining), (2, 1));

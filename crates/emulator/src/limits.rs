@@ -18,12 +18,16 @@ pub enum WritePolicy {
         burst: u32,
     },
     /// At most `limit` writes per window of `window`; a window starts with the first write after
-    /// the previous one ended. `X-RateLimit-Reset` is the time until the window ends.
+    /// the previous one ended or, `aligned`, at every whole multiple of `window` since the Unix
+    /// epoch by the server's clock (how most fixed-window limiters are built, so a client's first
+    /// write usually lands mid-window). `X-RateLimit-Reset` is the time until the window ends.
     Fixed {
         /// Writes per window.
         limit: u32,
         /// The window's length.
         window: Duration,
+        /// Whether windows are aligned to the clock rather than started by a write.
+        aligned: bool,
     },
     /// At most `limit` writes in any trailing `window`. `X-RateLimit-Reset` is the time until
     /// the oldest write in the window leaves it (and one more write is allowed).
@@ -46,8 +50,17 @@ impl fmt::Display for WritePolicy {
                 write!(f, "write-limit={rate}/s")
             }
             WritePolicy::Bucket { rate, burst } => write!(f, "write-bucket={rate}/s,burst={burst}"),
-            WritePolicy::Fixed { limit, window } => {
-                write!(f, "write-fixed={limit}/{}ms", window.as_millis())
+            WritePolicy::Fixed {
+                limit,
+                window,
+                aligned,
+            } => {
+                let key = if aligned {
+                    "write-aligned"
+                } else {
+                    "write-fixed"
+                };
+                write!(f, "{key}={limit}/{}ms", window.as_millis())
             }
             WritePolicy::Sliding {
                 limit,
@@ -106,6 +119,13 @@ enum Policy {
         started: Option<Instant>,
         used: u32,
     },
+    Aligned {
+        limit: u32,
+        window: Duration,
+        /// The current window, as its number since the epoch.
+        current: Option<i64>,
+        used: u32,
+    },
     Sliding {
         limit: u32,
         window: Duration,
@@ -130,10 +150,24 @@ impl WriteLimiter {
                 tokens: f64::from(burst),
                 refilled_at: now,
             },
-            Some(WritePolicy::Fixed { limit, window }) => Policy::Fixed {
+            Some(WritePolicy::Fixed {
+                limit,
+                window,
+                aligned: false,
+            }) => Policy::Fixed {
                 limit,
                 window,
                 started: None,
+                used: 0,
+            },
+            Some(WritePolicy::Fixed {
+                limit,
+                window,
+                aligned: true,
+            }) => Policy::Aligned {
+                limit,
+                window,
+                current: None,
                 used: 0,
             },
             Some(WritePolicy::Sliding {
@@ -153,9 +187,15 @@ impl WriteLimiter {
         }
     }
 
-    /// Counts one write at `now`; `until_tomorrow` is how long the day's quota has left to run.
-    /// `None` when no limit is set at all.
-    pub fn take(&mut self, now: Instant, until_tomorrow: Duration) -> Option<WriteQuota> {
+    /// Counts one write at `now`, when the server's clock reads `server_ms` (milliseconds since
+    /// the epoch; what clock-aligned windows follow); `until_tomorrow` is how long the day's quota
+    /// has left to run. `None` when no limit is set at all.
+    pub fn take(
+        &mut self,
+        now: Instant,
+        server_ms: i64,
+        until_tomorrow: Duration,
+    ) -> Option<WriteQuota> {
         if let Some(daily) = &self.daily
             && daily.used >= daily.quota
         {
@@ -168,7 +208,7 @@ impl WriteLimiter {
                 daily: true,
             });
         }
-        let quota = self.policy.take(now);
+        let quota = self.policy.take(now, server_ms);
         if let Some(daily) = &mut self.daily
             && quota.is_none_or(|quota| quota.allowed)
         {
@@ -188,7 +228,7 @@ impl WriteLimiter {
 }
 
 impl Policy {
-    fn take(&mut self, now: Instant) -> Option<WriteQuota> {
+    fn take(&mut self, now: Instant, server_ms: i64) -> Option<WriteQuota> {
         match self {
             Policy::None => None,
             Policy::Bucket {
@@ -233,6 +273,32 @@ impl Policy {
                     limit: *limit,
                     remaining: *limit - *used,
                     reset: end.saturating_duration_since(now),
+                    announced: true,
+                    daily: false,
+                })
+            }
+            Policy::Aligned {
+                limit,
+                window,
+                current,
+                used,
+            } => {
+                let length = i64::try_from(window.as_millis()).unwrap_or(i64::MAX).max(1);
+                let index = server_ms.div_euclid(length);
+                if *current != Some(index) {
+                    *current = Some(index);
+                    *used = 0;
+                }
+                let allowed = *used < *limit;
+                if allowed {
+                    *used += 1;
+                }
+                let into = u64::try_from(server_ms.rem_euclid(length)).unwrap_or(0);
+                Some(WriteQuota {
+                    allowed,
+                    limit: *limit,
+                    remaining: *limit - *used,
+                    reset: window.saturating_sub(Duration::from_millis(into)),
                     announced: true,
                     daily: false,
                 })
@@ -301,7 +367,7 @@ mod tests {
 
     fn allowed(limiter: &mut WriteLimiter, at: Instant, n: usize) -> usize {
         (0..n)
-            .filter(|_| limiter.take(at, day()).unwrap().allowed)
+            .filter(|_| limiter.take(at, 0, day()).unwrap().allowed)
             .count()
     }
 
@@ -314,7 +380,7 @@ mod tests {
         };
         let mut limiter = WriteLimiter::new(Some(policy), None, t0);
         assert_eq!(allowed(&mut limiter, t0, 25), 20);
-        let quota = limiter.take(t0, day()).unwrap();
+        let quota = limiter.take(t0, 0, day()).unwrap();
         assert_eq!((quota.remaining, quota.reset), (0, ms(1000)));
         assert_eq!(allowed(&mut limiter, t0 + ms(500), 25), 10);
     }
@@ -325,14 +391,39 @@ mod tests {
         let policy = WritePolicy::Fixed {
             limit: 100,
             window: ms(5000),
+            aligned: false,
         };
         let mut limiter = WriteLimiter::new(Some(policy), None, t0);
         let later = t0 + ms(700);
         assert_eq!(allowed(&mut limiter, later, 150), 100);
-        let quota = limiter.take(later + ms(1000), day()).unwrap();
+        let quota = limiter.take(later + ms(1000), 0, day()).unwrap();
         assert_eq!((quota.allowed, quota.reset), (false, ms(4000)));
         assert_eq!(allowed(&mut limiter, later + ms(4999), 10), 0);
         assert_eq!(allowed(&mut limiter, later + ms(5000), 150), 100);
+    }
+
+    #[test]
+    fn an_aligned_window_starts_at_a_multiple_of_its_length_on_the_servers_clock() {
+        let t0 = Instant::now();
+        let policy = WritePolicy::Fixed {
+            limit: 60,
+            window: ms(4000),
+            aligned: true,
+        };
+        let mut limiter = WriteLimiter::new(Some(policy), None, t0);
+        // The first write comes 3.5 s into a window: it ends half a second later, whole.
+        let server = 1_765_000_003_500_i64;
+        let quota = limiter.take(t0, server, day()).unwrap();
+        assert_eq!((quota.remaining, quota.reset), (59, ms(500)));
+        let count = (0..70)
+            .filter(|_| limiter.take(t0, server, day()).unwrap().allowed)
+            .count();
+        assert_eq!(count, 59);
+        let next = limiter.take(t0 + ms(500), server + 500, day()).unwrap();
+        assert_eq!(
+            (next.allowed, next.remaining, next.reset),
+            (true, 59, ms(4000))
+        );
     }
 
     #[test]
@@ -344,13 +435,13 @@ mod tests {
             announced: true,
         };
         let mut limiter = WriteLimiter::new(Some(policy), None, t0);
-        assert!(limiter.take(t0, day()).unwrap().allowed);
-        assert!(limiter.take(t0 + ms(1000), day()).unwrap().allowed);
-        let refused = limiter.take(t0 + ms(4999), day()).unwrap();
+        assert!(limiter.take(t0, 0, day()).unwrap().allowed);
+        assert!(limiter.take(t0 + ms(1000), 0, day()).unwrap().allowed);
+        let refused = limiter.take(t0 + ms(4999), 0, day()).unwrap();
         assert!(!refused.allowed);
         assert_eq!(refused.reset, ms(1));
-        assert!(limiter.take(t0 + ms(5000), day()).unwrap().allowed);
-        assert!(!limiter.take(t0 + ms(5999), day()).unwrap().allowed);
+        assert!(limiter.take(t0 + ms(5000), 0, day()).unwrap().allowed);
+        assert!(!limiter.take(t0 + ms(5999), 0, day()).unwrap().allowed);
     }
 
     #[test]
@@ -358,18 +449,19 @@ mod tests {
         let t0 = Instant::now();
         let mut limiter = WriteLimiter::new(None, Some(3), t0);
         assert_eq!(allowed(&mut limiter, t0, 3), 3);
-        let refused = limiter.take(t0, day()).unwrap();
+        let refused = limiter.take(t0, 0, day()).unwrap();
         assert!(!refused.allowed && refused.daily);
         assert_eq!(refused.reset, day());
         // Refusals by the policy itself do not use up the quota.
         let policy = WritePolicy::Fixed {
             limit: 1,
             window: ms(1000),
+            aligned: false,
         };
         let mut limiter = WriteLimiter::new(Some(policy), Some(2), t0);
         assert_eq!(allowed(&mut limiter, t0, 5), 1);
         assert_eq!(allowed(&mut limiter, t0 + ms(1000), 5), 1);
-        assert!(limiter.take(t0 + ms(2000), day()).unwrap().daily);
+        assert!(limiter.take(t0 + ms(2000), 0, day()).unwrap().daily);
     }
 
     #[test]

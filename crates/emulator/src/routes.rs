@@ -161,7 +161,8 @@ fn admit(
             None,
         );
     }
-    let until_tomorrow = until_midnight(shared.now());
+    let server_now = shared.now();
+    let until_tomorrow = until_midnight(server_now);
     let mut faults = lock(&shared.faults);
     if faults.plan().trial_access && is_write_method(method) && !is_token_endpoint {
         return (
@@ -174,7 +175,7 @@ fn admit(
     }
     let mut quota = None;
     if is_write_method(method) && !is_token_endpoint {
-        quota = faults.take_write(Instant::now(), until_tomorrow);
+        quota = faults.take_write(Instant::now(), server_now.as_millisecond(), until_tomorrow);
         if let Some(refused) = quota.filter(|q| !q.allowed) {
             let response = if refused.daily {
                 daily_quota_exhausted(refused.reset)
