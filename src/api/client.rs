@@ -20,6 +20,7 @@ use crate::api::environment::Environment;
 use crate::api::error::{ApiError, ApiErrorKind};
 use crate::api::gate::{QUOTA_WAIT, RateGate, RateLimitHeaders, RequestKind, Ticket};
 use crate::api::ledger::Ledger;
+use crate::api::limit_headers::HeaderReading;
 use crate::api::oauth::AppCredentials;
 use crate::api::reach::ConnectFailure;
 use crate::api::retry::{ErrorClass, RetryPolicy, RetryState, classify};
@@ -164,6 +165,8 @@ struct Inner {
     gate: RateGate,
     clock: ServerClock,
     auth: Option<Auth>,
+    /// Whether rate-limit headers that could not be read were reported (once is enough).
+    unreadable_limits_reported: std::sync::atomic::AtomicBool,
 }
 
 /// The Pinterest API v5 client; cheap to clone, clones share connections, pacing and token.
@@ -333,6 +336,7 @@ impl ApiClient {
                 gate: RateGate::new(config.rate_limit),
                 clock: ServerClock::default(),
                 auth,
+                unreadable_limits_reported: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }
@@ -809,7 +813,23 @@ impl ApiClient {
             self.inner.clock.observe(&date, sent, SystemTime::now());
         }
         if call.kind() == RequestKind::Write {
-            let limits = RateLimitHeaders::from_headers(&headers);
+            let limits = match RateLimitHeaders::read(&headers) {
+                HeaderReading::Read(limits) => Some(limits),
+                HeaderReading::Absent => None,
+                HeaderReading::Unreadable(text) => {
+                    if !self
+                        .inner
+                        .unreadable_limits_reported
+                        .swap(true, std::sync::atomic::Ordering::Relaxed)
+                    {
+                        tracing::info!(
+                            header = %text,
+                            "rate-limit headers in a form pinbatch cannot read: pacing by 429s and --rate-limit alone"
+                        );
+                    }
+                    None
+                }
+            };
             self.inner.gate.answered(ticket, limits, self.server_now());
             if status.as_u16() != 429 {
                 self.inner.gate.accepted(ticket);

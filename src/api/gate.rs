@@ -22,9 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::api::ledger::{self, Ledger, LedgerEntry, LedgerSend};
-
-/// A `X-RateLimit-Reset` above this is read as Unix seconds, below it as seconds from now.
-const EPOCH_THRESHOLD: u64 = 1_000_000_000;
+pub use crate::api::limit_headers::RateLimitHeaders;
 
 /// Added to the `--rate-limit` spacing. A paced request starts up to about 2 ms after its slot
 /// (tokio's timer works in whole milliseconds), so two starts spaced exactly `1/rate` apart can
@@ -53,45 +51,6 @@ const AWAIT_BUDGET_POLL: Duration = Duration::from_millis(10);
 /// A budget that comes back later than this is a quota for hours or the day: waiting for it is
 /// not pacing, and requests fail at once instead (see [`GateState::exhausted_until`]).
 pub const QUOTA_WAIT: Duration = Duration::from_secs(10 * 60);
-
-/// The rate-limit headers of one response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RateLimitHeaders {
-    /// `X-RateLimit-Limit`: requests allowed per window.
-    pub limit: Option<u64>,
-    /// `X-RateLimit-Remaining`: requests left in this window.
-    pub remaining: Option<u64>,
-    /// `X-RateLimit-Reset`: Unix seconds (large values) or seconds from now.
-    pub reset: Option<u64>,
-}
-
-impl RateLimitHeaders {
-    /// Reads the headers; `None` when the response carries no `X-RateLimit-Remaining`.
-    pub fn from_headers(headers: &reqwest::header::HeaderMap) -> Option<Self> {
-        let number = |name: &str| -> Option<u64> {
-            let value = headers.get(name)?.to_str().ok()?.trim();
-            // Some servers send fractional seconds; whole seconds are enough here.
-            value.split('.').next().and_then(|whole| whole.parse().ok())
-        };
-        let remaining = number("x-ratelimit-remaining")?;
-        Some(RateLimitHeaders {
-            limit: number("x-ratelimit-limit"),
-            remaining: Some(remaining),
-            reset: number("x-ratelimit-reset"),
-        })
-    }
-
-    /// How long from `server_now` (the server's clock, as estimated) until the reset.
-    pub fn reset_in(&self, server_now: SystemTime) -> Option<Duration> {
-        let reset = self.reset?;
-        if reset >= EPOCH_THRESHOLD {
-            let at = SystemTime::UNIX_EPOCH + Duration::from_secs(reset);
-            Some(at.duration_since(server_now).unwrap_or(Duration::ZERO))
-        } else {
-            Some(Duration::from_secs(reset))
-        }
-    }
-}
 
 /// What the headers taught about the write budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +96,9 @@ pub struct GateState {
     not_before: Option<Instant>,
     /// The write budget, once the headers told it.
     budget: Option<Budget>,
+    /// Further policies the headers named (a list of them, or IETF `RateLimit-Policy`): each
+    /// holds as a trailing window over this process's writes.
+    extra: Vec<Budget>,
     /// The writes let through, in start order: what counts against the budget.
     sends: VecDeque<Send>,
     /// Requests let through so far; tickets are 1, 2, ...
@@ -190,6 +152,7 @@ impl GateState {
             next_fixed: None,
             not_before: None,
             budget: None,
+            extra: Vec::new(),
             sends: VecDeque::new(),
             reserved: 0,
             observed: 0,
@@ -277,9 +240,18 @@ impl GateState {
             // reserved after it (they will be in the window of a later write): the `allowed`-th
             // latest of them must leave the window first.
             let mut trailing = start;
-            if self.sends.len() >= allowed {
-                let leaving = self.sends[self.sends.len() - allowed].at;
-                trailing = start.max(leaving + budget.window + slack(budget.window));
+            for (limit, window) in
+                std::iter::once((allowed, budget.window)).chain(self.extra.iter().map(|extra| {
+                    (
+                        usize::try_from(extra.limit).unwrap_or(usize::MAX),
+                        extra.window,
+                    )
+                }))
+            {
+                if self.sends.len() >= limit {
+                    let leaving = self.sends[self.sends.len() - limit].at;
+                    trailing = trailing.max(leaving + window + slack(window));
+                }
             }
             return self.whole_or_probe(start, trailing, allowed);
         }
@@ -335,8 +307,10 @@ impl GateState {
     /// Drops the writes that no longer count for anything at `now`: those long out of the
     /// window, and all but the latest that can matter (see [`ledger::kept_sends`]).
     fn forget_before(&mut self, now: Instant) {
-        let keep = ledger::kept_for(self.budget.map(|budget| budget.window));
-        let kept = ledger::kept_sends(self.budget.map(|budget| budget.limit));
+        // The widest of the budget and the extra policies decides what can still matter.
+        let widest = self.budget.into_iter().chain(self.extra.iter().copied());
+        let keep = ledger::kept_for(widest.clone().map(|budget| budget.window).max());
+        let kept = ledger::kept_sends(widest.map(|budget| budget.limit).max());
         while self.sends.front().is_some_and(|send| {
             (send.at + keep < now || self.sends.len() > kept) && self.sends.len() > 1
         }) {
@@ -478,12 +452,27 @@ impl GateState {
             .or(self.budget.map(|budget| budget.limit))
             .unwrap_or(remaining + 1)
             .max(1);
-        // Reset rounds up to whole seconds, so the whole seconds of the longest one seen are
-        // the window (a Unix-time Reset read against a clock between two seconds overshoots).
-        let window = Duration::from_secs(reset_in.as_secs().max(1));
-        let window = self
-            .budget
-            .map_or(window, |budget| budget.window.max(window));
+        // A window the headers name is the window; otherwise, as Reset rounds up to whole
+        // seconds, the whole seconds of the longest one seen are (a Unix-time Reset read against
+        // a clock between two seconds overshoots).
+        let window = match headers.window {
+            Some(seconds) => Duration::from_secs(seconds.max(1)),
+            None => {
+                let window = Duration::from_secs(reset_in.as_secs().max(1));
+                self.budget
+                    .map_or(window, |budget| budget.window.max(window))
+            }
+        };
+        // Other policies the headers name hold too.
+        self.extra = headers
+            .extra
+            .iter()
+            .flatten()
+            .map(|&(limit, seconds)| Budget {
+                limit: limit.max(1),
+                window: Duration::from_secs(seconds.max(1)),
+            })
+            .collect();
         self.budget = Some(Budget { limit, window });
         // The server counted `limit - remaining` writes in its window when it answered. Of this
         // log's writes, it can have counted those let through before the answer came (a write

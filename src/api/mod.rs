@@ -9,6 +9,7 @@ pub mod environment;
 pub(crate) mod error;
 pub(crate) mod gate;
 pub(crate) mod ledger;
+pub(crate) mod limit_headers;
 pub(crate) mod oauth;
 pub(crate) mod reach;
 pub(crate) mod retry;

@@ -1,5 +1,7 @@
 //! The account's write budget used to the full and shared: each kind of server budget (token
-//! bucket, fixed and sliding windows, Reset in seconds or as a Unix time) with almost no 429s,
+//! bucket, fixed windows from the first write or aligned to the clock, sliding windows, Reset in
+//! seconds or as a Unix time, limits as numbers, as a list of policies or as IETF fields) with
+//! almost no 429s, headers that cannot be read said once,
 //! two processes on one account within one budget, a used-up daily quota stopping the run
 //! cleanly, and `plan`'s estimate from the last known budget.
 
@@ -38,6 +40,10 @@ fn every_kind_of_server_budget_is_kept_with_at_most_one_429_in_a_hundred() {
         "write-fixed=25/1s,reset=epoch",
         "write-sliding=25/1s",
         "write-sliding=25/1s,reset=epoch",
+        "write-aligned=25/1s",
+        "write-aligned=25/1s,reset=epoch",
+        "write-fixed=25/1s,rate-headers=list",
+        "write-sliding=25/1s,rate-headers=ietf",
     ] {
         let emu = TestEmulator::with_faults(&format!("latency=20ms,{faults}"));
         emu.seed_board("Shop", "PUBLIC");
@@ -61,6 +67,38 @@ fn every_kind_of_server_budget_is_kept_with_at_most_one_429_in_a_hundred() {
             refused(&emu)
         );
     }
+}
+
+#[test]
+fn rate_limit_headers_that_cannot_be_read_are_said_once_at_verbose() {
+    let emu = TestEmulator::with_faults("write-fixed=1000/1s,rate-headers=garbled");
+    emu.seed_board("Shop", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = manifest(dir.path(), "pin", 5);
+    let output = emu
+        .pinbatch()
+        .args(["-v", "apply"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(
+        stderr
+            .matches("rate-limit headers in a form pinbatch cannot read")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("about 1000 a window"), "{stderr}");
+    // Without -v, nothing is said.
+    let quiet = emu
+        .pinbatch()
+        .args(["apply"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("cannot read"));
 }
 
 /// Starts `apply` of `manifest` with a config directory of its own choosing.

@@ -141,7 +141,14 @@ fn a_create_held_by_the_rate_gate_and_killed_on_the_wire_settles_from_the_resume
     let resume = apply(
         &emu,
         &manifest,
-        &["--settle", "3s", "--timeout", "1s", "--retry-base-delay", "1ms"],
+        &[
+            "--settle",
+            "3s",
+            "--timeout",
+            "1s",
+            "--retry-base-delay",
+            "1ms",
+        ],
     );
     assert!(resume.status.success(), "{}", stderr(&resume));
     emu.assert_exactly_once(2, "Animals", "a gate-held create killed on the wire");

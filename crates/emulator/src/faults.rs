@@ -33,6 +33,7 @@
 //! | `write-sliding` | `N/DURATION` | at most N writes in any trailing window |
 //! | `write-window` | `N/s` | at most N writes in any trailing second, no burst and no `X-RateLimit-*` headers |
 //! | `reset` | `delta` (default), `epoch` | `X-RateLimit-Reset` as seconds to go or as a Unix time |
+//! | `rate-headers` | `x` (default), `list`, `ietf`, `garbled` | how the budget is announced: `X-RateLimit-*` numbers; `X-RateLimit-Limit` as a list of policies (`60, 60;w=4, 100000;w=86400`); the IETF `RateLimit-Policy` and `RateLimit` fields; or words no client can read |
 //! | `daily-quota` | count | writes allowed per day; after them every write gets 429 until midnight UTC |
 //! | `trial-access` | `on` or `off` (default) | every write under /v5 (not /oauth/token) is refused with 403 code 29, as production answers an app with Trial access |
 //! | `token-lifetime` | duration | access tokens issued from now on work this long (default 30 days) |
@@ -60,6 +61,31 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use super::limits::{ResetFormat, WriteLimiter, WritePolicy, WriteQuota, parse_per_window};
+
+/// How the write budget is announced in responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HeaderForm {
+    /// `X-RateLimit-Limit`, `-Remaining` and `-Reset` as numbers.
+    #[default]
+    X,
+    /// `X-RateLimit-Limit` as a list of policies with their windows.
+    List,
+    /// IETF `RateLimit-Policy` and `RateLimit` fields.
+    Ietf,
+    /// Rate-limit headers no client can read (`about 60 a minute`).
+    Garbled,
+}
+
+impl HeaderForm {
+    fn as_str(self) -> &'static str {
+        match self {
+            HeaderForm::X => "x",
+            HeaderForm::List => "list",
+            HeaderForm::Ietf => "ietf",
+            HeaderForm::Garbled => "garbled",
+        }
+    }
+}
 
 /// Which requests the error, 429 and drop faults apply to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -152,6 +178,8 @@ pub struct FaultPlan {
     pub write_policy: Option<WritePolicy>,
     /// How `X-RateLimit-Reset` is written.
     pub reset_format: ResetFormat,
+    /// How the budget is announced.
+    pub header_form: HeaderForm,
     /// Writes allowed per day, if limited.
     pub daily_quota: Option<u32>,
     /// Whether every write is refused as production refuses an app with Trial access.
@@ -199,6 +227,7 @@ impl Default for FaultPlan {
             repeat_bookmark: false,
             write_policy: None,
             reset_format: ResetFormat::Delta,
+            header_form: HeaderForm::X,
             daily_quota: None,
             trial_access: false,
             token_lifetime: None,
@@ -304,6 +333,9 @@ impl fmt::Display for FaultPlan {
         if self.reset_format == ResetFormat::Epoch {
             parts.push("reset=epoch".to_owned());
         }
+        if self.header_form != HeaderForm::X {
+            parts.push(format!("rate-headers={}", self.header_form.as_str()));
+        }
         if let Some(quota) = self.daily_quota {
             parts.push(format!("daily-quota={quota}"));
         }
@@ -344,7 +376,8 @@ const KEYS: &str = "latency, error-rate, status, rate429, retry-after, drop-afte
     drop-before, fail-first, drop-before-first, drop-after-first, gateway-after-commit, \
     gateway-after-commit-first, gateway-status, stall-after-commit, stall-after-commit-first, \
     listing-lag, clock-offset, list-order, section-pins, bookmark, write-limit, write-bucket, \
-    burst, write-fixed, write-aligned, write-sliding, write-window, reset, daily-quota, trial-access, \
+    burst, write-fixed, write-aligned, write-sliding, write-window, reset, rate-headers, \
+    daily-quota, trial-access, \
     token-lifetime, refresh-token-lifetime, media-fail, media-polls, media-outage, \
     normalize-text, scope, seed";
 
@@ -422,6 +455,7 @@ impl SpecParser {
             | "write-window" => self.write_limit(key, value),
             "burst" => Ok(self.bucket_size(value)?),
             "reset"
+            | "rate-headers"
             | "daily-quota"
             | "trial-access"
             | "token-lifetime"
@@ -573,6 +607,17 @@ impl SpecParser {
                 plan.reset_format = one_of(
                     value,
                     &[("delta", ResetFormat::Delta), ("epoch", ResetFormat::Epoch)],
+                )?
+            }
+            "rate-headers" => {
+                plan.header_form = one_of(
+                    value,
+                    &[
+                        ("x", HeaderForm::X),
+                        ("list", HeaderForm::List),
+                        ("ietf", HeaderForm::Ietf),
+                        ("garbled", HeaderForm::Garbled),
+                    ],
                 )?
             }
             "daily-quota" => plan.daily_quota = Some(parse_count(value)?),
@@ -894,6 +939,8 @@ mod tests {
             "burst=5,write-bucket=20/s",
             "write-fixed=100/5s,reset=epoch",
             "write-aligned=60/4s,reset=epoch",
+            "write-fixed=60/4s,rate-headers=list",
+            "write-sliding=60/4s,rate-headers=ietf",
             "write-sliding=100/5s,daily-quota=1000",
             "media-outage=on,normalize-text=on,trial-access=true",
         ] {

@@ -29,7 +29,7 @@ use tokio::sync::{Notify, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt as _;
 
-pub use faults::{FaultPlan, FaultScope, ListOrder, parse_fault_spec};
+pub use faults::{FaultPlan, FaultScope, HeaderForm, ListOrder, parse_fault_spec};
 pub use limits::{ResetFormat, WritePolicy};
 pub use openapi::{OpenApiError, SpecValidator};
 pub use record::{AppliedFault, RecordedRequest};

@@ -97,6 +97,8 @@ pub struct WriteQuota {
     pub announced: bool,
     /// Refused because the day's quota is used up.
     pub daily: bool,
+    /// The policy's window (a bucket's: the time it takes to fill), for headers that name it.
+    pub window: Option<Duration>,
 }
 
 /// The running state of a [`WritePolicy`] and of a daily quota.
@@ -206,6 +208,7 @@ impl WriteLimiter {
                 reset: until_tomorrow,
                 announced: true,
                 daily: true,
+                window: None,
             });
         }
         let quota = self.policy.take(now, server_ms);
@@ -222,6 +225,7 @@ impl WriteLimiter {
                 reset: until_tomorrow,
                 announced: true,
                 daily: false,
+                window: None,
             })
         })
     }
@@ -251,6 +255,7 @@ impl Policy {
                     reset: Duration::from_secs_f64((*burst - *tokens) / *rate),
                     announced: true,
                     daily: false,
+                    window: Some(Duration::from_secs_f64(*burst / *rate)),
                 })
             }
             Policy::Fixed {
@@ -275,6 +280,7 @@ impl Policy {
                     reset: end.saturating_duration_since(now),
                     announced: true,
                     daily: false,
+                    window: Some(*window),
                 })
             }
             Policy::Aligned {
@@ -301,6 +307,7 @@ impl Policy {
                     reset: window.saturating_sub(Duration::from_millis(into)),
                     announced: true,
                     daily: false,
+                    window: Some(*window),
                 })
             }
             Policy::Sliding {
@@ -329,6 +336,7 @@ impl Policy {
                     reset,
                     announced: *announced,
                     daily: false,
+                    window: Some(*window),
                 })
             }
         }

@@ -16,6 +16,7 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
+use super::faults::HeaderForm;
 use super::faults::{Injection, is_write_method};
 use super::limits::{ResetFormat, WriteQuota};
 use super::record::{AppliedFault, RecordedRequest};
@@ -316,8 +317,11 @@ async fn gateway(State(shared): AppState, request: Request, next: Next) -> Respo
         response = check_response(&shared, validator, &method, api_path, response).await;
     }
     if let Some(quota) = quota.filter(|quota| quota.announced) {
-        let format = lock(&shared.faults).plan().reset_format;
-        add_quota_headers(response.headers_mut(), quota, format, shared.now());
+        let form = {
+            let faults = lock(&shared.faults);
+            (faults.plan().reset_format, faults.plan().header_form)
+        };
+        add_quota_headers(response.headers_mut(), quota, form, shared.now());
     }
     if let Ok(rid) = HeaderValue::from_str(&shared.next_request_id()) {
         response
@@ -508,22 +512,61 @@ fn daily_quota_exhausted(until_tomorrow: std::time::Duration) -> Response {
 fn add_quota_headers(
     headers: &mut HeaderMap,
     quota: WriteQuota,
-    format: ResetFormat,
+    (format, form): (ResetFormat, HeaderForm),
     now: jiff::Timestamp,
 ) {
+    let seconds_to_go = quota.reset.as_secs_f64().ceil() as u64;
     let reset_secs = match format {
-        ResetFormat::Delta => quota.reset.as_secs_f64().ceil() as u64,
+        ResetFormat::Delta => seconds_to_go,
         ResetFormat::Epoch => {
             let at = now.as_millisecond() as f64 / 1000.0 + quota.reset.as_secs_f64();
             at.ceil() as u64
         }
     };
-    for (name, value) in [
-        ("x-ratelimit-limit", u64::from(quota.limit)),
-        ("x-ratelimit-remaining", u64::from(quota.remaining)),
-        ("x-ratelimit-reset", reset_secs),
-    ] {
-        if let Ok(value) = HeaderValue::from_str(&value.to_string()) {
+    // A looser policy announced beside the enforced one, as servers with a daily cap do.
+    const DAY: (u64, u64) = (100_000, 86_400);
+    let window = quota
+        .window
+        .map(|window| window.as_secs_f64().ceil().max(1.0) as u64);
+    let (limit, remaining) = (u64::from(quota.limit), u64::from(quota.remaining));
+    let fields: Vec<(&'static str, String)> = match (form, window) {
+        (HeaderForm::List, Some(window)) => vec![
+            (
+                "x-ratelimit-limit",
+                format!("{limit}, {limit};w={window}, {};w={}", DAY.0, DAY.1),
+            ),
+            ("x-ratelimit-remaining", remaining.to_string()),
+            ("x-ratelimit-reset", reset_secs.to_string()),
+        ],
+        (HeaderForm::Ietf, Some(window)) => vec![
+            (
+                "ratelimit-policy",
+                format!(
+                    "\"writes\";q={limit};w={window}, \"day\";q={};w={}",
+                    DAY.0, DAY.1
+                ),
+            ),
+            (
+                "ratelimit",
+                format!(
+                    "\"writes\";r={remaining};t={seconds_to_go}, \"day\";r={};t={}",
+                    DAY.0 - 1,
+                    DAY.1
+                ),
+            ),
+        ],
+        (HeaderForm::Garbled, _) => vec![
+            ("x-ratelimit-limit", format!("about {limit} a window")),
+            ("x-ratelimit-remaining", "some".to_owned()),
+        ],
+        _ => vec![
+            ("x-ratelimit-limit", limit.to_string()),
+            ("x-ratelimit-remaining", remaining.to_string()),
+            ("x-ratelimit-reset", reset_secs.to_string()),
+        ],
+    };
+    for (name, value) in fields {
+        if let Ok(value) = HeaderValue::from_str(&value) {
             headers.insert(HeaderName::from_static(name), value);
         }
     }
