@@ -167,6 +167,8 @@ struct Inner {
     auth: Option<Auth>,
     /// Whether rate-limit headers that could not be read were reported (once is enough).
     unreadable_limits_reported: std::sync::atomic::AtomicBool,
+    /// Cancelled when the run stops: requests still waiting for their turn are not sent.
+    stopping: tokio_util::sync::CancellationToken,
 }
 
 /// The Pinterest API v5 client; cheap to clone, clones share connections, pacing and token.
@@ -337,8 +339,33 @@ impl ApiClient {
                 clock: ServerClock::default(),
                 auth,
                 unreadable_limits_reported: std::sync::atomic::AtomicBool::new(false),
+                stopping: tokio_util::sync::CancellationToken::new(),
             }),
         })
+    }
+
+    /// The run is stopping: every request still waiting for its turn (the rate gate, a pause
+    /// after a 429, a retry's backoff) ends at once, not sent, with an error for which
+    /// [`ApiError::is_stopped`] holds; a request already sent goes on to its answer.
+    pub fn stop_waiting(&self) {
+        self.inner.stopping.cancel();
+    }
+
+    /// Waits for `future` unless the run stops first (see [`ApiClient::stop_waiting`]).
+    async fn unless_stopping<T>(
+        &self,
+        call: &Call<'_>,
+        future: impl std::future::Future<Output = T>,
+    ) -> Result<T, ApiError> {
+        tokio::select! {
+            biased;
+            () = self.inner.stopping.cancelled() => Err(ApiError::new(
+                ApiErrorKind::Stopped,
+                call.method.as_str(),
+                call.path(),
+            )),
+            output = future => Ok(output),
+        }
     }
 
     /// The API origin, e.g. `https://api.pinterest.com`.
@@ -706,7 +733,11 @@ impl ApiClient {
                 }
                 AuthMode::Basic(_) => (None, 0),
             };
-            let ticket = match self.inner.gate.wait(call.kind()).await {
+            let turn = self
+                .unless_stopping(call, self.inner.gate.wait(call.kind()))
+                .await
+                .map_err(|err| err.with_retries(retry.retries()))?;
+            let ticket = match turn {
                 Ok(ticket) => ticket,
                 Err(until) => return Err(quota_used_up(call, until)),
             };
@@ -754,7 +785,9 @@ impl ApiClient {
                     self.inner.gate.refused();
                 }
             } else {
-                tokio::time::sleep(delay).await;
+                self.unless_stopping(call, tokio::time::sleep(delay))
+                    .await
+                    .map_err(|err| err.with_retries(retry.retries()))?;
             }
         }
     }

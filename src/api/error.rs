@@ -30,6 +30,9 @@ pub enum ApiErrorKind {
     Io,
     /// The request could not be built (bad URL and the like).
     Request,
+    /// Not sent: the run is stopping, and the request was still waiting for its turn (the rate
+    /// gate, a pause after a 429, a retry's backoff).
+    Stopped,
 }
 
 /// A failed API call. Boxed inside, so `Result<T, ApiError>` stays small.
@@ -164,6 +167,11 @@ impl ApiError {
         self.inner.retries
     }
 
+    /// True when the request was not sent because the run is stopping.
+    pub fn is_stopped(&self) -> bool {
+        self.inner.kind == ApiErrorKind::Stopped
+    }
+
     /// True for a 401 (bad or expired token) and for a missing token.
     pub fn is_auth(&self) -> bool {
         self.inner.status == Some(401) || self.inner.kind == ApiErrorKind::NoToken
@@ -195,7 +203,8 @@ impl ApiError {
             ApiErrorKind::Connect
             | ApiErrorKind::NoToken
             | ApiErrorKind::Io
-            | ApiErrorKind::Request => false,
+            | ApiErrorKind::Request
+            | ApiErrorKind::Stopped => false,
         }
     }
 
@@ -276,6 +285,7 @@ impl fmt::Display for ApiError {
             (ApiErrorKind::Decode, _) => f.write_str("unexpected response body")?,
             (ApiErrorKind::NoToken, _) => f.write_str("no access token")?,
             (ApiErrorKind::Io, _) => f.write_str("cannot read the file")?,
+            (ApiErrorKind::Stopped, _) => f.write_str("not sent: the run is stopping")?,
             (ApiErrorKind::Request, _) | (ApiErrorKind::Status, None) => {
                 f.write_str("invalid request")?
             }

@@ -136,6 +136,9 @@ pub struct GateState {
     probe: Option<(u64, Instant)>,
     /// The last probe whose answer came, while it is not known whether the server took it.
     probe_answered: Option<u64>,
+    /// Since when writes of this process wait for another's first answers (see
+    /// [`GateState::awaits_budget`]).
+    awaiting_peers_since: Option<Instant>,
     /// Whether budget was seen to come back before the announced reset (a bucket refilling, a
     /// sliding window freeing a write): the trailing window then paces without probes.
     gradual: bool,
@@ -167,6 +170,7 @@ impl GateState {
             resets_whole: None,
             probe: None,
             probe_answered: None,
+            awaiting_peers_since: None,
             gradual: false,
         }
     }
@@ -325,16 +329,23 @@ impl GateState {
     /// Likewise while this process's probe (see [`GateState::whole_or_probe`]) waits for its
     /// turn or its answer: that answer tells what is back. Neither wait lasts longer than
     /// [`AWAIT_BUDGET_FOR`] after the probe went.
-    pub fn awaits_budget(&self, now: Instant, kind: RequestKind) -> bool {
-        let peers_first = self.budget.is_none()
+    pub fn awaits_budget(&mut self, now: Instant, kind: RequestKind) -> bool {
+        if kind != RequestKind::Write {
+            return false;
+        }
+        // However long the other process keeps writing: its answers take a round trip, and
+        // two seconds of its writes without one mean it learns nothing to share.
+        let peers_writing = self.budget.is_none()
             && self
                 .sends
                 .iter()
                 .any(|send| send.ticket.is_none() && send.at + AWAIT_BUDGET_FOR > now);
+        let peers_first =
+            peers_writing && *self.awaiting_peers_since.get_or_insert(now) + AWAIT_BUDGET_FOR > now;
         let probe_out = self
             .probe
             .is_some_and(|(_, started)| started + AWAIT_BUDGET_FOR > now);
-        kind == RequestKind::Write && (peers_first || probe_out)
+        peers_first || probe_out
     }
 
     /// The answer to the write with `ticket` came (or it was taken back): if it was the probe,
@@ -441,7 +452,8 @@ impl GateState {
         if reset_in > QUOTA_WAIT {
             // A budget for the day: nothing to pace by, but once it is spent, nothing to wait for.
             if remaining == 0 {
-                self.exhausted_until = Some(server_now + reset_in);
+                // Read against the server's clock, kept on this machine's, where it is compared.
+                self.exhausted_until = Some(SystemTime::now() + reset_in);
                 self.exhausted_seen = Some(now);
             }
             return;
@@ -656,15 +668,42 @@ struct Shared {
     base_ms: i64,
     /// Whether an unusable ledger was reported already (once per run is enough).
     warned: std::sync::atomic::AtomicBool,
+    /// Until when the ledger is left alone after it could not be used.
+    unusable_until: Mutex<Option<Instant>>,
 }
 
+/// How long the gate paces alone after the ledger could not be used, before it tries again.
+const LEDGER_RETRY_AFTER: Duration = Duration::from_secs(10);
+
 impl Shared {
-    /// Updates the ledger; one that cannot be used is reported once, and the gate paces alone.
+    /// Updates the ledger; one that cannot be used is reported once, and the gate paces alone
+    /// (for a while: [`LEDGER_RETRY_AFTER`], so that a lock held elsewhere does not cost every
+    /// write the ledger's lock deadline). The file's lock and I/O may block: on a
+    /// multi-threaded runtime the thread is marked as blocking, so that other tasks move off it.
     fn update(&self, f: impl FnOnce(&mut LedgerEntry)) {
-        if let Err(err) = self.ledger.update(f)
-            && !self.warned.swap(true, std::sync::atomic::Ordering::Relaxed)
-        {
-            tracing::warn!(error = %err, "the shared rate-limit ledger is unusable; pacing alone");
+        let resting = self
+            .unusable_until
+            .lock()
+            .ok()
+            .and_then(|until| *until)
+            .is_some_and(|until| Instant::now() < until);
+        if resting {
+            return;
+        }
+        let update = || self.ledger.update(f);
+        let result = match tokio::runtime::Handle::try_current() {
+            Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(update)
+            }
+            _ => update(),
+        };
+        if let Err(err) = result {
+            if let Ok(mut until) = self.unusable_until.lock() {
+                *until = Some(Instant::now() + LEDGER_RETRY_AFTER);
+            }
+            if !self.warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                tracing::warn!(error = %err, "the shared rate-limit ledger is unusable; pacing alone");
+            }
         }
     }
 
@@ -704,6 +743,7 @@ impl RateGate {
             base: Instant::now(),
             base_ms: crate::epoch::millis(SystemTime::now()),
             warned: std::sync::atomic::AtomicBool::new(false),
+            unusable_until: Mutex::new(None),
         };
         if let Ok(mut state) = self.state.lock() {
             state.sharing_since = Some(shared.base);

@@ -12,6 +12,10 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
+fn server_epoch(at: SystemTime) -> u64 {
+    at.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs()
+}
+
 fn wall() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000_000)
 }
@@ -160,11 +164,19 @@ fn a_budget_for_the_day_used_up_fails_requests_instead_of_pacing_them() {
     assert_eq!(gate.budget(), None, "a day is not a pacing window");
     assert_eq!(gate.exhausted_until(), None);
     let (_, ticket) = gate.reserve(t0, RequestKind::Write);
-    gate.observe(headers(1000, 0, 40_000), ticket, t0, wall());
-    assert_eq!(
-        gate.exhausted_until(),
-        Some(wall() + Duration::from_secs(40_000))
+    // The server's clock is a day ahead of this machine's: the quota comes back 40 000 s from
+    // now on this machine's clock, which is the one it is compared on.
+    let before = SystemTime::now();
+    let server_now = before + Duration::from_secs(86_400);
+    gate.observe(
+        headers(1000, 0, server_epoch(server_now) + 40_000),
+        ticket,
+        t0,
+        server_now,
     );
+    let until = gate.exhausted_until().unwrap();
+    assert!(until >= before + Duration::from_secs(39_999));
+    assert!(until <= SystemTime::now() + Duration::from_secs(40_001));
 }
 
 #[test]
@@ -175,6 +187,28 @@ fn a_write_refused_despite_the_budget_makes_the_window_longer() {
     gate.observe(headers(100, 99, 4), ticket, t0, wall());
     gate.refused();
     assert_eq!(gate.budget().unwrap().window, ms(4090));
+}
+
+#[test]
+fn a_write_waits_for_another_processs_first_answers_two_seconds_at_most() {
+    let t0 = Instant::now();
+    let base_ms = 1_000_000_i64;
+    let to_ms = |at: Instant| base_ms + at.duration_since(t0).as_millis() as i64;
+    let to_instant = |ms_: i64| t0 + ms(u64::try_from(ms_ - base_ms).unwrap_or(0));
+    let mut entry = LedgerEntry::default();
+    let (mut a, mut b) = (GateState::new(None), GateState::new(None));
+    // A keeps writing and never learns a budget (its answers carry no headers): B waits two
+    // seconds from its first wait, not for ever.
+    for step in 1..=30 {
+        let at = t0 + ms(step * 100);
+        let (_, ticket) = a.reserve(at, RequestKind::Write);
+        a.sent(ticket, at);
+        a.export(&mut entry, 1, to_ms);
+        b.import(&entry, 2, to_instant);
+        let waits = b.awaits_budget(at, RequestKind::Write);
+        // The first wait was at 100 ms.
+        assert_eq!(waits, at < t0 + ms(2100), "at {:?}", at - t0);
+    }
 }
 
 #[test]

@@ -34,6 +34,16 @@ pub fn kept_for(window: Option<Duration>) -> Duration {
     window.map_or(UNBUDGETED_KEEP, |window| window.saturating_mul(2))
 }
 
+/// How long a process waits for the file's lock before it paces alone for this update: a
+/// process holding it (stopped with Ctrl-Z mid-update, say) or a slow network disk must not
+/// freeze the runs that share it.
+const LOCK_DEADLINE: Duration = Duration::from_millis(250);
+
+/// How far ahead a pause another process recorded may lie, and a used-up quota: anything later
+/// is a clock that stepped back or a hand-edited file, and is clamped.
+const PAUSE_AHEAD_MAX_MS: i64 = 10 * 60 * 1000;
+const QUOTA_AHEAD_MAX_MS: i64 = 25 * 3600 * 1000;
+
 /// Writes kept beyond the budget's limit: as many as can be in flight (`-j` is at most 256).
 const IN_FLIGHT_MAX: usize = 256;
 
@@ -143,7 +153,7 @@ impl Ledger {
             Some(file) => file,
             empty => empty.insert(self.open()?),
         };
-        file.lock()?;
+        lock_within(file, LOCK_DEADLINE)?;
         let updated = update_locked(file, &self.key, f);
         let unlocked = file.unlock();
         updated.and(unlocked)
@@ -162,6 +172,48 @@ impl Ledger {
     }
 }
 
+/// Takes the file's exclusive lock, or fails once `deadline` has passed.
+fn lock_within(file: &File, deadline: Duration) -> std::io::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < deadline => {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::WouldBlock,
+                    format!(
+                        "another pinbatch process has held it for more than {} ms",
+                        deadline.as_millis()
+                    ),
+                ));
+            }
+            Err(std::fs::TryLockError::Error(err)) => return Err(err),
+        }
+    }
+}
+
+/// Clamps what lies in the future at `now` (ms): a write no process can have sent yet, a pause or
+/// quota beyond what a server announces. A clock stepped back, or a hand-edited file, must not
+/// hold every later run.
+fn clamp_future(entry: &mut LedgerEntry, now: i64) {
+    for send in &mut entry.sends {
+        send.at_ms = send.at_ms.min(now);
+    }
+    entry.sends.sort_by_key(|send| send.at_ms);
+    if let Some(until) = &mut entry.pause_until_ms {
+        *until = (*until).min(now + PAUSE_AHEAD_MAX_MS);
+    }
+    if let Some(until) = &mut entry.exhausted_until_ms {
+        *until = (*until).min(now + QUOTA_AHEAD_MAX_MS);
+    }
+    if let Some(seen) = &mut entry.exhausted_seen_ms {
+        *seen = (*seen).min(now);
+    }
+}
+
 /// The update of [`Ledger::update`], with `file` locked.
 fn update_locked(
     file: &mut File,
@@ -171,6 +223,7 @@ fn update_locked(
     let mut ledger = read_file(file);
     let now = crate::epoch::now_ms();
     let entry = ledger.accounts.entry(key.to_owned()).or_default();
+    clamp_future(entry, now);
     f(entry);
     entry.updated_ms = now;
     let keep_ms = i64::try_from(kept_for(entry.window_ms.map(Duration::from_millis)).as_millis())
@@ -209,6 +262,55 @@ fn read_file(file: &mut File) -> LedgerFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lock_held_elsewhere_fails_the_update_within_its_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::new(dir.path(), "https://api.pinterest.com", "1");
+        ledger.update(|entry| entry.limit = Some(20)).unwrap();
+        // Another process holds the lock and does not let go (stopped mid-update).
+        let holder = std::fs::File::open(dir.path().join(LEDGER_FILE)).unwrap();
+        holder.lock().unwrap();
+        let other = Ledger::new(dir.path(), "https://api.pinterest.com", "1");
+        let started = std::time::Instant::now();
+        let err = other.update(|entry| entry.limit = Some(30)).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+        assert!(
+            started.elapsed() < LOCK_DEADLINE * 20,
+            "{:?}",
+            started.elapsed()
+        );
+        holder.unlock().unwrap();
+        other.update(|entry| entry.limit = Some(30)).unwrap();
+        assert_eq!(ledger.read().unwrap().limit, Some(30));
+    }
+
+    #[test]
+    fn entries_dated_in_the_future_are_clamped() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::new(dir.path(), "https://api.pinterest.com", "1");
+        let now = crate::epoch::now_ms();
+        let day = 24 * 3600 * 1000;
+        ledger
+            .update(|entry| {
+                entry.sends = vec![LedgerSend {
+                    at_ms: now + day,
+                    pid: 7,
+                }];
+                entry.pause_until_ms = Some(now + day);
+                entry.exhausted_until_ms = Some(now + 30 * day);
+                entry.exhausted_seen_ms = Some(now + day);
+            })
+            .unwrap();
+        // The next update (of any process) clamps what it finds.
+        ledger.update(|_| {}).unwrap();
+        let entry = ledger.read().unwrap();
+        let later = crate::epoch::now_ms();
+        assert!(entry.sends.iter().all(|send| send.at_ms <= later));
+        assert!(entry.pause_until_ms.unwrap() <= later + PAUSE_AHEAD_MAX_MS);
+        assert!(entry.exhausted_until_ms.unwrap() <= later + QUOTA_AHEAD_MAX_MS);
+        assert!(entry.exhausted_seen_ms.unwrap() <= later);
+    }
 
     #[test]
     fn entries_are_kept_per_account_and_old_writes_dropped() {

@@ -70,7 +70,9 @@ pub fn classify(err: &ApiError) -> ErrorClass {
             Some(status) if (500..=599).contains(&status) => ErrorClass::Transient,
             _ => ErrorClass::Fatal,
         },
-        ApiErrorKind::Decode | ApiErrorKind::Io | ApiErrorKind::Request => ErrorClass::Fatal,
+        ApiErrorKind::Decode | ApiErrorKind::Io | ApiErrorKind::Request | ApiErrorKind::Stopped => {
+            ErrorClass::Fatal
+        }
     }
 }
 

@@ -317,6 +317,8 @@ impl Recheck<'_> {
                 *self.listing_read.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
                 Ok(())
             }
+            // The run stopped: the create is not sent, and the caller takes it back.
+            Err(err) if err.is_stopped() => Err(err),
             Err(err) => Err(stop(Rechecked::Unreadable(err))),
         }
     }
@@ -373,6 +375,7 @@ async fn resolve<'a>(
             Ok(Resolution::Found(Box::new(pin), attempt))
         }
         Ok(None) => Ok(Resolution::Absent(slot)),
+        Err(err) if err.is_stopped() => Err(stopped()),
         Err(err) => Err(TaskError::Unknown {
             auth: err.is_auth(),
             message: format!(

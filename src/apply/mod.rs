@@ -296,6 +296,15 @@ pub async fn execute(
         .map(|(key, pin)| (key.clone(), pin.attempts))
         .collect();
     let (writer, writer_thread) = StateWriter::spawn(state);
+    // Once the run stops, requests still waiting for their turn (a long wait under the rate
+    // gate, a retry's backoff) end at once, not sent: Ctrl-C takes effect within moments.
+    let stop_waiting = {
+        let (client, stop) = (client.clone(), Arc::clone(&stop));
+        tokio::spawn(async move {
+            stop.wait_until(StopSignal::stopped).await;
+            client.stop_waiting();
+        })
+    };
     let concurrency = options.concurrency.max(1);
     let context = Arc::new(Context {
         client,
@@ -358,6 +367,7 @@ pub async fn execute(
     } = tally;
     summary.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     reporter.on_finish(&summary);
+    stop_waiting.abort();
     let mut stop_error = context.stop_error.lock().map(|e| e.clone()).unwrap_or(None);
     let view = Arc::clone(&context.writer.view);
     drop(context);
@@ -714,6 +724,21 @@ fn sandbox_refusal(spec: &PinSpec, action: &Action) -> Option<String> {
 /// auth, spam, Trial access and state errors.
 async fn fail(context: &Context, key: &str, err: TaskError) -> TaskOutcome {
     match &err {
+        TaskError::Api(api) if api.is_stopped() => {
+            // Still waiting for its turn when the run stopped: never sent. An attempt announced
+            // for it is taken back; earlier ones of unknown outcome stay so.
+            if let Err(state_err) = context
+                .writer
+                .record(vec![Record::Unsent {
+                    key: key.to_owned(),
+                    ends: context.writer.open_attempt(key),
+                }])
+                .await
+            {
+                stop_for(context, StopReason::State, &TaskError::State(state_err));
+            }
+            return Err(TaskError::Stopped);
+        }
         TaskError::Api(api) if api.is_auth() => stop_for(context, StopReason::Auth, &err),
         TaskError::Unknown { auth: true, .. } => stop_for(context, StopReason::Auth, &err),
         TaskError::Api(api) if api.is_spam() => stop_for(context, StopReason::Spam, &err),

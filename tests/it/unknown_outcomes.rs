@@ -1,8 +1,8 @@
 //! Exactly once when an unknown outcome meets a second failure: a video whose media service is
 //! down on the resume, a create held by the rate gate and killed once it was on the wire, a
-//! re-send that waited for a 429 after its listing read, a service that keeps text trimmed, a
-//! create answered with a pin another key holds, and keys with unknown outcomes dropped from the
-//! manifest.
+//! re-send held by the rate gate after its listing read, a service that keeps text trimmed, a
+//! create answered with a pin another key holds, keys with unknown outcomes dropped from the
+//! manifest, and Ctrl-C while a create waits for its turn.
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
@@ -328,4 +328,64 @@ fn a_key_with_an_unknown_outcome_dropped_from_the_manifest_is_reported() {
         "{}",
         stderr(&apply_output)
     );
+}
+
+#[test]
+fn ctrl_c_while_a_create_waits_for_the_rate_gate_stops_at_once_and_takes_it_back() {
+    // One write per 30 s: the second pin's create waits half a minute for its turn.
+    let emu = TestEmulator::with_faults("write-fixed=1/30s");
+    emu.seed_board("Animals", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = url_manifest(dir.path(), 2, "Animals");
+    let mut child = emu
+        .process()
+        .arg("apply")
+        .arg(&manifest)
+        .args(["-j", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    emu.wait_for_creates(1, &mut child);
+    // The second create is announced in the state (write-ahead) before it waits for its turn.
+    let state_file = dir.path().join("pins.yaml.state");
+    let announced = |text: &str| {
+        text.lines()
+            .any(|line| line.contains("\"type\":\"attempt\"") && line.contains("pin-001"))
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&state_file).is_ok_and(|text| announced(&text)) {
+        assert!(std::time::Instant::now() < deadline, "never announced");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "ended before the second create"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let interrupted = std::time::Instant::now();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let output = child.wait_with_output().unwrap();
+    // Well within the half minute the gate would have held it.
+    assert!(
+        interrupted.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        interrupted.elapsed()
+    );
+    assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
+    assert_eq!(emu.creates(), 1, "the waiting create was not sent");
+    // Taken back, not left unknown: the next run simply creates it.
+    let records = std::fs::read_to_string(&state_file).unwrap();
+    assert!(
+        records
+            .lines()
+            .any(|line| line.contains("\"type\":\"unsent\"") && line.contains("pin-001")),
+        "{records}"
+    );
+    let state = status(&emu, &manifest);
+    assert!(state.contains("0 unknown outcome"), "{state}");
+    assert!(state.contains("1 done"), "{state}");
 }
