@@ -316,12 +316,17 @@ fn vm_hwm_kb(pid: libc::pid_t) -> Option<u64> {
 }
 
 /// One apply run's figures.
+/// The least time a server budget allows for a run's writes, in seconds, given the run.
+type LeastTime<'a> = dyn Fn(&ApplyRun) -> f64 + 'a;
+
 struct ApplyRun {
     usage: Usage,
     /// The executor's own elapsed time (from the JSON summary), without start-up and board lookup.
     executing: Duration,
     requests: Vec<pinbatch_emulator::RecordedRequest>,
     pins_stored: usize,
+    /// When the emulator started by its own clock (the machine's): `arrived` counts from there.
+    emulator_started: std::time::SystemTime,
 }
 
 impl Bench {
@@ -389,6 +394,7 @@ impl Bench {
         )?;
         let requests = emulator.requests();
         let pins_stored = emulator.snapshot().pins.len();
+        let emulator_started = std::time::SystemTime::now() - emulator.elapsed();
         self.stop(emulator);
         if usage.code != 0 {
             bail!(
@@ -404,6 +410,7 @@ impl Bench {
             executing,
             requests,
             pins_stored,
+            emulator_started,
         })
     }
 
@@ -647,39 +654,67 @@ impl Bench {
     }
 
     /// Writes bound by the server's budget, not by latency: 300 creates at -j 16 with 30 ms
-    /// latency under a token bucket, a fixed window and a sliding window (the fixed window twice:
-    /// `X-RateLimit-Reset` in seconds to go, and as a Unix time), each without and with
-    /// `--rate-limit` at the server's average rate. Each elapsed time is set against the least
-    /// time the policy allows for the writes, computed from its parameters.
+    /// latency under a token bucket, a fixed window, a sliding window and a window aligned to
+    /// the clock (the fixed and aligned windows twice: `X-RateLimit-Reset` in seconds to go, and
+    /// as a Unix time), each without and with `--rate-limit` at the server's average rate. Each
+    /// elapsed time is set against the least time the policy allows for the writes, computed
+    /// from its parameters (and, for the aligned window, from where in a window the run began).
     fn rate_bound(&self, table: &mut Table) -> anyhow::Result<()> {
         const RATE_LATENCY_MS: u64 = 30;
         let pins: usize = if self.options.quick { 120 } else { 300 };
-        // (name, fault spec, least time for `pins` writes in seconds)
         let bucket = |rate: usize, burst: usize| pins.saturating_sub(burst) as f64 / rate as f64;
         let window = |limit: usize, seconds: f64| (pins.div_ceil(limit) - 1) as f64 * seconds;
-        let policies = [
+        // A window aligned to the clock has its whole budget from the first write on, but ends
+        // as early into the run as the run began into it.
+        let aligned = |limit: usize, seconds: f64| {
+            move |run: &ApplyRun| {
+                let first = run
+                    .requests
+                    .iter()
+                    .find(|r| r.method == "POST")
+                    .map_or(Duration::ZERO, |r| r.arrived);
+                let at = (run.emulator_started + first)
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_secs_f64();
+                window(limit, seconds) - at.rem_euclid(seconds)
+            }
+        };
+        let fixed = |least: f64| move |_: &ApplyRun| least;
+        // (name, fault spec, least time for `pins` writes in seconds)
+        let policies: [(&str, &str, Box<LeastTime<'_>>); 6] = [
             (
                 "token bucket, 20/s, burst 20",
                 "write-limit=20/s",
-                bucket(20, 20),
+                Box::new(fixed(bucket(20, 20))),
             ),
             (
                 "fixed window, 100 per 5 s",
                 "write-fixed=100/5s",
-                window(100, 5.0),
+                Box::new(fixed(window(100, 5.0))),
             ),
             (
                 "fixed window, 100 per 5 s, Reset as a Unix time",
                 "write-fixed=100/5s,reset=epoch",
-                window(100, 5.0),
+                Box::new(fixed(window(100, 5.0))),
             ),
             (
                 "sliding window, 100 per 5 s",
                 "write-sliding=100/5s",
-                window(100, 5.0),
+                Box::new(fixed(window(100, 5.0))),
+            ),
+            (
+                "window aligned to the clock, 60 per 4 s",
+                "write-aligned=60/4s",
+                Box::new(aligned(60, 4.0)),
+            ),
+            (
+                "window aligned to the clock, 60 per 4 s, Reset as a Unix time",
+                "write-aligned=60/4s,reset=epoch",
+                Box::new(aligned(60, 4.0)),
             ),
         ];
-        for (name, faults, ideal) in policies {
+        for (name, faults, least) in policies {
             for paced in [false, true] {
                 let mut extra = vec!["-j", "16"];
                 if paced {
@@ -696,6 +731,7 @@ impl Bench {
                     &extra,
                 )?;
                 check_stored(&run, pins)?;
+                let ideal = least(&run);
                 let refused = run
                     .requests
                     .iter()

@@ -273,7 +273,11 @@ impl GateState {
     /// that instant stop counting; a sliding window, which frees its writes one by one, is paced
     /// by the trailing window alone.
     fn whole_or_probe(&self, start: Instant, trailing: Instant, allowed: usize) -> (Instant, bool) {
-        if self.resets_whole == Some(false) || self.gradual {
+        // Each process learns the reset from its own answers, a few milliseconds apart: were
+        // each to count only the writes since the reset it saw, two processes would each spend
+        // the whole budget at their own reset. Sharing a budget, they keep to the trailing
+        // window over the writes of both, which the ledger holds.
+        if self.resets_whole == Some(false) || self.gradual || self.others_writing {
             return (trailing, false);
         }
         let confirmed = self.resets_whole == Some(true);
@@ -300,9 +304,10 @@ impl GateState {
         match self.whole_at {
             // Before the announced reset, one write at a time finds out what is back, once the
             // trailing window is what holds writes back.
+            // Once a window is known to end, nothing comes back before it does.
             Some(next) if start < trailing && trailing < next => match self.probe {
-                None => (trailing, true),
-                Some(_) => (next + WINDOW_SLACK, false),
+                None if !confirmed => (trailing, true),
+                _ => (next + WINDOW_SLACK, false),
             },
             _ => (trailing, false),
         }

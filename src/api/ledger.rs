@@ -39,9 +39,12 @@ pub fn kept_for(window: Option<Duration>) -> Duration {
 /// freeze the runs that share it.
 const LOCK_DEADLINE: Duration = Duration::from_millis(250);
 
-/// How far ahead a pause another process recorded may lie, and a used-up quota: anything later
-/// is a clock that stepped back or a hand-edited file, and is clamped.
+/// How far ahead a pause another process recorded may lie, and a write it booked (a write waits
+/// for its turn, booked in the ledger, at most a window, and a window longer than the gate's
+/// quota wait is a quota for the day), and a used-up quota: anything later is a clock that
+/// stepped back or a hand-edited file, and is clamped.
 const PAUSE_AHEAD_MAX_MS: i64 = 10 * 60 * 1000;
+const SEND_AHEAD_MAX_MS: i64 = PAUSE_AHEAD_MAX_MS;
 const QUOTA_AHEAD_MAX_MS: i64 = 25 * 3600 * 1000;
 
 /// Writes kept beyond the budget's limit: as many as can be in flight (`-j` is at most 256).
@@ -195,12 +198,13 @@ fn lock_within(file: &File, deadline: Duration) -> std::io::Result<()> {
     }
 }
 
-/// Clamps what lies in the future at `now` (ms): a write no process can have sent yet, a pause or
-/// quota beyond what a server announces. A clock stepped back, or a hand-edited file, must not
-/// hold every later run.
+/// Clamps what lies further in the future at `now` (ms) than any process books a write, a pause
+/// or a quota: a clock stepped back, or a hand-edited file, must not hold every later run. A
+/// write booked for a later turn is kept where it is: moved to now, it would leave the window
+/// before it does at the server.
 fn clamp_future(entry: &mut LedgerEntry, now: i64) {
     for send in &mut entry.sends {
-        send.at_ms = send.at_ms.min(now);
+        send.at_ms = send.at_ms.min(now + SEND_AHEAD_MAX_MS);
     }
     entry.sends.sort_by_key(|send| send.at_ms);
     if let Some(until) = &mut entry.pause_until_ms {
@@ -306,10 +310,32 @@ mod tests {
         ledger.update(|_| {}).unwrap();
         let entry = ledger.read().unwrap();
         let later = crate::epoch::now_ms();
-        assert!(entry.sends.iter().all(|send| send.at_ms <= later));
+        assert!(
+            entry
+                .sends
+                .iter()
+                .all(|send| send.at_ms <= later + SEND_AHEAD_MAX_MS)
+        );
         assert!(entry.pause_until_ms.unwrap() <= later + PAUSE_AHEAD_MAX_MS);
         assert!(entry.exhausted_until_ms.unwrap() <= later + QUOTA_AHEAD_MAX_MS);
         assert!(entry.exhausted_seen_ms.unwrap() <= later);
+    }
+
+    #[test]
+    fn a_write_booked_for_a_later_turn_keeps_its_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::new(dir.path(), "https://api.pinterest.com", "1");
+        let booked = crate::epoch::now_ms() + 5_000;
+        ledger
+            .update(|entry| {
+                entry.sends = vec![LedgerSend {
+                    at_ms: booked,
+                    pid: 7,
+                }];
+            })
+            .unwrap();
+        ledger.update(|_| {}).unwrap();
+        assert_eq!(ledger.read().unwrap().sends[0].at_ms, booked);
     }
 
     #[test]

@@ -477,7 +477,7 @@ async fn dropped_connections_are_errors_not_responses() {
 
 #[tokio::test]
 async fn write_limit_answers_429_with_headers() {
-    let emu = start("write-limit=2/s").await;
+    let emu = start("write-fixed=2/60s").await;
     let board_id = emu.seed_board("B", "PUBLIC");
     let mut remaining = Vec::new();
     let mut statuses = Vec::new();
@@ -502,14 +502,7 @@ async fn write_limit_answers_429_with_headers() {
             .headers()
             .contains_key("x-ratelimit-limit")
     );
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(
-        post(&emu, "/pins", image_pin(&board_id))
-            .await
-            .status()
-            .as_u16(),
-        201
-    );
+    // How the budget comes back is tested on the limiter itself, with a made-up clock.
 }
 
 #[tokio::test]

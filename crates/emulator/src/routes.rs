@@ -518,9 +518,11 @@ fn add_quota_headers(
     let seconds_to_go = quota.reset.as_secs_f64().ceil() as u64;
     let reset_secs = match format {
         ResetFormat::Delta => seconds_to_go,
+        // In whole milliseconds: a window that ends on a whole second must read as that
+        // second, never the next one through a rounding of floating point.
         ResetFormat::Epoch => {
-            let at = now.as_millisecond() as f64 / 1000.0 + quota.reset.as_secs_f64();
-            at.ceil() as u64
+            let reset_ms = i64::try_from(quota.reset.as_millis()).unwrap_or(i64::MAX / 2);
+            u64::try_from((now.as_millisecond() + reset_ms + 999).div_euclid(1000)).unwrap_or(0)
         }
     };
     // A looser policy announced beside the enforced one, as servers with a daily cap do.

@@ -190,14 +190,29 @@ impl TestEmulator {
         self.count("POST", "/v5/pins")
     }
 
-    /// Waits (at most 30 s) until the emulator has answered `n` create requests in total, or
-    /// `child` has exited.
+    /// Waits until the emulator has answered `n` create requests in total, or `child` has
+    /// exited; panics after 60 s, when something is wrong with the run, not the machine.
     pub fn wait_for_creates(&self, n: usize, child: &mut std::process::Child) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while self.creates() < n && std::time::Instant::now() < deadline {
+        self.wait_until(child, &format!("{n} creates"), || self.creates() >= n);
+    }
+
+    /// Waits until `reached` holds, or `child` has exited; panics (naming `what`) after 60 s.
+    pub fn wait_until(
+        &self,
+        child: &mut std::process::Child,
+        what: &str,
+        reached: impl Fn() -> bool,
+    ) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !reached() {
             if child.try_wait().unwrap().is_some() {
                 return;
             }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "waited 60 s for {what}; requests so far: {:#?}",
+                self.requests()
+            );
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
     }
