@@ -33,7 +33,7 @@ pub use datetime::PublishZone;
 pub use diagnostic::{Diagnostic, Severity, Tally};
 pub use encoding_rs::Encoding;
 pub use model::*;
-pub use table::{BULK_COLUMNS, NATIVE_COLUMNS};
+pub use table::{BULK_COLUMNS, METRIC_COLUMNS, NATIVE_COLUMNS, RESULT_COLUMNS};
 
 /// How to read a manifest: the `--sheet`, `--encoding` and `--timezone` options.
 #[derive(Debug, Clone, Default)]
