@@ -144,7 +144,7 @@ pub(super) async fn create(
                         spec.key, pin.id
                     )));
                 }
-                record_done(context, spec, target, &pin.id, false)?;
+                record_done(context, spec, target, &pin, false)?;
                 return Ok((PinOutcome::Created, Some(pin.id)));
             }
             Err(err) if err.outcome_unknown() => err,
@@ -243,7 +243,7 @@ async fn adopt(
         section_id: adopted.section_id.clone(),
         fingerprint: attempt.fingerprint.clone(),
     };
-    record_done(context, spec, &as_sent, &pin.id, true)?;
+    record_done(context, spec, &as_sent, &pin, true)?;
     let next = plan::plan_pin(
         spec,
         &target.fingerprint,
@@ -268,14 +268,15 @@ fn record_done(
     context: &Context,
     spec: &PinSpec,
     target: &Target,
-    pin_id: &str,
+    pin: &Pin,
     adopted: bool,
 ) -> Result<(), TaskError> {
     context
         .writer
         .record_soon(vec![Record::Done {
             key: spec.key.clone(),
-            pin_id: pin_id.to_owned(),
+            pin_id: pin.id.clone(),
+            created_ms: pin.created_ms(),
             board_id: target.board_id.clone(),
             section_id: target.section_id.clone(),
             fingerprint: target.fingerprint.clone(),
@@ -368,7 +369,7 @@ pub(super) async fn update(
         .await
         .map_err(TaskError::Api)?;
     drop(slot);
-    record_done(context, spec, target, &pin.id, false)?;
+    record_done(context, spec, target, &pin, false)?;
     Ok((PinOutcome::Updated, Some(pin.id)))
 }
 

@@ -191,6 +191,7 @@ fn record_decisions(
                 records.push(Record::Done {
                     key: key.clone(),
                     pin_id: pin.id.clone(),
+                    created_ms: pin.created_ms(),
                     board_id: pin
                         .board_id
                         .clone()

@@ -109,6 +109,9 @@ pub enum Record {
         key: String,
         /// Pinterest's pin id.
         pin_id: String,
+        /// When Pinterest says the pin was created (ms since epoch), when the answer said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        created_ms: Option<i64>,
         /// The board it is on.
         board_id: String,
         /// The section it is in.
@@ -251,6 +254,10 @@ pub struct PinState {
     /// rather than confirmed by a response.
     #[serde(default)]
     pub adopted: bool,
+    /// When the existing pin was published (ms since epoch): Pinterest's creation time when
+    /// known, else when it was first recorded. `None` in states written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_ms: Option<i64>,
     /// Last change (ms since epoch).
     pub updated_ms: i64,
 }
@@ -270,6 +277,7 @@ impl PinState {
             last_error: None,
             in_flight: None,
             adopted: false,
+            published_ms: None,
             updated_ms: 0,
         }
     }
@@ -311,6 +319,7 @@ impl PinState {
             }
             Record::Done {
                 pin_id,
+                created_ms,
                 board_id,
                 section_id,
                 fingerprint,
@@ -318,6 +327,10 @@ impl PinState {
                 at_ms,
                 ..
             } => {
+                // A new pin is published now (or when Pinterest says); an update keeps the time.
+                if self.pin_id.as_ref() != Some(pin_id) || self.published_ms.is_none() {
+                    self.published_ms = created_ms.or(Some(*at_ms));
+                }
                 self.status = PinStatus::Done;
                 self.pin_id = Some(pin_id.clone());
                 self.board_id = Some(board_id.clone());
@@ -357,6 +370,7 @@ impl PinState {
                 self.media_uploaded = false;
                 self.in_flight = None;
                 self.adopted = false;
+                self.published_ms = None;
                 self.updated_ms = *at_ms;
             }
         }
