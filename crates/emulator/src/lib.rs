@@ -322,6 +322,20 @@ impl Emulator {
         }
     }
 
+    /// Makes a pin belong to another account (`username`), as a public pin of someone else
+    /// that this account can still read; panics on an unknown pin (a bug in the test).
+    pub fn give_pin_to(&self, pin_id: &str, username: &str) {
+        if let Err(err) = lock(&self.shared.store).give_pin_to(pin_id, username) {
+            panic!("cannot give pin {pin_id} away: {}", err.message);
+        }
+    }
+
+    /// Moves every stored pin's `created_at` `days` days back, as if the pins had been made
+    /// that long ago (analytics have data only from a pin's creation on).
+    pub fn backdate_pins(&self, days: i64) {
+        lock(&self.shared.store).backdate_pins(days);
+    }
+
     /// Time since the emulator started: the clock of [`RecordedRequest::arrived`] and
     /// [`RecordedRequest::finished`].
     pub fn elapsed(&self) -> std::time::Duration {
