@@ -133,6 +133,8 @@ pub fn print_plan(
     format: OutputFormat,
 ) -> anyhow::Result<ExitStatus> {
     let snapshot = load_state_for(state_path, origin)?;
+    let rows = crate::commands::import::rows_to_adopt(&loaded.manifest, snapshot.as_ref());
+    let snapshot = crate::commands::import::assume_named_rows(&rows, snapshot, origin);
     let plan = plan::plan(
         &loaded.manifest,
         snapshot.as_ref(),

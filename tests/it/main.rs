@@ -12,6 +12,7 @@ mod existing_pins;
 mod init_export;
 mod install;
 mod links;
+mod pin_ids;
 mod preview;
 mod rate_limits;
 mod reliability;
