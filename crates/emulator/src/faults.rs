@@ -38,11 +38,12 @@
 //! | `refresh-token-lifetime` | duration | refresh tokens issued from now on work this long (default 60 days) |
 //! | `media-fail` | probability | a video upload's processing ends in `failed` |
 //! | `media-polls` | count (default 2) | status polls spent in `processing` before the final state |
-//! | `scope` | `pins` (default), `writes`, `all` | which requests are target requests |
+//! | `scope` | `pins` (default), `writes`, `all`, `analytics` | which requests are target requests |
 //! | `seed` | integer (default 0) | seed of the random draws, so runs are reproducible |
 //!
 //! Target requests: `scope=pins` means `POST /v5/pins` only; `scope=writes` every POST, PATCH
-//! and DELETE under /v5; `scope=all` every request under /v5. `/v5/oauth/token` is never a
+//! and DELETE under /v5; `scope=all` every request under /v5; `scope=analytics` every
+//! `GET /v5/pins/{id}/analytics`. `/v5/oauth/token` is never a
 //! target. The random faults share one draw per target request, so their probabilities may sum
 //! to at most 1. The deterministic counters run one after the other: `fail-first`, then
 //! `drop-before-first`, `drop-after-first`, `gateway-after-commit-first` and
@@ -67,6 +68,8 @@ pub enum FaultScope {
     Writes,
     /// Every request under /v5 except `/v5/oauth/token`.
     All,
+    /// Every `GET /v5/pins/{id}/analytics`.
+    Analytics,
 }
 
 impl FaultScope {
@@ -75,6 +78,7 @@ impl FaultScope {
             FaultScope::Pins => "pins",
             FaultScope::Writes => "writes",
             FaultScope::All => "all",
+            FaultScope::Analytics => "analytics",
         }
     }
 }
@@ -448,6 +452,7 @@ impl SpecParser {
                         ("pins", FaultScope::Pins),
                         ("writes", FaultScope::Writes),
                         ("all", FaultScope::All),
+                        ("analytics", FaultScope::Analytics),
                     ],
                 )?
             }
@@ -694,6 +699,11 @@ impl FaultState {
             FaultScope::Pins => method == "POST" && api_path == "/pins",
             FaultScope::Writes => is_write_method(method),
             FaultScope::All => true,
+            FaultScope::Analytics => {
+                method == "GET"
+                    && api_path.starts_with("/pins/")
+                    && api_path.ends_with("/analytics")
+            }
         }
     }
 

@@ -1,7 +1,8 @@
 //! A local, in-memory Pinterest API v5 emulator for rehearsals and tests, bound to 127.0.0.1.
 //!
-//! It serves the endpoints pinbatch uses (user account, boards, sections, pins, video media
-//! upload, OAuth authorize and token) with the official response shapes and error codes, injects
+//! It serves the endpoints pinbatch uses (user account, boards, sections, pins, pin analytics,
+//! video media upload, OAuth authorize and token) with the official response shapes and error
+//! codes, injects
 //! faults from a [`FaultPlan`] (latency, 5xx, 429 with or without `Retry-After`, a write rate
 //! limit, connections dropped before or after a Pin is stored), records every request, and can
 //! check request bodies against the official OpenAPI document.
@@ -10,6 +11,7 @@
 //! signal: when a drop fault fires, the handler raises the signal and never answers, and the task
 //! drops the connection, so the client sees the socket close with no HTTP response at all.
 
+pub mod analytics;
 mod faults;
 pub mod limits;
 mod openapi;

@@ -59,6 +59,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/pins/{pin_id}",
             get(get_pin).patch(update_pin).delete(delete_pin),
         )
+        .route(
+            "/pins/{pin_id}/analytics",
+            get(super::analytics::pin_analytics),
+        )
         .route("/media", post(register_media))
         .route("/media/{media_id}", get(get_media))
         .route("/oauth/token", post(oauth_token))
