@@ -24,6 +24,7 @@ pub(crate) mod suggest;
 pub(crate) mod table;
 pub(crate) mod twins;
 pub mod workbook;
+pub mod written;
 mod yaml;
 
 use std::path::{Path, PathBuf};

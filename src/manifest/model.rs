@@ -407,6 +407,14 @@ pub fn column_letters(column: u32) -> String {
 }
 
 impl Position {
+    /// The row a spreadsheet shows, for a CSV row or a workbook cell.
+    pub fn row(&self) -> Option<u32> {
+        match *self {
+            Position::Row { row, .. } | Position::Cell { row, .. } => Some(row),
+            Position::File | Position::LineColumn { .. } => None,
+        }
+    }
+
     /// The cell or row reference of a workbook position (`Sheet1!C7`, `Sheet1!7:7`).
     pub fn cell_reference(&self) -> Option<String> {
         match *self {
