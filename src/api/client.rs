@@ -208,7 +208,7 @@ impl std::io::Write for ByteCounter {
 }
 
 /// One logical API call, rebuilt into a request on every attempt.
-struct Call<'a> {
+pub(crate) struct Call<'a> {
     method: Method,
     segments: Vec<&'a str>,
     query: Vec<(&'static str, String)>,
@@ -219,7 +219,7 @@ struct Call<'a> {
 }
 
 impl<'a> Call<'a> {
-    fn new(method: Method, segments: Vec<&'a str>) -> Self {
+    pub(crate) fn new(method: Method, segments: Vec<&'a str>) -> Self {
         Call {
             method,
             segments,
@@ -249,7 +249,7 @@ impl<'a> Call<'a> {
         self
     }
 
-    fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
+    pub(crate) fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.query.push((name, value.into()));
         self
     }
@@ -641,7 +641,7 @@ impl ApiClient {
         }
     }
 
-    async fn call<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, ApiError> {
+    pub(crate) async fn call<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, ApiError> {
         let bytes = self.execute(&call).await?;
         serde_json::from_slice(&bytes).map_err(|err| {
             ApiError::new(ApiErrorKind::Decode, call.method.as_str(), call.path())

@@ -16,6 +16,7 @@ mod init;
 mod pins;
 mod plan;
 mod preview;
+mod report;
 mod schema;
 pub(crate) mod settings;
 mod status;
@@ -42,5 +43,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Sections(command) => boards::run_sections(&cli.global, command).await,
         Command::Pins(command) => pins::run(&cli.global, command).await,
         Command::Import(args) => import::run(&cli.global, args).await,
+        Command::Report(args) => report::run(&cli.global, args).await,
     }
 }

@@ -367,6 +367,46 @@ pub fn load_options(args: &ManifestArgs) -> anyhow::Result<crate::manifest::Load
     })
 }
 
+/// The days `report --metrics` sums, from `--since` and `--until` and `today` (UTC): by
+/// default the 30 days before today. Days Pinterest cannot answer for (it keeps 90 days back
+/// from today, and none after it) or a period that ends before it starts are a usage error
+/// (exit code 2), before any request.
+pub fn metrics_period(
+    since: Option<jiff::civil::Date>,
+    until: Option<jiff::civil::Date>,
+    today: jiff::civil::Date,
+) -> anyhow::Result<crate::apply::metrics::Period> {
+    use crate::api::analytics::RETENTION_DAYS;
+    let days = |n: i64| jiff::Span::new().days(n);
+    let earliest = today.checked_sub(days(RETENTION_DAYS))?;
+    let until = match until {
+        Some(until) => until,
+        None => today.checked_sub(days(1))?,
+    };
+    let since = match since {
+        Some(since) => since,
+        None => until.checked_sub(days(29))?.max(earliest),
+    };
+    let usage = |message: String| {
+        Fatal::new(ExitStatus::Usage, message).with_hint(format!(
+            "Pinterest keeps pin analytics for {RETENTION_DAYS} days: choose days from {earliest} to {today} (UTC)"
+        ))
+    };
+    if since < earliest {
+        return Err(usage(format!(
+            "--since {since} is more than {RETENTION_DAYS} days ago"
+        ))
+        .into());
+    }
+    if until > today {
+        return Err(usage(format!("--until {until} is after today ({today}, UTC)")).into());
+    }
+    if since > until {
+        return Err(usage(format!("--since {since} is after --until {until}")).into());
+    }
+    Ok(crate::apply::metrics::Period { since, until })
+}
+
 /// Builds the stored entry for a token response (login or refresh) at `now`.
 pub fn stored_token_from(
     tokens: &TokenResponse,
@@ -645,6 +685,39 @@ mod tests {
         assert_eq!(entry.scopes, ["pins:read"]);
         assert_eq!(entry.username.as_deref(), Some("me"));
         assert_eq!(entry.app_id.as_deref(), Some("app"));
+    }
+
+    #[test]
+    fn the_metrics_period_defaults_to_the_30_days_before_today_and_stays_in_90() {
+        let today = jiff::civil::date(2026, 12, 10);
+        let period = metrics_period(None, None, today).unwrap();
+        assert_eq!(
+            (period.since, period.until),
+            (
+                jiff::civil::date(2026, 11, 10),
+                jiff::civil::date(2026, 12, 9)
+            )
+        );
+        assert_eq!(period.days().count(), 30);
+        let since = metrics_period(Some(jiff::civil::date(2026, 12, 1)), None, today).unwrap();
+        assert_eq!(since.until, jiff::civil::date(2026, 12, 9));
+        let oldest = metrics_period(None, Some(jiff::civil::date(2026, 9, 20)), today).unwrap();
+        assert_eq!(
+            oldest.since,
+            jiff::civil::date(2026, 9, 11),
+            "never before 90 days ago"
+        );
+        for (since, until) in [
+            (Some(jiff::civil::date(2026, 9, 10)), None),
+            (None, Some(jiff::civil::date(2026, 12, 11))),
+            (
+                Some(jiff::civil::date(2026, 12, 5)),
+                Some(jiff::civil::date(2026, 12, 4)),
+            ),
+        ] {
+            let err = metrics_period(since, until, today).unwrap_err();
+            assert_eq!(status_of(&err), ExitStatus::Usage, "{since:?} {until:?}");
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod pin_ids;
 mod preview;
 mod rate_limits;
 mod reliability;
+mod report;
 mod schedule;
 mod spreadsheets;
 mod token_expiry;
