@@ -44,7 +44,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "URL", env = "PINBATCH_API_BASE")]
     pub api_base: Option<String>,
 
-    /// Read the access token from this file (takes precedence over PINTEREST_ACCESS_TOKEN and the token store).
+    /// Read the access token from this file: its first line, or api-quickstart's JSON token file (takes precedence over PINTEREST_ACCESS_TOKEN and the token store).
     #[arg(long, global = true, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
 
@@ -647,6 +647,17 @@ pub enum AuthCommand {
     Refresh(AuthRefreshArgs),
     /// Forget the stored tokens of this environment.
     Logout,
+    /// Store a token file in the token store for this environment: api-quickstart's JSON
+    /// (`common/oauth_tokens/NAME.json`) or a plain token. The file itself is never changed.
+    Import(AuthImportArgs),
+}
+
+/// Arguments of `pinbatch auth import`.
+#[derive(Debug, Args)]
+pub struct AuthImportArgs {
+    /// The token file: api-quickstart's JSON, or a file whose first line is the token.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }
 
 /// Arguments of `pinbatch auth login`.

@@ -5,6 +5,7 @@
 
 mod apply;
 mod auth;
+mod auth_import;
 pub mod boards;
 mod common;
 mod completions;

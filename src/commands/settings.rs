@@ -2,7 +2,7 @@
 //! where the access token comes from, and how to build an `ApiClient` from them. Commands call
 //! [`GlobalSettings::resolve`] and then [`GlobalSettings::api_client`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -14,7 +14,7 @@ use crate::api::{
 };
 use crate::auth::{
     self, ACCESS_TOKEN_ENV, APP_ID_ENV, APP_SECRET_ENV, CONFIG_DIR_ENV, LoginHealth, StoredToken,
-    TokenSource, TokenStore,
+    TokenFile, TokenSource, TokenStore,
 };
 use crate::cli::{GlobalArgs, ManifestArgs, NetworkArgs};
 use crate::commands::exit::{ExitStatus, Fatal};
@@ -152,12 +152,7 @@ impl GlobalSettings {
     /// `PINTEREST_ACCESS_TOKEN`, then the token store (refreshable when app credentials exist).
     pub fn credentials(&self) -> anyhow::Result<Option<(Credentials, TokenSource)>> {
         if let Some(path) = &self.token_file {
-            let token = auth::read_token_file(path)
-                .map_err(|err| Fatal::new(ExitStatus::Auth, error_text(&err)))?;
-            return Ok(Some((
-                Credentials::bearer(token),
-                TokenSource::File(path.clone()),
-            )));
+            return self.file_credentials(path).map(Some);
         }
         if let Some(token) = &self.env_token {
             return Ok(Some((Credentials::bearer(token.clone()), TokenSource::Env)));
@@ -182,9 +177,68 @@ impl GlobalSettings {
                 .access_token_expires_at
                 .map(crate::epoch::from_seconds),
             refresh,
-            sink: Some(Arc::new(StoreSink { store, origin })),
+            sink: Some(Arc::new(StoreSink {
+                store,
+                origin,
+                file: None,
+            })),
         };
         Ok(Some((credentials, TokenSource::Store(path))))
+    }
+
+    /// The token of `--token-file`: a plain file's line, or api-quickstart JSON's pair,
+    /// refreshable with the app's credentials. The file is never written: a renewed pair goes
+    /// to the token store, marked with the file's lineage, and is used instead of the file's
+    /// spent pair from then on.
+    fn file_credentials(&self, path: &Path) -> anyhow::Result<(Credentials, TokenSource)> {
+        let file =
+            TokenFile::read(path).map_err(|err| Fatal::new(ExitStatus::Auth, error_text(&err)))?;
+        let lineage = file.lineage();
+        let store = self.token_store().ok();
+        let renewed = match &store {
+            Some(store) => store
+                .get(self.environment.origin())?
+                .filter(|stored| stored.token_file.as_deref() == Some(lineage.as_str())),
+            None => None,
+        };
+        let source = TokenSource::File {
+            path: path.to_owned(),
+            format: file.format.clone(),
+            renewed: renewed.is_some(),
+        };
+        let (access_token, expires_at, refresh_token) = match &renewed {
+            Some(stored) => (
+                stored.access_token.clone(),
+                stored.access_token_expires_at,
+                stored.refresh_token.clone(),
+            ),
+            None => (file.access_token.clone(), None, file.refresh_token.clone()),
+        };
+        let refresh = refresh_token.and_then(|refresh_token| {
+            self.app_credentials(None, None, renewed.as_ref())
+                .map(|app| RefreshCredentials { refresh_token, app })
+        });
+        if let Some(stored) = &renewed {
+            self.check_login(stored, refresh.is_some(), SystemTime::now())?;
+        }
+        let sink = store.filter(|_| refresh.is_some()).map(|store| {
+            Arc::new(StoreSink {
+                store,
+                origin: self.environment.origin().to_owned(),
+                file: Some(FileLineage {
+                    lineage,
+                    scopes: file.scopes.clone(),
+                    app_id: self.app_id.clone(),
+                }),
+            }) as Arc<dyn TokenSink>
+        });
+        let credentials = Credentials {
+            access_token,
+            expires_at: expires_at.map(crate::epoch::from_seconds),
+            refresh,
+            sink,
+        };
+        Ok((credentials, source))
     }
 
     /// The command that logs in to this environment again.
@@ -440,6 +494,7 @@ pub fn stored_token_from(
         account_type: previous.and_then(|p| p.account_type.clone()),
         app_id: previous.and_then(|p| p.app_id.clone()),
         updated_at: now_secs,
+        token_file: previous.and_then(|p| p.token_file.clone()),
     }
 }
 
@@ -447,6 +502,17 @@ pub fn stored_token_from(
 struct StoreSink {
     store: TokenStore,
     origin: String,
+    /// For the pair of a `--token-file`: only an entry renewed from that file is its own.
+    file: Option<FileLineage>,
+}
+
+/// What marks a store entry as renewed from a token file, and what the file says that a token
+/// response may not.
+#[derive(Clone)]
+struct FileLineage {
+    lineage: String,
+    scopes: Vec<String>,
+    app_id: Option<String>,
 }
 
 /// That entry under the store's cross-process lock (`None` when the lock could not be taken:
@@ -454,7 +520,22 @@ struct StoreSink {
 struct LockedStore {
     store: TokenStore,
     origin: String,
+    file: Option<FileLineage>,
     _lock: Option<auth::StoreLock>,
+}
+
+impl LockedStore {
+    /// The entry, when it is this client's own: any for a store login, only one renewed from
+    /// the same file for a token file's pair.
+    fn own_entry(&self) -> Option<StoredToken> {
+        let stored = self.store.get(&self.origin).ok().flatten()?;
+        match &self.file {
+            None => Some(stored),
+            Some(file) => {
+                (stored.token_file.as_deref() == Some(file.lineage.as_str())).then_some(stored)
+            }
+        }
+    }
 }
 
 impl TokenSink for StoreSink {
@@ -469,6 +550,7 @@ impl TokenSink for StoreSink {
         Box::new(LockedStore {
             store: self.store.clone(),
             origin: self.origin.clone(),
+            file: self.file.clone(),
             _lock: lock,
         })
     }
@@ -476,7 +558,7 @@ impl TokenSink for StoreSink {
 
 impl TokenLock for LockedStore {
     fn stored(&self) -> Option<StoredPair> {
-        let stored = self.store.get(&self.origin).ok().flatten()?;
+        let stored = self.own_entry()?;
         Some(StoredPair {
             expires_at: stored
                 .access_token_expires_at
@@ -487,8 +569,15 @@ impl TokenLock for LockedStore {
     }
 
     fn tokens_refreshed(&self, tokens: &TokenResponse) {
-        let previous = self.store.get(&self.origin).ok().flatten();
-        let entry = stored_token_from(tokens, previous.as_ref(), SystemTime::now());
+        let previous = self.own_entry();
+        let mut entry = stored_token_from(tokens, previous.as_ref(), SystemTime::now());
+        if let Some(file) = &self.file {
+            entry.token_file = Some(file.lineage.clone());
+            if entry.scopes.is_empty() {
+                entry.scopes = file.scopes.clone();
+            }
+            entry.app_id = entry.app_id.or_else(|| file.app_id.clone());
+        }
         if let Err(err) = self.store.put(&self.origin, entry) {
             tracing::warn!(error = %error_text(&err), "could not store the refreshed token");
         }
@@ -641,7 +730,14 @@ mod tests {
         let plain = global(&["--sandbox"]);
         assert_eq!(
             token(GlobalSettings::resolve_with(&with_file, env(true)).unwrap()),
-            ("from-file".into(), TokenSource::File(token_file.clone()))
+            (
+                "from-file".into(),
+                TokenSource::File {
+                    path: token_file.clone(),
+                    format: crate::auth::TokenFileFormat::Plain,
+                    renewed: false
+                }
+            )
         );
         assert_eq!(
             token(GlobalSettings::resolve_with(&plain, env(true)).unwrap()).0,
@@ -668,6 +764,7 @@ mod tests {
             account_type: Some("BUSINESS".into()),
             app_id: Some("app".into()),
             updated_at: 0,
+            token_file: Some("lineage".into()),
         };
         let tokens = TokenResponse {
             access_token: "a2".into(),
@@ -685,6 +782,7 @@ mod tests {
         assert_eq!(entry.scopes, ["pins:read"]);
         assert_eq!(entry.username.as_deref(), Some("me"));
         assert_eq!(entry.app_id.as_deref(), Some("app"));
+        assert_eq!(entry.token_file.as_deref(), Some("lineage"));
     }
 
     #[test]

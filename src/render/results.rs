@@ -679,13 +679,21 @@ mod tests {
             result_status(&Action::Unchanged { pin_id: "9".into() }, Some(&done)),
             ResultStatus::Published
         );
-        let failed = recorded(PinStatus::Failed, Some("POST /v5/pins failed: 400 (code 1)"));
+        let failed = recorded(
+            PinStatus::Failed,
+            Some("POST /v5/pins failed: 400 (code 1)"),
+        );
         assert_eq!(result_status(&create, Some(&failed)), ResultStatus::Failed);
         let blocked = recorded(
             PinStatus::Failed,
-            Some("POST /v5/pins: 429 (code 9): Sorry! We blocked this link because it may lead to spam."),
+            Some(
+                "POST /v5/pins: 429 (code 9): Sorry! We blocked this link because it may lead to spam.",
+            ),
         );
-        assert_eq!(result_status(&create, Some(&blocked)), ResultStatus::Blocked);
+        assert_eq!(
+            result_status(&create, Some(&blocked)),
+            ResultStatus::Blocked
+        );
         let mut unknown = recorded(PinStatus::Pending, Some("timed out"));
         unknown.in_flight = Some(crate::state::InFlight {
             op: crate::state::Operation::Create,
@@ -700,7 +708,10 @@ mod tests {
             board_id: "1".into(),
             section_id: None,
         });
-        assert_eq!(result_status(&create, Some(&unknown)), ResultStatus::Unknown);
+        assert_eq!(
+            result_status(&create, Some(&unknown)),
+            ResultStatus::Unknown
+        );
     }
 
     #[test]
@@ -728,7 +739,10 @@ mod tests {
         let due = manifest.pins[0].publish_at.unwrap();
         let (report, losses) = build(&manifest, None, None, &[Action::Scheduled { due }], &zone);
         assert!(losses.is_empty());
-        assert_eq!(report.columns, ["id", "board", "title", "publish_at", "image"]);
+        assert_eq!(
+            report.columns,
+            ["id", "board", "title", "publish_at", "image"]
+        );
         assert_eq!(
             report.rows[0].written[3],
             WrittenCell::Text("2099-01-01T18:00:00+09:00".into())

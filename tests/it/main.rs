@@ -20,5 +20,6 @@ mod report;
 mod schedule;
 mod spreadsheets;
 mod token_expiry;
+mod token_files;
 mod validate;
 mod video;
