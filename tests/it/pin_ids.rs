@@ -17,14 +17,6 @@ fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn writes(emu: &TestEmulator) -> Vec<String> {
-    emu.requests()
-        .iter()
-        .filter(|r| r.method != "GET")
-        .map(|r| format!("{} {}", r.method, r.path))
-        .collect()
-}
-
 const HEADER: &str = "id,board,title,description,link,image";
 
 fn row(i: usize) -> String {
@@ -104,7 +96,7 @@ fn pin_ids_rebuild_a_lost_state_and_an_edited_title_is_one_update() {
         "{}",
         stderr(&online)
     );
-    assert!(writes(&emu).is_empty());
+    assert!(emu.writes().is_empty());
     assert!(
         !copy.with_extension("csv.state").exists(),
         "plan writes no state"
@@ -114,7 +106,7 @@ fn pin_ids_rebuild_a_lost_state_and_an_edited_title_is_one_update() {
     emu.clear_requests();
     let output = emu.pinbatch().arg("apply").arg(&copy).output().unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(writes(&emu).is_empty(), "{:?}", writes(&emu));
+    assert!(emu.writes().is_empty(), "{:?}", emu.writes());
     for id in &ids {
         assert_eq!(emu.count("GET", &format!("/v5/pins/{id}")), 1);
     }
@@ -132,7 +124,7 @@ fn pin_ids_rebuild_a_lost_state_and_an_edited_title_is_one_update() {
     std::fs::write(&copy, text).unwrap();
     emu.clear_requests();
     emu.pinbatch().arg("apply").arg(&copy).assert().success();
-    assert_eq!(writes(&emu), [format!("PATCH /v5/pins/{}", ids[2])]);
+    assert_eq!(emu.writes(), [format!("PATCH /v5/pins/{}", ids[2])]);
     let snapshot = emu.snapshot();
     assert_eq!(snapshot.pins.len(), 4);
     let edited = snapshot.pins.iter().find(|p| p.id == ids[2]).unwrap();
@@ -169,7 +161,7 @@ fn a_missing_foreign_or_claimed_pin_id_is_a_located_error_and_nothing_is_written
         "{text}"
     );
     assert!(text.contains("2 pin id(s) in the manifest cannot be recorded"));
-    assert!(writes(&emu).is_empty());
+    assert!(emu.writes().is_empty());
     assert!(
         !copy.with_extension("csv.state").exists(),
         "no state file is left behind"

@@ -12,31 +12,10 @@ use std::process::Output;
 use calamine::{Data, Reader as _};
 use serde_json::Value;
 
-use crate::common::TestEmulator;
+use crate::common::{TestEmulator, xlsx_part};
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn writes(emu: &TestEmulator) -> Vec<String> {
-    emu.requests()
-        .iter()
-        .filter(|r| r.method != "GET")
-        .map(|r| format!("{} {}", r.method, r.path))
-        .collect()
-}
-
-/// The text of one part of an .xlsx (a zip of XML files).
-fn xlsx_part(path: &Path, part: &str) -> String {
-    use std::io::Read as _;
-    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
-    let mut text = String::new();
-    archive
-        .by_name(part)
-        .unwrap()
-        .read_to_string(&mut text)
-        .unwrap();
-    text
 }
 
 /// A CSV file's records, the byte-order mark left out.
@@ -67,21 +46,23 @@ fn sheets(path: &Path) -> BTreeMap<String, Vec<Vec<Data>>> {
 
 const SCHEDULED: [usize; 3] = [4, 11, 19];
 
+/// The workbook's columns; the report adds its own after them.
+const HEADER: [&str; 7] = [
+    "id",
+    "board",
+    "title",
+    "description",
+    "link",
+    "image",
+    "publish_at",
+];
+
 /// The 30-pin workbook: ids as numbers, two boards, three rows scheduled in 2099 (date cells).
 fn workbook_of_30(path: &Path) {
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
     sheet.set_name("Pins").unwrap();
-    let header = [
-        "id",
-        "board",
-        "title",
-        "description",
-        "link",
-        "image",
-        "publish_at",
-    ];
-    for (c, name) in header.iter().enumerate() {
+    for (c, name) in HEADER.iter().enumerate() {
         sheet.write_string(0, c as u16, *name).unwrap();
     }
     let when = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd hh:mm");
@@ -217,23 +198,9 @@ fn a_30_pin_workbook_comes_back_with_its_results_in_every_format() {
         ]
     };
     let records = csv_records(&dir.path().join("r.csv"));
-    assert_eq!(
-        records[0],
-        [
-            "id",
-            "board",
-            "title",
-            "description",
-            "link",
-            "image",
-            "publish_at",
-            "pin_id",
-            "pin_url",
-            "status",
-            "published_at",
-            "error"
-        ]
-    );
+    let mut header = HEADER.to_vec();
+    header.extend(["pin_id", "pin_url", "status", "published_at", "error"]);
+    assert_eq!(records[0], header);
     assert_eq!(records.len(), 31);
     for i in 0..30 {
         let row = &records[i + 1];
@@ -338,7 +305,7 @@ fn a_30_pin_workbook_comes_back_with_its_results_in_every_format() {
         .output()
         .unwrap();
     assert!(readback.status.success(), "{}", stderr(&readback));
-    assert_eq!(writes(&emu), vec!["POST /v5/pins".to_owned(); 3]);
+    assert_eq!(emu.writes(), vec!["POST /v5/pins".to_owned(); 3]);
     emu.clear_requests();
     emu.pinbatch()
         .arg("apply")
@@ -373,7 +340,7 @@ fn a_30_pin_workbook_comes_back_with_its_results_in_every_format() {
         .args(["--timezone", "UTC"])
         .assert()
         .success();
-    assert!(writes(&emu).is_empty(), "{:?}", writes(&emu));
+    assert!(emu.writes().is_empty(), "{:?}", emu.writes());
     let edited = dir.path().join("edited.xlsx");
     copy_with_title(&report2, &edited, 9, "Pin 08, renamed");
     emu.clear_requests();
@@ -386,7 +353,7 @@ fn a_30_pin_workbook_comes_back_with_its_results_in_every_format() {
         .assert()
         .success();
     let id = &published(&emu)["Pin 08, renamed"].0;
-    assert_eq!(writes(&emu), [format!("PATCH /v5/pins/{id}")]);
+    assert_eq!(emu.writes(), [format!("PATCH /v5/pins/{id}")]);
     assert_eq!(emu.snapshot().pins.len(), 27);
     emu.assert_no_spec_violations();
 }
@@ -604,7 +571,7 @@ fn metrics_equal_the_emulators_figures_per_pin_and_board_and_are_read_once() {
         .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(analytics_reads(&emu), 6, "one read per published pin");
-    assert!(writes(&emu).is_empty(), "read-only");
+    assert!(emu.writes().is_empty(), "read-only");
     let json_path = dir.path().join("r.json");
     emu.clear_requests();
     emu.pinbatch()
@@ -833,7 +800,7 @@ fn a_yaml_manifest_reports_as_one_table_that_reads_back() {
         .arg(dir.path().join("fresh.state"))
         .assert()
         .success();
-    assert!(writes(&emu).is_empty(), "{:?}", writes(&emu));
+    assert!(emu.writes().is_empty(), "{:?}", emu.writes());
     // The report never replaces its manifest, and names its formats.
     for (output, expected) in [
         (manifest.clone(), "is the manifest itself"),
