@@ -50,6 +50,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
             settings.environment.origin(),
             plan_options(args),
             args.format,
+            global.quiet,
         );
     }
     apply(

@@ -587,11 +587,15 @@ pub(crate) fn assume_named_rows(
             at_ms: now_ms(),
         });
     }
-    eprintln!(
-        "{} pin(s) carry a pin_id the state does not record: taken as the manifest describes them (offline); `apply` reads each from the account and records it",
-        rows.len()
-    );
     Some(snapshot)
+}
+
+/// The note `plan --offline` and `apply --dry-run` print about the pins [`assume_named_rows`]
+/// took as the manifest describes them.
+pub(crate) fn assumed_rows_note(count: usize) -> String {
+    format!(
+        "{count} pin(s) carry a pin_id the state does not record: taken as the manifest describes them (offline); `apply` reads each from the account and records it"
+    )
 }
 
 /// Reads each pin named by `rows` from the account (never trusting the id blindly) and

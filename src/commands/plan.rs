@@ -96,6 +96,9 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitSta
     let snapshot = if rows.is_empty() {
         snapshot
     } else if args.offline {
+        if !global.quiet {
+            eprintln!("{}", import::assumed_rows_note(rows.len()));
+        }
         import::assume_named_rows(&rows, snapshot, settings.environment.origin())
     } else {
         let reader = settings.api_client(ClientOptions::from_args(&args.network))?;
