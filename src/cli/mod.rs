@@ -541,7 +541,9 @@ Fault spec (--faults): comma-separated key=value pairs, e.g.
                           refresh tokens issued from now on work this long (default 60d)
   media-fail=P            video processing ends in `failed`
   media-polls=N           status polls spent in `processing` (default 2)
-  scope=pins|writes|all   target requests: POST /v5/pins (default), every write, every request
+  scope=pins|writes|all|analytics
+                          target requests: POST /v5/pins (default), every write, every
+                          request, every GET /v5/pins/{id}/analytics
   seed=N                  seed of the random draws (default 0), for reproducible runs
 /v5/oauth/token is never a target. Random faults share one draw per request, so their
 probabilities sum to at most 1; the counters apply first, in the order listed.";
