@@ -211,6 +211,10 @@ async fn read_named_rows(
     environment: &Environment,
 ) -> anyhow::Result<Option<NamedRows>> {
     let snapshot = common::load_state_for(state_path, environment.origin())?;
+    import::print_warnings(
+        &import::conflicting_pin_ids(manifest, snapshot.as_ref()),
+        global,
+    );
     let rows = import::rows_to_adopt(manifest, snapshot.as_ref());
     if rows.is_empty() {
         return Ok(None);

@@ -270,6 +270,49 @@ struct StatusReport {
     refreshable: bool,
 }
 
+/// What `auth status` shows of where the token came from.
+struct TokenDetails {
+    /// The store entry in use (a login, or a token file's renewed pair).
+    stored: Option<auth::StoredToken>,
+    /// A token file's own scopes, when the pair in use is still the file's.
+    file_scopes: Option<Vec<String>>,
+    /// With `--token-file`: `plain` or `api-quickstart-json`.
+    token_file_format: Option<&'static str>,
+}
+
+fn token_details(settings: &GlobalSettings, source: &TokenSource) -> anyhow::Result<TokenDetails> {
+    let stored = match source {
+        TokenSource::Store(_) | TokenSource::File { renewed: true, .. } => {
+            settings.stored_token()?
+        }
+        _ => None,
+    };
+    let file_scopes = match source {
+        TokenSource::File {
+            path,
+            renewed: false,
+            ..
+        } => auth::TokenFile::read(path)
+            .ok()
+            .map(|file| file.scopes)
+            .filter(|scopes| !scopes.is_empty()),
+        _ => None,
+    };
+    let token_file_format = match source {
+        TokenSource::File {
+            format: TokenFileFormat::Plain,
+            ..
+        } => Some("plain"),
+        TokenSource::File { .. } => Some("api-quickstart-json"),
+        _ => None,
+    };
+    Ok(TokenDetails {
+        stored,
+        file_scopes,
+        token_file_format,
+    })
+}
+
 fn timestamp(seconds: Option<u64>) -> Option<String> {
     seconds.map(timestamp_text)
 }
@@ -284,32 +327,11 @@ async fn status(settings: &GlobalSettings, args: &AuthStatusArgs) -> anyhow::Res
         .into());
     };
     let refreshable = credentials.refresh.is_some();
-    let stored = match &source {
-        TokenSource::Store(_) | TokenSource::File { renewed: true, .. } => {
-            settings.stored_token()?
-        }
-        _ => None,
-    };
-    // A token file's own scopes, when the pair in use is still the file's.
-    let file_scopes = match &source {
-        TokenSource::File {
-            path,
-            renewed: false,
-            ..
-        } => auth::TokenFile::read(path)
-            .ok()
-            .map(|file| file.scopes)
-            .filter(|scopes| !scopes.is_empty()),
-        _ => None,
-    };
-    let token_file_format = match &source {
-        TokenSource::File {
-            format: TokenFileFormat::Plain,
-            ..
-        } => Some("plain"),
-        TokenSource::File { .. } => Some("api-quickstart-json"),
-        _ => None,
-    };
+    let TokenDetails {
+        stored,
+        file_scopes,
+        token_file_format,
+    } = token_details(settings, &source)?;
     let account = settings
         .api_client(ClientOptions::from_args(&args.network))?
         .user_account()

@@ -560,6 +560,45 @@ pub(crate) fn rows_to_adopt<'a>(
         .collect()
 }
 
+/// Rows whose `pin_id` is not the pin the state records for them (a report of another state,
+/// an id edited by hand): the state's is kept, and each such row gets a warning where its id
+/// is written.
+pub(crate) fn conflicting_pin_ids(
+    manifest: &Manifest,
+    snapshot: Option<&StateSnapshot>,
+) -> Vec<Diagnostic> {
+    manifest
+        .pins
+        .iter()
+        .filter_map(|spec| {
+            let known = spec.pin_id.as_ref()?;
+            let recorded = snapshot?.pin(&spec.key)?;
+            let recorded_id = recorded.pin_id.as_deref()?;
+            (recorded.status == PinStatus::Done && recorded_id != known.id).then(|| {
+                Diagnostic::warning(
+                    known.location.clone(),
+                    format!(
+                        "pin {} is not pin {recorded_id}, which the state records for this pin: the state's is kept",
+                        known.id
+                    ),
+                )
+                .with_field("pin_id")
+                .with_hint("write the state's pin id (a new report does), or clear the cell")
+            })
+        })
+        .collect()
+}
+
+/// Prints warnings about the manifest on stderr, as its diagnostics are printed.
+pub(crate) fn print_warnings(warnings: &[Diagnostic], global: &GlobalArgs) {
+    if warnings.is_empty() || global.quiet {
+        return;
+    }
+    let text =
+        crate::manifest::diagnostic::render_human(warnings, true, global.terminal().stderr_color());
+    eprint!("{text}");
+}
+
 /// `plan --offline` and `apply --dry-run`, which read nothing: the pins `rows` name are taken
 /// to be as the manifest describes them (recorded in memory only), so the plan shows what
 /// `apply` does once it has checked them. Returns the snapshot to plan against.

@@ -91,6 +91,10 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitSta
         replace: args.replace,
         prune: args.prune,
     };
+    import::print_warnings(
+        &import::conflicting_pin_ids(manifest, snapshot.as_ref()),
+        global,
+    );
     let rows = import::rows_to_adopt(manifest, snapshot.as_ref());
     let mut client = None;
     let snapshot = if rows.is_empty() {

@@ -42,6 +42,14 @@ pub async fn run(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<ExitS
         )
         .into());
     };
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date();
+    let period = if args.metrics {
+        Some(settings::metrics_period(args.since, args.until, today)?)
+    } else {
+        None
+    };
     let Some(loaded) = load_manifest(&args.manifest, &args.input, global)? else {
         return Ok(ExitStatus::Failure);
     };
@@ -58,11 +66,7 @@ pub async fn run(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<ExitS
     let mut report = rows(&loaded, written.as_ref(), snapshot.as_ref(), global);
     warn_of_media_paths(&loaded.manifest, written.is_some(), &args.output, global);
     let mut status = ExitStatus::Success;
-    if args.metrics {
-        let today = jiff::Timestamp::now()
-            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-            .date();
-        let period = settings::metrics_period(args.since, args.until, today)?;
+    if let Some(period) = period {
         let run = MetricsRun {
             args,
             settings: &settings,

@@ -183,6 +183,29 @@ fn a_missing_foreign_or_claimed_pin_id_is_a_located_error_and_nothing_is_written
         .arg(&state)
         .assert()
         .success();
+    // A row naming another pin than the state records for it: the state's is kept, with a
+    // warning at the cell.
+    let edited = dir.path().join("copy").join("edited-id.csv");
+    std::fs::write(&edited, format!("pin_id,{HEADER}\n{},{}\n", ids[2], row(0))).unwrap();
+    emu.clear_requests();
+    let output = emu
+        .pinbatch()
+        .arg("apply")
+        .arg(&edited)
+        .arg("--state")
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&format!(
+            "edited-id.csv: row 2: warning: pin_id: pin {} is not pin {}, which the state records for this pin",
+            ids[2], ids[0]
+        )),
+        "{}",
+        stderr(&output)
+    );
+    assert!(emu.writes().is_empty());
     let other = dir.path().join("copy").join("other-key.csv");
     std::fs::write(
         &other,
