@@ -3,7 +3,8 @@
 //!
 //! [`load`] never panics on bad input and never stops at the first problem: it returns every
 //! diagnostic it found, and a `Manifest` only when none of them is an error. `init`'s scaffold
-//! (a starter manifest from a folder of media) lives here too, as the reader's inverse.
+//! (a starter manifest from a folder of media) lives here too, as the reader's inverse, and
+//! [`written`], a table manifest's cells as the user wrote them, for `pinbatch report`.
 //!
 //! The first stage of the pipeline: may use `fs` and the leaves, nothing else of pinbatch.
 

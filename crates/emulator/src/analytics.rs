@@ -23,8 +23,8 @@ use super::{Shared, lock};
 /// How many days back analytics are kept.
 pub const RETENTION_DAYS: i64 = 90;
 
-/// The metric types Pinterest accepts for a pin (standard and video).
-pub const METRIC_TYPES: &[&str] = &[
+/// The metric types every pin has.
+pub const PIN_METRIC_TYPES: &[&str] = &[
     "IMPRESSION",
     "OUTBOUND_CLICK",
     "PIN_CLICK",
@@ -34,16 +34,10 @@ pub const METRIC_TYPES: &[&str] = &[
     "TOTAL_REACTIONS",
     "USER_FOLLOW",
     "PROFILE_VISIT",
-    "VIDEO_MRC_VIEW",
-    "VIDEO_10S_VIEW",
-    "QUARTILE_95_PERCENT_VIEW",
-    "VIDEO_V50_WATCH_TIME",
-    "VIDEO_START",
-    "VIDEO_AVG_WATCH_TIME",
 ];
 
-/// Metrics that only video pins have.
-const VIDEO_ONLY: &[&str] = &[
+/// The metric types only video pins have.
+pub const VIDEO_METRIC_TYPES: &[&str] = &[
     "VIDEO_MRC_VIEW",
     "VIDEO_10S_VIEW",
     "QUARTILE_95_PERCENT_VIEW",
@@ -56,7 +50,7 @@ const VIDEO_ONLY: &[&str] = &[
 /// day), or `None` when a pin of that kind has no such metric (video metrics of an image pin).
 /// A fixed function of its arguments, so that tests can recompute every figure.
 pub fn daily_value(pin_id: &str, date: Date, metric: &str, video: bool) -> Option<f64> {
-    if VIDEO_ONLY.contains(&metric) && !video {
+    if VIDEO_METRIC_TYPES.contains(&metric) && !video {
         return None;
     }
     let draw = fnv1a(format!("{pin_id}|{date}|{metric}").as_bytes());
@@ -138,7 +132,8 @@ fn parameters(raw: Option<&str>, today: Date) -> Result<(Date, Date, Vec<String>
         .split(',')
         .map(|m| m.trim().to_owned())
         .collect();
-    if let Some(unknown) = metrics.iter().find(|m| !METRIC_TYPES.contains(&m.as_str())) {
+    let known = |m: &str| PIN_METRIC_TYPES.contains(&m) || VIDEO_METRIC_TYPES.contains(&m);
+    if let Some(unknown) = metrics.iter().find(|m| !known(m.as_str())) {
         return Err(invalid(&format!("unknown metric type `{unknown}`")));
     }
     Ok((start, end, metrics))
