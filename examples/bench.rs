@@ -1265,6 +1265,7 @@ fn write_done_state(manifest: &Path, base_url: &str, board_id: &str) -> anyhow::
         let record = Record::Done {
             key: pin.key.clone(),
             pin_id: format!("{}", 900_000_000_000_000_000u64 + i as u64),
+            created_ms: None,
             board_id: board_id.to_owned(),
             section_id: None,
             fingerprint: pinbatch::plan::fingerprint(pin),

@@ -8,7 +8,7 @@
 //! - `cli`: the command line as clap types, data only;
 //! - `ui`: the terminal (logging, progress bars, the link check's bar);
 //! - `render`: files made for people (preview page, bulk-create CSV export, workbook template,
-//!   `--report`);
+//!   `--report`, `pinbatch report`'s results);
 //! - `apply`: the executor, reconciliation, matching of existing pins for `import`;
 //! - `plan`: boards resolved to ids, then the pure planner;
 //! - `linkcheck`: media links checked before any write;

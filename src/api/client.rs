@@ -214,7 +214,7 @@ impl std::io::Write for ByteCounter {
 }
 
 /// One logical API call, rebuilt into a request on every attempt.
-struct Call<'a> {
+pub(crate) struct Call<'a> {
     method: Method,
     segments: Vec<&'a str>,
     query: Vec<(&'static str, String)>,
@@ -225,7 +225,7 @@ struct Call<'a> {
 }
 
 impl<'a> Call<'a> {
-    fn new(method: Method, segments: Vec<&'a str>) -> Self {
+    pub(crate) fn new(method: Method, segments: Vec<&'a str>) -> Self {
         Call {
             method,
             segments,
@@ -255,7 +255,7 @@ impl<'a> Call<'a> {
         self
     }
 
-    fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
+    pub(crate) fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.query.push((name, value.into()));
         self
     }
@@ -702,7 +702,7 @@ impl ApiClient {
         }
     }
 
-    async fn call<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, ApiError> {
+    pub(crate) async fn call<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, ApiError> {
         let bytes = self.execute(&call).await?;
         decode(&call, &bytes)
     }

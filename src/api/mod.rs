@@ -1,8 +1,9 @@
 //! The Pinterest API v5 client layer: wire types, errors, retry decisions, rate pacing (the gate
 //! and its ledger shared across processes), the server's clock, OAuth pieces and the client
-//! itself. May use only the leaves (`secret`, `epoch`): it never sees a manifest, the state, the
+//! itself, with pin analytics in their own file. May use only the leaves (`secret`, `epoch`): it never sees a manifest, the state, the
 //! command line or the terminal.
 
+pub(crate) mod analytics;
 pub(crate) mod client;
 pub(crate) mod clock;
 pub mod environment;

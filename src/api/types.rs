@@ -344,6 +344,12 @@ pub struct Pin {
     /// AI disclosure labels (API 5.28), when Pinterest returns them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ai_disclosures: Option<AiDisclosures>,
+    /// Whether the token's account owns the pin (a public pin of someone else reads too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_owner: Option<bool>,
+    /// The owner of the pin's board.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub board_owner: Option<BoardOwner>,
 }
 
 impl Pin {

@@ -204,7 +204,7 @@ pub(super) async fn create(
         let err = match sent {
             Ok(pin) => {
                 drop(slot);
-                return created(context, spec, target, &pin.id);
+                return created(context, spec, target, &pin);
             }
             Err(err) if err.outcome_unknown() => err,
             Err(err) => return Err(TaskError::Api(err)),
@@ -245,10 +245,11 @@ pub(super) async fn create(
 
 /// Records a pin Pinterest answered a create with. A pin the state records for another key
 /// already is recorded for this one too, never forgotten, and reported.
-fn created(context: &Context, spec: &PinSpec, target: &Target, pin_id: &str) -> TaskOutcome {
+fn created(context: &Context, spec: &PinSpec, target: &Target, pin: &Pin) -> TaskOutcome {
+    let pin_id = &pin.id;
     match context.claim_or_owner(pin_id, &spec.key) {
         None => {
-            record_done(context, spec, target, pin_id, false)?;
+            record_done(context, spec, target, pin, false)?;
             Ok((PinOutcome::Created, Some(pin_id.to_owned())))
         }
         Some(owner) => {
@@ -257,6 +258,7 @@ fn created(context: &Context, spec: &PinSpec, target: &Target, pin_id: &str) -> 
                 .record_soon(vec![Record::Done {
                     key: spec.key.clone(),
                     pin_id: pin_id.to_owned(),
+                    created_ms: pin.created_ms(),
                     board_id: target.board_id.clone(),
                     section_id: target.section_id.clone(),
                     fingerprint: target.fingerprint.clone(),
@@ -412,7 +414,7 @@ async fn adopt(
         section_id: adopted.section_id.clone(),
         fingerprint: attempt.fingerprint.clone(),
     };
-    record_done(context, spec, &as_sent, &pin.id, true)?;
+    record_done(context, spec, &as_sent, &pin, true)?;
     let next = plan::plan_pin(
         spec,
         &target.fingerprint,
@@ -437,14 +439,15 @@ fn record_done(
     context: &Context,
     spec: &PinSpec,
     target: &Target,
-    pin_id: &str,
+    pin: &Pin,
     adopted: bool,
 ) -> Result<(), TaskError> {
     context
         .writer
         .record_soon(vec![Record::Done {
             key: spec.key.clone(),
-            pin_id: pin_id.to_owned(),
+            pin_id: pin.id.clone(),
+            created_ms: pin.created_ms(),
             board_id: target.board_id.clone(),
             section_id: target.section_id.clone(),
             fingerprint: target.fingerprint.clone(),
@@ -545,7 +548,7 @@ pub(super) async fn update(
         .await
         .map_err(TaskError::Api)?;
     drop(slot);
-    record_done(context, spec, target, &pin.id, false)?;
+    record_done(context, spec, target, &pin, false)?;
     Ok((PinOutcome::Updated, Some(pin.id)))
 }
 

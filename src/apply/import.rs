@@ -7,12 +7,15 @@
 //! match is adopted only when it is the pin's only candidate and no other manifest pin wants
 //! it; everything else is left for the user to settle with `--pin KEY=PIN_ID`. A pin id is never
 //! given to two keys.
+//!
+//! A manifest may also name the pin a row already became (a report's `pin_id`): that pin is
+//! read by id and judged here ([`judge_named_pin`]) before it is recorded like any adopted pin.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::api::types::Pin;
 use crate::apply::reconcile::shows_identity;
-use crate::manifest::PinSpec;
+use crate::manifest::{Diagnostic, KnownPin, PinSpec};
 use crate::plan::{self, PinText};
 use crate::state::Fingerprint;
 
@@ -156,6 +159,72 @@ pub(crate) fn decide(
             }
         })
         .collect()
+}
+
+/// What reading the pin a manifest row names (its `pin_id`) found.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum NamedPin {
+    /// A pin of this account: recorded for the row's key.
+    Ours(Box<Pin>),
+    /// Pinterest has no pin of that id (deleted, or made in another environment).
+    Missing,
+    /// A pin this account can read but does not own.
+    OtherAccount {
+        /// The owner's username, when Pinterest shows it.
+        owner: Option<String>,
+    },
+    /// The state already records this pin for another key.
+    Claimed {
+        /// That key.
+        other_key: String,
+    },
+}
+
+/// Judges a pin read by id for the account `username`: its own when Pinterest says the
+/// account owns it (`is_owner`), or, when Pinterest does not say, when its board's owner is the
+/// account.
+pub(crate) fn judge_named_pin(pin: Pin, username: &str) -> NamedPin {
+    let board_owner = pin.board_owner.as_ref().map(|o| o.username.clone());
+    let ours = match pin.is_owner {
+        Some(owned) => owned,
+        None => board_owner.as_deref().is_none_or(|owner| owner == username),
+    };
+    if ours {
+        NamedPin::Ours(Box::new(pin))
+    } else {
+        NamedPin::OtherAccount { owner: board_owner }
+    }
+}
+
+/// The located error for a row whose pin cannot be recorded; `None` for one that can.
+pub(crate) fn named_pin_problem(known: &KnownPin, found: &NamedPin) -> Option<Diagnostic> {
+    let id = &known.id;
+    let (message, hint) = match found {
+        NamedPin::Ours(_) => return None,
+        NamedPin::Missing => (
+            format!(
+                "pin {id} does not exist on Pinterest (deleted, or made in another environment)"
+            ),
+            "clear the cell to create the pin again, or correct the id".to_owned(),
+        ),
+        NamedPin::OtherAccount { owner } => (
+            match owner {
+                Some(owner) => format!("pin {id} belongs to another account (`{owner}`)"),
+                None => format!("pin {id} belongs to another account"),
+            },
+            "only the token's own pins are recorded: use that account's token, or clear the cell"
+                .to_owned(),
+        ),
+        NamedPin::Claimed { other_key } => (
+            format!("pin {id} is already recorded in the state for `{other_key}`"),
+            "a pin belongs to one manifest pin: clear one of the cells".to_owned(),
+        ),
+    };
+    Some(
+        Diagnostic::error(known.location.clone(), message)
+            .with_field("pin_id")
+            .with_hint(hint),
+    )
 }
 
 /// The fingerprint to record for an adopted pin: what the pin shows (its text, alt text and AI
@@ -339,6 +408,43 @@ mod tests {
             names(&decisions),
             ["b=adopt 3", "a=none", "d1=adopt 7 named", "d2=adopt 4"]
         );
+    }
+
+    #[test]
+    fn a_named_pin_is_ours_when_pinterest_says_so_or_its_board_is_ours() {
+        use crate::api::types::BoardOwner;
+        let owned = |is_owner: Option<bool>, owner: Option<&str>| Pin {
+            is_owner,
+            board_owner: owner.map(|name| BoardOwner {
+                username: name.to_owned(),
+            }),
+            ..listed_pin("1", "A", None)
+        };
+        let verdict = |pin: Pin| match judge_named_pin(pin, "me") {
+            NamedPin::Ours(_) => "ours".to_owned(),
+            NamedPin::OtherAccount { owner } => format!("other {owner:?}"),
+            other => format!("{other:?}"),
+        };
+        assert_eq!(verdict(owned(Some(true), Some("group-owner"))), "ours");
+        assert_eq!(
+            verdict(owned(Some(false), Some("them"))),
+            "other Some(\"them\")"
+        );
+        assert_eq!(verdict(owned(None, Some("me"))), "ours");
+        assert_eq!(verdict(owned(None, None)), "ours");
+        assert_eq!(verdict(owned(None, Some("them"))), "other Some(\"them\")");
+        let known = KnownPin {
+            id: "77".to_owned(),
+            location: crate::manifest::Location {
+                file: std::sync::Arc::from("r.csv"),
+                position: crate::manifest::Position::Row { row: 4, line: 4 },
+            },
+        };
+        let problem = named_pin_problem(&known, &NamedPin::Missing).unwrap();
+        assert_eq!(problem.field.as_deref(), Some("pin_id"));
+        assert_eq!(problem.location, known.location);
+        assert!(problem.message.contains("pin 77 does not exist"));
+        assert!(named_pin_problem(&known, &NamedPin::Ours(Box::default())).is_none());
     }
 
     #[test]

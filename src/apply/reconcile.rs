@@ -210,17 +210,13 @@ mod tests {
             id: id.to_owned(),
             created_at: Some(created_at.to_owned()),
             board_id: Some("1".to_owned()),
-            board_section_id: None,
             title: Some(title.to_owned()),
-            description: None,
             link: Some("https://example.com/p".to_owned()),
-            alt_text: None,
-            dominant_color: None,
             media: media_type.map(|t| PinMedia {
                 media_type: Some(t.to_owned()),
                 ..PinMedia::default()
             }),
-            ai_disclosures: None,
+            ..Pin::default()
         }
     }
 

@@ -1,7 +1,7 @@
 //! Where the access token comes from: the access-token sources in precedence order
-//! (`--token-file`, `PINTEREST_ACCESS_TOKEN`, the token store), and the token store itself:
-//! `tokens.json` in the config directory, one entry per API origin, written atomically with
-//! mode 0600, locked across processes.
+//! (`--token-file`, plain or api-quickstart JSON, see [`token_file`]; `PINTEREST_ACCESS_TOKEN`;
+//! the token store), and the token store itself: `tokens.json` in the config directory, one
+//! entry per API origin, written atomically with mode 0600, locked across processes.
 //!
 //! May use `fs` and the leaves; the API client learns of the store only through the
 //! `api::TokenSink` it is given.
@@ -14,6 +14,10 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use crate::secret::SecretString;
+
+pub mod token_file;
+
+pub use token_file::{TokenFile, TokenFileFormat};
 
 /// Environment variable holding an access token.
 pub const ACCESS_TOKEN_ENV: &str = "PINTEREST_ACCESS_TOKEN";
@@ -29,8 +33,16 @@ pub const TOKEN_STORE_FILE: &str = "tokens.json";
 /// Where the access token in use came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenSource {
-    /// `--token-file PATH`.
-    File(PathBuf),
+    /// `--token-file PATH`, as it is written; `renewed` when the pair in use is the one
+    /// renewed from it and kept in the token store.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Plain, or api-quickstart's JSON.
+        format: TokenFileFormat,
+        /// The token store's renewed pair is used instead of the file's.
+        renewed: bool,
+    },
     /// The `PINTEREST_ACCESS_TOKEN` environment variable.
     Env,
     /// The token store entry for the environment's origin.
@@ -40,7 +52,17 @@ pub enum TokenSource {
 impl fmt::Display for TokenSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TokenSource::File(path) => write!(f, "--token-file {}", path.display()),
+            TokenSource::File {
+                path,
+                format,
+                renewed,
+            } => {
+                write!(f, "--token-file {}, {format}", path.display())?;
+                if *renewed {
+                    f.write_str("; renewed since, the pair kept in the token store is used")?;
+                }
+                Ok(())
+            }
             TokenSource::Env => f.write_str(ACCESS_TOKEN_ENV),
             TokenSource::Store(path) => write!(f, "token store {}", path.display()),
         }
@@ -64,6 +86,14 @@ pub enum CredentialsError {
     EmptyTokenFile {
         /// The file.
         path: PathBuf,
+    },
+    /// The `--token-file` looks like JSON but is not a token file pinbatch reads.
+    #[error("the token file `{}` is not an api-quickstart JSON token file: {reason}", path.display())]
+    BadTokenFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (never the file's text).
+        reason: String,
     },
     /// The token store could not be read.
     #[error("cannot read the token store `{}`", path.display())]
@@ -95,21 +125,6 @@ pub enum CredentialsError {
     /// No config directory could be determined.
     #[error("cannot find a config directory: set {CONFIG_DIR_ENV}")]
     NoConfigDir,
-}
-
-/// Reads a token file: the first non-empty line, trimmed.
-pub fn read_token_file(path: &Path) -> Result<SecretString, CredentialsError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CredentialsError::ReadTokenFile {
-        path: path.to_owned(),
-        source,
-    })?;
-    text.lines()
-        .map(str::trim)
-        .find(|line| !line.is_empty())
-        .map(SecretString::new)
-        .ok_or_else(|| CredentialsError::EmptyTokenFile {
-            path: path.to_owned(),
-        })
 }
 
 /// The config directory: `PINBATCH_CONFIG_DIR` when set (passed in as `override_dir`), else the
@@ -152,6 +167,10 @@ pub struct StoredToken {
     /// When this entry was written (Unix seconds).
     #[serde(default)]
     pub updated_at: u64,
+    /// The [`TokenFile::lineage`] of the token file this entry was imported or renewed from: a
+    /// later `--token-file` of that file uses this entry instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<String>,
 }
 
 /// How long before its refresh token expires a stored login is warned about (7 days).
@@ -368,22 +387,10 @@ mod tests {
             account_type: None,
             app_id: None,
             updated_at: 0,
+            token_file: None,
         };
         let debug = format!("{token:?}");
         assert!(!debug.contains("pina_very_secret") && !debug.contains("pinr_other"));
-    }
-
-    #[test]
-    fn token_file_takes_the_first_non_empty_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("token");
-        std::fs::write(&path, "\n  pina_abc  \nignored\n").unwrap();
-        assert_eq!(read_token_file(&path).unwrap().expose(), "pina_abc");
-        std::fs::write(&path, "\n \n").unwrap();
-        assert!(matches!(
-            read_token_file(&path),
-            Err(CredentialsError::EmptyTokenFile { .. })
-        ));
     }
 
     #[test]
@@ -401,6 +408,7 @@ mod tests {
             account_type: Some("BUSINESS".into()),
             app_id: Some("1234".into()),
             updated_at: 1_900_000_000,
+            token_file: None,
         };
         store
             .put("https://api.pinterest.com", token.clone())
@@ -456,6 +464,7 @@ mod tests {
             account_type: None,
             app_id: None,
             updated_at: 0,
+            token_file: None,
         }
     }
 

@@ -44,7 +44,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "URL", env = "PINBATCH_API_BASE")]
     pub api_base: Option<String>,
 
-    /// Read the access token from this file (takes precedence over PINTEREST_ACCESS_TOKEN and the token store).
+    /// Read the access token from this file: its first line, or api-quickstart's JSON token file (takes precedence over PINTEREST_ACCESS_TOKEN and the token store).
     #[arg(long, global = true, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
 
@@ -131,6 +131,57 @@ pub enum Command {
     /// Record pins that already exist and match manifest pins in the state, so that `apply`
     /// updates or leaves them instead of creating them again. Never writes to Pinterest.
     Import(ImportArgs),
+    /// Write the manifest back with its results: one row per pin, its own columns first, then
+    /// pin id, link, status, publish time and error (and with --metrics, analytics); .csv,
+    /// .xlsx or .json. It reads back as a manifest.
+    Report(ReportArgs),
+}
+
+/// Arguments of `pinbatch report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The manifest (.yaml, .yml, .csv, .xlsx, .xlsm, .xls or .ods).
+    #[arg(value_name = "MANIFEST")]
+    pub manifest: PathBuf,
+
+    /// How to read the manifest.
+    #[command(flatten)]
+    pub input: ManifestArgs,
+
+    /// The report to write, by extension: .csv, .xlsx or .json (replaced if it exists).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// State file (default: beside the manifest, named `<manifest>.state`).
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+
+    /// Add each published pin's analytics from Pinterest: impressions, saves, pin clicks,
+    /// outbound clicks (and video views and average watch time for videos).
+    #[arg(long)]
+    pub metrics: bool,
+
+    /// First day of the metrics, YYYY-MM-DD (UTC; default: 30 days before today; Pinterest keeps 90 days).
+    #[arg(long, value_name = "DATE", requires = "metrics", value_parser = parse_date)]
+    pub since: Option<jiff::civil::Date>,
+
+    /// Last day of the metrics, YYYY-MM-DD (UTC; default: yesterday).
+    #[arg(long, value_name = "DATE", requires = "metrics", value_parser = parse_date)]
+    pub until: Option<jiff::civil::Date>,
+
+    /// Retries, pacing and timeouts of the analytics reads.
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+/// Parses a day written `YYYY-MM-DD`.
+pub fn parse_date(text: &str) -> Result<jiff::civil::Date, String> {
+    let text = text.trim();
+    let valid = text.len() == 10 && text.as_bytes()[4] == b'-' && text.as_bytes()[7] == b'-';
+    match text.parse::<jiff::civil::Date>() {
+        Ok(date) if valid => Ok(date),
+        _ => Err(format!("`{text}` is not a day written YYYY-MM-DD")),
+    }
 }
 
 /// `pinbatch pins ...`.
@@ -490,7 +541,9 @@ Fault spec (--faults): comma-separated key=value pairs, e.g.
                           refresh tokens issued from now on work this long (default 60d)
   media-fail=P            video processing ends in `failed`
   media-polls=N           status polls spent in `processing` (default 2)
-  scope=pins|writes|all   target requests: POST /v5/pins (default), every write, every request
+  scope=pins|writes|all|analytics
+                          target requests: POST /v5/pins (default), every write, every
+                          request, every GET /v5/pins/{id}/analytics
   seed=N                  seed of the random draws (default 0), for reproducible runs
 /v5/oauth/token is never a target. Random faults share one draw per request, so their
 probabilities sum to at most 1; the counters apply first, in the order listed.";
@@ -596,6 +649,17 @@ pub enum AuthCommand {
     Refresh(AuthRefreshArgs),
     /// Forget the stored tokens of this environment.
     Logout,
+    /// Store a token file in the token store for this environment: api-quickstart's JSON
+    /// (`common/oauth_tokens/NAME.json`) or a plain token. The file itself is never changed.
+    Import(AuthImportArgs),
+}
+
+/// Arguments of `pinbatch auth import`.
+#[derive(Debug, Args)]
+pub struct AuthImportArgs {
+    /// The token file: api-quickstart's JSON, or a file whose first line is the token.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }
 
 /// Arguments of `pinbatch auth login`.
@@ -948,6 +1012,53 @@ mod tests {
         let err =
             Cli::try_parse_from(["pinbatch", "pins", "list", "B", "--limit", "0"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn report_takes_a_file_and_metrics_days() {
+        let cli = Cli::try_parse_from([
+            "pinbatch",
+            "report",
+            "p.csv",
+            "-o",
+            "r.xlsx",
+            "--metrics",
+            "--since",
+            "2026-11-01",
+        ])
+        .unwrap();
+        let Command::Report(args) = cli.command else {
+            panic!("wrong command");
+        };
+        assert!(args.metrics);
+        assert_eq!(args.since, Some(jiff::civil::date(2026, 11, 1)));
+        assert_eq!(args.until, None);
+        for bad in [
+            vec!["report", "p.csv"],
+            vec!["report", "p.csv", "-o", "r.csv", "--since", "2026-11-01"],
+            vec![
+                "report",
+                "p.csv",
+                "-o",
+                "r.csv",
+                "--metrics",
+                "--until",
+                "2026/11/01",
+            ],
+            vec![
+                "report",
+                "p.csv",
+                "-o",
+                "r.csv",
+                "--metrics",
+                "--until",
+                "2026-11-31",
+            ],
+        ] {
+            let err =
+                Cli::try_parse_from(std::iter::once("pinbatch").chain(bad.clone())).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad:?}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::apply::{ExecuteOptions, Executor, StopReason, StopSignal, execute};
 use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat};
 use crate::commands::common::{self, load_manifest};
 use crate::commands::exit::{ExitStatus, Fatal};
+use crate::commands::import;
 use crate::commands::settings::{ClientOptions, GlobalSettings, api_failure};
 use crate::manifest::Manifest;
 use crate::plan::resolve;
@@ -49,6 +50,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
             settings.environment.origin(),
             plan_options(args),
             args.format,
+            global.quiet,
         );
     }
     apply(
@@ -76,6 +78,12 @@ async fn rehearse(
     args: &ApplyArgs,
     manifest: &Manifest,
 ) -> anyhow::Result<ExitStatus> {
+    // The emulator starts empty: pin ids of a report name nothing there, so every pin is made.
+    let mut manifest = manifest.clone();
+    for spec in &mut manifest.pins {
+        spec.pin_id = None;
+    }
+    let manifest = &manifest;
     let config = EmulatorConfig::default();
     let token = config.access_token.clone();
     let emulator = Emulator::start(config)
@@ -136,15 +144,20 @@ async fn apply(
 ) -> anyhow::Result<ExitStatus> {
     // Credentials first: a missing or rejected token must not leave a new state file behind.
     let client = client()?;
+    // So must a pin id that cannot be recorded: they are read before the state is opened.
+    let named = read_named_rows(global, &client, manifest, state_path, environment).await?;
     let mut state =
         StateFile::open(state_path, environment.origin()).map_err(common::state_failure)?;
+    let reporter: Arc<dyn Reporter> = make_reporter(global, args.format);
+    if let Some(named) = named {
+        record_named_rows(&mut state, manifest, named, &reporter)?;
+    }
     let plan = plan::plan(
         manifest,
         Some(state.snapshot()),
         jiff::Timestamp::now(),
         plan_options(args),
     );
-    let reporter: Arc<dyn Reporter> = make_reporter(global, args.format);
     let boards = if plan.needs_api() {
         let account = Account {
             state: &mut state,
@@ -184,6 +197,75 @@ async fn apply(
         eprintln!("{}", summary_text(&execution.summary));
     }
     outcome(global, args, environment, execution)
+}
+
+/// The pins a manifest names by id (a report's `pin_id`) that the state does not record, read
+/// from the account with the import path; `None` when there are none. A pin id that cannot be
+/// recorded ends the run, with every such id located, before anything is written.
+async fn read_named_rows(
+    global: &GlobalArgs,
+    client: &ApiClient,
+    manifest: &Manifest,
+    state_path: &Path,
+    environment: &Environment,
+) -> anyhow::Result<Option<NamedRows>> {
+    let snapshot = common::load_state_for(state_path, environment.origin())?;
+    import::print_warnings(
+        &import::conflicting_pin_ids(manifest, snapshot.as_ref()),
+        global,
+    );
+    let rows = import::rows_to_adopt(manifest, snapshot.as_ref());
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let user = client.user_account().await.map_err(api_failure)?;
+    let adoption =
+        import::adopt_named_rows(client, manifest, &rows, snapshot.as_ref(), &user.username)
+            .await?;
+    if !adoption.problems.is_empty() {
+        return Err(import::named_row_failure(&adoption.problems, global));
+    }
+    Ok(Some(NamedRows { adoption, user }))
+}
+
+/// What [`read_named_rows`] found, and whose token read it.
+struct NamedRows {
+    adoption: import::RowAdoption,
+    user: crate::api::types::Account,
+}
+
+/// Records the pins read by [`read_named_rows`] in the locked state (tied to the account), those
+/// of keys the state still records nothing for.
+fn record_named_rows(
+    state: &mut StateFile,
+    manifest: &Manifest,
+    named: NamedRows,
+    reporter: &Arc<dyn Reporter>,
+) -> anyhow::Result<()> {
+    let account_id = named
+        .user
+        .id
+        .clone()
+        .unwrap_or_else(|| named.user.username.clone());
+    state
+        .check_account(&account_id, &named.user.username)
+        .map_err(common::state_failure)?;
+    let still_open: std::collections::HashSet<&str> =
+        import::rows_to_adopt(manifest, Some(state.snapshot()))
+            .into_iter()
+            .map(|spec| spec.key.as_str())
+            .collect();
+    let mut adoption = named.adoption;
+    adoption.records.retain(|record| {
+        matches!(record, crate::state::Record::Done { key, .. } if still_open.contains(key.as_str()))
+    });
+    state
+        .append(&adoption.records)
+        .map_err(common::state_failure)?;
+    for line in adoption.lines() {
+        reporter.on_message(&line);
+    }
+    Ok(())
 }
 
 /// Where a run's writes are accounted: its state (which records the account) and, with a

@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::api::AppCredentials;
 use crate::api::oauth::{self, DEFAULT_SCOPES, SECRET_SCOPES};
-use crate::auth;
+use crate::auth::{self, TokenFileFormat, TokenSource};
 use crate::cli::{
     AuthCommand, AuthLoginArgs, AuthRefreshArgs, AuthStatusArgs, GlobalArgs, StatusFormat,
 };
@@ -28,6 +28,7 @@ pub async fn run(global: &GlobalArgs, command: &AuthCommand) -> anyhow::Result<E
         AuthCommand::Status(args) => status(&settings, args).await,
         AuthCommand::Refresh(args) => refresh(&settings, args, global.quiet).await,
         AuthCommand::Logout => logout(&settings, global.quiet),
+        AuthCommand::Import(args) => super::auth_import::run(&settings, args, global.quiet),
     }
 }
 
@@ -253,12 +254,57 @@ struct StatusReport {
     environment: String,
     origin: String,
     token_source: String,
+    /// With `--token-file`: `plain` or `api-quickstart-json`.
+    token_file_format: Option<&'static str>,
     username: String,
     account_type: Option<String>,
     scopes: Option<Vec<String>>,
     access_token_expires_at: Option<String>,
     refresh_token_expires_at: Option<String>,
     refreshable: bool,
+}
+
+/// What `auth status` shows of where the token came from.
+struct TokenDetails {
+    /// The store entry in use (a login, or a token file's renewed pair).
+    stored: Option<auth::StoredToken>,
+    /// A token file's own scopes, when the pair in use is still the file's.
+    file_scopes: Option<Vec<String>>,
+    /// With `--token-file`: `plain` or `api-quickstart-json`.
+    token_file_format: Option<&'static str>,
+}
+
+fn token_details(settings: &GlobalSettings, source: &TokenSource) -> anyhow::Result<TokenDetails> {
+    let stored = match source {
+        TokenSource::Store(_) | TokenSource::File { renewed: true, .. } => {
+            settings.stored_token()?
+        }
+        _ => None,
+    };
+    let file_scopes = match source {
+        TokenSource::File {
+            path,
+            renewed: false,
+            ..
+        } => auth::TokenFile::read(path)
+            .ok()
+            .map(|file| file.scopes)
+            .filter(|scopes| !scopes.is_empty()),
+        _ => None,
+    };
+    let token_file_format = match source {
+        TokenSource::File {
+            format: TokenFileFormat::Plain,
+            ..
+        } => Some("plain"),
+        TokenSource::File { .. } => Some("api-quickstart-json"),
+        _ => None,
+    };
+    Ok(TokenDetails {
+        stored,
+        file_scopes,
+        token_file_format,
+    })
 }
 
 fn timestamp(seconds: Option<u64>) -> Option<String> {
@@ -308,10 +354,11 @@ async fn status(settings: &GlobalSettings, args: &AuthStatusArgs) -> anyhow::Res
         .into());
     };
     let refreshable = credentials.refresh.is_some();
-    let stored = match source {
-        crate::auth::TokenSource::Store(_) => settings.stored_token()?,
-        _ => None,
-    };
+    let TokenDetails {
+        stored,
+        file_scopes,
+        token_file_format,
+    } = token_details(settings, &source)?;
     let account = match settings
         .api_client(ClientOptions::from_args(&args.network))?
         .user_account()
@@ -335,9 +382,10 @@ async fn status(settings: &GlobalSettings, args: &AuthStatusArgs) -> anyhow::Res
         environment: settings.environment.name().to_owned(),
         origin: settings.environment.origin().to_owned(),
         token_source: source.to_string(),
+        token_file_format,
         username: account.username.clone(),
         account_type: account.account_type.clone(),
-        scopes: stored.as_ref().map(|s| s.scopes.clone()),
+        scopes: stored.as_ref().map(|s| s.scopes.clone()).or(file_scopes),
         access_token_expires_at: timestamp(stored.as_ref().and_then(|s| s.access_token_expires_at)),
         refresh_token_expires_at: timestamp(
             stored.as_ref().and_then(|s| s.refresh_token_expires_at),

@@ -131,8 +131,14 @@ pub fn print_plan(
     origin: &str,
     options: PlanOptions,
     format: OutputFormat,
+    quiet: bool,
 ) -> anyhow::Result<ExitStatus> {
     let snapshot = load_state_for(state_path, origin)?;
+    let rows = crate::commands::import::rows_to_adopt(&loaded.manifest, snapshot.as_ref());
+    if !rows.is_empty() && !quiet {
+        eprintln!("{}", crate::commands::import::assumed_rows_note(rows.len()));
+    }
+    let snapshot = crate::commands::import::assume_named_rows(&rows, snapshot, origin);
     let plan = plan::plan(
         &loaded.manifest,
         snapshot.as_ref(),

@@ -3,21 +3,27 @@
 //! updates or leaves them instead of creating them again. It only reads from Pinterest; it
 //! writes the state through the state file's own API (locked, tied to the account, appended
 //! and fsynced), as `adopted` pins.
+//!
+//! Pins a manifest names by id (a report's `pin_id`) go the same way, by
+//! [`adopt_named_rows`], which `plan` and `apply` call too: a report copied to a machine
+//! without the state rebuilds it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use anyhow::Context as _;
 
+use futures::StreamExt as _;
+
 use crate::api::ApiClient;
 use crate::api::types::Pin;
-use crate::apply::import::{self, Decision, Wanted};
+use crate::apply::import::{self, Decision, NamedPin, Wanted};
 use crate::cli::{GlobalArgs, ImportArgs};
 use crate::commands::common::{self, load_manifest};
 use crate::commands::exit::{ExitStatus, Fatal};
 use crate::commands::settings::{ClientOptions, GlobalSettings, api_failure};
 use crate::epoch::now_ms;
-use crate::manifest::{Manifest, PinSpec};
+use crate::manifest::{Diagnostic, Manifest, PinSpec};
 use crate::plan::resolve::{self, ResolveProblem};
 use crate::state::{self, PinState, PinStatus, Record, StateFile, StateSnapshot};
 
@@ -48,7 +54,24 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
         &account.username,
     )?;
 
-    let selection = select(&manifest, &snapshot, args)?;
+    let mut selection = select(&manifest, &snapshot, args)?;
+    // Pins the manifest names by id are read by id; `--pin` names override them.
+    let (rows, candidates): (Vec<&PinSpec>, Vec<&PinSpec>) =
+        selection.candidates.iter().partition(|spec| {
+            spec.pin_id.is_some() && !args.pins.iter().any(|(key, _)| *key == spec.key)
+        });
+    selection.candidates = candidates;
+    let row_adoption = adopt_named_rows(
+        &client,
+        &manifest,
+        &rows,
+        Some(&snapshot),
+        &account.username,
+    )
+    .await?;
+    if !row_adoption.problems.is_empty() {
+        return Err(named_row_failure(&row_adoption.problems, global));
+    }
     let wanted = locate(&client, &manifest, &selection.candidates).await?;
     let listed = read_listings(&client, &wanted.found).await?;
     let claimed: HashSet<String> = snapshot
@@ -62,16 +85,20 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
         key: spec.key.clone(),
     }));
 
+    for line in row_adoption.lines() {
+        println!("{line}");
+    }
     let tally = record_decisions(&manifest, &wanted.found, decisions);
     for (key, reason) in &selection.skipped {
         println!("skipped    {key}  {reason}");
     }
 
     let Tally {
-        records,
+        mut records,
         ambiguous,
         missing,
     } = tally;
+    records.splice(0..0, row_adoption.records);
     let adopted = records.len();
     match state_file.as_mut() {
         Some(file) => {
@@ -105,6 +132,23 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
         .into());
     }
     Ok(ExitStatus::Success)
+}
+
+/// The error for pin ids that cannot be recorded: each printed where it was written, then one
+/// fatal line. Nothing is recorded.
+pub(crate) fn named_row_failure(problems: &[Diagnostic], global: &GlobalArgs) -> anyhow::Error {
+    let text =
+        crate::manifest::diagnostic::render_human(problems, true, global.terminal().stderr_color());
+    eprint!("{text}");
+    Fatal::new(
+        ExitStatus::Failure,
+        format!(
+            "{} pin id(s) in the manifest cannot be recorded; nothing was sent or recorded",
+            problems.len()
+        ),
+    )
+    .with_hint("pin ids are checked against the account before they are trusted (see above)")
+    .into()
 }
 
 /// A dry run reads the state without locking or creating it; a real one holds the lock from
@@ -191,6 +235,7 @@ fn record_decisions(
                 records.push(Record::Done {
                     key: key.clone(),
                     pin_id: pin.id.clone(),
+                    created_ms: pin.created_ms(),
                     board_id: pin
                         .board_id
                         .clone()
@@ -473,4 +518,217 @@ async fn named_pins(
         named.insert(key.clone(), pin);
     }
     Ok(named)
+}
+
+/// How many pins named by id are read at once.
+const NAMED_READS_IN_FLIGHT: usize = 8;
+
+/// What the pin ids a manifest names come to (see [`adopt_named_rows`]).
+#[derive(Debug, Default)]
+pub(crate) struct RowAdoption {
+    /// An `adopted` done record per pin of the account, in manifest order.
+    pub records: Vec<Record>,
+    /// A located error per pin id that cannot be recorded, in manifest order.
+    pub problems: Vec<Diagnostic>,
+}
+
+impl RowAdoption {
+    /// One line per adopted pin, as `import` prints its adoptions.
+    pub fn lines(&self) -> Vec<String> {
+        self.records
+            .iter()
+            .filter_map(|record| match record {
+                Record::Done { key, pin_id, .. } => {
+                    Some(format!("adopt      {key}  pin {pin_id} (its pin_id)"))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// The manifest pins that name a pin id the state does not record for them: never recorded,
+/// or only failed attempts (a create of unknown outcome is looked for by `apply` instead).
+pub(crate) fn rows_to_adopt<'a>(
+    manifest: &'a Manifest,
+    snapshot: Option<&StateSnapshot>,
+) -> Vec<&'a PinSpec> {
+    manifest
+        .pins
+        .iter()
+        .filter(|spec| spec.pin_id.is_some())
+        .filter(|spec| nothing_recorded(snapshot.and_then(|s| s.pin(&spec.key))))
+        .collect()
+}
+
+/// Rows whose `pin_id` is not the pin the state records for them (a report of another state,
+/// an id edited by hand): the state's is kept, and each such row gets a warning where its id
+/// is written.
+pub(crate) fn conflicting_pin_ids(
+    manifest: &Manifest,
+    snapshot: Option<&StateSnapshot>,
+) -> Vec<Diagnostic> {
+    manifest
+        .pins
+        .iter()
+        .filter_map(|spec| {
+            let known = spec.pin_id.as_ref()?;
+            let recorded = snapshot?.pin(&spec.key)?;
+            let recorded_id = recorded.pin_id.as_deref()?;
+            (recorded.status == PinStatus::Done && recorded_id != known.id).then(|| {
+                Diagnostic::warning(
+                    known.location.clone(),
+                    format!(
+                        "pin {} is not pin {recorded_id}, which the state records for this pin: the state's is kept",
+                        known.id
+                    ),
+                )
+                .with_field("pin_id")
+                .with_hint("write the state's pin id (a new report does), or clear the cell")
+            })
+        })
+        .collect()
+}
+
+/// Prints warnings about the manifest on stderr, as its diagnostics are printed.
+pub(crate) fn print_warnings(warnings: &[Diagnostic], global: &GlobalArgs) {
+    if warnings.is_empty() || global.quiet {
+        return;
+    }
+    let text =
+        crate::manifest::diagnostic::render_human(warnings, true, global.terminal().stderr_color());
+    eprint!("{text}");
+}
+
+/// `plan --offline` and `apply --dry-run`, which read nothing: the pins `rows` name are taken
+/// to be as the manifest describes them (recorded in memory only), so the plan shows what
+/// `apply` does once it has checked them. Returns the snapshot to plan against.
+pub(crate) fn assume_named_rows(
+    rows: &[&PinSpec],
+    snapshot: Option<StateSnapshot>,
+    origin: &str,
+) -> Option<StateSnapshot> {
+    if rows.is_empty() {
+        return snapshot;
+    }
+    let mut snapshot = snapshot.unwrap_or_else(|| StateSnapshot::new(origin));
+    for spec in rows {
+        let Some(known) = &spec.pin_id else {
+            continue;
+        };
+        snapshot.apply(&Record::Done {
+            key: spec.key.clone(),
+            pin_id: known.id.clone(),
+            created_ms: None,
+            board_id: String::new(),
+            section_id: None,
+            fingerprint: crate::plan::fingerprint(spec),
+            adopted: true,
+            shared_with: None,
+            at_ms: now_ms(),
+        });
+    }
+    Some(snapshot)
+}
+
+/// The note `plan --offline` and `apply --dry-run` print about the pins [`assume_named_rows`]
+/// took as the manifest describes them.
+pub(crate) fn assumed_rows_note(count: usize) -> String {
+    format!(
+        "{count} pin(s) carry a pin_id the state does not record: taken as the manifest describes them (offline); `apply` reads each from the account and records it"
+    )
+}
+
+/// Reads each pin named by `rows` from the account (never trusting the id blindly) and
+/// decides: a pin of the account becomes an `adopted` done record with the fingerprint of
+/// what it shows, as `import` records the pins it finds; a pin that does not exist, belongs to
+/// another account, or is recorded for another key becomes a located error. Read-only.
+pub(crate) async fn adopt_named_rows(
+    client: &ApiClient,
+    manifest: &Manifest,
+    rows: &[&PinSpec],
+    snapshot: Option<&StateSnapshot>,
+    username: &str,
+) -> anyhow::Result<RowAdoption> {
+    let mut adoption = RowAdoption::default();
+    if rows.is_empty() {
+        return Ok(adoption);
+    }
+    let claimed: HashMap<&str, &str> = snapshot
+        .into_iter()
+        .flat_map(|s| s.pins.iter())
+        .filter_map(|(key, pin)| Some((pin.pin_id.as_deref()?, key.as_str())))
+        .collect();
+    let needed: BTreeSet<_> = rows
+        .iter()
+        .map(|spec| (spec.board.clone(), spec.section.clone()))
+        .collect();
+    let survey = resolve::survey(client, manifest, &needed, false)
+        .await
+        .map_err(api_failure)?;
+    let verdicts: Vec<anyhow::Result<NamedPin>> = futures::stream::iter(rows.iter())
+        .map(|spec| read_named(client, spec, &claimed, username))
+        .buffered(NAMED_READS_IN_FLIGHT)
+        .collect()
+        .await;
+    let at_ms = now_ms();
+    for (spec, verdict) in rows.iter().zip(verdicts) {
+        let verdict = verdict?;
+        let Some(known) = &spec.pin_id else {
+            continue;
+        };
+        if let Some(problem) = import::named_pin_problem(known, &verdict) {
+            adoption.problems.push(problem);
+            continue;
+        }
+        let NamedPin::Ours(pin) = verdict else {
+            continue;
+        };
+        let board_id = survey.resolved.board_id(&spec.board).unwrap_or_default();
+        let want = Wanted {
+            spec,
+            board_id: board_id.to_owned(),
+            section_id: spec
+                .section
+                .as_deref()
+                .and_then(|name| survey.resolved.section_id(board_id, name))
+                .map(str::to_owned),
+        };
+        adoption.records.push(Record::Done {
+            key: spec.key.clone(),
+            pin_id: pin.id.clone(),
+            created_ms: pin.created_ms(),
+            board_id: pin.board_id.clone().unwrap_or(want.board_id.clone()),
+            section_id: pin.board_section_id.clone(),
+            fingerprint: import::adopted_fingerprint(&want, &pin),
+            adopted: true,
+            shared_with: None,
+            at_ms,
+        });
+    }
+    Ok(adoption)
+}
+
+/// Reads the pin a row names; a pin Pinterest does not have is [`NamedPin::Missing`], any
+/// other failure ends the command.
+async fn read_named(
+    client: &ApiClient,
+    spec: &PinSpec,
+    claimed: &HashMap<&str, &str>,
+    username: &str,
+) -> anyhow::Result<NamedPin> {
+    let Some(known) = &spec.pin_id else {
+        return Ok(NamedPin::Missing);
+    };
+    if let Some(other) = claimed.get(known.id.as_str()) {
+        return Ok(NamedPin::Claimed {
+            other_key: (*other).to_owned(),
+        });
+    }
+    match client.get_pin(&known.id).await {
+        Ok(pin) => Ok(import::judge_named_pin(pin, username)),
+        Err(err) if err.status() == Some(404) => Ok(NamedPin::Missing),
+        Err(err) => Err(api_failure(err))
+            .with_context(|| format!("cannot read pin {} named at {}", known.id, known.location)),
+    }
 }

@@ -5,6 +5,7 @@
 
 mod apply;
 mod auth;
+mod auth_import;
 pub mod boards;
 mod common;
 mod completions;
@@ -16,6 +17,7 @@ mod init;
 mod pins;
 mod plan;
 mod preview;
+mod report;
 mod schema;
 pub(crate) mod settings;
 mod status;
@@ -42,5 +44,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Sections(command) => boards::run_sections(&cli.global, command).await,
         Command::Pins(command) => pins::run(&cli.global, command).await,
         Command::Import(args) => import::run(&cli.global, args).await,
+        Command::Report(args) => report::run(&cli.global, args).await,
     }
 }

@@ -6,6 +6,7 @@ use crate::api::ledger::{Ledger, LedgerEntry};
 use crate::cli::{GlobalArgs, PlanArgs};
 use crate::commands::common::{self, load_manifest};
 use crate::commands::exit::ExitStatus;
+use crate::commands::import;
 use crate::commands::settings::{ClientOptions, GlobalSettings, api_failure};
 use crate::linkcheck::{self, LinkCheckOptions};
 use crate::plan::resolve;
@@ -44,6 +45,34 @@ fn duration_estimate(writes: usize, budget: Option<LedgerEntry>) -> String {
     }
 }
 
+/// The pins the manifest names by id (a report's `pin_id`), read from the account as `apply`
+/// reads them and recorded in memory only, so that the plan shows what `apply` does with them.
+/// A pin id that cannot be recorded is a located error, and the plan is not shown.
+async fn adopt_in_memory(
+    global: &GlobalArgs,
+    client: &crate::api::ApiClient,
+    manifest: &crate::manifest::Manifest,
+    rows: &[&crate::manifest::PinSpec],
+    snapshot: Option<state::StateSnapshot>,
+) -> anyhow::Result<Option<state::StateSnapshot>> {
+    let user = client.user_account().await.map_err(api_failure)?;
+    let adoption =
+        import::adopt_named_rows(client, manifest, rows, snapshot.as_ref(), &user.username).await?;
+    if !adoption.problems.is_empty() {
+        return Err(import::named_row_failure(&adoption.problems, global));
+    }
+    if !global.quiet {
+        for line in adoption.lines() {
+            eprintln!("{line}");
+        }
+    }
+    let mut snapshot = snapshot.unwrap_or_else(|| state::StateSnapshot::new(client.origin()));
+    for record in &adoption.records {
+        snapshot.apply(record);
+    }
+    Ok(Some(snapshot))
+}
+
 /// Runs `plan`.
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
     let Some(mut loaded) = load_manifest(&args.manifest, &args.input, global)? else {
@@ -62,11 +91,33 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitSta
         replace: args.replace,
         prune: args.prune,
     };
+    import::print_warnings(
+        &import::conflicting_pin_ids(manifest, snapshot.as_ref()),
+        global,
+    );
+    let rows = import::rows_to_adopt(manifest, snapshot.as_ref());
+    let mut client = None;
+    let snapshot = if rows.is_empty() {
+        snapshot
+    } else if args.offline {
+        if !global.quiet {
+            eprintln!("{}", import::assumed_rows_note(rows.len()));
+        }
+        import::assume_named_rows(&rows, snapshot, settings.environment.origin())
+    } else {
+        let reader = settings.api_client(ClientOptions::from_args(&args.network))?;
+        let snapshot = adopt_in_memory(global, &reader, manifest, &rows, snapshot).await?;
+        client = Some(reader);
+        snapshot
+    };
     let plan = plan::plan(manifest, snapshot.as_ref(), jiff::Timestamp::now(), options);
     let survey = if args.offline || !plan.needs_api() {
         None
     } else {
-        let client = settings.api_client(ClientOptions::from_args(&args.network))?;
+        let client = match client {
+            Some(client) => client,
+            None => settings.api_client(ClientOptions::from_args(&args.network))?,
+        };
         let needed = plan.boards_needed(manifest);
         Some(
             resolve::survey(&client, manifest, &needed, args.create_boards)

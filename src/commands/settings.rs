@@ -2,7 +2,7 @@
 //! where the access token comes from, and how to build an `ApiClient` from them. Commands call
 //! [`GlobalSettings::resolve`] and then [`GlobalSettings::api_client`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -14,7 +14,7 @@ use crate::api::{
 };
 use crate::auth::{
     self, ACCESS_TOKEN_ENV, APP_ID_ENV, APP_SECRET_ENV, CONFIG_DIR_ENV, LoginHealth, StoredToken,
-    TokenSource, TokenStore,
+    TokenFile, TokenSource, TokenStore,
 };
 use crate::cli::{GlobalArgs, ManifestArgs, NetworkArgs};
 use crate::commands::exit::{ExitStatus, Fatal};
@@ -150,12 +150,7 @@ impl GlobalSettings {
     /// `PINTEREST_ACCESS_TOKEN`, then the token store (refreshable when app credentials exist).
     pub fn credentials(&self) -> anyhow::Result<Option<(Credentials, TokenSource)>> {
         if let Some(path) = &self.token_file {
-            let token = auth::read_token_file(path)
-                .map_err(|err| Fatal::new(ExitStatus::Auth, error_text(&err)))?;
-            return Ok(Some((
-                Credentials::bearer(token),
-                TokenSource::File(path.clone()),
-            )));
+            return self.file_credentials(path).map(Some);
         }
         if let Some(token) = &self.env_token {
             return Ok(Some((Credentials::bearer(token.clone()), TokenSource::Env)));
@@ -180,9 +175,68 @@ impl GlobalSettings {
                 .access_token_expires_at
                 .map(crate::epoch::from_seconds),
             refresh,
-            sink: Some(Arc::new(StoreSink { store, origin })),
+            sink: Some(Arc::new(StoreSink {
+                store,
+                origin,
+                file: None,
+            })),
         };
         Ok(Some((credentials, TokenSource::Store(path))))
+    }
+
+    /// The token of `--token-file`: a plain file's line, or api-quickstart JSON's pair,
+    /// refreshable with the app's credentials. The file is never written: a renewed pair goes
+    /// to the token store, marked with the file's lineage, and is used instead of the file's
+    /// spent pair from then on.
+    fn file_credentials(&self, path: &Path) -> anyhow::Result<(Credentials, TokenSource)> {
+        let file =
+            TokenFile::read(path).map_err(|err| Fatal::new(ExitStatus::Auth, error_text(&err)))?;
+        let lineage = file.lineage();
+        let store = self.token_store().ok();
+        let renewed = match &store {
+            Some(store) => store
+                .get(self.environment.origin())?
+                .filter(|stored| stored.token_file.as_deref() == Some(lineage.as_str())),
+            None => None,
+        };
+        let source = TokenSource::File {
+            path: path.to_owned(),
+            format: file.format.clone(),
+            renewed: renewed.is_some(),
+        };
+        let (access_token, expires_at, refresh_token) = match &renewed {
+            Some(stored) => (
+                stored.access_token.clone(),
+                stored.access_token_expires_at,
+                stored.refresh_token.clone(),
+            ),
+            None => (file.access_token.clone(), None, file.refresh_token.clone()),
+        };
+        let refresh = refresh_token.and_then(|refresh_token| {
+            self.app_credentials(None, None, renewed.as_ref())
+                .map(|app| RefreshCredentials { refresh_token, app })
+        });
+        if let Some(stored) = &renewed {
+            self.check_login(stored, refresh.is_some(), SystemTime::now())?;
+        }
+        let sink = store.filter(|_| refresh.is_some()).map(|store| {
+            Arc::new(StoreSink {
+                store,
+                origin: self.environment.origin().to_owned(),
+                file: Some(FileLineage {
+                    lineage,
+                    scopes: file.scopes.clone(),
+                    app_id: self.app_id.clone(),
+                }),
+            }) as Arc<dyn TokenSink>
+        });
+        let credentials = Credentials {
+            access_token,
+            expires_at: expires_at.map(crate::epoch::from_seconds),
+            refresh,
+            sink,
+        };
+        Ok((credentials, source))
     }
 
     /// The command that logs in to this environment again.
@@ -365,6 +419,46 @@ pub fn load_options(args: &ManifestArgs) -> anyhow::Result<crate::manifest::Load
     })
 }
 
+/// The days `report --metrics` sums, from `--since` and `--until` and `today` (UTC): by
+/// default the 30 days before today. Days Pinterest cannot answer for (it keeps 90 days back
+/// from today, and none after it) or a period that ends before it starts are a usage error
+/// (exit code 2), before any request.
+pub fn metrics_period(
+    since: Option<jiff::civil::Date>,
+    until: Option<jiff::civil::Date>,
+    today: jiff::civil::Date,
+) -> anyhow::Result<crate::apply::metrics::Period> {
+    use crate::api::analytics::RETENTION_DAYS;
+    let days = |n: i64| jiff::Span::new().days(n);
+    let earliest = today.checked_sub(days(RETENTION_DAYS))?;
+    let until = match until {
+        Some(until) => until,
+        None => today.checked_sub(days(1))?,
+    };
+    let since = match since {
+        Some(since) => since,
+        None => until.checked_sub(days(29))?.max(earliest),
+    };
+    let usage = |message: String| {
+        Fatal::new(ExitStatus::Usage, message).with_hint(format!(
+            "Pinterest keeps pin analytics for {RETENTION_DAYS} days: choose days from {earliest} to {today} (UTC)"
+        ))
+    };
+    if since < earliest {
+        return Err(usage(format!(
+            "--since {since} is more than {RETENTION_DAYS} days ago"
+        ))
+        .into());
+    }
+    if until > today {
+        return Err(usage(format!("--until {until} is after today ({today}, UTC)")).into());
+    }
+    if since > until {
+        return Err(usage(format!("--since {since} is after --until {until}")).into());
+    }
+    Ok(crate::apply::metrics::Period { since, until })
+}
+
 /// Builds the stored entry for a token response (login or refresh) at `now`.
 pub fn stored_token_from(
     tokens: &TokenResponse,
@@ -398,6 +492,7 @@ pub fn stored_token_from(
         account_type: previous.and_then(|p| p.account_type.clone()),
         app_id: previous.and_then(|p| p.app_id.clone()),
         updated_at: now_secs,
+        token_file: previous.and_then(|p| p.token_file.clone()),
     }
 }
 
@@ -405,6 +500,17 @@ pub fn stored_token_from(
 struct StoreSink {
     store: TokenStore,
     origin: String,
+    /// For the pair of a `--token-file`: only an entry renewed from that file is its own.
+    file: Option<FileLineage>,
+}
+
+/// What marks a store entry as renewed from a token file, and what the file says that a token
+/// response may not.
+#[derive(Clone)]
+struct FileLineage {
+    lineage: String,
+    scopes: Vec<String>,
+    app_id: Option<String>,
 }
 
 /// That entry under the store's cross-process lock (`None` when the lock could not be taken:
@@ -412,7 +518,22 @@ struct StoreSink {
 struct LockedStore {
     store: TokenStore,
     origin: String,
+    file: Option<FileLineage>,
     _lock: Option<auth::StoreLock>,
+}
+
+impl LockedStore {
+    /// The entry, when it is this client's own: any for a store login, only one renewed from
+    /// the same file for a token file's pair.
+    fn own_entry(&self) -> Option<StoredToken> {
+        let stored = self.store.get(&self.origin).ok().flatten()?;
+        match &self.file {
+            None => Some(stored),
+            Some(file) => {
+                (stored.token_file.as_deref() == Some(file.lineage.as_str())).then_some(stored)
+            }
+        }
+    }
 }
 
 impl TokenSink for StoreSink {
@@ -427,6 +548,7 @@ impl TokenSink for StoreSink {
         Box::new(LockedStore {
             store: self.store.clone(),
             origin: self.origin.clone(),
+            file: self.file.clone(),
             _lock: lock,
         })
     }
@@ -434,7 +556,7 @@ impl TokenSink for StoreSink {
 
 impl TokenLock for LockedStore {
     fn stored(&self) -> Option<StoredPair> {
-        let stored = self.store.get(&self.origin).ok().flatten()?;
+        let stored = self.own_entry()?;
         Some(StoredPair {
             expires_at: stored
                 .access_token_expires_at
@@ -445,8 +567,15 @@ impl TokenLock for LockedStore {
     }
 
     fn tokens_refreshed(&self, tokens: &TokenResponse) {
-        let previous = self.store.get(&self.origin).ok().flatten();
-        let entry = stored_token_from(tokens, previous.as_ref(), SystemTime::now());
+        let previous = self.own_entry();
+        let mut entry = stored_token_from(tokens, previous.as_ref(), SystemTime::now());
+        if let Some(file) = &self.file {
+            entry.token_file = Some(file.lineage.clone());
+            if entry.scopes.is_empty() {
+                entry.scopes = file.scopes.clone();
+            }
+            entry.app_id = entry.app_id.or_else(|| file.app_id.clone());
+        }
         if let Err(err) = self.store.put(&self.origin, entry) {
             tracing::warn!(error = %error_text(&err), "could not store the refreshed token");
         }
@@ -599,7 +728,14 @@ mod tests {
         let plain = global(&["--sandbox"]);
         assert_eq!(
             token(GlobalSettings::resolve_with(&with_file, env(true)).unwrap()),
-            ("from-file".into(), TokenSource::File(token_file.clone()))
+            (
+                "from-file".into(),
+                TokenSource::File {
+                    path: token_file.clone(),
+                    format: crate::auth::TokenFileFormat::Plain,
+                    renewed: false
+                }
+            )
         );
         assert_eq!(
             token(GlobalSettings::resolve_with(&plain, env(true)).unwrap()).0,
@@ -626,6 +762,7 @@ mod tests {
             account_type: Some("BUSINESS".into()),
             app_id: Some("app".into()),
             updated_at: 0,
+            token_file: Some("lineage".into()),
         };
         let tokens = TokenResponse {
             access_token: "a2".into(),
@@ -643,6 +780,40 @@ mod tests {
         assert_eq!(entry.scopes, ["pins:read"]);
         assert_eq!(entry.username.as_deref(), Some("me"));
         assert_eq!(entry.app_id.as_deref(), Some("app"));
+        assert_eq!(entry.token_file.as_deref(), Some("lineage"));
+    }
+
+    #[test]
+    fn the_metrics_period_defaults_to_the_30_days_before_today_and_stays_in_90() {
+        let today = jiff::civil::date(2026, 12, 10);
+        let period = metrics_period(None, None, today).unwrap();
+        assert_eq!(
+            (period.since, period.until),
+            (
+                jiff::civil::date(2026, 11, 10),
+                jiff::civil::date(2026, 12, 9)
+            )
+        );
+        assert_eq!(period.days().count(), 30);
+        let since = metrics_period(Some(jiff::civil::date(2026, 12, 1)), None, today).unwrap();
+        assert_eq!(since.until, jiff::civil::date(2026, 12, 9));
+        let oldest = metrics_period(None, Some(jiff::civil::date(2026, 9, 20)), today).unwrap();
+        assert_eq!(
+            oldest.since,
+            jiff::civil::date(2026, 9, 11),
+            "never before 90 days ago"
+        );
+        for (since, until) in [
+            (Some(jiff::civil::date(2026, 9, 10)), None),
+            (None, Some(jiff::civil::date(2026, 12, 11))),
+            (
+                Some(jiff::civil::date(2026, 12, 5)),
+                Some(jiff::civil::date(2026, 12, 4)),
+            ),
+        ] {
+            let err = metrics_period(since, until, today).unwrap_err();
+            assert_eq!(status_of(&err), ExitStatus::Usage, "{since:?} {until:?}");
+        }
     }
 
     #[test]

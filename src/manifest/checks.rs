@@ -15,8 +15,8 @@ use super::files::{self, MediaFileError};
 use super::glob;
 use super::keys::derive_key;
 use super::model::{
-    AiDisclosure, BoardDecl, BoardRef, CarouselItem, ImageSource, LocalImage, Location, Media,
-    PinDraft, PinSpec, Position, Privacy, VideoCover, VideoSpec,
+    AiDisclosure, BoardDecl, BoardRef, CarouselItem, ImageSource, KnownPin, LocalImage, Location,
+    Media, PinDraft, PinSpec, Position, Privacy, VideoCover, VideoSpec,
 };
 use super::raw::{MAX_ALT_TEXT, MAX_DESCRIPTION, MAX_LINK, MAX_SECTION, MAX_TITLE};
 use super::suggest::unknown_name_hint;
@@ -193,6 +193,25 @@ impl Report<'_> {
         }
     }
 
+    /// A pin id (a report's `pin_id`): digits only.
+    fn pin_id(&mut self, value: Option<&Located>) -> Option<KnownPin> {
+        let located = value?;
+        let id = located.value.trim();
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            self.error(
+                located.pos,
+                "pin_id",
+                format!("`{id}` is not a pin id (digits only)"),
+                Some("keep the pin id a report wrote, or clear the cell to create the pin"),
+            );
+            return None;
+        }
+        Some(KnownPin {
+            id: id.to_owned(),
+            location: self.location(located.pos),
+        })
+    }
+
     fn board(&mut self, value: Option<&Located>, field: &str) -> Option<BoardRef> {
         let name = self.name(value, field, usize::MAX)?;
         Some(BoardRef::parse(name.trim()))
@@ -289,6 +308,8 @@ pub(crate) struct Checker {
     defaults: Defaults,
     keys: HashMap<String, Position>,
     links: HashMap<String, Position>,
+    /// Pin ids written so far (a report's `pin_id`), each of which belongs to one pin.
+    pin_ids: HashMap<String, Position>,
     pins: Vec<PinSpec>,
     zone: PublishZone,
     /// Pins that failed their checks, as written; kept only when asked for (`preview`).
@@ -304,6 +325,7 @@ impl Checker {
             defaults: Defaults::default(),
             keys: HashMap::new(),
             links: HashMap::new(),
+            pin_ids: HashMap::new(),
             pins: Vec::new(),
             zone: PublishZone::system(),
             rejected: None,
@@ -395,6 +417,15 @@ impl Checker {
                     others.join(", ")
                 ),
                 Some("split it into separate entries"),
+            );
+            return;
+        }
+        if let Some(pin_id) = &entry.pin_id {
+            report.error(
+                pin_id.pos,
+                "pin_id",
+                "names one pin, but `glob:` makes one pin per file",
+                Some("remove `pin_id:`, or write the pin as its own entry with `image:`"),
             );
             return;
         }
@@ -497,6 +528,10 @@ impl Checker {
         }
         .unwrap_or_default();
         let media = media(&mut report, &entry, &self.base_dir);
+        let pin_id = report.pin_id(entry.pin_id.as_ref());
+        if let Some(known) = &pin_id {
+            claim_pin_id(&mut self.pin_ids, &mut report, known, entry.pos);
+        }
 
         let key = claim_key(
             &mut self.keys,
@@ -528,6 +563,7 @@ impl Checker {
                 publish_at,
                 ai_disclosures,
                 media,
+                pin_id,
             });
         }
     }
@@ -591,6 +627,30 @@ fn claim_key(
         }
     }
     key
+}
+
+/// Records a pin id, so that a second pin naming the same one is an error naming the first: a
+/// pin belongs to one manifest pin.
+fn claim_pin_id(
+    pin_ids: &mut HashMap<String, Position>,
+    report: &mut Report<'_>,
+    known: &KnownPin,
+    entry_pos: Position,
+) {
+    match pin_ids.entry(known.id.clone()) {
+        Entry::Occupied(first) => {
+            let first = report.location(*first.get());
+            report.error(
+                known.location.position,
+                "pin_id",
+                format!("pin {} is also named by the pin at {first}", known.id),
+                Some("a pin belongs to one manifest pin: clear one of the cells"),
+            );
+        }
+        Entry::Vacant(slot) => {
+            slot.insert(entry_pos);
+        }
+    }
 }
 
 /// Warns when a pin's own link was already used by an earlier pin.

@@ -16,7 +16,7 @@ use super::model::{Location, Position};
 use super::table::Table;
 
 /// The most frequent of `,`, `;` and tab outside quotes on the header line; `,` on a tie.
-fn sniff_delimiter(text: &[u8]) -> u8 {
+pub(super) fn sniff_delimiter(text: &[u8]) -> u8 {
     let (mut commas, mut semicolons, mut tabs, mut quoted) = (0usize, 0usize, 0usize, false);
     for &byte in text {
         match byte {

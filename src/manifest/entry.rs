@@ -85,6 +85,8 @@ pub(crate) struct PinEntry {
     pub glob: Option<Located>,
     /// `defaults.timezone` only: the zone local publish times are read in.
     pub timezone: Option<Located>,
+    /// The pin it already became (a report's `pin_id`).
+    pub pin_id: Option<Located>,
     /// A field was written but could not be read (already reported): its absence is no news.
     pub malformed: bool,
 }
@@ -111,6 +113,7 @@ impl PinEntry {
             cover_frame: None,
             glob: None,
             timezone: None,
+            pin_id: None,
             malformed: false,
         }
     }
@@ -162,6 +165,7 @@ impl PinEntry {
             "cover_frame" => &mut self.cover_frame,
             "glob" => &mut self.glob,
             "timezone" => &mut self.timezone,
+            "pin_id" => &mut self.pin_id,
             _ => return None,
         })
     }

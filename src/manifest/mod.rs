@@ -3,7 +3,8 @@
 //!
 //! [`load`] never panics on bad input and never stops at the first problem: it returns every
 //! diagnostic it found, and a `Manifest` only when none of them is an error. `init`'s scaffold
-//! (a starter manifest from a folder of media) lives here too, as the reader's inverse.
+//! (a starter manifest from a folder of media) lives here too, as the reader's inverse, and
+//! [`written`], a table manifest's cells as the user wrote them, for `pinbatch report`.
 //!
 //! The first stage of the pipeline: may use `fs` and the leaves, nothing else of pinbatch.
 
@@ -24,6 +25,7 @@ pub(crate) mod suggest;
 pub(crate) mod table;
 pub(crate) mod twins;
 pub mod workbook;
+pub mod written;
 mod yaml;
 
 use std::path::{Path, PathBuf};
@@ -33,7 +35,7 @@ pub use datetime::PublishZone;
 pub use diagnostic::{Diagnostic, Severity, Tally};
 pub use encoding_rs::Encoding;
 pub use model::*;
-pub use table::{BULK_COLUMNS, NATIVE_COLUMNS};
+pub use table::{BULK_COLUMNS, METRIC_COLUMNS, NATIVE_COLUMNS, RESULT_COLUMNS};
 
 /// How to read a manifest: the `--sheet`, `--encoding` and `--timezone` options.
 #[derive(Debug, Clone, Default)]

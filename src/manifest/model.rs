@@ -72,6 +72,18 @@ pub struct PinSpec {
     pub ai_disclosures: Vec<AiDisclosure>,
     /// The media of the pin: exactly one.
     pub media: Media,
+    /// The Pinterest pin it already became, when the manifest says so (a report's `pin_id`).
+    pub pin_id: Option<KnownPin>,
+}
+
+/// A pin id written in a manifest (a report's `pin_id` column): the pin a row already became.
+/// Never trusted blindly: `apply` reads the pin from the account before recording it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownPin {
+    /// The pin id (digits).
+    pub id: String,
+    /// Where it was written (the cell, or the line and column).
+    pub location: Location,
 }
 
 /// An AI disclosure label a creator declares about a pin (API 5.28 `AiDisclosureItem`).
@@ -128,6 +140,7 @@ impl PinSpec {
             publish_at: None,
             ai_disclosures: Vec::new(),
             media,
+            pin_id: None,
         }
     }
 }
@@ -394,6 +407,14 @@ pub fn column_letters(column: u32) -> String {
 }
 
 impl Position {
+    /// The row a spreadsheet shows, for a CSV row or a workbook cell.
+    pub fn row(&self) -> Option<u32> {
+        match *self {
+            Position::Row { row, .. } | Position::Cell { row, .. } => Some(row),
+            Position::File | Position::LineColumn { .. } => None,
+        }
+    }
+
     /// The cell or row reference of a workbook position (`Sheet1!C7`, `Sheet1!7:7`).
     pub fn cell_reference(&self) -> Option<String> {
         match *self {

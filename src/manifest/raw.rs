@@ -38,6 +38,7 @@ pub const PIN_FIELDS: &[&str] = &[
     "cover",
     "cover_frame",
     "glob",
+    "pin_id",
 ];
 /// Keys of `defaults:` (every pin field except the id and the media, plus `timezone`).
 pub const DEFAULT_FIELDS: &[&str] = &[
@@ -83,6 +84,16 @@ pub enum RawBoardRef {
     Name(String),
     /// A numeric board id.
     Id(u64),
+}
+
+/// The Pinterest pin a manifest pin already became (a report's `pin_id` column): digits.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawPinId {
+    /// The pin id as text.
+    Text(#[schemars(regex(pattern = r"^\s*[0-9]+\s*$"))] String),
+    /// The pin id as a number.
+    Number(u64),
 }
 
 /// Values merged into every pin that does not set the field itself.
@@ -249,4 +260,7 @@ pub struct RawPin {
     /// use `{stem}`, `{name}`, `{dir}` and `{index}`.
     #[schemars(length(min = 1))]
     pub glob: Option<String>,
+    /// The Pinterest pin this pin already became, as a report writes it: `apply` checks it
+    /// against the account and records it instead of creating the pin again.
+    pub pin_id: Option<RawPinId>,
 }

@@ -1,6 +1,7 @@
 //! Tables of pins, whatever holds them (a CSV file or a worksheet): the header row names the
 //! columns, pinbatch's own or Pinterest's bulk-create ones, and each later row becomes one pin
-//! entry. The CSV and workbook readers share this, so both accept exactly the same columns.
+//! entry. The CSV and workbook readers share this, so both accept exactly the same columns,
+//! including the result columns `pinbatch report` adds (so that a report reads back).
 
 use std::sync::Arc;
 
@@ -24,6 +25,21 @@ pub const NATIVE_COLUMNS: &[&str] = &[
     "video",
     "cover",
     "ai_disclosures",
+];
+
+/// The columns `pinbatch report` writes after the manifest's own. A report read back as a
+/// manifest honours `pin_id` (the pin the row already became); the others are results, read
+/// and ignored.
+pub const RESULT_COLUMNS: &[&str] = &["pin_id", "pin_url", "status", "published_at", "error"];
+
+/// The analytics columns of `pinbatch report --metrics`, read and ignored likewise.
+pub const METRIC_COLUMNS: &[&str] = &[
+    "impressions",
+    "saves",
+    "pin_clicks",
+    "outbound_clicks",
+    "video_views",
+    "avg_watch_time",
 ];
 
 /// Pinterest's bulk-create column names (lowercase).
@@ -56,7 +72,18 @@ enum Column {
     Ignored,
 }
 
+/// A report's result or metric column: `pin_id` feeds the entry, the others are ignored.
+fn result_column(name: &str) -> Option<Column> {
+    if name == "pin_id" {
+        return Some(Column::Text("pin_id"));
+    }
+    (RESULT_COLUMNS.contains(&name) || METRIC_COLUMNS.contains(&name)).then_some(Column::Ignored)
+}
+
 fn native_column(name: &str) -> Option<Column> {
+    if let Some(column) = result_column(name) {
+        return Some(column);
+    }
     let column = NATIVE_COLUMNS.iter().find(|c| **c == name)?;
     Some(if *column == "image" {
         Column::Image
@@ -75,7 +102,7 @@ fn bulk_column(name: &str) -> Option<Column> {
         "media url" => Column::MediaUrl,
         "pinterest board" => Column::BoardAndSection,
         "keywords" => Column::Ignored,
-        _ => return None,
+        other => return result_column(other),
     })
 }
 
@@ -135,7 +162,12 @@ impl Table {
         let bulk = names
             .iter()
             .any(|n| n == "media url" || n == "pinterest board");
-        let known = if bulk { BULK_COLUMNS } else { NATIVE_COLUMNS };
+        let known: Vec<&str> = if bulk { BULK_COLUMNS } else { NATIVE_COLUMNS }
+            .iter()
+            .chain(RESULT_COLUMNS)
+            .chain(METRIC_COLUMNS)
+            .copied()
+            .collect();
         let mut columns = Vec::with_capacity(names.len());
         let mut ok = true;
         for (index, name) in names.iter().enumerate() {
@@ -176,7 +208,7 @@ impl Table {
                 None => {
                     diagnostics.push(
                         Diagnostic::error(at(pos), format!("unknown column `{name}`"))
-                            .with_hint(unknown_name_hint(name, known)),
+                            .with_hint(unknown_name_hint(name, &known)),
                     );
                     ok = false;
                     columns.push(Column::Ignored);
@@ -338,6 +370,23 @@ mod tests {
         assert_eq!(
             diagnostics[0].hint.as_deref(),
             Some("did you mean `title`?")
+        );
+    }
+
+    #[test]
+    fn result_columns_are_known_in_both_kinds_of_header() {
+        let (table, diagnostics) = header(&["board", "image", "pin_id", "Status", "impressions"]);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let table = table.unwrap();
+        assert!(!table.is_ignored(2), "pin_id is read");
+        assert!(table.is_ignored(3) && table.is_ignored(4));
+        let (table, diagnostics) = header(&["Title", "Media URL", "Pinterest board", "pin_id"]);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        assert!(!table.unwrap().is_ignored(3));
+        let (_, diagnostics) = header(&["board", "pin_idd"]);
+        assert_eq!(
+            diagnostics[0].hint.as_deref(),
+            Some("did you mean `pin_id`?")
         );
     }
 

@@ -610,3 +610,53 @@ fn options_for_another_format_are_ignored_with_a_warning() {
         "{messages:?}"
     );
 }
+
+#[test]
+fn a_report_reads_back_with_its_result_columns_and_pin_ids() {
+    let f = Fixture::new();
+    let outcome = f.csv(
+        "board,title,image,pin_id,pin_url,status,published_at,error,impressions,saves,pin_clicks,outbound_clicks,video_views,avg_watch_time\n\
+         B,one,images/a.jpg,100000000000000002,https://www.pinterest.com/pin/100000000000000002/,published,2026-12-01T10:00:00+00:00,,12,1,2,3,,\n\
+         B,two,images/b.png,,,failed,,boom,,,,,,\n",
+    );
+    assert!(!outcome.has_errors(), "{:?}", errors(&outcome));
+    let manifest = outcome.manifest.unwrap();
+    let known = manifest.pins[0].pin_id.as_ref().unwrap();
+    assert_eq!(known.id, "100000000000000002");
+    assert_eq!(known.location.position, Position::Row { row: 2, line: 2 });
+    assert_eq!(manifest.pins[1].pin_id, None);
+    let yaml = f.yaml(
+        "pins:\n  - board: B\n    image: images/a.jpg\n    pin_id: 123\n  - board: B\n    image: images/b.png\n    pin_id: \"456\"\n",
+    );
+    let pins = yaml.manifest.unwrap().pins;
+    assert_eq!(pins[0].pin_id.as_ref().unwrap().id, "123");
+    assert_eq!(
+        pins[0].pin_id.as_ref().unwrap().location.position,
+        Position::LineColumn {
+            line: 5,
+            column: 13
+        }
+    );
+    assert_eq!(pins[1].pin_id.as_ref().unwrap().id, "456");
+}
+
+#[test]
+fn pin_ids_are_digits_and_name_one_pin() {
+    let f = Fixture::new();
+    let outcome = f.csv(
+        "board,title,image,pin_id\nB,one,images/a.jpg,12x\nB,two,images/b.png,77\nB,three,images/c.jpg,77\n",
+    );
+    let errors = errors(&outcome);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(
+        errors[0],
+        "m.csv row 2 pin_id: `12x` is not a pin id (digits only)"
+    );
+    assert!(
+        errors[1].starts_with("m.csv row 4 pin_id: pin 77 is also named by the pin at ")
+            && errors[1].ends_with("m.csv: row 3"),
+        "{errors:?}"
+    );
+    let glob = f.yaml("pins:\n  - board: B\n    glob: images/*.jpg\n    pin_id: 5\n");
+    assert!(only_error(&glob).contains("pin_id: names one pin, but `glob:`"));
+}

@@ -87,39 +87,9 @@ fn read_sheet(
         return;
     };
     let mut rows = Rows::new(SheetName::intern(&name), file.clone(), on_pin);
-    let result = match &mut workbook {
-        Sheets::Xlsx(xlsx) => match xlsx.worksheet_cells_reader(&name) {
-            Ok(mut cells) => loop {
-                match cells.next_cell() {
-                    Ok(Some(cell)) => {
-                        let (row, column) = cell.get_position();
-                        rows.cell(
-                            row,
-                            column,
-                            Data::from(cell.get_value().clone()),
-                            diagnostics,
-                        );
-                    }
-                    Ok(None) => break Ok(()),
-                    Err(err) => break Err(err.to_string()),
-                }
-            },
-            Err(err) => Err(err.to_string()),
-        },
-        other => match other.worksheet_range(&name) {
-            Ok(range) => {
-                let (start_row, start_column) = range.start().unwrap_or((0, 0));
-                for (row, column, value) in range.used_cells() {
-                    let row = start_row.saturating_add(u32::try_from(row).unwrap_or(u32::MAX));
-                    let column =
-                        start_column.saturating_add(u32::try_from(column).unwrap_or(u32::MAX));
-                    rows.cell(row, column, value.clone(), diagnostics);
-                }
-                Ok(())
-            }
-            Err(err) => Err(err.to_string()),
-        },
-    };
+    let result = for_each_cell(&mut workbook, &name, |row, column, value| {
+        rows.cell(row, column, value, diagnostics);
+    });
     rows.finish(diagnostics);
     if let Err(err) = result {
         diagnostics.push(
@@ -132,9 +102,46 @@ fn read_sheet(
     }
 }
 
+/// Calls `visit` with every cell of the sheet `name` (0-based row and column), in row order:
+/// `.xlsx` sheets are streamed, the other formats loaded first.
+pub(super) fn for_each_cell<RS: std::io::Read + std::io::Seek>(
+    workbook: &mut Sheets<RS>,
+    name: &str,
+    mut visit: impl FnMut(u32, u32, Data),
+) -> Result<(), String> {
+    match workbook {
+        Sheets::Xlsx(xlsx) => match xlsx.worksheet_cells_reader(name) {
+            Ok(mut cells) => loop {
+                match cells.next_cell() {
+                    Ok(Some(cell)) => {
+                        let (row, column) = cell.get_position();
+                        visit(row, column, Data::from(cell.get_value().clone()));
+                    }
+                    Ok(None) => break Ok(()),
+                    Err(err) => break Err(err.to_string()),
+                }
+            },
+            Err(err) => Err(err.to_string()),
+        },
+        other => match other.worksheet_range(name) {
+            Ok(range) => {
+                let (start_row, start_column) = range.start().unwrap_or((0, 0));
+                for (row, column, value) in range.used_cells() {
+                    let row = start_row.saturating_add(u32::try_from(row).unwrap_or(u32::MAX));
+                    let column =
+                        start_column.saturating_add(u32::try_from(column).unwrap_or(u32::MAX));
+                    visit(row, column, value.clone());
+                }
+                Ok(())
+            }
+            Err(err) => Err(err.to_string()),
+        },
+    }
+}
+
 /// The sheet to read: the one named (exactly, else ignoring case), or the first visible
 /// worksheet. `None` (reported) when there is none.
-fn choose_sheet<RS: std::io::Read + std::io::Seek>(
+pub(super) fn choose_sheet<RS: std::io::Read + std::io::Seek>(
     workbook: &Sheets<RS>,
     wanted: Option<&str>,
     file: &Arc<str>,
@@ -448,7 +455,7 @@ fn cell_text(value: &Data, publish_time: bool) -> Result<String, CellProblem> {
 }
 
 /// A civil date-time from a spreadsheet's parts, rounded to the second.
-fn civil_from_parts(
+pub(super) fn civil_from_parts(
     year: u16,
     month: u8,
     day: u8,
@@ -489,7 +496,9 @@ fn plain_text(value: &Data) -> String {
     }
 }
 
-fn number_text(number: f64) -> String {
+/// A number as a spreadsheet shows it by default: whole numbers without `.0`, others with at
+/// most the 15 significant digits a spreadsheet keeps.
+pub(crate) fn number_text(number: f64) -> String {
     if number.fract() == 0.0 && number.abs() < EXACT_DIGITS_LIMIT {
         #[allow(clippy::cast_possible_truncation)]
         let whole = number as i64;

@@ -575,6 +575,7 @@ mod tests {
         state.apply(&Record::Done {
             key: spec.key.clone(),
             pin_id: pin_id.to_owned(),
+            created_ms: None,
             board_id: "1".to_owned(),
             section_id: None,
             fingerprint: fingerprint(spec),

@@ -11,8 +11,11 @@
 //! One run at a time: `StateFile::open` takes an exclusive OS lock on `<state>.lock` and writes
 //! who holds it into that file, so that a second run can say who has it.
 //!
+//! Beside it, [`analytics`] keeps the daily numbers `report --metrics` read, as a cache.
+//!
 //! May use `fs` and `epoch` (leaves); nothing above it.
 
+pub mod analytics;
 mod compaction;
 mod journal;
 mod lock;

@@ -109,6 +109,9 @@ pub enum Record {
         key: String,
         /// Pinterest's pin id.
         pin_id: String,
+        /// When Pinterest says the pin was created (ms since epoch), when the answer said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        created_ms: Option<i64>,
         /// The board it is on.
         board_id: String,
         /// The section it is in.
@@ -318,6 +321,10 @@ pub struct PinState {
     /// [`Record::Done`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared_with: Option<String>,
+    /// When the existing pin was published (ms since epoch): Pinterest's creation time when
+    /// known, else when it was first recorded. `None` in states written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_ms: Option<i64>,
     /// Last change (ms since epoch).
     pub updated_ms: i64,
 }
@@ -339,6 +346,7 @@ impl PinState {
             earlier_in_flight: Vec::new(),
             adopted: false,
             shared_with: None,
+            published_ms: None,
             updated_ms: 0,
         }
     }
@@ -424,6 +432,7 @@ impl PinState {
             }
             Record::Done {
                 pin_id,
+                created_ms,
                 board_id,
                 section_id,
                 fingerprint,
@@ -432,6 +441,10 @@ impl PinState {
                 at_ms,
                 ..
             } => {
+                // A new pin is published now (or when Pinterest says); an update keeps the time.
+                if self.pin_id.as_ref() != Some(pin_id) || self.published_ms.is_none() {
+                    self.published_ms = created_ms.or(Some(*at_ms));
+                }
                 self.status = PinStatus::Done;
                 self.shared_with = shared_with.clone();
                 self.pin_id = Some(pin_id.clone());
@@ -476,6 +489,7 @@ impl PinState {
                 self.clear_in_flight();
                 self.adopted = false;
                 self.shared_with = None;
+                self.published_ms = None;
                 self.updated_ms = *at_ms;
             }
         }

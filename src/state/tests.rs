@@ -29,15 +29,20 @@ fn attempt(key: &str) -> Record {
 }
 
 fn done(key: &str, pin: &str) -> Record {
+    done_at(key, pin, None, 2000)
+}
+
+fn done_at(key: &str, pin: &str, created_ms: Option<i64>, at_ms: i64) -> Record {
     Record::Done {
         key: key.to_owned(),
         pin_id: pin.to_owned(),
+        created_ms,
         board_id: "1".to_owned(),
         section_id: None,
         fingerprint: fingerprint("t"),
         adopted: false,
         shared_with: None,
-        at_ms: 2000,
+        at_ms,
     }
 }
 
@@ -213,6 +218,7 @@ fn compaction_keeps_every_field_of_every_pin_and_a_backup() {
                 Record::Done {
                     key: "c".to_owned(),
                     pin_id: "13".to_owned(),
+                    created_ms: None,
                     board_id: "1".to_owned(),
                     section_id: Some("5".to_owned()),
                     fingerprint: fingerprint("t"),
@@ -396,4 +402,30 @@ fn ends_is_absent_for_the_latest_null_for_none_and_the_start_otherwise() {
         &serde_json::from_str(r#"{"type":"failed","key":"b","error":"x","at_ms":2}"#).unwrap(),
     );
     assert!(!snapshot.pin("b").unwrap().is_unknown());
+}
+
+#[test]
+fn a_pin_keeps_when_it_was_published_through_updates_and_loses_it_when_deleted() {
+    let mut pin = PinState::new();
+    pin.apply(&done_at("a", "11", Some(1500), 2000));
+    assert_eq!(pin.published_ms, Some(1500), "Pinterest's creation time");
+    pin.apply(&done_at("a", "11", None, 9000));
+    assert_eq!(pin.published_ms, Some(1500), "an update keeps it");
+    pin.apply(&Record::Deleted {
+        key: "a".to_owned(),
+        at_ms: 9100,
+    });
+    assert_eq!(pin.published_ms, None);
+    pin.apply(&done("a", "12"));
+    assert_eq!(
+        pin.published_ms,
+        Some(2000),
+        "a new pin, with no creation time given"
+    );
+    let old_line = r#"{"status":"done","pin_id":"1","board_id":null,"section_id":null,"media_id":null,"media_uploaded":false,"fingerprint":null,"attempts":1,"last_error":null,"in_flight":null,"updated_ms":5}"#;
+    let old: PinState = serde_json::from_str(old_line).unwrap();
+    assert_eq!(
+        old.published_ms, None,
+        "states written before it still load"
+    );
 }

@@ -1,5 +1,6 @@
 //! The terminal: logging, colour, progress bars and the lines `apply` prints. The only module
-//! that draws on a terminal. May use the executor's and the link check's progress events;
+//! that draws on a terminal. May use the executor's, the link check's and the analytics
+//! reading's progress events;
 //! never the command line (the global flags arrive as a [`Terminal`]).
 
 use std::io::IsTerminal;
@@ -72,4 +73,5 @@ pub fn init_logging(terminal: Terminal) {
 }
 
 pub(crate) mod links;
+pub(crate) mod metrics;
 pub(crate) mod reporter;

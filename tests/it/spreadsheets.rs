@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use pinbatch::manifest::{self, LoadOptions, PinSpec, PublishZone};
 use predicates::prelude::*;
 
-use crate::common::TestEmulator;
+use crate::common::{TestEmulator, xlsx_part};
 
 fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -244,19 +244,6 @@ fn a_missing_board_in_a_csv_points_to_what_csv_users_can_do() {
         "{stderr}"
     );
     assert!(!stderr.contains("boards:"), "{stderr}");
-}
-
-/// The text of one part of an .xlsx (a zip of XML files).
-fn xlsx_part(path: &Path, part: &str) -> String {
-    use std::io::Read as _;
-    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
-    let mut text = String::new();
-    archive
-        .by_name(part)
-        .unwrap()
-        .read_to_string(&mut text)
-        .unwrap();
-    text
 }
 
 #[test]

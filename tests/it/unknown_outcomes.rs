@@ -246,6 +246,7 @@ fn a_create_answered_with_a_pin_another_key_holds_is_kept_for_both_and_never_sen
     let held = Record::Done {
         key: "elsewhere".to_owned(),
         pin_id: next_id.clone(),
+        created_ms: None,
         board_id: board.clone(),
         section_id: None,
         fingerprint: pinbatch::plan::fingerprint(spec),

@@ -42,11 +42,12 @@
 //! | `media-outage` | `on` or `off` (default) | `POST /v5/media` and `GET /v5/media/{id}` answer 503: the media service is down, pins and boards work |
 //! | `normalize-text` | `on` or `off` (default) | pins keep their title, description, alt text and link trimmed, with CRLF and CR line ends as LF, as many services store text |
 //! | `media-polls` | count (default 2) | status polls spent in `processing` before the final state |
-//! | `scope` | `pins` (default), `writes`, `all` | which requests are target requests |
+//! | `scope` | `pins` (default), `writes`, `all`, `analytics` | which requests are target requests |
 //! | `seed` | integer (default 0) | seed of the random draws, so runs are reproducible |
 //!
 //! Target requests: `scope=pins` means `POST /v5/pins` only; `scope=writes` every POST, PATCH
-//! and DELETE under /v5; `scope=all` every request under /v5. `/v5/oauth/token` is never a
+//! and DELETE under /v5; `scope=all` every request under /v5; `scope=analytics` every
+//! `GET /v5/pins/{id}/analytics`. `/v5/oauth/token` is never a
 //! target. The random faults share one draw per target request, so their probabilities may sum
 //! to at most 1. The deterministic counters run one after the other: `fail-first`, then
 //! `drop-before-first`, `drop-after-first`, `gateway-after-commit-first` and
@@ -97,6 +98,8 @@ pub enum FaultScope {
     Writes,
     /// Every request under /v5 except `/v5/oauth/token`.
     All,
+    /// Every `GET /v5/pins/{id}/analytics`.
+    Analytics,
 }
 
 impl FaultScope {
@@ -105,6 +108,7 @@ impl FaultScope {
             FaultScope::Pins => "pins",
             FaultScope::Writes => "writes",
             FaultScope::All => "all",
+            FaultScope::Analytics => "analytics",
         }
     }
 }
@@ -498,6 +502,7 @@ impl SpecParser {
                         ("pins", FaultScope::Pins),
                         ("writes", FaultScope::Writes),
                         ("all", FaultScope::All),
+                        ("analytics", FaultScope::Analytics),
                     ],
                 )?
             }
@@ -769,6 +774,11 @@ impl FaultState {
             FaultScope::Pins => method == "POST" && api_path == "/pins",
             FaultScope::Writes => is_write_method(method),
             FaultScope::All => true,
+            FaultScope::Analytics => {
+                method == "GET"
+                    && api_path.starts_with("/pins/")
+                    && api_path.ends_with("/analytics")
+            }
         }
     }
 

@@ -1,7 +1,8 @@
 //! A local, in-memory Pinterest API v5 emulator for rehearsals and tests, bound to 127.0.0.1.
 //!
-//! It serves the endpoints pinbatch uses (user account, boards, sections, pins, video media
-//! upload, OAuth authorize and token) with the official response shapes and error codes, injects
+//! It serves the endpoints pinbatch uses (user account, boards, sections, pins, pin analytics,
+//! video media upload, OAuth authorize and token) with the official response shapes and error
+//! codes, injects
 //! faults from a [`FaultPlan`] (latency, 5xx, 429 with or without `Retry-After`, a write rate
 //! limit, connections dropped before or after a Pin is stored), records every request, and can
 //! check request bodies against the official OpenAPI document.
@@ -10,6 +11,7 @@
 //! signal: when a drop fault fires, the handler raises the signal and never answers, and the task
 //! drops the connection, so the client sees the socket close with no HTTP response at all.
 
+pub mod analytics;
 mod faults;
 pub mod limits;
 mod openapi;
@@ -320,6 +322,20 @@ impl Emulator {
             Ok(pin) => pin.id,
             Err(err) => panic!("cannot seed pin {body}: {}", err.message),
         }
+    }
+
+    /// Makes a pin belong to another account (`username`), as a public pin of someone else
+    /// that this account can still read; panics on an unknown pin (a bug in the test).
+    pub fn give_pin_to(&self, pin_id: &str, username: &str) {
+        if let Err(err) = lock(&self.shared.store).give_pin_to(pin_id, username) {
+            panic!("cannot give pin {pin_id} away: {}", err.message);
+        }
+    }
+
+    /// Moves every stored pin's `created_at` `days` days back, as if the pins had been made
+    /// that long ago (analytics have data only from a pin's creation on).
+    pub fn backdate_pins(&self, days: i64) {
+        lock(&self.shared.store).backdate_pins(days);
     }
 
     /// Time since the emulator started: the clock of [`RecordedRequest::arrived`] and

@@ -60,6 +60,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/pins/{pin_id}",
             get(get_pin).patch(update_pin).delete(delete_pin),
         )
+        .route(
+            "/pins/{pin_id}/analytics",
+            get(super::analytics::pin_analytics),
+        )
         .route("/media", post(register_media))
         .route("/media/{media_id}", get(get_media))
         .route("/oauth/token", post(oauth_token))
@@ -665,8 +669,8 @@ fn pin_json(shared: &Shared, pin: &PinRecord) -> Value {
         "creative_type": creative_type,
         "board_id": pin.board_id,
         "board_section_id": pin.board_section_id,
-        "board_owner": {"username": shared.username},
-        "is_owner": true,
+        "board_owner": {"username": pin.owner.as_deref().unwrap_or(&shared.username)},
+        "is_owner": pin.owner.is_none(),
         "media": media,
         "parent_pin_id": null,
         "is_standard": true,

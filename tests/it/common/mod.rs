@@ -185,6 +185,16 @@ impl TestEmulator {
             .count()
     }
 
+    /// Every write (POST, PATCH, DELETE) the emulator has answered, as `METHOD /path`.
+    pub fn writes(&self) -> Vec<String> {
+        self.emu()
+            .requests()
+            .iter()
+            .filter(|r| r.method != "GET")
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect()
+    }
+
     /// How many `POST /v5/pins` the emulator has answered.
     pub fn creates(&self) -> usize {
         self.count("POST", "/v5/pins")
@@ -265,6 +275,19 @@ impl Drop for TestEmulator {
             self.runtime.block_on(emulator.shutdown());
         }
     }
+}
+
+/// The text of one part of an .xlsx (a zip of XML files).
+pub fn xlsx_part(path: &Path, part: &str) -> String {
+    use std::io::Read as _;
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut text = String::new();
+    archive
+        .by_name(part)
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    text
 }
 
 /// Writes a YAML manifest of `n` URL pins on `board` (titled `Pin number {i}`) into `dir` and

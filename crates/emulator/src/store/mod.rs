@@ -201,6 +201,9 @@ pub struct PinRecord {
     pub media: PinMediaRecord,
     /// Creation time, `YYYY-MM-DDTHH:MM:SS` UTC.
     pub created_at: String,
+    /// The username of another account that owns the pin (seen by this one, as a public pin
+    /// is); `None` for the account's own pins.
+    pub owner: Option<String>,
 }
 
 /// `registered`, `processing`, `succeeded` or `failed`.

@@ -127,6 +127,7 @@ impl Store {
             ai_disclosures: ai_disclosures(object)?,
             media,
             created_at: now.to_string(),
+            owner: None,
         };
         self.pins.push((seq, pin.clone()));
         if let Some(at) = created {
@@ -228,6 +229,34 @@ impl Store {
     pub fn pin(&self, id: &str) -> Result<&PinRecord, ApiFailure> {
         self.pins
             .iter()
+            .map(|(_, p)| p)
+            .find(|p| p.id == id)
+            .ok_or_else(ApiFailure::pin_not_found)
+    }
+
+    /// Hands a pin to another account (`username`): the account still sees it, as a public
+    /// pin, but no longer owns it.
+    pub fn give_pin_to(&mut self, id: &str, username: &str) -> Result<(), ApiFailure> {
+        let pin = self.pin_mut(id)?;
+        pin.owner = Some(username.to_owned());
+        Ok(())
+    }
+
+    /// Moves every pin's creation time `days` days back, as if it had been made that long ago.
+    pub fn backdate_pins(&mut self, days: i64) {
+        for (_, pin) in &mut self.pins {
+            let created = jiff::civil::DateTime::strptime("%Y-%m-%dT%H:%M:%S", &pin.created_at)
+                .ok()
+                .and_then(|at| at.checked_sub(jiff::Span::new().days(days)).ok());
+            if let Some(created) = created {
+                pin.created_at = created.strftime("%Y-%m-%dT%H:%M:%S").to_string();
+            }
+        }
+    }
+
+    fn pin_mut(&mut self, id: &str) -> Result<&mut PinRecord, ApiFailure> {
+        self.pins
+            .iter_mut()
             .map(|(_, p)| p)
             .find(|p| p.id == id)
             .ok_or_else(ApiFailure::pin_not_found)
