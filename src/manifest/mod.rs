@@ -16,6 +16,7 @@ mod entry;
 pub mod files;
 mod glob;
 pub mod keys;
+pub mod limits;
 pub mod model;
 pub mod raw;
 pub(crate) mod scaffold;
@@ -144,6 +145,19 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> LoadOutcome {
     if options.keep_rejected {
         checker.keep_rejected();
     }
+    if let Err(too_large) = check_size(path, format) {
+        diagnostics.push(
+            Diagnostic::error(
+                Location {
+                    file: file.clone(),
+                    position: too_large.position,
+                },
+                too_large.message,
+            )
+            .with_hint(too_large.hint),
+        );
+        return failed(diagnostics, zone());
+    }
     if format == Format::Workbook {
         checker.set_zone(zone());
         workbook::read(
@@ -191,6 +205,16 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> LoadOutcome {
         Format::Workbook => {}
     }
     finish(path, file, checker, boards, diagnostics)
+}
+
+/// Refuses, before reading it, a manifest whose reading would cost more than its format's bound
+/// (see [`limits`]).
+fn check_size(path: &Path, format: Format) -> Result<(), limits::TooLarge> {
+    match format {
+        Format::Yaml => limits::check_file_size(path, limits::MAX_YAML_BYTES, "YAML"),
+        Format::Csv => limits::check_file_size(path, limits::MAX_CSV_BYTES, "CSV"),
+        Format::Workbook => limits::check_workbook(path),
+    }
 }
 
 /// Warns of `--sheet` and `--encoding` given for a file they do not apply to.

@@ -10,6 +10,7 @@ mod emulator;
 mod exactly_once;
 mod existing_pins;
 mod init_export;
+mod inputs;
 mod install;
 mod links;
 mod preview;
