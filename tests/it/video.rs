@@ -27,9 +27,9 @@ pub fn tiny_mp4(payload: &[u8]) -> Vec<u8> {
     bytes
 }
 
-/// A small but real-looking JPEG header (the validator checks the first bytes only).
-pub const TINY_JPEG: &[u8] =
-    b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xFF\xD9";
+/// A JPEG's header and no pixels: what validation reads (a 1000 x 1500 frame header), in a few
+/// bytes.
+pub const TINY_JPEG: &[u8] = b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xFF\xC0\x00\x11\x08\x05\xDC\x03\xE8\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01\xFF\xD9";
 
 fn count_prefix(emu: &TestEmulator, method: &str, prefix: &str) -> usize {
     emu.emu()
@@ -118,6 +118,7 @@ fn a_video_pin_is_uploaded_and_created_with_its_cover() {
             content_type: "image/jpeg".to_owned(),
             sha256: sha256_hex(TINY_JPEG),
             len: TINY_JPEG.len(),
+            size: Some((1000, 1500)),
         })
     );
     assert_eq!(key_frame_time, &None);
