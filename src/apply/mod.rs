@@ -15,6 +15,7 @@
 //! May use `plan`, `state`, `manifest`, `api` and the leaves; never the command line or the
 //! terminal.
 
+mod convert;
 mod create;
 pub(crate) mod import;
 mod media;

@@ -525,6 +525,14 @@ pub struct ManifestArgs {
     /// The IANA time zone of local publish times such as `2026/12/24 9:00` and date cells (default: `defaults.timezone`, else the machine's).
     #[arg(long, value_name = "NAME")]
     pub timezone: Option<String>,
+
+    /// Refuse local WebP, GIF, BMP and TIFF images (and send CMYK JPEGs as they are) instead of converting them to JPEG or PNG when uploading.
+    #[arg(long)]
+    pub no_convert: bool,
+
+    /// Scale local images over Pinterest's 20 MB limit down until they fit, when uploading.
+    #[arg(long)]
+    pub fit: bool,
 }
 
 /// Share links and the image-link check; flattened into `validate` and `plan`.

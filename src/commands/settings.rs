@@ -364,6 +364,10 @@ pub fn load_options(args: &ManifestArgs) -> anyhow::Result<crate::manifest::Load
         encoding,
         timezone,
         keep_rejected: false,
+        media: crate::manifest::media::MediaRules {
+            no_convert: args.no_convert,
+            fit: args.fit,
+        },
     })
 }
 
@@ -529,10 +533,13 @@ mod tests {
             sheet: Some("Pins".into()),
             encoding: Some("cp932".into()),
             timezone: Some("Asia/Tokyo".into()),
+            no_convert: false,
+            fit: true,
         };
         let options = load_options(&args).unwrap();
         assert_eq!(options.encoding, Some(encoding_rs::SHIFT_JIS));
         assert_eq!(options.timezone.unwrap().name(), "Asia/Tokyo");
+        assert!(options.media.fit && !options.media.no_convert);
         for bad in [
             ManifestArgs {
                 encoding: Some("ebcdic-ish".into()),

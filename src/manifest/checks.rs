@@ -14,9 +14,10 @@ use super::entry::{BoardEntry, Located, PinEntry, SlidesEntry};
 use super::files::{self, MediaFileError};
 use super::glob;
 use super::keys::derive_key;
+use super::media::{self, Finding, MediaRules};
 use super::model::{
-    AiDisclosure, BoardDecl, BoardRef, CarouselItem, ImageSource, LocalImage, Location, Media,
-    PinDraft, PinSpec, Position, Privacy, VideoCover, VideoSpec,
+    AiDisclosure, BoardDecl, BoardRef, CarouselItem, ImageSource, Location, Media, PinDraft,
+    PinSpec, Position, Privacy, VideoCover, VideoSpec,
 };
 use super::raw::{MAX_ALT_TEXT, MAX_DESCRIPTION, MAX_LINK, MAX_SECTION, MAX_TITLE};
 use super::suggest::unknown_name_hint;
@@ -55,6 +56,20 @@ impl Report<'_> {
     fn warning(&mut self, pos: Position, field: &str, message: impl Into<String>) {
         let diagnostic = Diagnostic::warning(self.location(pos), message).with_field(field);
         self.diagnostics.push(diagnostic);
+    }
+
+    /// Reports what the media checks found, at `pos`.
+    fn findings(&mut self, pos: Position, field: &str, findings: Vec<Finding>) {
+        for finding in findings {
+            let mut diagnostic =
+                Diagnostic::error(self.location(pos), finding.message).with_field(field);
+            diagnostic.severity = finding.severity;
+            diagnostic.hint = finding.hint;
+            if diagnostic.is_error() {
+                self.ok = false;
+            }
+            self.diagnostics.push(diagnostic);
+        }
     }
 
     /// Whether a text has at most `max` characters; reports it when not.
@@ -201,8 +216,11 @@ impl Report<'_> {
     fn media_file_error(&mut self, pos: Position, field: &str, err: &MediaFileError) {
         let hint = match err {
             MediaFileError::NotFound(_) => Some("paths are relative to the manifest's folder"),
-            MediaFileError::NotAnImage(_) => {
-                Some("only JPEG and PNG files can be uploaded; convert it or use an image URL")
+            MediaFileError::NotAnImage(_) => Some(
+                "use a JPEG or PNG (WebP, GIF, BMP and TIFF are converted when uploaded), or an image URL",
+            ),
+            MediaFileError::DamagedImage { .. } => {
+                Some("open it in an image editor and save it again as JPEG or PNG")
             }
             MediaFileError::TooLarge { .. } => Some("make the file smaller"),
             MediaFileError::NotAVideo(_) => Some("use an .mp4, .mov or .m4v video"),
@@ -211,8 +229,15 @@ impl Report<'_> {
         self.error(pos, field, err.to_string(), hint);
     }
 
-    /// An image: an http(s) URL, or a local JPEG/PNG relative to `base_dir`.
-    fn image(&mut self, located: &Located, field: &str, base_dir: &Path) -> Option<ImageSource> {
+    /// An image: an http(s) URL, or a local image relative to `base_dir` that can be sent
+    /// (JPEG or PNG, or converted to one under `rules`).
+    fn image(
+        &mut self,
+        located: &Located,
+        field: &str,
+        base_dir: &Path,
+        rules: MediaRules,
+    ) -> Option<ImageSource> {
         let reference = located.value.trim();
         if reference.is_empty() {
             self.error(
@@ -234,12 +259,11 @@ impl Report<'_> {
         }
         let path = base_dir.join(reference);
         match files::probe_image(&path) {
-            Ok((content_type, len)) => Some(ImageSource::File(LocalImage {
-                reference: reference.to_owned(),
-                path,
-                content_type,
-                len,
-            })),
+            Ok(probe) => {
+                let (image, findings) = media::judge_image(reference, path, &probe, rules);
+                self.findings(located.pos, field, findings);
+                image.map(ImageSource::File)
+            }
             Err(err) => {
                 self.media_file_error(located.pos, field, &err);
                 None
@@ -293,6 +317,8 @@ pub(crate) struct Checker {
     zone: PublishZone,
     /// Pins that failed their checks, as written; kept only when asked for (`preview`).
     rejected: Option<Vec<PinDraft>>,
+    /// How local images may be prepared (`--no-convert`, `--fit`).
+    rules: MediaRules,
 }
 
 impl Checker {
@@ -307,7 +333,13 @@ impl Checker {
             pins: Vec::new(),
             zone: PublishZone::system(),
             rejected: None,
+            rules: MediaRules::default(),
         }
+    }
+
+    /// Prepares local images under `rules` from now on.
+    pub fn set_media_rules(&mut self, rules: MediaRules) {
+        self.rules = rules;
     }
 
     /// Reads local publish times in `zone` from now on.
@@ -496,7 +528,7 @@ impl Checker {
             None => defaults.ai_disclosures.clone(),
         }
         .unwrap_or_default();
-        let media = media(&mut report, &entry, &self.base_dir);
+        let media = media(&mut report, &entry, &self.base_dir, self.rules);
 
         let key = claim_key(
             &mut self.keys,
@@ -617,7 +649,12 @@ fn note_repeated_link(
 }
 
 /// The one media of a pin, checked.
-fn media(report: &mut Report<'_>, entry: &PinEntry, base_dir: &Path) -> Option<Media> {
+fn media(
+    report: &mut Report<'_>,
+    entry: &PinEntry,
+    base_dir: &Path,
+    rules: MediaRules,
+) -> Option<Media> {
     let given: Vec<&str> = [
         entry.image.as_ref().map(|_| "image"),
         entry.images.as_ref().map(|_| "images"),
@@ -654,10 +691,14 @@ fn media(report: &mut Report<'_>, entry: &PinEntry, base_dir: &Path) -> Option<M
         }
         ["image"] => {
             let located = entry.image.as_ref()?;
-            report.image(located, "image", base_dir).map(Media::Image)
+            let source = report.image(located, "image", base_dir, rules)?;
+            if let ImageSource::File(image) = &source {
+                report.findings(located.pos, "image", media::feed_shape(image));
+            }
+            Some(Media::Image(source))
         }
-        ["images"] => carousel(report, entry.images.as_ref()?, base_dir),
-        ["video"] => video(report, entry, base_dir),
+        ["images"] => carousel(report, entry.images.as_ref()?, base_dir, rules),
+        ["video"] => video(report, entry, base_dir, rules),
         _ => {
             report.error(
                 entry.pos,
@@ -673,7 +714,12 @@ fn media(report: &mut Report<'_>, entry: &PinEntry, base_dir: &Path) -> Option<M
     }
 }
 
-fn carousel(report: &mut Report<'_>, slides: &SlidesEntry, base_dir: &Path) -> Option<Media> {
+fn carousel(
+    report: &mut Report<'_>,
+    slides: &SlidesEntry,
+    base_dir: &Path,
+    rules: MediaRules,
+) -> Option<Media> {
     let count = slides.slides.len();
     if !CAROUSEL_SLIDES.contains(&count) {
         let hint = if count < 2 {
@@ -696,7 +742,13 @@ fn carousel(report: &mut Report<'_>, slides: &SlidesEntry, base_dir: &Path) -> O
     for (index, slide) in slides.slides.iter().enumerate() {
         let prefix = format!("images[{}]", index + 1);
         let source = match &slide.src {
-            Some(src) => report.image(src, &prefix, base_dir),
+            Some(src) => {
+                let source = report.image(src, &prefix, base_dir, rules);
+                if let Some(ImageSource::File(image)) = &source {
+                    report.findings(src.pos, &prefix, media::feed_shape(image));
+                }
+                source
+            }
             None => {
                 report.error(
                     slide.pos,
@@ -737,10 +789,26 @@ fn carousel(report: &mut Report<'_>, slides: &SlidesEntry, base_dir: &Path) -> O
         );
         return None;
     }
+    let local: Vec<(usize, &crate::manifest::LocalImage)> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(index, item)| match &item.source {
+            ImageSource::File(image) => Some((index, image)),
+            ImageSource::Url(_) => None,
+        })
+        .collect();
+    if let Some(finding) = media::carousel_sizes(&local) {
+        report.findings(slides.pos, "images", vec![finding]);
+    }
     (complete && CAROUSEL_SLIDES.contains(&count)).then_some(Media::Carousel(items))
 }
 
-fn video(report: &mut Report<'_>, entry: &PinEntry, base_dir: &Path) -> Option<Media> {
+fn video(
+    report: &mut Report<'_>,
+    entry: &PinEntry,
+    base_dir: &Path,
+    rules: MediaRules,
+) -> Option<Media> {
     let located = entry.video.as_ref()?;
     let reference = located.value.trim();
     let spec = if looks_like_url(reference) {
@@ -771,7 +839,7 @@ fn video(report: &mut Report<'_>, entry: &PinEntry, base_dir: &Path) -> Option<M
             );
             return None;
         }
-        (Some(cover), None) => match report.image(cover, "cover", base_dir)? {
+        (Some(cover), None) => match report.image(cover, "cover", base_dir, rules)? {
             ImageSource::File(image) => Some(VideoCover::File(image)),
             ImageSource::Url(url) => Some(VideoCover::Url(url)),
         },

@@ -45,6 +45,7 @@ mod tests {
             path: PathBuf::from("/somewhere/else").join(reference),
             content_type: ImageType::Jpeg,
             len: 1,
+            info: crate::manifest::ImageInfo::sent_as_is(ImageType::Jpeg),
         })
     }
 

@@ -15,8 +15,10 @@ pub mod encoding;
 mod entry;
 pub mod files;
 mod glob;
+pub mod image;
 pub mod keys;
 pub mod limits;
+pub mod media;
 pub mod model;
 pub mod raw;
 pub(crate) mod scaffold;
@@ -48,6 +50,8 @@ pub struct LoadOptions {
     pub timezone: Option<PublishZone>,
     /// Keep what was written for pins that failed their checks (for `preview`).
     pub keep_rejected: bool,
+    /// How local images may be prepared for upload (`--no-convert`, `--fit`).
+    pub media: media::MediaRules,
 }
 
 /// What [`load`] found: the manifest when it is valid, and every diagnostic (errors and warnings).
@@ -145,6 +149,7 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> LoadOutcome {
     if options.keep_rejected {
         checker.keep_rejected();
     }
+    checker.set_media_rules(options.media);
     if let Err(too_large) = check_size(path, format) {
         diagnostics.push(
             Diagnostic::error(

@@ -738,6 +738,7 @@ mod tests {
             path: PathBuf::from(name),
             content_type: ImageType::Jpeg,
             len: 1,
+            info: crate::manifest::ImageInfo::sent_as_is(ImageType::Jpeg),
         })
     }
 

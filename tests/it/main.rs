@@ -13,6 +13,7 @@ mod init_export;
 mod inputs;
 mod install;
 mod links;
+mod media;
 mod preview;
 mod rate_limits;
 mod reliability;
