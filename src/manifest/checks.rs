@@ -822,7 +822,11 @@ fn video(
     } else {
         let path = base_dir.join(reference);
         match files::probe_video(&path) {
-            Ok(len) => Some((reference.to_owned(), path, len)),
+            Ok(len) => {
+                let (info, findings) = media::judge_video(reference, &path);
+                report.findings(located.pos, "video", findings);
+                info.map(|info| (reference.to_owned(), path, len, info))
+            }
             Err(err) => {
                 report.media_file_error(located.pos, "video", &err);
                 None
@@ -857,12 +861,13 @@ fn video(
         },
         (None, None) => None,
     };
-    let (reference, path, len) = spec?;
+    let (reference, path, len, info) = spec?;
     Some(Media::Video(VideoSpec {
         reference,
         path,
         len,
         cover,
+        info,
     }))
 }
 

@@ -76,6 +76,12 @@ mod tests {
             path: PathBuf::from("/x/clips/run.mp4"),
             len: 1,
             cover: None,
+            info: crate::manifest::video::VideoInfo {
+                duration_ms: 30_000,
+                width: 1080,
+                height: 1920,
+                codec: *b"avc1",
+            },
         });
         assert_eq!(derive_key(&board, &video), "Animals 動物/clips/run.mp4");
     }

@@ -11,6 +11,10 @@ use super::image::{
     FEED_CUT_RATIO, ImageFormat, MAX_DECODE_PIXELS, MAX_IMAGE_PIXELS, MIN_FEED_WIDTH,
 };
 use super::model::{ImageInfo, ImageType, LocalImage, Prepare};
+use super::video::{ContainerError, MAX_VIDEO_MS, MIN_VIDEO_MS, VideoInfo, read_container};
+
+/// Widest and tallest video Pinterest takes, as width over height (1.91:1 and 1:2).
+const VIDEO_ASPECT: std::ops::RangeInclusive<f64> = 0.5..=1.91;
 
 /// How local images may be prepared: `--no-convert` and `--fit`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -271,6 +275,69 @@ pub(crate) fn carousel_sizes(images: &[(usize, &LocalImage)]) -> Option<Finding>
             "give every image of a carousel the same size (schedulers that publish carousels require it)",
         ),
     ))
+}
+
+/// Judges a local video by its container: the video to send (`None` when Pinterest would
+/// refuse it) and what was found.
+pub(crate) fn judge_video(reference: &str, path: &Path) -> (Option<VideoInfo>, Vec<Finding>) {
+    let error = |message: String, hint: &str| Finding::new(Severity::Error, message, Some(hint));
+    const EXPORT_HINT: &str = "export it again as an H.264 or H.265 .mp4 (any video editor, or `ffmpeg -i in.mov -c:v libx264 out.mp4`)";
+    let info = match read_container(path) {
+        Ok(info) => info,
+        Err(problem) => {
+            let message = match problem {
+                ContainerError::NoMovie => format!(
+                    "{reference} is not a playable video: it has no `moov` box (a recording that was not finished, or not a movie)"
+                ),
+                ContainerError::NoVideoTrack => format!("{reference} has no video track"),
+                ContainerError::Damaged(why) => format!("{reference} is a damaged video: {why}"),
+                ContainerError::Io(why) => format!("cannot read {reference}: {why}"),
+            };
+            return (None, vec![error(message, EXPORT_HINT)]);
+        }
+    };
+    let mut findings = Vec::new();
+    if !info.playable_codec() {
+        findings.push(error(
+            format!(
+                "{reference} is encoded with {}; Pinterest plays H.264 and H.265 videos",
+                info.codec_name()
+            ),
+            EXPORT_HINT,
+        ));
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let seconds = info.duration_ms as f64 / 1000.0;
+    if info.duration_ms < MIN_VIDEO_MS {
+        findings.push(error(
+            format!("{reference} lasts {seconds:.1} s; Pinterest takes videos of at least 4 s"),
+            "use a longer clip",
+        ));
+    } else if info.duration_ms > MAX_VIDEO_MS {
+        findings.push(error(
+            format!(
+                "{reference} lasts {} min {:02} s; Pinterest takes videos of at most 15 minutes",
+                info.duration_ms / 60_000,
+                info.duration_ms / 1000 % 60
+            ),
+            "cut it to 15 minutes or less",
+        ));
+    }
+    if info.width > 0 && info.height > 0 {
+        let aspect = f64::from(info.width) / f64::from(info.height);
+        if !VIDEO_ASPECT.contains(&aspect) {
+            findings.push(Finding::new(
+                Severity::Warning,
+                format!(
+                    "{reference} is {} x {}, outside the 1.91:1 to 1:2 Pinterest takes for videos",
+                    info.width, info.height
+                ),
+                Some("crop it to between 1.91:1 (landscape) and 1:2 (portrait); 2:3 or 9:16 suit the feed"),
+            ));
+        }
+    }
+    let refused = findings.iter().any(|f| f.severity == Severity::Error);
+    ((!refused).then_some(info), findings)
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ pub mod schema;
 pub(crate) mod suggest;
 pub(crate) mod table;
 pub(crate) mod twins;
+pub mod video;
 pub mod workbook;
 mod yaml;
 

@@ -315,6 +315,8 @@ pub struct VideoSpec {
     pub len: u64,
     /// The cover; Pinterest's default (first frame) when absent.
     pub cover: Option<VideoCover>,
+    /// Duration, size and codec, from its container.
+    pub info: super::video::VideoInfo,
 }
 
 /// A video cover.

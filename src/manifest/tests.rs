@@ -20,7 +20,10 @@ impl Fixture {
         fixture.write("images/b.png", PNG);
         fixture.write("images/c.jpg", JPEG);
         fixture.write("images/fake.jpg", b"not an image, only text");
-        fixture.write("clips/run.mp4", b"\0\0\0\x18ftypisom....");
+        fixture.write(
+            "clips/run.mp4",
+            &super::video::sample_mp4(30, 1080, 1920, b"avc1"),
+        );
         fixture
     }
 

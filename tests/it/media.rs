@@ -106,7 +106,10 @@ fn image_headers_give_located_diagnostics_of_the_feed() {
         ),
         "{stderr}"
     );
-    assert!(!stderr.contains("image: phone.jpg"), "shown portrait: {stderr}");
+    assert!(
+        !stderr.contains("image: phone.jpg"),
+        "shown portrait: {stderr}"
+    );
     // The fifth warning: the single-image pins look alike on a board listing (no titles).
     assert!(
         stderr.contains("6 pins, 0 errors, 5 warnings, 1 note"),
@@ -334,4 +337,54 @@ fn a_cmyk_jpeg_is_sent_as_rgb_and_fit_scales_a_large_image_down() {
         .unwrap();
     let decoded = image::load_from_memory(&bytes).unwrap();
     assert_eq!(decoded.color(), image::ColorType::Rgb8);
+}
+
+#[test]
+fn videos_are_judged_by_their_container() {
+    use crate::video::mp4_with;
+    let emu = TestEmulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("short.mp4"), mp4_with(3, 1080, 1920, b"avc1", b"x")).unwrap();
+    std::fs::write(
+        d.join("long.mp4"),
+        mp4_with(16 * 60, 1080, 1920, b"avc1", b"x"),
+    )
+    .unwrap();
+    std::fs::write(d.join("old.mov"), mp4_with(30, 720, 1280, b"mp4v", b"x")).unwrap();
+    std::fs::write(d.join("wide.mp4"), mp4_with(30, 1920, 800, b"hvc1", b"x")).unwrap();
+    std::fs::write(d.join("fine.m4v"), mp4_with(30, 1080, 1920, b"hev1", b"x")).unwrap();
+    // A recording that was never finished: `ftyp` and media data, no `moov`.
+    let mut cut = mp4_with(30, 1080, 1920, b"avc1", b"x");
+    cut.truncate(32);
+    cut.extend_from_slice(&[0, 0, 0, 12, b'm', b'd', b'a', b't', 1, 2, 3, 4]);
+    std::fs::write(d.join("cut.mp4"), cut).unwrap();
+    // Over 2 GB: a sparse file, so nothing is written.
+    let big = std::fs::File::create(d.join("big.mp4")).unwrap();
+    use std::io::Write as _;
+    (&big)
+        .write_all(&mp4_with(30, 1080, 1920, b"avc1", b"x"))
+        .unwrap();
+    big.set_len(2 * 1024 * 1024 * 1024 + 1).unwrap();
+    let manifest = write_manifest(
+        d,
+        "  - video: short.mp4\n  - video: long.mp4\n  - video: old.mov\n  - video: wide.mp4\n  - video: fine.m4v\n  - video: cut.mp4\n  - video: big.mp4\n",
+    );
+    let (code, stderr) = validate(&emu, &manifest, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    for expected in [
+        "pins.yaml:5:12: error: video: short.mp4 lasts 3.0 s; Pinterest takes videos of at least 4 s",
+        "pins.yaml:6:12: error: video: long.mp4 lasts 16 min 00 s; Pinterest takes videos of at most 15 minutes",
+        "pins.yaml:7:12: error: video: old.mov is encoded with `mp4v`; Pinterest plays H.264 and H.265 videos",
+        "pins.yaml:8:12: warning: video: wide.mp4 is 1920 x 800, outside the 1.91:1 to 1:2 Pinterest takes for videos",
+        "pins.yaml:10:12: error: video: cut.mp4 is not a playable video: it has no `moov` box",
+        "pins.yaml:11:12: error: video: ",
+    ] {
+        assert!(stderr.contains(expected), "{expected}\n{stderr}");
+    }
+    assert!(
+        stderr.contains("big.mp4 is 2147483649 bytes, at most 2147483648 allowed"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("video: fine.m4v"), "{stderr}");
 }
