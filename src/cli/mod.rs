@@ -533,6 +533,10 @@ pub struct ManifestArgs {
     /// Scale local images over Pinterest's 20 MB limit down until they fit, when uploading.
     #[arg(long)]
     pub fit: bool,
+
+    /// A UTM parameter for every pin's link, as NAME=VALUE (source, medium, campaign, term, content; placeholders {key} {board} {section} {row}); repeatable; over `defaults.utm`, under a pin's own.
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub utm: Vec<String>,
 }
 
 /// Share links and the image-link check; flattened into `validate` and `plan`.

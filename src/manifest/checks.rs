@@ -10,10 +10,11 @@ use std::sync::Arc;
 
 use super::datetime::{PublishZone, parse_publish_at};
 use super::diagnostic::Diagnostic;
-use super::entry::{BoardEntry, Located, PinEntry, SlidesEntry};
+use super::entry::{BoardEntry, Located, PinEntry, SlidesEntry, UtmEntry};
 use super::files::{self, MediaFileError};
 use super::glob;
 use super::keys::derive_key;
+use super::links::{self, LinkUse};
 use super::media::{self, Finding, MediaRules};
 use super::model::{
     AiDisclosure, BoardDecl, BoardRef, CarouselItem, ImageSource, Location, Media, PinDraft,
@@ -21,6 +22,7 @@ use super::model::{
 };
 use super::raw::{MAX_ALT_TEXT, MAX_DESCRIPTION, MAX_LINK, MAX_SECTION, MAX_TITLE};
 use super::suggest::unknown_name_hint;
+use super::utm::{self, UTM_KEYS};
 
 /// Smallest and largest carousel.
 const CAROUSEL_SLIDES: std::ops::RangeInclusive<usize> = 2..=5;
@@ -51,11 +53,6 @@ impl Report<'_> {
         diagnostic.hint = hint.map(str::to_owned);
         self.diagnostics.push(diagnostic);
         self.ok = false;
-    }
-
-    fn warning(&mut self, pos: Position, field: &str, message: impl Into<String>) {
-        let diagnostic = Diagnostic::warning(self.location(pos), message).with_field(field);
-        self.diagnostics.push(diagnostic);
     }
 
     /// Reports what the media checks found, at `pos`.
@@ -122,7 +119,10 @@ impl Report<'_> {
         let located = value?;
         let text = self.text(Some(located), field, MAX_LINK)?;
         match check_url(&text) {
-            Ok(()) => Some(text),
+            Ok(()) => {
+                self.findings(located.pos, field, links::judge(&text));
+                Some(text)
+            }
             Err(message) => {
                 self.error(
                     located.pos,
@@ -304,6 +304,8 @@ struct Defaults {
     dominant_color: Option<String>,
     publish_at: Option<jiff::Timestamp>,
     ai_disclosures: Option<Vec<AiDisclosure>>,
+    /// `defaults.utm` as written: checked per pin, where its placeholders are filled.
+    utm: UtmEntry,
 }
 
 /// Turns entries into validated pins, one at a time, keeping what spans pins: keys and links.
@@ -312,7 +314,12 @@ pub(crate) struct Checker {
     base_dir: PathBuf,
     defaults: Defaults,
     keys: HashMap<String, Position>,
-    links: HashMap<String, Position>,
+    /// Each link written on a pin, and where (repeats are reported once every pin is in).
+    links: HashMap<String, Vec<LinkUse>>,
+    /// `--utm NAME=VALUE`, between a pin's own `utm` and `defaults.utm`.
+    utm_flag: Vec<(String, String)>,
+    /// How many entries were checked: the `{row}` of a YAML pin.
+    checked: u32,
     pins: Vec<PinSpec>,
     zone: PublishZone,
     /// Pins that failed their checks, as written; kept only when asked for (`preview`).
@@ -330,11 +337,23 @@ impl Checker {
             defaults: Defaults::default(),
             keys: HashMap::new(),
             links: HashMap::new(),
+            utm_flag: Vec::new(),
+            checked: 0,
             pins: Vec::new(),
             zone: PublishZone::system(),
             rejected: None,
             rules: MediaRules::default(),
         }
+    }
+
+    /// Tags links with `--utm` values (over `defaults.utm`, under a pin's own `utm`).
+    pub fn set_utm_flag(&mut self, values: Vec<(String, String)>) {
+        self.utm_flag = values;
+    }
+
+    /// Every link written on a pin (not from `defaults:` or a glob), with where and when.
+    pub fn link_uses(&self) -> &HashMap<String, Vec<LinkUse>> {
+        &self.links
     }
 
     /// Prepares local images under `rules` from now on.
@@ -396,6 +415,7 @@ impl Checker {
             ),
             ai_disclosures: report
                 .disclosures(entry.ai_disclosures.as_ref(), "defaults.ai_disclosures"),
+            utm: entry.utm.clone(),
         };
     }
 
@@ -471,6 +491,7 @@ impl Checker {
     }
 
     fn add_one(&mut self, mut entry: PinEntry, from_glob: bool, diagnostics: &mut Vec<Diagnostic>) {
+        self.checked += 1;
         let draft = self.rejected.is_some().then(|| entry.draft(&self.file));
         let mut report = Report {
             file: &self.file,
@@ -528,7 +549,7 @@ impl Checker {
             None => defaults.ai_disclosures.clone(),
         }
         .unwrap_or_default();
-        let media = media(&mut report, &entry, &self.base_dir, self.rules);
+        let mut media = media(&mut report, &entry, &self.base_dir, self.rules);
 
         let key = claim_key(
             &mut self.keys,
@@ -537,8 +558,47 @@ impl Checker {
             board.as_ref(),
             media.as_ref(),
         );
-        if !from_glob {
-            note_repeated_link(&mut self.links, &mut report, &entry);
+        if !from_glob && let Some(own) = &entry.link {
+            self.links
+                .entry(own.value.clone())
+                .or_default()
+                .push(LinkUse {
+                    location: report.location(own.pos),
+                    due: publish_at,
+                });
+        }
+        let mut link = link;
+        if let (Some(key), Some(board)) = (&key, &board) {
+            let row = match entry.pos {
+                Position::Row { row, .. } | Position::Cell { row, .. } => row,
+                _ => self.checked,
+            };
+            let facts = utm::PinFacts {
+                key,
+                board: &board.to_string(),
+                section: section.as_deref().unwrap_or(""),
+                row,
+            };
+            let tags = utm_tags(
+                &mut report,
+                &entry,
+                &self.defaults.utm,
+                &self.utm_flag,
+                facts,
+            );
+            if !tags.is_empty() {
+                link = tag_link(
+                    &mut report,
+                    link,
+                    &tags,
+                    entry.link.as_ref().map_or(entry.pos, |l| l.pos),
+                );
+                if let Some(Media::Carousel(items)) = &mut media {
+                    for item in items {
+                        item.link = tag_link(&mut report, item.link.take(), &tags, entry.pos);
+                    }
+                }
+            }
         }
         if !report.ok || entry.malformed {
             if let (Some(draft), Some(rejected)) = (draft, &mut self.rejected) {
@@ -625,27 +685,60 @@ fn claim_key(
     key
 }
 
-/// Warns when a pin's own link was already used by an earlier pin.
-fn note_repeated_link(
-    links: &mut HashMap<String, Position>,
+/// A pin's UTM values, placeholders filled: its own `utm`, else `--utm`, else `defaults.utm`.
+/// An unknown placeholder is an error at the value that uses it.
+fn utm_tags(
     report: &mut Report<'_>,
     entry: &PinEntry,
-) {
-    if let Some(own) = &entry.link {
-        match links.entry(own.value.clone()) {
-            Entry::Occupied(first) => {
-                let first = report.location(*first.get());
-                report.warning(
-                    own.pos,
-                    "link",
-                    format!("the same link is also used by the pin at {first}"),
-                );
-            }
-            Entry::Vacant(slot) => {
-                slot.insert(own.pos);
-            }
+    defaults: &UtmEntry,
+    flag: &[(String, String)],
+    facts: utm::PinFacts<'_>,
+) -> Vec<(&'static str, String)> {
+    let mut tags = Vec::new();
+    for name in UTM_KEYS {
+        let field = format!("utm.{name}");
+        let (value, pos) = match (entry.utm.get(name), flag.iter().find(|(n, _)| n == name)) {
+            (Some(own), _) => (own.value.as_str(), own.pos),
+            (None, Some((_, value))) => (value.as_str(), entry.pos),
+            (None, None) => match defaults.get(name) {
+                Some(default) => (default.value.as_str(), default.pos),
+                None => continue,
+            },
+        };
+        match utm::fill(value.trim(), facts) {
+            Ok(filled) if filled.is_empty() => {}
+            Ok(filled) => tags.push((name, filled)),
+            Err(unknown) => report.error(
+                pos,
+                &field,
+                format!("`{unknown}` is not a placeholder"),
+                Some(&format!("use {}", utm::UTM_PLACEHOLDERS.join(", "))),
+            ),
         }
     }
+    tags
+}
+
+/// `link` with the UTM `tags`; an error at `pos` when the tagged link is too long.
+fn tag_link(
+    report: &mut Report<'_>,
+    link: Option<String>,
+    tags: &[(&'static str, String)],
+    pos: Position,
+) -> Option<String> {
+    let tagged = utm::tag(&link?, tags);
+    let chars = tagged.chars().count();
+    if chars > MAX_LINK {
+        report.error(
+            pos,
+            "link",
+            format!(
+                "is {chars} characters once tagged with UTM parameters, at most {MAX_LINK} allowed"
+            ),
+            Some("shorten the link or the UTM values"),
+        );
+    }
+    Some(tagged)
 }
 
 /// The one media of a pin, checked.

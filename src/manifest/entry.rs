@@ -46,6 +46,47 @@ pub(crate) struct SlidesEntry {
     pub slides: Vec<SlideEntry>,
 }
 
+/// UTM values as written (`utm:` in YAML, `utm_source`, ... columns in CSV and workbooks).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct UtmEntry {
+    /// `utm_source`.
+    pub source: Option<Located>,
+    /// `utm_medium`.
+    pub medium: Option<Located>,
+    /// `utm_campaign`.
+    pub campaign: Option<Located>,
+    /// `utm_term`.
+    pub term: Option<Located>,
+    /// `utm_content`.
+    pub content: Option<Located>,
+}
+
+impl UtmEntry {
+    /// The value of `source`, `medium`, `campaign`, `term` or `content`.
+    pub fn field_mut(&mut self, name: &str) -> Option<&mut Option<Located>> {
+        Some(match name {
+            "source" => &mut self.source,
+            "medium" => &mut self.medium,
+            "campaign" => &mut self.campaign,
+            "term" => &mut self.term,
+            "content" => &mut self.content,
+            _ => return None,
+        })
+    }
+
+    /// The value of `name`, as written.
+    pub fn get(&self, name: &str) -> Option<&Located> {
+        match name {
+            "source" => self.source.as_ref(),
+            "medium" => self.medium.as_ref(),
+            "campaign" => self.campaign.as_ref(),
+            "term" => self.term.as_ref(),
+            "content" => self.content.as_ref(),
+            _ => None,
+        }
+    }
+}
+
 /// One pin entry (or `defaults:`), as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PinEntry {
@@ -85,6 +126,8 @@ pub(crate) struct PinEntry {
     pub glob: Option<Located>,
     /// `defaults.timezone` only: the zone local publish times are read in.
     pub timezone: Option<Located>,
+    /// UTM values for the link.
+    pub utm: UtmEntry,
     /// A field was written but could not be read (already reported): its absence is no news.
     pub malformed: bool,
 }
@@ -111,6 +154,7 @@ impl PinEntry {
             cover_frame: None,
             glob: None,
             timezone: None,
+            utm: UtmEntry::default(),
             malformed: false,
         }
     }
@@ -162,7 +206,7 @@ impl PinEntry {
             "cover_frame" => &mut self.cover_frame,
             "glob" => &mut self.glob,
             "timezone" => &mut self.timezone,
-            _ => return None,
+            utm => return self.utm.field_mut(utm.strip_prefix("utm_")?),
         })
     }
 }

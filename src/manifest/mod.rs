@@ -18,6 +18,7 @@ mod glob;
 pub mod image;
 pub mod keys;
 pub mod limits;
+pub(crate) mod links;
 pub mod media;
 pub mod model;
 pub mod raw;
@@ -26,6 +27,7 @@ pub mod schema;
 pub(crate) mod suggest;
 pub(crate) mod table;
 pub(crate) mod twins;
+pub mod utm;
 pub mod video;
 pub mod workbook;
 mod yaml;
@@ -53,6 +55,8 @@ pub struct LoadOptions {
     pub keep_rejected: bool,
     /// How local images may be prepared for upload (`--no-convert`, `--fit`).
     pub media: media::MediaRules,
+    /// `--utm NAME=VALUE`: UTM values over `defaults.utm` (names without `utm_`).
+    pub utm: Vec<(String, String)>,
 }
 
 /// What [`load`] found: the manifest when it is valid, and every diagnostic (errors and warnings).
@@ -151,6 +155,7 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> LoadOutcome {
         checker.keep_rejected();
     }
     checker.set_media_rules(options.media);
+    checker.set_utm_flag(options.utm.clone());
     if let Err(too_large) = check_size(path, format) {
         diagnostics.push(
             Diagnostic::error(
@@ -324,6 +329,8 @@ fn finish(
     let zone = checker.zone().clone();
     let rejected = checker.take_rejected();
     let keep_partial = checker.keeps_rejected();
+    // A drip schedule's `same_link` spacing turns the count into spacing warnings.
+    diagnostics.extend(links::repeated(checker.link_uses(), None));
     let pins = checker.finish();
     diagnostics.extend(twins::warnings(&pins));
     if pins.is_empty() && !diagnostics.iter().any(Diagnostic::is_error) {

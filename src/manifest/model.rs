@@ -454,6 +454,18 @@ impl Position {
     }
 }
 
+impl Location {
+    /// Where in its file, without the file's name: `line 12`, `row 7`, `Sheet1!C7`.
+    pub fn position_text(&self) -> String {
+        match self.position {
+            Position::File => "the file".to_owned(),
+            Position::LineColumn { line, .. } => format!("line {line}"),
+            Position::Row { row, .. } => format!("row {row}"),
+            Position::Cell { .. } => self.position.cell_reference().unwrap_or_default(),
+        }
+    }
+}
+
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.position {

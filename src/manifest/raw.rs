@@ -38,6 +38,7 @@ pub const PIN_FIELDS: &[&str] = &[
     "cover",
     "cover_frame",
     "glob",
+    "utm",
 ];
 /// Keys of `defaults:` (every pin field except the id and the media, plus `timezone`).
 pub const DEFAULT_FIELDS: &[&str] = &[
@@ -51,9 +52,12 @@ pub const DEFAULT_FIELDS: &[&str] = &[
     "dominant_color",
     "publish_at",
     "ai_disclosures",
+    "utm",
 ];
 /// Keys of a board declaration.
 pub const BOARD_FIELDS: &[&str] = &["name", "description", "privacy", "sections"];
+/// Keys of `utm:`.
+pub const UTM_FIELDS: &[&str] = &["source", "medium", "campaign", "term", "content"];
 /// Keys of a carousel slide written as a mapping.
 pub const SLIDE_FIELDS: &[&str] = &["src", "title", "description", "link"];
 
@@ -118,6 +122,26 @@ pub struct RawDefaults {
     pub publish_at: Option<String>,
     /// Default AI disclosure labels.
     pub ai_disclosures: Option<Vec<RawAiDisclosure>>,
+    /// UTM parameters appended to every pin's link (and its carousel items' links).
+    pub utm: Option<RawUtm>,
+}
+
+/// UTM parameters appended to a link's query (`utm_source=...`), unless the link has them.
+/// Values may use `{key}`, `{board}`, `{section}` and `{row}`; an empty value leaves the
+/// parameter out.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawUtm {
+    /// `utm_source`, e.g. `pinterest`.
+    pub source: Option<String>,
+    /// `utm_medium`, e.g. `social`.
+    pub medium: Option<String>,
+    /// `utm_campaign`, e.g. `{board}`.
+    pub campaign: Option<String>,
+    /// `utm_term`.
+    pub term: Option<String>,
+    /// `utm_content`, e.g. `{key}`.
+    pub content: Option<String>,
 }
 
 /// An AI disclosure label (Pinterest API 5.28), sent as `ai_disclosures: {"values": [...]}`.
@@ -249,4 +273,6 @@ pub struct RawPin {
     /// use `{stem}`, `{name}`, `{dir}` and `{index}`.
     #[schemars(length(min = 1))]
     pub glob: Option<String>,
+    /// UTM parameters for this pin's link, over `defaults.utm` and `--utm`.
+    pub utm: Option<RawUtm>,
 }

@@ -24,6 +24,11 @@ pub const NATIVE_COLUMNS: &[&str] = &[
     "video",
     "cover",
     "ai_disclosures",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
 ];
 
 /// Pinterest's bulk-create column names (lowercase).
