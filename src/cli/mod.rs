@@ -357,6 +357,10 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,
 
+    /// Upload media that resolves outside the manifest's folder even under CI=true (refused there by default).
+    #[arg(long)]
+    pub allow_outside: bool,
+
     /// At most N requests in flight.
     #[arg(short = 'j', long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,

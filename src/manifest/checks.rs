@@ -55,6 +55,30 @@ impl Report<'_> {
         self.ok = false;
     }
 
+    /// Warns when a media path resolves outside the manifest's folder.
+    fn outside(
+        &mut self,
+        pos: Position,
+        field: &str,
+        reference: &str,
+        base_dir: &Path,
+        path: &Path,
+    ) {
+        if let Some(resolved) = super::outside::outside_of(base_dir, path) {
+            let mut diagnostic = Diagnostic::warning(
+                self.location(pos),
+                format!(
+                    "{reference} resolves to {}, outside the manifest's folder {}",
+                    resolved.display(),
+                    base_dir.display()
+                ),
+            )
+            .with_field(field);
+            diagnostic.hint = Some("keep media inside the manifest's folder; under CI=true, apply refuses such paths unless --allow-outside is given".to_owned());
+            self.diagnostics.push(diagnostic);
+        }
+    }
+
     /// Reports what the media checks found, at `pos`.
     fn findings(&mut self, pos: Position, field: &str, findings: Vec<Finding>) {
         for finding in findings {
@@ -258,6 +282,7 @@ impl Report<'_> {
             };
         }
         let path = base_dir.join(reference);
+        self.outside(located.pos, field, reference, base_dir, &path);
         match files::probe_image(&path) {
             Ok(probe) => {
                 let (image, findings) = media::judge_image(reference, path, &probe, rules);
@@ -914,6 +939,7 @@ fn video(
         None
     } else {
         let path = base_dir.join(reference);
+        report.outside(located.pos, "video", reference, base_dir, &path);
         match files::probe_video(&path) {
             Ok(len) => {
                 let (info, findings) = media::judge_video(reference, &path);

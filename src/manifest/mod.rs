@@ -21,6 +21,7 @@ pub mod limits;
 pub(crate) mod links;
 pub mod media;
 pub mod model;
+pub mod outside;
 pub mod raw;
 pub(crate) mod scaffold;
 pub mod schema;
@@ -112,7 +113,7 @@ impl Format {
 }
 
 /// The folder relative media paths start from: the manifest's own folder, made absolute.
-fn base_dir_of(path: &Path) -> PathBuf {
+pub fn base_dir_of(path: &Path) -> PathBuf {
     let parent = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),

@@ -144,3 +144,84 @@ fn csv_and_yaml_manifests_over_their_size_limit_are_refused_before_reading() {
         "{stderr}"
     );
 }
+
+#[test]
+fn media_outside_the_manifests_folder_is_warned_about_and_refused_in_ci() {
+    let emu = crate::common::TestEmulator::start();
+    emu.emu().seed_board("Garden", "PUBLIC");
+    let root = tempfile::tempdir().unwrap();
+    let project = root.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    let secret = root.path().join("secret.png");
+    image::RgbImage::from_pixel(600, 900, image::Rgb([1, 2, 3]))
+        .save(&secret)
+        .unwrap();
+    std::os::unix::fs::symlink(&secret, project.join("link.png")).unwrap();
+    let manifest = project.join("pins.yaml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "version: 1\ndefaults:\n  board: Garden\npins:\n  - {{ title: Up, image: ../secret.png }}\n  - {{ title: Link, image: link.png }}\n  - {{ title: Absolute, image: \"{}\" }}\n",
+            secret.display()
+        ),
+    )
+    .unwrap();
+    let resolved = secret.canonicalize().unwrap();
+    let output = emu
+        .pinbatch()
+        .arg("validate")
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    for line in [5, 6, 7] {
+        assert!(
+            stderr.contains(&format!("pins.yaml:{line}:")),
+            "line {line}: {stderr}"
+        );
+    }
+    assert_eq!(
+        stderr
+            .matches(&format!(
+                "resolves to {}, outside the manifest's folder",
+                resolved.display()
+            ))
+            .count(),
+        3,
+        "{stderr}"
+    );
+    let output = emu.pinbatch().arg("plan").arg(&manifest).output().unwrap();
+    assert!(String::from_utf8_lossy(&output.stderr).contains("outside the manifest's folder"));
+
+    // Under CI, apply sends nothing unless told the manifest is trusted.
+    let output = emu
+        .pinbatch()
+        .env("CI", "true")
+        .arg("apply")
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("3 media file(s) resolve outside the manifest's folder")
+            && stderr.contains("--allow-outside"),
+        "{stderr}"
+    );
+    assert_eq!(emu.creates(), 0);
+    assert!(!project.join("pins.yaml.state").exists(), "no state either");
+    let output = emu
+        .pinbatch()
+        .env("CI", "true")
+        .args(["apply", "--allow-outside"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(emu.creates(), 3);
+}
