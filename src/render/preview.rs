@@ -351,15 +351,80 @@ fn rejected_card(draft: &PinDraft) -> Card {
     }
 }
 
-/// A thumbnail of a local JPEG or PNG as a `data:` URI: at most [`THUMBNAIL_PIXELS`] on its
-/// longer side, JPEG (PNG when the image has transparency).
+/// Bytes all thumbnail decodes may hold at once, shared by every worker: a decode waits for
+/// its share (four bytes a pixel, from the header) and an image needing more than all of it is
+/// not shown. One bound for the whole page, whatever the number of cores.
+pub const THUMBNAIL_DECODE_BUDGET: u64 = 256 * 1024 * 1024;
+
+/// What is left of [`THUMBNAIL_DECODE_BUDGET`], and the waiters for it.
+static DECODE_BUDGET: (std::sync::Mutex<u64>, std::sync::Condvar) = (
+    std::sync::Mutex::new(THUMBNAIL_DECODE_BUDGET),
+    std::sync::Condvar::new(),
+);
+
+/// A share of the decode budget, given back when dropped.
+struct DecodeShare(u64);
+
+impl DecodeShare {
+    /// Waits until `bytes` of the budget are free; `None` when `bytes` exceeds the whole budget.
+    fn take(bytes: u64) -> Option<DecodeShare> {
+        if bytes > THUMBNAIL_DECODE_BUDGET {
+            return None;
+        }
+        let (left, freed) = &DECODE_BUDGET;
+        let mut left = left
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while *left < bytes {
+            left = freed
+                .wait(left)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        *left -= bytes;
+        Some(DecodeShare(bytes))
+    }
+}
+
+impl Drop for DecodeShare {
+    fn drop(&mut self) {
+        let (left, freed) = &DECODE_BUDGET;
+        let mut left = left
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *left += self.0;
+        freed.notify_all();
+    }
+}
+
+/// A thumbnail of a local image as a `data:` URI: at most [`THUMBNAIL_PIXELS`] on its
+/// longer side, JPEG (PNG when the image has transparency), upright by its EXIF orientation.
+/// The decode holds its share of [`THUMBNAIL_DECODE_BUDGET`] and runs under that limit.
 pub fn thumbnail_data_uri(path: &Path) -> Result<String, String> {
-    let image = image::ImageReader::open(path)
+    use image::ImageDecoder as _;
+    let mut reader = image::ImageReader::open(path)
         .map_err(|err| format!("cannot open it: {err}"))?
         .with_guessed_format()
-        .map_err(|err| format!("cannot read it: {err}"))?
-        .decode()
+        .map_err(|err| format!("cannot read it: {err}"))?;
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(THUMBNAIL_DECODE_BUDGET);
+    reader.limits(limits);
+    let mut decoder = reader
+        .into_decoder()
         .map_err(|err| format!("cannot decode it: {err}"))?;
+    let (width, height) = decoder.dimensions();
+    let bytes = u64::from(width) * u64::from(height) * 4;
+    let _share = DecodeShare::take(bytes).ok_or_else(|| {
+        format!(
+            "{width} x {height} is too large to preview (the page decodes at most {} MB at once)",
+            THUMBNAIL_DECODE_BUDGET / (1024 * 1024)
+        )
+    })?;
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut image = image::DynamicImage::from_decoder(decoder)
+        .map_err(|err| format!("cannot decode it: {err}"))?;
+    image.apply_orientation(orientation);
     let image = if image.width() > THUMBNAIL_PIXELS || image.height() > THUMBNAIL_PIXELS {
         image.thumbnail(THUMBNAIL_PIXELS, THUMBNAIL_PIXELS)
     } else {

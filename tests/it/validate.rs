@@ -235,16 +235,17 @@ fn pinterest_bulk_files_validate() {
 }
 
 #[test]
-fn repeated_links_warn_but_pass() {
+fn repeated_links_are_a_note_with_the_count_and_pass() {
     let dir = Dir::new();
     dir.validate(
         "m.yaml",
         b"version: 1\npins:\n  - {board: B, title: A, image: img/a.jpg, link: https://example.com/x}\n  - {board: B, title: B, image: img/b.png, link: https://example.com/x}\n",
     )
     .success()
-    .stderr(predicate::str::contains("m.yaml:4:"))
-    .stderr(predicate::str::contains("warning: link:"))
-    .stderr(predicate::str::contains("m.yaml: 2 pins, 0 errors, 1 warning"));
+    .stderr(predicate::str::contains(
+        "m.yaml:3:50: note: link: `https://example.com/x` is the link of 2 pins (also at line 4)",
+    ))
+    .stderr(predicate::str::contains("m.yaml: 2 pins, 0 errors, 0 warnings, 1 note"));
 }
 
 #[test]
