@@ -393,6 +393,14 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub fix_share_links: bool,
 
+    /// Follow each destination link first (HEAD, then GET) and send where its redirects lead (the manifest is not changed); a link that leads nowhere stops the run before anything is sent.
+    #[arg(long)]
+    pub resolve_links: bool,
+
+    /// Timeout of each request of `--resolve-links`.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub link_timeout: Duration,
+
     /// Rehearse: run the whole apply against a fresh local emulator, with a throwaway token and a temporary state.
     #[arg(long, conflicts_with = "state")]
     pub emulator: bool,
@@ -553,6 +561,10 @@ pub struct LinkArgs {
     /// Timeout of each request of the image-link check.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
     pub link_timeout: Duration,
+
+    /// Send where each destination link's redirects lead, found by the online check (the manifest is not changed).
+    #[arg(long)]
+    pub resolve_links: bool,
 }
 
 /// Retries, pacing and timeouts of API requests; flattened into every command that calls the API.

@@ -61,6 +61,32 @@ fn outside_refusal(
     ))
 }
 
+/// `--resolve-links`: follows every destination link and sends where it leads. False (the
+/// problems printed) when a link leads nowhere: nothing is sent then.
+async fn resolve_links(
+    loaded: &mut common::Loaded,
+    args: &ApplyArgs,
+    global: &GlobalArgs,
+) -> anyhow::Result<bool> {
+    use crate::linkcheck::{LinkCheckOptions, destinations};
+    let options = LinkCheckOptions {
+        timeout: args.link_timeout,
+        ..LinkCheckOptions::default()
+    };
+    let found = destinations::follow_all(&loaded.manifest, options).await?;
+    let problems = destinations::diagnostics(&loaded.manifest, &found, true);
+    common::print_link_problems(&problems, global)?;
+    if problems.iter().any(crate::manifest::Diagnostic::is_error) {
+        eprintln!(
+            "{}: a destination link leads nowhere; nothing was sent",
+            args.manifest.display()
+        );
+        return Ok(false);
+    }
+    destinations::resolve(&mut loaded.manifest, &found);
+    Ok(true)
+}
+
 /// Runs `apply`.
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     let Some(mut loaded) = load_manifest(&args.manifest, &args.input, global)? else {
@@ -71,6 +97,9 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
             "{}: share links are not images; nothing was sent",
             args.manifest.display()
         );
+        return Ok(ExitStatus::Failure);
+    }
+    if args.resolve_links && !resolve_links(&mut loaded, args, global).await? {
         return Ok(ExitStatus::Failure);
     }
     if let Some(refusal) = outside_refusal(&loaded.manifest, args.allow_outside, running_in_ci()) {

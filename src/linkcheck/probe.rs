@@ -137,15 +137,18 @@ fn not_an_image(requested: &str, response_url: &reqwest::Url, content_type: Stri
 }
 
 fn transport_error(err: &reqwest::Error, timeout: Duration) -> Verdict {
+    Verdict::Unreachable(transport_text(err, timeout))
+}
+
+/// What a failed request saw, for people: no answer in time, no connection, too many
+/// redirects, or the error and its causes.
+pub(super) fn transport_text(err: &reqwest::Error, timeout: Duration) -> String {
     if err.is_timeout() {
-        Verdict::Unreachable(format!(
-            "no answer within {}",
-            humantime::format_duration(timeout)
-        ))
+        format!("no answer within {}", humantime::format_duration(timeout))
     } else if err.is_connect() {
-        Verdict::Unreachable("the connection failed (no server there, or it refused)".to_owned())
+        "the connection failed (no server there, or it refused)".to_owned()
     } else if err.is_redirect() {
-        Verdict::Unreachable("too many redirects".to_owned())
+        "too many redirects".to_owned()
     } else {
         let mut text = err.to_string();
         let mut source = std::error::Error::source(err);
@@ -154,11 +157,11 @@ fn transport_error(err: &reqwest::Error, timeout: Duration) -> Verdict {
             text.push_str(&cause.to_string());
             source = cause.source();
         }
-        Verdict::Unreachable(text)
+        text
     }
 }
 
-fn status_text(status: reqwest::StatusCode) -> String {
+pub(super) fn status_text(status: reqwest::StatusCode) -> String {
     format!(
         "HTTP {} {}",
         status.as_u16(),

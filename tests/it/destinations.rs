@@ -175,3 +175,160 @@ fn csv_rows_take_utm_columns_and_the_flag() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
 }
+
+/// A local site with pages, redirects and errors (127.0.0.1, port 0), for following links.
+struct Site {
+    runtime: tokio::runtime::Runtime,
+    addr: std::net::SocketAddr,
+}
+
+impl Site {
+    fn start() -> Self {
+        use axum::http::{Method, StatusCode, Uri, header};
+        use axum::response::IntoResponse;
+        async fn serve(method: Method, uri: Uri) -> axum::response::Response {
+            let redirect = |to: &str| {
+                (
+                    StatusCode::MOVED_PERMANENTLY,
+                    [(header::LOCATION, to.to_owned())],
+                )
+                    .into_response()
+            };
+            match uri.path() {
+                "/shop/rose" => "a page".into_response(),
+                "/old/rose" => redirect("/shop/rose"),
+                "/s/1" => redirect("/old/rose"),
+                "/no-head" if method == Method::HEAD => {
+                    StatusCode::METHOD_NOT_ALLOWED.into_response()
+                }
+                "/no-head" => "a page that refuses HEAD".into_response(),
+                "/broken" => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                "/loop" => redirect("/loop"),
+                _ => StatusCode::NOT_FOUND.into_response(),
+            }
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        runtime.spawn(async move {
+            let _ = axum::serve(listener, axum::Router::new().fallback(serve)).await;
+        });
+        Site { runtime, addr }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        let runtime = std::mem::replace(
+            &mut self.runtime,
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap(),
+        );
+        runtime.shutdown_background();
+    }
+}
+
+/// A port nothing listens on: bound, then closed.
+fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}/page")
+}
+
+#[test]
+fn destination_links_are_followed_online_and_resolved_on_request() {
+    let site = Site::start();
+    let emu = TestEmulator::start();
+    emu.emu().seed_board("Garden", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("pins.csv");
+    let rows = [
+        ("Moved", site.url("/s/1")),
+        ("Fine", site.url("/shop/rose")),
+        ("NoHead", site.url("/no-head")),
+        ("Gone", site.url("/gone")),
+        ("Broken", site.url("/broken")),
+        ("Loop", site.url("/loop")),
+        ("Nobody", closed_port_url()),
+    ];
+    // A local image: the online check fetches image URLs too, and tests reach only 127.0.0.1.
+    std::fs::write(dir.path().join("a.jpg"), crate::video::TINY_JPEG).unwrap();
+    let mut csv = String::from("id,board,title,image,link\n");
+    for (title, link) in &rows {
+        csv.push_str(&format!("{title},Garden,{title},a.jpg,{link}\n"));
+    }
+    write(&manifest, &csv);
+    let output = emu
+        .pinbatch()
+        .env_remove("PINBATCH_NO_LINK_CHECK")
+        .args(["validate", "--online", "--link-timeout", "5s"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let final_url = site.url("/shop/rose");
+    for expected in [
+        format!(
+            "row 2: note: link: `{}` redirects to `{final_url}`",
+            site.url("/s/1")
+        ),
+        format!(
+            "row 5: error: link: `{}` leads nowhere: HTTP 404 Not Found",
+            site.url("/gone")
+        ),
+        format!(
+            "row 6: error: link: `{}` leads nowhere: HTTP 500 Internal Server Error",
+            site.url("/broken")
+        ),
+        "row 7: error: link: ".to_owned(),
+        "leads nowhere: more than 10 redirects".to_owned(),
+        "row 8: error: link: ".to_owned(),
+        "leads nowhere: the connection failed".to_owned(),
+    ] {
+        assert!(stderr.contains(&expected), "{expected}\n{stderr}");
+    }
+    // The page and the page that refuses HEAD are reached: only their plain-http warnings.
+    for row in ["row 3", "row 4"] {
+        assert!(
+            !stderr.contains(&format!("{row}: error")) && !stderr.contains(&format!("{row}: note")),
+            "{stderr}"
+        );
+    }
+
+    // Only the redirected pin: apply --resolve-links sends where it leads, with its UTM tags.
+    write(
+        &manifest,
+        &format!(
+            "board,title,image,link\nGarden,Moved,a.jpg,{}\n",
+            site.url("/s/1")
+        ),
+    );
+    let output = emu
+        .pinbatch()
+        .args(["apply", "--resolve-links", "--utm", "source=pinterest"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(
+        sent_links(&emu, "POST"),
+        [format!("{final_url}?utm_source=pinterest")]
+    );
+    assert!(
+        std::fs::read_to_string(&manifest).unwrap().contains("/s/1"),
+        "the manifest is not changed"
+    );
+}
