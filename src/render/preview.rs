@@ -61,6 +61,8 @@ pub enum Picture {
         reference: String,
         /// The thumbnail.
         data_uri: String,
+        /// Width and height as shown (EXIF orientation applied), from the header; 0 unknown.
+        size: (u32, u32),
     },
     /// A local file that could not be shown, and why.
     Unavailable {
@@ -252,6 +254,7 @@ fn picture(source: &ImageSource, images: &HashMap<PathBuf, Result<String, String
             Some(Ok(data_uri)) => Picture::Embedded {
                 reference: image.reference.clone(),
                 data_uri: data_uri.clone(),
+                size: (image.info.width, image.info.height),
             },
             Some(Err(reason)) => Picture::Unavailable {
                 reference: image.reference.clone(),
@@ -496,6 +499,13 @@ h3 { font-size: 15px; margin: 16px 0 8px; color: var(--muted); font-weight: 600;
 .strip { display: flex; gap: 4px; overflow-x: auto; background: #eef1f4; min-height: 160px; align-items: center; padding: 4px; }
 .strip img { display: block; height: 160px; max-width: 100%; object-fit: cover; border-radius: 8px; background: #fff; }
 .strip.carousel img { height: 140px; max-width: 70%; }
+.strip figure.feed { margin: 0; flex: 0 0 auto; width: 120px; }
+.strip .carousel figure.feed, .strip.carousel figure.feed { width: 100px; }
+.crop { position: relative; overflow: hidden; border-radius: 8px; background: #fff; }
+.strip .crop img { width: 100%; height: 100%; max-width: none; object-fit: fill; border-radius: 0; }
+.frame23 { position: absolute; left: 0; right: 0; top: 0; outline: 2px dashed var(--blue); outline-offset: -2px; pointer-events: none; }
+.cut { position: absolute; left: 0; right: 0; bottom: 0; border-top: 2px dashed var(--red); background: rgba(31, 35, 40, .55); color: #fff; font-size: 10px; text-align: center; padding-top: 2px; }
+figure.feed figcaption { font-size: 11px; color: var(--muted); text-align: center; }
 .placeholder { flex: 1; height: 150px; display: flex; flex-direction: column; align-items: center; justify-content: center; text-align: center;
   padding: 8px; border: 1px dashed var(--line); border-radius: 8px; color: var(--muted); word-break: break-all; font-size: 12px; background: #fff; }
 .placeholder a { color: var(--blue); }
@@ -696,13 +706,16 @@ fn picture_html(html: &mut String, picture: &Picture, alt_text: Option<&str>) {
         Picture::Embedded {
             reference,
             data_uri,
+            size,
         } => {
             let alt = alt_text.unwrap_or(reference);
             let _ = write!(
                 html,
-                "<img class=\"thumb\" src=\"{data_uri}\" alt=\"{}\" title=\"{}\">",
+                "<figure class=\"feed\">{}<img class=\"thumb\" src=\"{data_uri}\" alt=\"{}\" title=\"{}\">{}</figure>",
+                feed_frame_open(*size),
                 escape(alt),
-                escape(reference)
+                escape(reference),
+                feed_frame_close(*size)
             );
         }
         Picture::Unavailable { reference, reason } => {
@@ -735,6 +748,41 @@ fn picture_html(html: &mut String, picture: &Picture, alt_text: Option<&str>) {
             );
         }
     }
+}
+
+/// The start of a picture's feed frame: a box of the image's shape, so that the marks drawn
+/// over it fall where the feed crops.
+fn feed_frame_open((width, height): (u32, u32)) -> String {
+    if width == 0 || height == 0 {
+        return "<div class=\"crop\">".to_owned();
+    }
+    format!("<div class=\"crop\" style=\"aspect-ratio: {width} / {height}\">")
+}
+
+/// The end of a picture's feed frame: the 2:3 frame the feed recommends (outlined), the part
+/// below 1:2.1 that the feed cuts off (shaded, with a dashed line), then the size.
+fn feed_frame_close((width, height): (u32, u32)) -> String {
+    use crate::manifest::image::FEED_CUT_RATIO;
+    if width == 0 || height == 0 {
+        return "</div>".to_owned();
+    }
+    let ratio = f64::from(height) / f64::from(width);
+    let mut out = String::new();
+    // Percentages of the image's height where the 2:3 frame ends and the cut falls.
+    let frame = (1.5 / ratio * 100.0).min(100.0);
+    let _ = write!(
+        out,
+        "<span class=\"frame23\" style=\"height: {frame:.1}%\" title=\"2:3, the recommended frame\"></span>"
+    );
+    if ratio > FEED_CUT_RATIO {
+        let cut = FEED_CUT_RATIO / ratio * 100.0;
+        let _ = write!(
+            out,
+            "<span class=\"cut\" style=\"top: {cut:.1}%\" title=\"below 1:2.1 the feed cuts the pin off\">cut off in the feed</span>"
+        );
+    }
+    let _ = write!(out, "</div><figcaption>{width} x {height}</figcaption>");
+    out
 }
 
 /// The badge of a card's state: done (with its pin's link), failed (with the error), and so on.
@@ -915,5 +963,46 @@ mod tests {
         let text = dir.path().join("x.jpg");
         std::fs::write(&text, b"not an image").unwrap();
         assert!(thumbnail_data_uri(&text).is_err());
+    }
+}
+
+#[cfg(test)]
+mod feed_tests {
+    use super::*;
+
+    #[test]
+    fn pictures_show_the_feeds_frame_its_cut_and_their_size() {
+        let mut html = String::new();
+        let tall = Picture::Embedded {
+            reference: "tall.png".to_owned(),
+            data_uri: "data:image/png;base64,AA".to_owned(),
+            size: (1000, 2500),
+        };
+        picture_html(&mut html, &tall, None);
+        assert!(html.contains("aspect-ratio: 1000 / 2500"), "{html}");
+        assert!(
+            html.contains("class=\"frame23\" style=\"height: 60.0%\""),
+            "{html}"
+        );
+        assert!(
+            html.contains("class=\"cut\" style=\"top: 84.0%\""),
+            "{html}"
+        );
+        assert!(
+            html.contains("<figcaption>1000 x 2500</figcaption>"),
+            "{html}"
+        );
+        let mut html = String::new();
+        let square = Picture::Embedded {
+            reference: "sq.jpg".to_owned(),
+            data_uri: "data:image/jpeg;base64,AA".to_owned(),
+            size: (800, 800),
+        };
+        picture_html(&mut html, &square, None);
+        assert!(!html.contains("class=\"cut\""), "{html}");
+        assert!(
+            html.contains("<figcaption>800 x 800</figcaption>"),
+            "{html}"
+        );
     }
 }
