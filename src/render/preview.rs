@@ -524,6 +524,7 @@ figure.feed figcaption { font-size: 11px; color: var(--muted); text-align: cente
 .problems li { font-size: 12px; padding: 4px 6px; border-radius: 6px; }
 .problems li.error { background: #ffebe9; color: var(--red); }
 .problems li.warning { background: #fff8c5; color: var(--amber); }
+.problems li.note { background: #ddf4ff; color: var(--blue); }
 .problems .hint { display: block; color: var(--muted); }
 .broken { outline: 2px solid var(--red); }
 "#;
