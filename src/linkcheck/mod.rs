@@ -272,6 +272,20 @@ fn diagnostics(manifest: &Manifest, verdicts: &HashMap<String, Verdict>) -> Vec<
         };
         let url = found.url;
         let (message, hint) = match verdict {
+            Verdict::Image {
+                size: Some((width, height)),
+                ..
+            } if found.field != "cover" => {
+                for finding in crate::manifest::media::feed_shape_of(url, *width, *height) {
+                    let mut diagnostic =
+                        Diagnostic::error(found.pin.location.clone(), finding.message)
+                            .with_field(found.field.clone());
+                    diagnostic.severity = finding.severity;
+                    diagnostic.hint = finding.hint;
+                    out.push(diagnostic);
+                }
+                continue;
+            }
             Verdict::Image { .. } => continue,
             Verdict::Unreachable(why) => (
                 format!("`{url}` is not reachable: {why}"),
@@ -424,6 +438,7 @@ mod tests {
                 Verdict::Image {
                     mime: "image/jpeg",
                     len: None,
+                    size: None,
                 },
             ),
         ]);

@@ -27,7 +27,7 @@ pub struct MediaRules {
 
 /// One thing found about an image.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Finding {
+pub struct Finding {
     pub severity: Severity,
     pub message: String,
     pub hint: Option<String>,
@@ -215,12 +215,15 @@ fn extension_of(path: &Path) -> Option<String> {
 /// How a pin's image shows in the feed: cut off when taller than 1:2.1, a note when wider than
 /// tall, blurry when narrower than 600 px.
 pub(crate) fn feed_shape(image: &LocalImage) -> Vec<Finding> {
-    let ImageInfo { width, height, .. } = image.info;
+    feed_shape_of(&image.reference, image.info.width, image.info.height)
+}
+
+/// [`feed_shape`] of an image known by its reference (a path or a URL) and shown size.
+pub fn feed_shape_of(reference: &str, width: u32, height: u32) -> Vec<Finding> {
     let mut findings = Vec::new();
     if width == 0 || height == 0 {
         return findings;
     }
-    let reference = &image.reference;
     if f64::from(height) > f64::from(width) * FEED_CUT_RATIO {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let visible = (f64::from(width) * FEED_CUT_RATIO).floor() as u32;
