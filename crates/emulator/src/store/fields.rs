@@ -107,6 +107,12 @@ pub(super) fn decode_image(
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(data)
         .map_err(|err| ApiFailure::invalid(format!("{data_field} is not valid base64: {err}")))?;
+    if bytes.len() > MAX_IMAGE_BYTES {
+        return Err(ApiFailure::invalid(format!(
+            "{data_field} is {} bytes, over the {MAX_IMAGE_BYTES} an image may be",
+            bytes.len()
+        )));
+    }
     if sniff_image(&bytes) != Some(content_type) {
         return Err(ApiFailure::new(
             403,
@@ -154,6 +160,9 @@ pub(super) fn image_size(bytes: &[u8]) -> Option<(u32, u32)> {
     }
     None
 }
+
+/// The largest image the API takes as base64, decoded (20 MB, as Pinterest's product specs say).
+pub const MAX_IMAGE_BYTES: usize = 20 * 1024 * 1024;
 
 /// The content type the magic bytes announce (JPEG or PNG only).
 pub(super) fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
