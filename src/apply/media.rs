@@ -1,6 +1,7 @@
-//! A pin's media for its create request: images read and base64-encoded lazily, inside the
-//! request slot (so memory holds at most one pin's media per slot), and videos registered,
-//! uploaded and waited for beforehand, holding a slot only for each request they make.
+//! A pin's media for its create request: images read (converted when they need it) and
+//! base64-encoded lazily, inside the request slot (so memory holds at most one pin's media per
+//! slot), and videos registered, uploaded and waited for beforehand, holding a slot only for
+//! each request they make.
 
 use std::time::{Duration, Instant};
 
@@ -99,18 +100,18 @@ pub(super) async fn media_source(
     }
 }
 
-/// Reads and encodes an image on a blocking thread: encoding a large image takes tens of
-/// milliseconds, and every pin's future is polled by the same task, so doing it inline would
-/// hold up the responses of all the other pins in the meantime. One image at a time: while it
-/// is encoded both its bytes and its text are in memory, and encoding several at once (measured
-/// with 8 MB images) pushed the peak past `30 MB + N x 3 x largest image`.
+/// Reads (and converts, see [`super::convert`]) and encodes an image on a blocking thread:
+/// encoding a large image takes tens of milliseconds, and every pin's future is polled by the
+/// same task, so doing it inline would hold up the responses of all the other pins in the
+/// meantime. One image at a time: while it is encoded both its bytes and its text are in memory
+/// (and, when converted, its decoded pixels), and encoding several at once (measured with 8 MB
+/// images) pushed the peak past `30 MB + N x 3 x largest image`.
 async fn read_base64(context: &Context, image: &LocalImage) -> Result<String, TaskError> {
     // Never closed, so acquiring cannot fail; without a permit the encode would still be correct.
     let _encoding = context.encoder.acquire().await.ok();
-    let path = image.path.clone();
+    let image = image.clone();
     tokio::task::spawn_blocking(move || {
-        let bytes = std::fs::read(&path)
-            .map_err(|err| TaskError::Media(format!("cannot read `{}`: {err}", path.display())))?;
+        let bytes = super::convert::prepared_bytes(&image).map_err(TaskError::Media)?;
         Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
     })
     .await
@@ -247,6 +248,8 @@ mod tests {
     use crate::manifest::{CarouselItem, ImageType};
     use crate::state::StateFile;
 
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\x03\xe8\0\0\x05\xdc\x08\x02\0\0\0\0\0\0\0\0\0\0\0IEND\xaeB`\x82";
+
     fn spec(media: Media) -> PinSpec {
         PinSpec::sample("a", "Board", media)
     }
@@ -255,7 +258,7 @@ mod tests {
     async fn local_images_are_read_only_when_sent_and_urls_pass_through() {
         let dir = tempfile::tempdir().unwrap();
         let image_path = dir.path().join("a.png");
-        std::fs::write(&image_path, b"\x89PNG\r\n\x1a\nrest").unwrap();
+        std::fs::write(&image_path, PNG).unwrap();
         let state = StateFile::open(&dir.path().join("s.state"), "o").unwrap();
         let (context, thread) = test_context(state);
         let local = LocalImage {
@@ -263,6 +266,7 @@ mod tests {
             path: image_path.clone(),
             content_type: ImageType::Png,
             len: 11,
+            info: crate::manifest::ImageInfo::sent_as_is(ImageType::Png),
         };
         let source = media_source(
             &context,
@@ -279,7 +283,7 @@ mod tests {
             base64::engine::general_purpose::STANDARD
                 .decode(data)
                 .unwrap(),
-            b"\x89PNG\r\n\x1a\nrest"
+            PNG
         );
         let slides = |sources: Vec<ImageSource>| {
             Media::Carousel(
@@ -316,6 +320,7 @@ mod tests {
             path: image_path,
             content_type: ImageType::Png,
             len: 11,
+            info: crate::manifest::ImageInfo::sent_as_is(ImageType::Png),
         };
         let err = media_source(&context, &spec(Media::Image(ImageSource::File(gone))), None)
             .await

@@ -16,6 +16,7 @@
 //! May use `plan`, `state`, `manifest`, `api` and the leaves; never the command line or the
 //! terminal.
 
+mod convert;
 mod create;
 pub(crate) mod import;
 mod media;
@@ -821,9 +822,6 @@ mod tests {
         thread.finish();
     }
 
-    /// A file the validator takes for an MP4: an `ftyp` box, then a few bytes.
-    const TINY_MP4: &[u8] = b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2\0\0\0\x08mdat";
-
     /// Runs `apply` of a video pin and an image pin against a local emulator, as if it were the
     /// sandbox: the video fails up front with no media call, the image pin is created.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -832,7 +830,11 @@ mod tests {
         use pinbatch_emulator::{Emulator, EmulatorConfig};
 
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("clip.mp4"), TINY_MP4).unwrap();
+        std::fs::write(
+            dir.path().join("clip.mp4"),
+            crate::manifest::video::sample_mp4(30, 1080, 1920, b"avc1"),
+        )
+        .unwrap();
         let manifest_path = dir.path().join("pins.yaml");
         std::fs::write(
             &manifest_path,

@@ -408,6 +408,10 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,
 
+    /// Upload media that resolves outside the manifest's folder even under CI=true (refused there by default).
+    #[arg(long)]
+    pub allow_outside: bool,
+
     /// At most N requests in flight.
     #[arg(short = 'j', long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
@@ -439,6 +443,14 @@ pub struct ApplyArgs {
     /// Send the direct form of Dropbox, Google Drive and OneDrive share links (the manifest is not changed).
     #[arg(long)]
     pub fix_share_links: bool,
+
+    /// Follow each destination link first (HEAD, then GET) and send where its redirects lead (the manifest is not changed); a link that leads nowhere stops the run before anything is sent.
+    #[arg(long)]
+    pub resolve_links: bool,
+
+    /// Timeout of each request of `--resolve-links`.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub link_timeout: Duration,
 
     /// Rehearse: run the whole apply against a fresh local emulator, with a throwaway token and a temporary state.
     #[arg(long, conflicts_with = "state")]
@@ -578,6 +590,18 @@ pub struct ManifestArgs {
     /// The IANA time zone of local publish times such as `2026/12/24 9:00` and date cells (default: `defaults.timezone`, else the machine's).
     #[arg(long, value_name = "NAME")]
     pub timezone: Option<String>,
+
+    /// Refuse local WebP, GIF, BMP and TIFF images (and send CMYK JPEGs as they are) instead of converting them to JPEG or PNG when uploading.
+    #[arg(long)]
+    pub no_convert: bool,
+
+    /// Scale local images over Pinterest's 20 MB limit down until they fit, when uploading.
+    #[arg(long)]
+    pub fit: bool,
+
+    /// A UTM parameter for every pin's link, as NAME=VALUE (source, medium, campaign, term, content; placeholders {key} {board} {section} {row}); repeatable; over `defaults.utm`, under a pin's own.
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub utm: Vec<String>,
 }
 
 /// Share links and the image-link check; flattened into `validate` and `plan`.
@@ -590,6 +614,10 @@ pub struct LinkArgs {
     /// Timeout of each request of the image-link check.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
     pub link_timeout: Duration,
+
+    /// Send where each destination link's redirects lead, found by the online check (the manifest is not changed).
+    #[arg(long)]
+    pub resolve_links: bool,
 }
 
 /// Retries, pacing and timeouts of API requests; flattened into every command that calls the API.

@@ -21,6 +21,73 @@ use crate::state::{self, StateFile};
 use crate::ui::reporter::{self, summary_text};
 use pinbatch_emulator::{Emulator, EmulatorConfig};
 
+/// Whether this runs in CI: `CI` set to anything but empty, `0` or `false` (GitHub Actions,
+/// GitLab and most others set `CI=true`).
+fn running_in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|value| !matches!(value.trim(), "" | "0" | "false" | "FALSE"))
+}
+
+/// Under CI, media outside the manifest's folder is refused unless `--allow-outside`: a
+/// manifest from a pull request must not publish whatever the runner can read. The message,
+/// when refused.
+fn outside_refusal(
+    manifest: &crate::manifest::Manifest,
+    allowed: bool,
+    in_ci: bool,
+) -> Option<String> {
+    if allowed || !in_ci {
+        return None;
+    }
+    let base_dir = crate::manifest::base_dir_of(&manifest.path);
+    let outside = crate::manifest::outside::outside_files(manifest, &base_dir);
+    if outside.is_empty() {
+        return None;
+    }
+    let listed: Vec<String> = outside
+        .iter()
+        .map(|file| {
+            format!(
+                "  {} ({}): {}",
+                file.reference,
+                file.key,
+                file.resolved.display()
+            )
+        })
+        .collect();
+    Some(format!(
+        "error: {} media file(s) resolve outside the manifest's folder {}, and CI is set; nothing was sent:\n{}\n  hint: move them into the folder, or pass --allow-outside if this manifest is trusted",
+        outside.len(),
+        base_dir.display(),
+        listed.join("\n")
+    ))
+}
+
+/// `--resolve-links`: follows every destination link and sends where it leads. False (the
+/// problems printed) when a link leads nowhere: nothing is sent then.
+async fn resolve_links(
+    loaded: &mut common::Loaded,
+    args: &ApplyArgs,
+    global: &GlobalArgs,
+) -> anyhow::Result<bool> {
+    use crate::linkcheck::{LinkCheckOptions, destinations};
+    let options = LinkCheckOptions {
+        timeout: args.link_timeout,
+        ..LinkCheckOptions::default()
+    };
+    let found = destinations::follow_all(&loaded.manifest, options).await?;
+    let problems = destinations::diagnostics(&loaded.manifest, &found, true);
+    common::print_link_problems(&problems, global)?;
+    if problems.iter().any(crate::manifest::Diagnostic::is_error) {
+        eprintln!(
+            "{}: a destination link leads nowhere; nothing was sent",
+            args.manifest.display()
+        );
+        return Ok(false);
+    }
+    destinations::resolve(&mut loaded.manifest, &found);
+    Ok(true)
+}
+
 /// Runs `apply`.
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     let Some(mut loaded) = load_manifest(&args.manifest, &args.input, global)? else {
@@ -31,6 +98,13 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
             "{}: share links are not images; nothing was sent",
             args.manifest.display()
         );
+        return Ok(ExitStatus::Failure);
+    }
+    if args.resolve_links && !resolve_links(&mut loaded, args, global).await? {
+        return Ok(ExitStatus::Failure);
+    }
+    if let Some(refusal) = outside_refusal(&loaded.manifest, args.allow_outside, running_in_ci()) {
+        eprintln!("{refusal}");
         return Ok(ExitStatus::Failure);
     }
     let manifest = &loaded.manifest;

@@ -156,6 +156,8 @@ struct PlanRow<'a> {
     location: String,
     board: String,
     section: Option<&'a str>,
+    /// The link as sent: UTM-tagged, share links fixed.
+    link: Option<&'a str>,
     pin_id: Option<&'a str>,
     due: Option<String>,
     reason: String,
@@ -243,6 +245,7 @@ impl<'a> PlanDocument<'a> {
                     location: spec.location.to_string(),
                     board: spec.board.to_string(),
                     section: spec.section.as_deref(),
+                    link: spec.link.as_deref(),
                     pin_id,
                     due,
                     reason,

@@ -80,6 +80,23 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitSta
     };
     let share_links_ok =
         common::check_share_links(&mut loaded, args.links.fix_share_links, global)?;
+    let check_links = !(args.offline || args.no_link_check);
+    let link_options = LinkCheckOptions {
+        timeout: args.links.link_timeout,
+        ..LinkCheckOptions::default()
+    };
+    // Destinations first: with --resolve-links, the plan is of the links that would be sent.
+    let mut link_problems = if check_links {
+        let found = linkcheck::destinations::follow_all(&loaded.manifest, link_options).await?;
+        let resolve = args.links.resolve_links;
+        let problems = linkcheck::destinations::diagnostics(&loaded.manifest, &found, resolve);
+        if resolve {
+            linkcheck::destinations::resolve(&mut loaded.manifest, &found);
+        }
+        problems
+    } else {
+        Vec::new()
+    };
     let manifest = &loaded.manifest;
     let settings = GlobalSettings::resolve(global)?;
     let state_path = args
@@ -125,16 +142,10 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitSta
                 .map_err(api_failure)?,
         )
     };
-    let link_problems = if args.offline || args.no_link_check {
-        Vec::new()
-    } else {
-        let options = LinkCheckOptions {
-            timeout: args.links.link_timeout,
-            ..LinkCheckOptions::default()
-        };
+    if check_links {
         let progress = crate::ui::links::link_progress(global.terminal());
-        linkcheck::check(manifest, options, progress.as_ref()).await?
-    };
+        link_problems.extend(linkcheck::check(manifest, link_options, progress.as_ref()).await?);
+    }
     common::write_plan(&loaded, &plan, survey.as_ref(), args.format)?;
     common::print_link_problems(&link_problems, global)?;
     if !global.quiet {
@@ -148,7 +159,9 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitSta
         }
     }
     let problems = survey.as_ref().is_some_and(|s| !s.problems.is_empty())
-        || !link_problems.is_empty()
+        || link_problems
+            .iter()
+            .any(crate::manifest::Diagnostic::is_error)
         || !share_links_ok;
     Ok(if problems {
         ExitStatus::Failure

@@ -411,11 +411,40 @@ pub fn load_options(args: &ManifestArgs) -> anyhow::Result<crate::manifest::Load
             )
         })?),
     };
+    let mut utm = Vec::with_capacity(args.utm.len());
+    for given in &args.utm {
+        let parsed = given
+            .split_once('=')
+            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.to_owned()))
+            .map(|(name, value)| {
+                (
+                    name.strip_prefix("utm_").map(str::to_owned).unwrap_or(name),
+                    value,
+                )
+            })
+            .filter(|(name, _)| crate::manifest::utm::UTM_KEYS.contains(&name.as_str()));
+        match parsed {
+            Some(pair) => utm.push(pair),
+            None => {
+                return Err(Fatal::new(
+                    ExitStatus::Usage,
+                    format!("--utm: `{given}` is not NAME=VALUE with a UTM name"),
+                )
+                .with_hint("write e.g. --utm source=pinterest --utm campaign={board}; names: source, medium, campaign, term, content")
+                .into());
+            }
+        }
+    }
     Ok(LoadOptions {
         sheet: args.sheet.clone(),
         encoding,
         timezone,
         keep_rejected: false,
+        media: crate::manifest::media::MediaRules {
+            no_convert: args.no_convert,
+            fit: args.fit,
+        },
+        utm,
     })
 }
 
@@ -656,10 +685,21 @@ mod tests {
             sheet: Some("Pins".into()),
             encoding: Some("cp932".into()),
             timezone: Some("Asia/Tokyo".into()),
+            no_convert: false,
+            fit: true,
+            utm: vec!["utm_source=pinterest".into(), "campaign={board}".into()],
         };
         let options = load_options(&args).unwrap();
         assert_eq!(options.encoding, Some(encoding_rs::SHIFT_JIS));
         assert_eq!(options.timezone.unwrap().name(), "Asia/Tokyo");
+        assert!(options.media.fit && !options.media.no_convert);
+        assert_eq!(
+            options.utm,
+            [
+                ("source".to_owned(), "pinterest".to_owned()),
+                ("campaign".to_owned(), "{board}".to_owned())
+            ]
+        );
         for bad in [
             ManifestArgs {
                 encoding: Some("ebcdic-ish".into()),
@@ -667,6 +707,10 @@ mod tests {
             },
             ManifestArgs {
                 timezone: Some("Mars/Olympus".into()),
+                ..ManifestArgs::default()
+            },
+            ManifestArgs {
+                utm: vec!["utm_camp=x".into()],
                 ..ManifestArgs::default()
             },
         ] {

@@ -87,6 +87,12 @@ async fn check_links(
         };
         let progress = crate::ui::links::link_progress(global.terminal());
         found.extend(linkcheck::check(checked, options, progress.as_ref()).await?);
+        let destinations = linkcheck::destinations::follow_all(checked, options).await?;
+        found.extend(linkcheck::destinations::diagnostics(
+            checked,
+            &destinations,
+            args.links.resolve_links,
+        ));
     }
     if found.is_empty() {
         return Ok(());

@@ -8,9 +8,12 @@
 //! Only the manifest's own URLs are fetched: never the Pinterest API, and not Pinterest-hosted
 //! images (`pinimg.com`, `pinterest.com`), which need no check.
 //!
+//! Destination links are followed too, with `validate --online` and `plan` ([`destinations`]).
+//!
 //! May use `manifest` and the API's HTTP client builder (for its TLS setup); never the terminal
 //! (progress goes through [`LinkProgress`]).
 
+pub mod destinations;
 pub mod probe;
 pub mod share;
 
@@ -217,17 +220,11 @@ pub async fn check(
         progress.on_finish();
         return Ok(Vec::new());
     }
-    let client = crate::api::http_client_builder()
-        .timeout(options.timeout)
-        .connect_timeout(options.timeout)
-        .redirect(reqwest::redirect::Policy::limited(10))
-        .user_agent(concat!(
-            "pinbatch/",
-            env!("CARGO_PKG_VERSION"),
-            " (image link check)"
-        ))
-        .build()
-        .map_err(LinkCheckError::Client)?;
+    let client = client(
+        options.timeout,
+        reqwest::redirect::Policy::limited(10),
+        "image link check",
+    )?;
     let timeout = options.timeout;
     let mut verdicts: HashMap<String, Verdict> = HashMap::with_capacity(urls.len());
     let mut checks = futures::stream::iter(urls)
@@ -247,6 +244,25 @@ pub async fn check(
     Ok(diagnostics(manifest, &verdicts))
 }
 
+/// The HTTP client of link checks: the API's TLS setup, `timeout` per request and to connect,
+/// the redirect policy given, and a user agent naming pinbatch and `purpose`.
+fn client(
+    timeout: std::time::Duration,
+    redirects: reqwest::redirect::Policy,
+    purpose: &str,
+) -> Result<reqwest::Client, LinkCheckError> {
+    crate::api::http_client_builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(redirects)
+        .user_agent(format!(
+            "pinbatch/{} ({purpose})",
+            env!("CARGO_PKG_VERSION")
+        ))
+        .build()
+        .map_err(LinkCheckError::Client)
+}
+
 /// A diagnostic for each use of a URL whose verdict is not an image Pinterest can take.
 fn diagnostics(manifest: &Manifest, verdicts: &HashMap<String, Verdict>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
@@ -256,6 +272,20 @@ fn diagnostics(manifest: &Manifest, verdicts: &HashMap<String, Verdict>) -> Vec<
         };
         let url = found.url;
         let (message, hint) = match verdict {
+            Verdict::Image {
+                size: Some((width, height)),
+                ..
+            } if found.field != "cover" => {
+                for finding in crate::manifest::media::feed_shape_of(url, *width, *height) {
+                    let mut diagnostic =
+                        Diagnostic::error(found.pin.location.clone(), finding.message)
+                            .with_field(found.field.clone());
+                    diagnostic.severity = finding.severity;
+                    diagnostic.hint = finding.hint;
+                    out.push(diagnostic);
+                }
+                continue;
+            }
             Verdict::Image { .. } => continue,
             Verdict::Unreachable(why) => (
                 format!("`{url}` is not reachable: {why}"),
@@ -408,6 +438,7 @@ mod tests {
                 Verdict::Image {
                     mime: "image/jpeg",
                     len: None,
+                    size: None,
                 },
             ),
         ]);

@@ -2,7 +2,7 @@
 //! `GET` of the first bytes only, and a verdict a person can act on.
 //!
 //! Only the user's own URLs are fetched, each at most twice, with a timeout; at most
-//! [`HEAD_BYTES`] of a body are read, whatever the server sends.
+//! [`HEAD_BYTES`] of a body are read, whatever the server sends (enough for an image's size).
 
 use std::time::Duration;
 
@@ -12,8 +12,9 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
 use crate::api::reach::ConnectFailure;
 use crate::manifest::files::MAX_IMAGE_BYTES;
 
-/// How many bytes of an image are read to tell what it is.
-pub const HEAD_BYTES: usize = 512;
+/// How many bytes of an image are read to tell what it is and how large it is (a JPEG's frame
+/// header follows its EXIF data, which rarely passes 64 KiB).
+pub const HEAD_BYTES: usize = 64 * 1024;
 
 /// What a URL turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +25,8 @@ pub enum Verdict {
         mime: &'static str,
         /// Bytes, when known.
         len: Option<u64>,
+        /// Width and height as shown, when its first bytes held its header.
+        size: Option<(u32, u32)>,
     },
     /// No usable answer: connection refused, timeout, or an HTTP error status.
     Unreachable(String),
@@ -120,10 +123,10 @@ fn looks_like_login(url: &reqwest::Url) -> bool {
     .any(|word| path.contains(word))
 }
 
-fn too_large_or_image(mime: &'static str, len: Option<u64>) -> Verdict {
+fn too_large_or_image(mime: &'static str, len: Option<u64>, size: Option<(u32, u32)>) -> Verdict {
     match len {
         Some(len) if len > MAX_IMAGE_BYTES => Verdict::TooLarge(len),
-        _ => Verdict::Image { mime, len },
+        _ => Verdict::Image { mime, len, size },
     }
 }
 
@@ -138,15 +141,18 @@ fn not_an_image(requested: &str, response_url: &reqwest::Url, content_type: Stri
 }
 
 fn transport_error(err: &reqwest::Error, timeout: Duration) -> Verdict {
+    Verdict::Unreachable(transport_text(err, timeout))
+}
+
+/// What a failed request saw, for people: no answer in time, no connection, too many
+/// redirects, or the error and its causes.
+pub(super) fn transport_text(err: &reqwest::Error, timeout: Duration) -> String {
     if err.is_timeout() {
-        Verdict::Unreachable(format!(
-            "no answer within {}",
-            humantime::format_duration(timeout)
-        ))
+        format!("no answer within {}", humantime::format_duration(timeout))
     } else if err.is_connect() {
-        Verdict::Unreachable(ConnectFailure::of(err).to_string())
+        ConnectFailure::of(err).to_string()
     } else if err.is_redirect() {
-        Verdict::Unreachable("too many redirects".to_owned())
+        "too many redirects".to_owned()
     } else {
         let mut text = err.to_string();
         let mut source = std::error::Error::source(err);
@@ -155,11 +161,11 @@ fn transport_error(err: &reqwest::Error, timeout: Duration) -> Verdict {
             text.push_str(&cause.to_string());
             source = cause.source();
         }
-        Verdict::Unreachable(text)
+        text
     }
 }
 
-fn status_text(status: reqwest::StatusCode) -> String {
+pub(super) fn status_text(status: reqwest::StatusCode) -> String {
     format!(
         "HTTP {} {}",
         status.as_u16(),
@@ -169,8 +175,9 @@ fn status_text(status: reqwest::StatusCode) -> String {
     .to_owned()
 }
 
-/// Looks at one URL: `HEAD` first; when it does not settle the question, the first
-/// [`HEAD_BYTES`] bytes with a ranged `GET`.
+/// Looks at one URL: `HEAD` first (an error status, a page, or a length over the limit settle
+/// it); then the first [`HEAD_BYTES`] bytes with a ranged `GET`, which tell what it is and, for
+/// a JPEG or PNG, its width and height.
 pub async fn probe(client: &reqwest::Client, url: &str, timeout: Duration) -> Verdict {
     match client.head(url).send().await {
         Ok(response) => {
@@ -185,13 +192,11 @@ pub async fn probe(client: &reqwest::Client, url: &str, timeout: Duration) -> Ve
                     .and_then(|v| v.parse::<u64>().ok())
                     .filter(|len| *len > 0);
                 match content_type.as_deref() {
-                    Some("image/jpeg" | "image/png") if len.is_some() => {
-                        let mime = if content_type.as_deref() == Some("image/png") {
-                            "image/png"
-                        } else {
-                            "image/jpeg"
-                        };
-                        return too_large_or_image(mime, len);
+                    // Too large by its length alone; otherwise its first bytes give its size.
+                    Some("image/jpeg" | "image/png")
+                        if len.is_some_and(|len| len > MAX_IMAGE_BYTES) =>
+                    {
+                        return Verdict::TooLarge(len.unwrap_or_default());
                     }
                     Some("text/html" | "application/xhtml+xml") => {
                         let full = header(&response, CONTENT_TYPE).unwrap_or_default();
@@ -262,9 +267,12 @@ async fn first_bytes(client: &reqwest::Client, url: &str, timeout: Duration) -> 
     }
     // Dropping the body stops the download here.
     drop(body);
+    let size = crate::manifest::image::read_header(&head)
+        .ok()
+        .map(|header| header.shown_size());
     match sniff(&head) {
-        Sniffed::Jpeg => too_large_or_image("image/jpeg", len),
-        Sniffed::Png => too_large_or_image("image/png", len),
+        Sniffed::Jpeg => too_large_or_image("image/jpeg", len, size),
+        Sniffed::Png => too_large_or_image("image/png", len, size),
         Sniffed::Other(kind) => Verdict::WrongImageType(kind.to_owned()),
         Sniffed::Html => not_an_image(
             url,

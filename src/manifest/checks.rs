@@ -10,16 +10,19 @@ use std::sync::Arc;
 
 use super::datetime::{PublishZone, parse_publish_at};
 use super::diagnostic::Diagnostic;
-use super::entry::{BoardEntry, Located, PinEntry, SlidesEntry};
+use super::entry::{BoardEntry, Located, PinEntry, SlidesEntry, UtmEntry};
 use super::files::{self, MediaFileError};
 use super::glob;
 use super::keys::derive_key;
+use super::links::{self, LinkUse};
+use super::media::{self, Finding, MediaRules};
 use super::model::{
-    AiDisclosure, BoardDecl, BoardRef, CarouselItem, ImageSource, KnownPin, LocalImage, Location,
-    Media, PinDraft, PinSpec, Position, Privacy, VideoCover, VideoSpec,
+    AiDisclosure, BoardDecl, BoardRef, CarouselItem, ImageSource, KnownPin, Location, Media,
+    PinDraft, PinSpec, Position, Privacy, VideoCover, VideoSpec,
 };
 use super::raw::{MAX_ALT_TEXT, MAX_DESCRIPTION, MAX_LINK, MAX_SECTION, MAX_TITLE};
 use super::suggest::unknown_name_hint;
+use super::utm::{self, UTM_KEYS};
 
 /// Smallest and largest carousel.
 const CAROUSEL_SLIDES: std::ops::RangeInclusive<usize> = 2..=5;
@@ -52,9 +55,42 @@ impl Report<'_> {
         self.ok = false;
     }
 
-    fn warning(&mut self, pos: Position, field: &str, message: impl Into<String>) {
-        let diagnostic = Diagnostic::warning(self.location(pos), message).with_field(field);
-        self.diagnostics.push(diagnostic);
+    /// Warns when a media path resolves outside the manifest's folder.
+    fn outside(
+        &mut self,
+        pos: Position,
+        field: &str,
+        reference: &str,
+        base_dir: &Path,
+        path: &Path,
+    ) {
+        if let Some(resolved) = super::outside::outside_of(base_dir, path) {
+            let mut diagnostic = Diagnostic::warning(
+                self.location(pos),
+                format!(
+                    "{reference} resolves to {}, outside the manifest's folder {}",
+                    resolved.display(),
+                    base_dir.display()
+                ),
+            )
+            .with_field(field);
+            diagnostic.hint = Some("keep media inside the manifest's folder; under CI=true, apply refuses such paths unless --allow-outside is given".to_owned());
+            self.diagnostics.push(diagnostic);
+        }
+    }
+
+    /// Reports what the media checks found, at `pos`.
+    fn findings(&mut self, pos: Position, field: &str, findings: Vec<Finding>) {
+        for finding in findings {
+            let mut diagnostic =
+                Diagnostic::error(self.location(pos), finding.message).with_field(field);
+            diagnostic.severity = finding.severity;
+            diagnostic.hint = finding.hint;
+            if diagnostic.is_error() {
+                self.ok = false;
+            }
+            self.diagnostics.push(diagnostic);
+        }
     }
 
     /// Whether a text has at most `max` characters; reports it when not.
@@ -107,7 +143,10 @@ impl Report<'_> {
         let located = value?;
         let text = self.text(Some(located), field, MAX_LINK)?;
         match check_url(&text) {
-            Ok(()) => Some(text),
+            Ok(()) => {
+                self.findings(located.pos, field, links::judge(&text));
+                Some(text)
+            }
             Err(message) => {
                 self.error(
                     located.pos,
@@ -220,8 +259,11 @@ impl Report<'_> {
     fn media_file_error(&mut self, pos: Position, field: &str, err: &MediaFileError) {
         let hint = match err {
             MediaFileError::NotFound(_) => Some("paths are relative to the manifest's folder"),
-            MediaFileError::NotAnImage(_) => {
-                Some("only JPEG and PNG files can be uploaded; convert it or use an image URL")
+            MediaFileError::NotAnImage(_) => Some(
+                "use a JPEG or PNG (WebP, GIF, BMP and TIFF are converted when uploaded), or an image URL",
+            ),
+            MediaFileError::DamagedImage { .. } => {
+                Some("open it in an image editor and save it again as JPEG or PNG")
             }
             MediaFileError::TooLarge { .. } => Some("make the file smaller"),
             MediaFileError::NotAVideo(_) => Some("use an .mp4, .mov or .m4v video"),
@@ -230,8 +272,15 @@ impl Report<'_> {
         self.error(pos, field, err.to_string(), hint);
     }
 
-    /// An image: an http(s) URL, or a local JPEG/PNG relative to `base_dir`.
-    fn image(&mut self, located: &Located, field: &str, base_dir: &Path) -> Option<ImageSource> {
+    /// An image: an http(s) URL, or a local image relative to `base_dir` that can be sent
+    /// (JPEG or PNG, or converted to one under `rules`).
+    fn image(
+        &mut self,
+        located: &Located,
+        field: &str,
+        base_dir: &Path,
+        rules: MediaRules,
+    ) -> Option<ImageSource> {
         let reference = located.value.trim();
         if reference.is_empty() {
             self.error(
@@ -252,13 +301,13 @@ impl Report<'_> {
             };
         }
         let path = base_dir.join(reference);
+        self.outside(located.pos, field, reference, base_dir, &path);
         match files::probe_image(&path) {
-            Ok((content_type, len)) => Some(ImageSource::File(LocalImage {
-                reference: reference.to_owned(),
-                path,
-                content_type,
-                len,
-            })),
+            Ok(probe) => {
+                let (image, findings) = media::judge_image(reference, path, &probe, rules);
+                self.findings(located.pos, field, findings);
+                image.map(ImageSource::File)
+            }
             Err(err) => {
                 self.media_file_error(located.pos, field, &err);
                 None
@@ -299,6 +348,8 @@ struct Defaults {
     dominant_color: Option<String>,
     publish_at: Option<jiff::Timestamp>,
     ai_disclosures: Option<Vec<AiDisclosure>>,
+    /// `defaults.utm` as written: checked per pin, where its placeholders are filled.
+    utm: UtmEntry,
 }
 
 /// Turns entries into validated pins, one at a time, keeping what spans pins: keys and links.
@@ -307,13 +358,20 @@ pub(crate) struct Checker {
     base_dir: PathBuf,
     defaults: Defaults,
     keys: HashMap<String, Position>,
-    links: HashMap<String, Position>,
+    /// Each link written on a pin, and where (repeats are reported once every pin is in).
+    links: HashMap<String, Vec<LinkUse>>,
+    /// `--utm NAME=VALUE`, between a pin's own `utm` and `defaults.utm`.
+    utm_flag: Vec<(String, String)>,
     /// Pin ids written so far (a report's `pin_id`), each of which belongs to one pin.
     pin_ids: HashMap<String, Position>,
+    /// How many entries were checked: the `{row}` of a YAML pin.
+    checked: u32,
     pins: Vec<PinSpec>,
     zone: PublishZone,
     /// Pins that failed their checks, as written; kept only when asked for (`preview`).
     rejected: Option<Vec<PinDraft>>,
+    /// How local images may be prepared (`--no-convert`, `--fit`).
+    rules: MediaRules,
 }
 
 impl Checker {
@@ -326,10 +384,28 @@ impl Checker {
             keys: HashMap::new(),
             links: HashMap::new(),
             pin_ids: HashMap::new(),
+            utm_flag: Vec::new(),
+            checked: 0,
             pins: Vec::new(),
             zone: PublishZone::system(),
             rejected: None,
+            rules: MediaRules::default(),
         }
+    }
+
+    /// Tags links with `--utm` values (over `defaults.utm`, under a pin's own `utm`).
+    pub fn set_utm_flag(&mut self, values: Vec<(String, String)>) {
+        self.utm_flag = values;
+    }
+
+    /// Every link written on a pin (not from `defaults:` or a glob), with where and when.
+    pub fn link_uses(&self) -> &HashMap<String, Vec<LinkUse>> {
+        &self.links
+    }
+
+    /// Prepares local images under `rules` from now on.
+    pub fn set_media_rules(&mut self, rules: MediaRules) {
+        self.rules = rules;
     }
 
     /// Reads local publish times in `zone` from now on.
@@ -386,6 +462,7 @@ impl Checker {
             ),
             ai_disclosures: report
                 .disclosures(entry.ai_disclosures.as_ref(), "defaults.ai_disclosures"),
+            utm: entry.utm.clone(),
         };
     }
 
@@ -470,6 +547,7 @@ impl Checker {
     }
 
     fn add_one(&mut self, mut entry: PinEntry, from_glob: bool, diagnostics: &mut Vec<Diagnostic>) {
+        self.checked += 1;
         let draft = self.rejected.is_some().then(|| entry.draft(&self.file));
         let mut report = Report {
             file: &self.file,
@@ -527,7 +605,7 @@ impl Checker {
             None => defaults.ai_disclosures.clone(),
         }
         .unwrap_or_default();
-        let media = media(&mut report, &entry, &self.base_dir);
+        let mut media = media(&mut report, &entry, &self.base_dir, self.rules);
         let pin_id = report.pin_id(entry.pin_id.as_ref());
         if let Some(known) = &pin_id {
             claim_pin_id(&mut self.pin_ids, &mut report, known, entry.pos);
@@ -540,8 +618,47 @@ impl Checker {
             board.as_ref(),
             media.as_ref(),
         );
-        if !from_glob {
-            note_repeated_link(&mut self.links, &mut report, &entry);
+        if !from_glob && let Some(own) = &entry.link {
+            self.links
+                .entry(own.value.clone())
+                .or_default()
+                .push(LinkUse {
+                    location: report.location(own.pos),
+                    due: publish_at,
+                });
+        }
+        let mut link = link;
+        if let (Some(key), Some(board)) = (&key, &board) {
+            let row = match entry.pos {
+                Position::Row { row, .. } | Position::Cell { row, .. } => row,
+                _ => self.checked,
+            };
+            let facts = utm::PinFacts {
+                key,
+                board: &board.to_string(),
+                section: section.as_deref().unwrap_or(""),
+                row,
+            };
+            let tags = utm_tags(
+                &mut report,
+                &entry,
+                &self.defaults.utm,
+                &self.utm_flag,
+                facts,
+            );
+            if !tags.is_empty() {
+                link = tag_link(
+                    &mut report,
+                    link,
+                    &tags,
+                    entry.link.as_ref().map_or(entry.pos, |l| l.pos),
+                );
+                if let Some(Media::Carousel(items)) = &mut media {
+                    for item in items {
+                        item.link = tag_link(&mut report, item.link.take(), &tags, entry.pos);
+                    }
+                }
+            }
         }
         if !report.ok || entry.malformed {
             if let (Some(draft), Some(rejected)) = (draft, &mut self.rejected) {
@@ -653,31 +770,69 @@ fn claim_pin_id(
     }
 }
 
-/// Warns when a pin's own link was already used by an earlier pin.
-fn note_repeated_link(
-    links: &mut HashMap<String, Position>,
+/// A pin's UTM values, placeholders filled: its own `utm`, else `--utm`, else `defaults.utm`.
+/// An unknown placeholder is an error at the value that uses it.
+fn utm_tags(
     report: &mut Report<'_>,
     entry: &PinEntry,
-) {
-    if let Some(own) = &entry.link {
-        match links.entry(own.value.clone()) {
-            Entry::Occupied(first) => {
-                let first = report.location(*first.get());
-                report.warning(
-                    own.pos,
-                    "link",
-                    format!("the same link is also used by the pin at {first}"),
-                );
-            }
-            Entry::Vacant(slot) => {
-                slot.insert(own.pos);
-            }
+    defaults: &UtmEntry,
+    flag: &[(String, String)],
+    facts: utm::PinFacts<'_>,
+) -> Vec<(&'static str, String)> {
+    let mut tags = Vec::new();
+    for name in UTM_KEYS {
+        let field = format!("utm.{name}");
+        let (value, pos) = match (entry.utm.get(name), flag.iter().find(|(n, _)| n == name)) {
+            (Some(own), _) => (own.value.as_str(), own.pos),
+            (None, Some((_, value))) => (value.as_str(), entry.pos),
+            (None, None) => match defaults.get(name) {
+                Some(default) => (default.value.as_str(), default.pos),
+                None => continue,
+            },
+        };
+        match utm::fill(value.trim(), facts) {
+            Ok(filled) if filled.is_empty() => {}
+            Ok(filled) => tags.push((name, filled)),
+            Err(unknown) => report.error(
+                pos,
+                &field,
+                format!("`{unknown}` is not a placeholder"),
+                Some(&format!("use {}", utm::UTM_PLACEHOLDERS.join(", "))),
+            ),
         }
     }
+    tags
+}
+
+/// `link` with the UTM `tags`; an error at `pos` when the tagged link is too long.
+fn tag_link(
+    report: &mut Report<'_>,
+    link: Option<String>,
+    tags: &[(&'static str, String)],
+    pos: Position,
+) -> Option<String> {
+    let tagged = utm::tag(&link?, tags);
+    let chars = tagged.chars().count();
+    if chars > MAX_LINK {
+        report.error(
+            pos,
+            "link",
+            format!(
+                "is {chars} characters once tagged with UTM parameters, at most {MAX_LINK} allowed"
+            ),
+            Some("shorten the link or the UTM values"),
+        );
+    }
+    Some(tagged)
 }
 
 /// The one media of a pin, checked.
-fn media(report: &mut Report<'_>, entry: &PinEntry, base_dir: &Path) -> Option<Media> {
+fn media(
+    report: &mut Report<'_>,
+    entry: &PinEntry,
+    base_dir: &Path,
+    rules: MediaRules,
+) -> Option<Media> {
     let given: Vec<&str> = [
         entry.image.as_ref().map(|_| "image"),
         entry.images.as_ref().map(|_| "images"),
@@ -714,10 +869,14 @@ fn media(report: &mut Report<'_>, entry: &PinEntry, base_dir: &Path) -> Option<M
         }
         ["image"] => {
             let located = entry.image.as_ref()?;
-            report.image(located, "image", base_dir).map(Media::Image)
+            let source = report.image(located, "image", base_dir, rules)?;
+            if let ImageSource::File(image) = &source {
+                report.findings(located.pos, "image", media::feed_shape(image));
+            }
+            Some(Media::Image(source))
         }
-        ["images"] => carousel(report, entry.images.as_ref()?, base_dir),
-        ["video"] => video(report, entry, base_dir),
+        ["images"] => carousel(report, entry.images.as_ref()?, base_dir, rules),
+        ["video"] => video(report, entry, base_dir, rules),
         _ => {
             report.error(
                 entry.pos,
@@ -733,7 +892,12 @@ fn media(report: &mut Report<'_>, entry: &PinEntry, base_dir: &Path) -> Option<M
     }
 }
 
-fn carousel(report: &mut Report<'_>, slides: &SlidesEntry, base_dir: &Path) -> Option<Media> {
+fn carousel(
+    report: &mut Report<'_>,
+    slides: &SlidesEntry,
+    base_dir: &Path,
+    rules: MediaRules,
+) -> Option<Media> {
     let count = slides.slides.len();
     if !CAROUSEL_SLIDES.contains(&count) {
         let hint = if count < 2 {
@@ -756,7 +920,13 @@ fn carousel(report: &mut Report<'_>, slides: &SlidesEntry, base_dir: &Path) -> O
     for (index, slide) in slides.slides.iter().enumerate() {
         let prefix = format!("images[{}]", index + 1);
         let source = match &slide.src {
-            Some(src) => report.image(src, &prefix, base_dir),
+            Some(src) => {
+                let source = report.image(src, &prefix, base_dir, rules);
+                if let Some(ImageSource::File(image)) = &source {
+                    report.findings(src.pos, &prefix, media::feed_shape(image));
+                }
+                source
+            }
             None => {
                 report.error(
                     slide.pos,
@@ -797,10 +967,26 @@ fn carousel(report: &mut Report<'_>, slides: &SlidesEntry, base_dir: &Path) -> O
         );
         return None;
     }
+    let local: Vec<(usize, &crate::manifest::LocalImage)> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(index, item)| match &item.source {
+            ImageSource::File(image) => Some((index, image)),
+            ImageSource::Url(_) => None,
+        })
+        .collect();
+    if let Some(finding) = media::carousel_sizes(&local) {
+        report.findings(slides.pos, "images", vec![finding]);
+    }
     (complete && CAROUSEL_SLIDES.contains(&count)).then_some(Media::Carousel(items))
 }
 
-fn video(report: &mut Report<'_>, entry: &PinEntry, base_dir: &Path) -> Option<Media> {
+fn video(
+    report: &mut Report<'_>,
+    entry: &PinEntry,
+    base_dir: &Path,
+    rules: MediaRules,
+) -> Option<Media> {
     let located = entry.video.as_ref()?;
     let reference = located.value.trim();
     let spec = if looks_like_url(reference) {
@@ -813,8 +999,13 @@ fn video(report: &mut Report<'_>, entry: &PinEntry, base_dir: &Path) -> Option<M
         None
     } else {
         let path = base_dir.join(reference);
+        report.outside(located.pos, "video", reference, base_dir, &path);
         match files::probe_video(&path) {
-            Ok(len) => Some((reference.to_owned(), path, len)),
+            Ok(len) => {
+                let (info, findings) = media::judge_video(reference, &path);
+                report.findings(located.pos, "video", findings);
+                info.map(|info| (reference.to_owned(), path, len, info))
+            }
             Err(err) => {
                 report.media_file_error(located.pos, "video", &err);
                 None
@@ -831,7 +1022,7 @@ fn video(report: &mut Report<'_>, entry: &PinEntry, base_dir: &Path) -> Option<M
             );
             return None;
         }
-        (Some(cover), None) => match report.image(cover, "cover", base_dir)? {
+        (Some(cover), None) => match report.image(cover, "cover", base_dir, rules)? {
             ImageSource::File(image) => Some(VideoCover::File(image)),
             ImageSource::Url(url) => Some(VideoCover::Url(url)),
         },
@@ -849,12 +1040,13 @@ fn video(report: &mut Report<'_>, entry: &PinEntry, base_dir: &Path) -> Option<M
         },
         (None, None) => None,
     };
-    let (reference, path, len) = spec?;
+    let (reference, path, len, info) = spec?;
     Some(Media::Video(VideoSpec {
         reference,
         path,
         len,
         cover,
+        info,
     }))
 }
 

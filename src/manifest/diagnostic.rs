@@ -16,6 +16,8 @@ pub enum Severity {
     Error,
     /// Probably a mistake, but the manifest is usable.
     Warning,
+    /// Worth knowing, nothing to fix: what pinbatch will do (a conversion), or a count.
+    Note,
 }
 
 impl Severity {
@@ -24,6 +26,7 @@ impl Severity {
         match self {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Note => "note",
         }
     }
 }
@@ -75,6 +78,14 @@ impl Diagnostic {
         self
     }
 
+    /// A note at `location`: nothing to fix, but worth knowing.
+    pub fn note(location: Location, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Note,
+            ..Diagnostic::error(location, message)
+        }
+    }
+
     /// True for errors.
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
@@ -97,22 +108,30 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// Counts of errors and warnings in a list of diagnostics.
+/// Counts of errors, warnings and notes in a list of diagnostics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tally {
     /// Number of errors.
     pub errors: usize,
     /// Number of warnings.
     pub warnings: usize,
+    /// Number of notes.
+    pub notes: usize,
 }
 
 impl Tally {
     /// Counts `diagnostics`.
     pub fn of(diagnostics: &[Diagnostic]) -> Tally {
-        let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+        let count = |severity| {
+            diagnostics
+                .iter()
+                .filter(|d| d.severity == severity)
+                .count()
+        };
         Tally {
-            errors,
-            warnings: diagnostics.len() - errors,
+            errors: count(Severity::Error),
+            warnings: count(Severity::Warning),
+            notes: count(Severity::Note),
         }
     }
 }
@@ -132,8 +151,13 @@ pub fn summary_line(file: &str, pins: Option<usize>, tally: Tally) -> String {
         Some(pins) => plural(pins, "pin"),
         None => "invalid".to_owned(),
     };
+    let notes = if tally.notes > 0 {
+        format!(", {}", plural(tally.notes, "note"))
+    } else {
+        String::new()
+    };
     format!(
-        "{file}: {head}, {}, {}",
+        "{file}: {head}, {}, {}{notes}",
         plural(tally.errors, "error"),
         plural(tally.warnings, "warning")
     )
@@ -156,6 +180,7 @@ pub fn render_human(diagnostics: &[Diagnostic], include_warnings: bool, color: b
         let paint = match d.severity {
             Severity::Error => "\x1b[1;31m",
             Severity::Warning => "\x1b[1;33m",
+            Severity::Note => "\x1b[1;36m",
         };
         let _ = write!(
             out,
@@ -271,10 +296,14 @@ pub fn render_github(diagnostics: &[Diagnostic]) -> String {
         if let Some(hint) = &d.hint {
             let _ = write!(message, "\nhint: {hint}");
         }
+        // GitHub's three levels: a note is a `notice`.
+        let level = match d.severity {
+            Severity::Note => "notice",
+            other => other.as_str(),
+        };
         let _ = writeln!(
             out,
-            "::{} {properties}::{}",
-            d.severity.as_str(),
+            "::{level} {properties}::{}",
             escape_github_data(&message)
         );
     }
@@ -353,6 +382,7 @@ mod tests {
         let tally = Tally {
             errors: 0,
             warnings: 1,
+            notes: 0,
         };
         assert_eq!(
             summary_line("examples/pins.yaml", Some(5), tally),
@@ -361,10 +391,11 @@ mod tests {
         let tally = Tally {
             errors: 2,
             warnings: 0,
+            notes: 3,
         };
         assert_eq!(
             summary_line("p.csv", None, tally),
-            "p.csv: invalid, 2 errors, 0 warnings"
+            "p.csv: invalid, 2 errors, 0 warnings, 3 notes"
         );
     }
 }

@@ -46,6 +46,47 @@ pub(crate) struct SlidesEntry {
     pub slides: Vec<SlideEntry>,
 }
 
+/// UTM values as written (`utm:` in YAML, `utm_source`, ... columns in CSV and workbooks).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct UtmEntry {
+    /// `utm_source`.
+    pub source: Option<Located>,
+    /// `utm_medium`.
+    pub medium: Option<Located>,
+    /// `utm_campaign`.
+    pub campaign: Option<Located>,
+    /// `utm_term`.
+    pub term: Option<Located>,
+    /// `utm_content`.
+    pub content: Option<Located>,
+}
+
+impl UtmEntry {
+    /// The value of `source`, `medium`, `campaign`, `term` or `content`.
+    pub fn field_mut(&mut self, name: &str) -> Option<&mut Option<Located>> {
+        Some(match name {
+            "source" => &mut self.source,
+            "medium" => &mut self.medium,
+            "campaign" => &mut self.campaign,
+            "term" => &mut self.term,
+            "content" => &mut self.content,
+            _ => return None,
+        })
+    }
+
+    /// The value of `name`, as written.
+    pub fn get(&self, name: &str) -> Option<&Located> {
+        match name {
+            "source" => self.source.as_ref(),
+            "medium" => self.medium.as_ref(),
+            "campaign" => self.campaign.as_ref(),
+            "term" => self.term.as_ref(),
+            "content" => self.content.as_ref(),
+            _ => None,
+        }
+    }
+}
+
 /// One pin entry (or `defaults:`), as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PinEntry {
@@ -87,6 +128,8 @@ pub(crate) struct PinEntry {
     pub timezone: Option<Located>,
     /// The pin it already became (a report's `pin_id`).
     pub pin_id: Option<Located>,
+    /// UTM values for the link.
+    pub utm: UtmEntry,
     /// A field was written but could not be read (already reported): its absence is no news.
     pub malformed: bool,
 }
@@ -114,6 +157,7 @@ impl PinEntry {
             glob: None,
             timezone: None,
             pin_id: None,
+            utm: UtmEntry::default(),
             malformed: false,
         }
     }
@@ -166,7 +210,7 @@ impl PinEntry {
             "glob" => &mut self.glob,
             "timezone" => &mut self.timezone,
             "pin_id" => &mut self.pin_id,
-            _ => return None,
+            utm => return self.utm.field_mut(utm.strip_prefix("utm_")?),
         })
     }
 }

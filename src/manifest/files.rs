@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-use super::model::ImageType;
+use super::image::{HeaderError, ImageHeader, read_header};
 
 /// Largest image Pinterest accepts, in bytes (20 MB).
 pub const MAX_IMAGE_BYTES: u64 = 20 * 1024 * 1024;
@@ -14,8 +14,10 @@ pub const MAX_VIDEO_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 /// Video file extensions pinbatch accepts.
 pub const VIDEO_EXTENSIONS: &[&str] = &["mp4", "mov", "m4v"];
 
-const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
-const JPEG_SIGNATURE: &[u8] = b"\xFF\xD8\xFF";
+/// Bytes of an image read first to find its header; more only when the header lies further.
+const IMAGE_HEAD_BYTES: usize = 64 * 1024;
+/// The furthest into an image its header is looked for (a TIFF may keep it at the end).
+const IMAGE_HEAD_MAX_BYTES: u64 = 64 * 1024 * 1024;
 /// QuickTime top-level atoms a `.mov` may start with instead of `ftyp`.
 const QUICKTIME_ATOMS: &[&[u8; 4]] = &[b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"];
 
@@ -46,9 +48,17 @@ pub enum MediaFileError {
         /// The limit.
         max: u64,
     },
-    /// The bytes are not JPEG or PNG.
-    #[error("{0} is not a JPEG or PNG image (checked its first bytes)")]
+    /// The bytes are no image format pinbatch knows.
+    #[error("{0} is not an image pinbatch can read (checked its first bytes)")]
     NotAnImage(String),
+    /// An image whose header is damaged or cut short.
+    #[error("{path} is a damaged image: {reason}")]
+    DamagedImage {
+        /// The path.
+        path: String,
+        /// What is wrong with its header.
+        reason: String,
+    },
     /// Wrong extension or container for a video.
     #[error("{0}")]
     NotAVideo(String),
@@ -103,18 +113,54 @@ fn read_head(file: &mut File, path: &Path, buf: &mut [u8]) -> Result<usize, Medi
     Ok(filled)
 }
 
-/// The image type of a local file, by its first bytes, and its size.
-pub fn probe_image(path: &Path) -> Result<(ImageType, u64), MediaFileError> {
-    let (mut file, len) = open_checked(path, MAX_IMAGE_BYTES)?;
-    let mut head = [0u8; 8];
-    let n = read_head(&mut file, path, &mut head)?;
-    let head = &head[..n];
-    if head.starts_with(PNG_SIGNATURE) {
-        Ok((ImageType::Png, len))
-    } else if head.starts_with(JPEG_SIGNATURE) {
-        Ok((ImageType::Jpeg, len))
-    } else {
-        Err(MediaFileError::NotAnImage(path.display().to_string()))
+/// What a local image file is, by its header, and its size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageProbe {
+    /// Format, dimensions, orientation, transparency.
+    pub header: ImageHeader,
+    /// Size in bytes.
+    pub len: u64,
+}
+
+/// The header of a local image file, read from its first bytes (further only when the header
+/// lies further in), and its size. Any size is accepted here: the checks decide what is too
+/// large.
+pub fn probe_image(path: &Path) -> Result<ImageProbe, MediaFileError> {
+    let (mut file, len) = open_checked(path, u64::MAX)?;
+    let mut head = vec![0u8; IMAGE_HEAD_BYTES];
+    let mut filled = read_head(&mut file, path, &mut head)?;
+    loop {
+        match read_header(&head[..filled]) {
+            Ok(header) => return Ok(ImageProbe { header, len }),
+            Err(HeaderError::Unknown) => {
+                return Err(MediaFileError::NotAnImage(path.display().to_string()));
+            }
+            Err(HeaderError::Damaged(reason)) => {
+                return Err(MediaFileError::DamagedImage {
+                    path: path.display().to_string(),
+                    reason,
+                });
+            }
+            Err(HeaderError::Truncated { need }) => {
+                let have = u64::try_from(filled).unwrap_or(u64::MAX);
+                if need > len || have >= len || need > IMAGE_HEAD_MAX_BYTES {
+                    return Err(MediaFileError::DamagedImage {
+                        path: path.display().to_string(),
+                        reason: format!(
+                            "it ends (or its header reaches past {} MB) before its header does",
+                            IMAGE_HEAD_MAX_BYTES / (1024 * 1024)
+                        ),
+                    });
+                }
+                // Read on to what the header needs, at least doubling what was read.
+                let want = need
+                    .max(have.saturating_mul(2))
+                    .min(len)
+                    .min(IMAGE_HEAD_MAX_BYTES);
+                head.resize(usize::try_from(want).unwrap_or(usize::MAX), 0);
+                filled += read_head(&mut file, path, &mut head[filled..])?;
+            }
+        }
     }
 }
 
@@ -161,11 +207,35 @@ mod tests {
     #[test]
     fn images_are_recognised_by_their_bytes_not_their_names() {
         let dir = tempfile::tempdir().unwrap();
-        let png = write(dir.path(), "a.jpg", b"\x89PNG\r\n\x1a\nrest");
-        let jpeg = write(dir.path(), "b.png", b"\xFF\xD8\xFF\xE0rest");
+        let png = write(
+            dir.path(),
+            "a.jpg",
+            b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x02\0\0\0\x03\x08\x02\0\0\0",
+        );
+        let jpeg = write(
+            dir.path(),
+            "b.png",
+            b"\xFF\xD8\xFF\xC0\0\x11\x08\0\x03\0\x02\x03\x01\x22\0\x02\x11\x01\x03\x11\x01",
+        );
+        let cut = write(dir.path(), "d.jpg", b"\xFF\xD8\xFF\xE0\0\x10JFIF");
         let text = write(dir.path(), "c.jpg", b"hello world");
-        assert_eq!(probe_image(&png).unwrap(), (ImageType::Png, 12));
-        assert_eq!(probe_image(&jpeg).unwrap().0, ImageType::Jpeg);
+        let probe = probe_image(&png).unwrap();
+        assert_eq!(
+            probe.header.format,
+            crate::manifest::image::ImageFormat::Png
+        );
+        assert_eq!(
+            (probe.header.width, probe.header.height, probe.len),
+            (2, 3, 29)
+        );
+        assert_eq!(
+            probe_image(&jpeg).unwrap().header.format,
+            crate::manifest::image::ImageFormat::Jpeg
+        );
+        assert!(matches!(
+            probe_image(&cut),
+            Err(MediaFileError::DamagedImage { .. })
+        ));
         assert!(matches!(
             probe_image(&text),
             Err(MediaFileError::NotAnImage(_))

@@ -45,6 +45,7 @@ mod tests {
             path: PathBuf::from("/somewhere/else").join(reference),
             content_type: ImageType::Jpeg,
             len: 1,
+            info: crate::manifest::ImageInfo::sent_as_is(ImageType::Jpeg),
         })
     }
 
@@ -75,6 +76,12 @@ mod tests {
             path: PathBuf::from("/x/clips/run.mp4"),
             len: 1,
             cover: None,
+            info: crate::manifest::video::VideoInfo {
+                duration_ms: 30_000,
+                width: 1080,
+                height: 1920,
+                codec: *b"avc1",
+            },
         });
         assert_eq!(derive_key(&board, &video), "Animals 動物/clips/run.mp4");
     }

@@ -16,14 +16,21 @@ pub mod encoding;
 mod entry;
 pub mod files;
 mod glob;
+pub mod image;
 pub mod keys;
+pub mod limits;
+pub(crate) mod links;
+pub mod media;
 pub mod model;
+pub mod outside;
 pub mod raw;
 pub(crate) mod scaffold;
 pub mod schema;
 pub(crate) mod suggest;
 pub(crate) mod table;
 pub(crate) mod twins;
+pub mod utm;
+pub mod video;
 pub mod workbook;
 pub mod written;
 mod yaml;
@@ -49,6 +56,10 @@ pub struct LoadOptions {
     pub timezone: Option<PublishZone>,
     /// Keep what was written for pins that failed their checks (for `preview`).
     pub keep_rejected: bool,
+    /// How local images may be prepared for upload (`--no-convert`, `--fit`).
+    pub media: media::MediaRules,
+    /// `--utm NAME=VALUE`: UTM values over `defaults.utm` (names without `utm_`).
+    pub utm: Vec<(String, String)>,
 }
 
 /// What [`load`] found: the manifest when it is valid, and every diagnostic (errors and warnings).
@@ -104,7 +115,7 @@ impl Format {
 }
 
 /// The folder relative media paths start from: the manifest's own folder, made absolute.
-fn base_dir_of(path: &Path) -> PathBuf {
+pub fn base_dir_of(path: &Path) -> PathBuf {
     let parent = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -145,6 +156,21 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> LoadOutcome {
     let mut checker = checks::Checker::new(file.clone(), base_dir_of(path));
     if options.keep_rejected {
         checker.keep_rejected();
+    }
+    checker.set_media_rules(options.media);
+    checker.set_utm_flag(options.utm.clone());
+    if let Err(too_large) = check_size(path, format) {
+        diagnostics.push(
+            Diagnostic::error(
+                Location {
+                    file: file.clone(),
+                    position: too_large.position,
+                },
+                too_large.message,
+            )
+            .with_hint(too_large.hint),
+        );
+        return failed(diagnostics, zone());
     }
     if format == Format::Workbook {
         checker.set_zone(zone());
@@ -193,6 +219,16 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> LoadOutcome {
         Format::Workbook => {}
     }
     finish(path, file, checker, boards, diagnostics)
+}
+
+/// Refuses, before reading it, a manifest whose reading would cost more than its format's bound
+/// (see [`limits`]).
+fn check_size(path: &Path, format: Format) -> Result<(), limits::TooLarge> {
+    match format {
+        Format::Yaml => limits::check_file_size(path, limits::MAX_YAML_BYTES, "YAML"),
+        Format::Csv => limits::check_file_size(path, limits::MAX_CSV_BYTES, "CSV"),
+        Format::Workbook => limits::check_workbook(path),
+    }
 }
 
 /// Warns of `--sheet` and `--encoding` given for a file they do not apply to.
@@ -296,6 +332,8 @@ fn finish(
     let zone = checker.zone().clone();
     let rejected = checker.take_rejected();
     let keep_partial = checker.keeps_rejected();
+    // A drip schedule's `same_link` spacing turns the count into spacing warnings.
+    diagnostics.extend(links::repeated(checker.link_uses(), None));
     let pins = checker.finish();
     diagnostics.extend(twins::warnings(&pins));
     if pins.is_empty() && !diagnostics.iter().any(Diagnostic::is_error) {

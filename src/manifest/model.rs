@@ -237,10 +237,52 @@ pub struct LocalImage {
     pub reference: String,
     /// The resolved path.
     pub path: PathBuf,
-    /// JPEG or PNG, by the file's bytes.
+    /// What is sent: JPEG or PNG (the file's own type, or what it is converted to).
     pub content_type: ImageType,
     /// File size in bytes at validation time.
     pub len: u64,
+    /// What its header says and what is done to it before it is sent.
+    pub info: ImageInfo,
+}
+
+/// What a local image's header says, and how it is prepared for upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ImageInfo {
+    /// The file's own format.
+    pub format: super::image::ImageFormat,
+    /// Width as shown (EXIF orientation applied), in pixels.
+    pub width: u32,
+    /// Height as shown, in pixels.
+    pub height: u32,
+    /// What is done to the file before it is sent.
+    pub prepare: Prepare,
+}
+
+impl ImageInfo {
+    /// A JPEG or PNG of unknown size, sent as it is (for tests of other parts).
+    pub fn sent_as_is(content_type: ImageType) -> ImageInfo {
+        ImageInfo {
+            format: match content_type {
+                ImageType::Jpeg => super::image::ImageFormat::Jpeg,
+                ImageType::Png => super::image::ImageFormat::Png,
+            },
+            width: 0,
+            height: 0,
+            prepare: Prepare::AsIs,
+        }
+    }
+}
+
+/// What is done to a local image before it is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Prepare {
+    /// Its bytes are sent as they are.
+    AsIs,
+    /// Decoded (the first frame of a GIF), turned upright by its EXIF orientation and encoded
+    /// as the `content_type`: a format Pinterest does not take, or a CMYK JPEG.
+    Convert,
+    /// Converted as above, and scaled down until it is under the size limit (`--fit`).
+    Fit,
 }
 
 /// Image types Pinterest accepts as base64.
@@ -286,6 +328,8 @@ pub struct VideoSpec {
     pub len: u64,
     /// The cover; Pinterest's default (first frame) when absent.
     pub cover: Option<VideoCover>,
+    /// Duration, size and codec, from its container.
+    pub info: super::video::VideoInfo,
 }
 
 /// A video cover.
@@ -427,6 +471,18 @@ impl Position {
                 Some(format!("{sheet}!{}{row}", column_letters(column)))
             }
             _ => None,
+        }
+    }
+}
+
+impl Location {
+    /// Where in its file, without the file's name: `line 12`, `row 7`, `Sheet1!C7`.
+    pub fn position_text(&self) -> String {
+        match self.position {
+            Position::File => "the file".to_owned(),
+            Position::LineColumn { line, .. } => format!("line {line}"),
+            Position::Row { row, .. } => format!("row {row}"),
+            Position::Cell { .. } => self.position.cell_reference().unwrap_or_default(),
         }
     }
 }

@@ -39,6 +39,7 @@ pub const PIN_FIELDS: &[&str] = &[
     "cover_frame",
     "glob",
     "pin_id",
+    "utm",
 ];
 /// Keys of `defaults:` (every pin field except the id and the media, plus `timezone`).
 pub const DEFAULT_FIELDS: &[&str] = &[
@@ -52,9 +53,12 @@ pub const DEFAULT_FIELDS: &[&str] = &[
     "dominant_color",
     "publish_at",
     "ai_disclosures",
+    "utm",
 ];
 /// Keys of a board declaration.
 pub const BOARD_FIELDS: &[&str] = &["name", "description", "privacy", "sections"];
+/// Keys of `utm:`.
+pub const UTM_FIELDS: &[&str] = &["source", "medium", "campaign", "term", "content"];
 /// Keys of a carousel slide written as a mapping.
 pub const SLIDE_FIELDS: &[&str] = &["src", "title", "description", "link"];
 
@@ -129,6 +133,26 @@ pub struct RawDefaults {
     pub publish_at: Option<String>,
     /// Default AI disclosure labels.
     pub ai_disclosures: Option<Vec<RawAiDisclosure>>,
+    /// UTM parameters appended to every pin's link (and its carousel items' links).
+    pub utm: Option<RawUtm>,
+}
+
+/// UTM parameters appended to a link's query (`utm_source=...`), unless the link has them.
+/// Values may use `{key}`, `{board}`, `{section}` and `{row}`; an empty value leaves the
+/// parameter out.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawUtm {
+    /// `utm_source`, e.g. `pinterest`.
+    pub source: Option<String>,
+    /// `utm_medium`, e.g. `social`.
+    pub medium: Option<String>,
+    /// `utm_campaign`, e.g. `{board}`.
+    pub campaign: Option<String>,
+    /// `utm_term`.
+    pub term: Option<String>,
+    /// `utm_content`, e.g. `{key}`.
+    pub content: Option<String>,
 }
 
 /// An AI disclosure label (Pinterest API 5.28), sent as `ai_disclosures: {"values": [...]}`.
@@ -263,4 +287,6 @@ pub struct RawPin {
     /// The Pinterest pin this pin already became, as a report writes it: `apply` checks it
     /// against the account and records it instead of creating the pin again.
     pub pin_id: Option<RawPinId>,
+    /// UTM parameters for this pin's link, over `defaults.utm` and `--utm`.
+    pub utm: Option<RawUtm>,
 }

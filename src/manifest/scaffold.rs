@@ -90,7 +90,9 @@ pub fn scan(dir: &Path, pattern: &str, manifest_dir: &Path) -> Result<Scan, Scaf
     let mut scan = Scan::default();
     for rel in matched {
         let path = dir.join(&rel);
-        let kind = if probe_image(&path).is_ok() {
+        let kind = if probe_image(&path).is_ok_and(|probe| {
+            probe.header.format.accepted() && probe.len <= crate::manifest::files::MAX_IMAGE_BYTES
+        }) {
             MediaKind::Image
         } else if has_video_extension(&rel) {
             match probe_video(&path) {
@@ -234,8 +236,8 @@ mod tests {
         let root = dir.path();
         std::fs::create_dir_all(root.join("b/c")).unwrap();
         std::fs::create_dir_all(root.join(".hidden")).unwrap();
-        std::fs::write(root.join("b/c/z.JPG"), b"\xFF\xD8\xFFjpeg").unwrap();
-        std::fs::write(root.join("a.png"), b"\x89PNG\r\n\x1a\nrest").unwrap();
+        std::fs::write(root.join("b/c/z.JPG"), b"\xFF\xD8\xFF\xE0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0\xFF\xC0\0\x11\x08\x05\xDC\x03\xE8\x03\x01\x22\0\x02\x11\x01\x03\x11\x01\xFF\xD9").unwrap();
+        std::fs::write(root.join("a.png"), b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\x03\xe8\0\0\x05\xdc\x08\x02\0\0\0\0\0\0\0\0\0\0\0IEND\xaeB`\x82").unwrap();
         std::fs::write(root.join("fake.jpg"), b"not an image").unwrap();
         std::fs::write(root.join("clip.mp4"), b"\0\0\0\x18ftypisom").unwrap();
         std::fs::write(root.join("notes.txt"), b"text").unwrap();

@@ -25,6 +25,11 @@ pub const NATIVE_COLUMNS: &[&str] = &[
     "video",
     "cover",
     "ai_disclosures",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
 ];
 
 /// The columns `pinbatch report` writes after the manifest's own. A report read back as a

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use super::*;
 
-const JPEG: &[u8] = b"\xFF\xD8\xFF\xE0\0\x10JFIF\0";
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+const JPEG: &[u8] = b"\xFF\xD8\xFF\xE0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0\xFF\xC0\0\x11\x08\x05\xDC\x03\xE8\x03\x01\x22\0\x02\x11\x01\x03\x11\x01\xFF\xD9";
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\x03\xe8\0\0\x05\xdc\x08\x02\0\0\0\0\0\0\0\0\0\0\0IEND\xaeB`\x82";
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -19,8 +19,11 @@ impl Fixture {
         fixture.write("images/a.jpg", JPEG);
         fixture.write("images/b.png", PNG);
         fixture.write("images/c.jpg", JPEG);
-        fixture.write("images/fake.jpg", b"GIF89a not really");
-        fixture.write("clips/run.mp4", b"\0\0\0\x18ftypisom....");
+        fixture.write("images/fake.jpg", b"not an image, only text");
+        fixture.write(
+            "clips/run.mp4",
+            &super::video::sample_mp4(30, 1080, 1920, b"avc1"),
+        );
         fixture
     }
 
@@ -173,7 +176,7 @@ fn media_problems() {
             f.dir.path().join("images/missing.jpg").display()
         )
     );
-    assert!(one("    image: images/fake.jpg\n").contains("is not a JPEG or PNG image"));
+    assert!(one("    image: images/fake.jpg\n").contains("is not an image pinbatch can read"));
     assert!(one("    images: [images/a.jpg]\n").contains("has 1 image, a carousel needs 2 to 5"));
     assert!(
         one("    images: [images/a.jpg, images/a.jpg, images/a.jpg, images/a.jpg, images/a.jpg, images/a.jpg]\n")

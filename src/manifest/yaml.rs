@@ -467,6 +467,17 @@ impl Reader<'_> {
                 pin.images = self.slides(value, &field);
             } else if name == "ai_disclosures" {
                 pin.ai_disclosures = self.joined_list(value, &field);
+            } else if name == "utm" {
+                let prefix = format!("{field}.");
+                for (key, item) in self
+                    .mapping(value, raw::UTM_FIELDS, &prefix)
+                    .unwrap_or_default()
+                {
+                    let text = self.text(item, &format!("{prefix}{key}"));
+                    if let Some(slot) = pin.utm.field_mut(key) {
+                        *slot = text;
+                    }
+                }
             } else if let Some(slot) = pin.text_field_mut(name) {
                 *slot = self.text(value, &field);
             }

@@ -61,6 +61,8 @@ pub enum Picture {
         reference: String,
         /// The thumbnail.
         data_uri: String,
+        /// Width and height as shown (EXIF orientation applied), from the header; 0 unknown.
+        size: (u32, u32),
     },
     /// A local file that could not be shown, and why.
     Unavailable {
@@ -252,6 +254,7 @@ fn picture(source: &ImageSource, images: &HashMap<PathBuf, Result<String, String
             Some(Ok(data_uri)) => Picture::Embedded {
                 reference: image.reference.clone(),
                 data_uri: data_uri.clone(),
+                size: (image.info.width, image.info.height),
             },
             Some(Err(reason)) => Picture::Unavailable {
                 reference: image.reference.clone(),
@@ -351,15 +354,80 @@ fn rejected_card(draft: &PinDraft) -> Card {
     }
 }
 
-/// A thumbnail of a local JPEG or PNG as a `data:` URI: at most [`THUMBNAIL_PIXELS`] on its
-/// longer side, JPEG (PNG when the image has transparency).
+/// Bytes all thumbnail decodes may hold at once, shared by every worker: a decode waits for
+/// its share (four bytes a pixel, from the header) and an image needing more than all of it is
+/// not shown. One bound for the whole page, whatever the number of cores.
+pub const THUMBNAIL_DECODE_BUDGET: u64 = 256 * 1024 * 1024;
+
+/// What is left of [`THUMBNAIL_DECODE_BUDGET`], and the waiters for it.
+static DECODE_BUDGET: (std::sync::Mutex<u64>, std::sync::Condvar) = (
+    std::sync::Mutex::new(THUMBNAIL_DECODE_BUDGET),
+    std::sync::Condvar::new(),
+);
+
+/// A share of the decode budget, given back when dropped.
+struct DecodeShare(u64);
+
+impl DecodeShare {
+    /// Waits until `bytes` of the budget are free; `None` when `bytes` exceeds the whole budget.
+    fn take(bytes: u64) -> Option<DecodeShare> {
+        if bytes > THUMBNAIL_DECODE_BUDGET {
+            return None;
+        }
+        let (left, freed) = &DECODE_BUDGET;
+        let mut left = left
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while *left < bytes {
+            left = freed
+                .wait(left)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        *left -= bytes;
+        Some(DecodeShare(bytes))
+    }
+}
+
+impl Drop for DecodeShare {
+    fn drop(&mut self) {
+        let (left, freed) = &DECODE_BUDGET;
+        let mut left = left
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *left += self.0;
+        freed.notify_all();
+    }
+}
+
+/// A thumbnail of a local image as a `data:` URI: at most [`THUMBNAIL_PIXELS`] on its
+/// longer side, JPEG (PNG when the image has transparency), upright by its EXIF orientation.
+/// The decode holds its share of [`THUMBNAIL_DECODE_BUDGET`] and runs under that limit.
 pub fn thumbnail_data_uri(path: &Path) -> Result<String, String> {
-    let image = image::ImageReader::open(path)
+    use image::ImageDecoder as _;
+    let mut reader = image::ImageReader::open(path)
         .map_err(|err| format!("cannot open it: {err}"))?
         .with_guessed_format()
-        .map_err(|err| format!("cannot read it: {err}"))?
-        .decode()
+        .map_err(|err| format!("cannot read it: {err}"))?;
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(THUMBNAIL_DECODE_BUDGET);
+    reader.limits(limits);
+    let mut decoder = reader
+        .into_decoder()
         .map_err(|err| format!("cannot decode it: {err}"))?;
+    let (width, height) = decoder.dimensions();
+    let bytes = u64::from(width) * u64::from(height) * 4;
+    let _share = DecodeShare::take(bytes).ok_or_else(|| {
+        format!(
+            "{width} x {height} is too large to preview (the page decodes at most {} MB at once)",
+            THUMBNAIL_DECODE_BUDGET / (1024 * 1024)
+        )
+    })?;
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut image = image::DynamicImage::from_decoder(decoder)
+        .map_err(|err| format!("cannot decode it: {err}"))?;
+    image.apply_orientation(orientation);
     let image = if image.width() > THUMBNAIL_PIXELS || image.height() > THUMBNAIL_PIXELS {
         image.thumbnail(THUMBNAIL_PIXELS, THUMBNAIL_PIXELS)
     } else {
@@ -431,6 +499,13 @@ h3 { font-size: 15px; margin: 16px 0 8px; color: var(--muted); font-weight: 600;
 .strip { display: flex; gap: 4px; overflow-x: auto; background: #eef1f4; min-height: 160px; align-items: center; padding: 4px; }
 .strip img { display: block; height: 160px; max-width: 100%; object-fit: cover; border-radius: 8px; background: #fff; }
 .strip.carousel img { height: 140px; max-width: 70%; }
+.strip figure.feed { margin: 0; flex: 0 0 auto; width: 120px; }
+.strip .carousel figure.feed, .strip.carousel figure.feed { width: 100px; }
+.crop { position: relative; overflow: hidden; border-radius: 8px; background: #fff; }
+.strip .crop img { width: 100%; height: 100%; max-width: none; object-fit: fill; border-radius: 0; }
+.frame23 { position: absolute; left: 0; right: 0; top: 0; outline: 2px dashed var(--blue); outline-offset: -2px; pointer-events: none; }
+.cut { position: absolute; left: 0; right: 0; bottom: 0; border-top: 2px dashed var(--red); background: rgba(31, 35, 40, .55); color: #fff; font-size: 10px; text-align: center; padding-top: 2px; }
+figure.feed figcaption { font-size: 11px; color: var(--muted); text-align: center; }
 .placeholder { flex: 1; height: 150px; display: flex; flex-direction: column; align-items: center; justify-content: center; text-align: center;
   padding: 8px; border: 1px dashed var(--line); border-radius: 8px; color: var(--muted); word-break: break-all; font-size: 12px; background: #fff; }
 .placeholder a { color: var(--blue); }
@@ -449,6 +524,7 @@ h3 { font-size: 15px; margin: 16px 0 8px; color: var(--muted); font-weight: 600;
 .problems li { font-size: 12px; padding: 4px 6px; border-radius: 6px; }
 .problems li.error { background: #ffebe9; color: var(--red); }
 .problems li.warning { background: #fff8c5; color: var(--amber); }
+.problems li.note { background: #ddf4ff; color: var(--blue); }
 .problems .hint { display: block; color: var(--muted); }
 .broken { outline: 2px solid var(--red); }
 "#;
@@ -631,13 +707,16 @@ fn picture_html(html: &mut String, picture: &Picture, alt_text: Option<&str>) {
         Picture::Embedded {
             reference,
             data_uri,
+            size,
         } => {
             let alt = alt_text.unwrap_or(reference);
             let _ = write!(
                 html,
-                "<img class=\"thumb\" src=\"{data_uri}\" alt=\"{}\" title=\"{}\">",
+                "<figure class=\"feed\">{}<img class=\"thumb\" src=\"{data_uri}\" alt=\"{}\" title=\"{}\">{}</figure>",
+                feed_frame_open(*size),
                 escape(alt),
-                escape(reference)
+                escape(reference),
+                feed_frame_close(*size)
             );
         }
         Picture::Unavailable { reference, reason } => {
@@ -670,6 +749,41 @@ fn picture_html(html: &mut String, picture: &Picture, alt_text: Option<&str>) {
             );
         }
     }
+}
+
+/// The start of a picture's feed frame: a box of the image's shape, so that the marks drawn
+/// over it fall where the feed crops.
+fn feed_frame_open((width, height): (u32, u32)) -> String {
+    if width == 0 || height == 0 {
+        return "<div class=\"crop\">".to_owned();
+    }
+    format!("<div class=\"crop\" style=\"aspect-ratio: {width} / {height}\">")
+}
+
+/// The end of a picture's feed frame: the 2:3 frame the feed recommends (outlined), the part
+/// below 1:2.1 that the feed cuts off (shaded, with a dashed line), then the size.
+fn feed_frame_close((width, height): (u32, u32)) -> String {
+    use crate::manifest::image::FEED_CUT_RATIO;
+    if width == 0 || height == 0 {
+        return "</div>".to_owned();
+    }
+    let ratio = f64::from(height) / f64::from(width);
+    let mut out = String::new();
+    // Percentages of the image's height where the 2:3 frame ends and the cut falls.
+    let frame = (1.5 / ratio * 100.0).min(100.0);
+    let _ = write!(
+        out,
+        "<span class=\"frame23\" style=\"height: {frame:.1}%\" title=\"2:3, the recommended frame\"></span>"
+    );
+    if ratio > FEED_CUT_RATIO {
+        let cut = FEED_CUT_RATIO / ratio * 100.0;
+        let _ = write!(
+            out,
+            "<span class=\"cut\" style=\"top: {cut:.1}%\" title=\"below 1:2.1 the feed cuts the pin off\">cut off in the feed</span>"
+        );
+    }
+    let _ = write!(out, "</div><figcaption>{width} x {height}</figcaption>");
+    out
 }
 
 /// The badge of a card's state: done (with its pin's link), failed (with the error), and so on.
@@ -738,6 +852,7 @@ mod tests {
             path: PathBuf::from(name),
             content_type: ImageType::Jpeg,
             len: 1,
+            info: crate::manifest::ImageInfo::sent_as_is(ImageType::Jpeg),
         })
     }
 
@@ -849,5 +964,46 @@ mod tests {
         let text = dir.path().join("x.jpg");
         std::fs::write(&text, b"not an image").unwrap();
         assert!(thumbnail_data_uri(&text).is_err());
+    }
+}
+
+#[cfg(test)]
+mod feed_tests {
+    use super::*;
+
+    #[test]
+    fn pictures_show_the_feeds_frame_its_cut_and_their_size() {
+        let mut html = String::new();
+        let tall = Picture::Embedded {
+            reference: "tall.png".to_owned(),
+            data_uri: "data:image/png;base64,AA".to_owned(),
+            size: (1000, 2500),
+        };
+        picture_html(&mut html, &tall, None);
+        assert!(html.contains("aspect-ratio: 1000 / 2500"), "{html}");
+        assert!(
+            html.contains("class=\"frame23\" style=\"height: 60.0%\""),
+            "{html}"
+        );
+        assert!(
+            html.contains("class=\"cut\" style=\"top: 84.0%\""),
+            "{html}"
+        );
+        assert!(
+            html.contains("<figcaption>1000 x 2500</figcaption>"),
+            "{html}"
+        );
+        let mut html = String::new();
+        let square = Picture::Embedded {
+            reference: "sq.jpg".to_owned(),
+            data_uri: "data:image/jpeg;base64,AA".to_owned(),
+            size: (800, 800),
+        };
+        picture_html(&mut html, &square, None);
+        assert!(!html.contains("class=\"cut\""), "{html}");
+        assert!(
+            html.contains("<figcaption>800 x 800</figcaption>"),
+            "{html}"
+        );
     }
 }

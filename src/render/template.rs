@@ -98,7 +98,23 @@ fn columns() -> Vec<(&'static str, f64, String)> {
             "Optional AI disclosure labels: AI_MODIFIED and/or SYNTHETIC_PERFORMER, separated by |."
                 .to_owned(),
         ),
+        utm_column("utm_source", "e.g. pinterest"),
+        utm_column("utm_medium", "e.g. social"),
+        utm_column("utm_campaign", "e.g. {board}"),
+        utm_column("utm_term", "e.g. a keyword"),
+        utm_column("utm_content", "e.g. {key}"),
     ]
+}
+
+/// A UTM column: its value is appended to the row's link (`--utm` gives one for every row).
+fn utm_column(name: &'static str, example: &str) -> (&'static str, f64, String) {
+    (
+        name,
+        16.0,
+        format!(
+            "Optional {name} added to the link ({example}); placeholders {{key}}, {{board}}, {{section}}, {{row}}. Leave empty for --utm's value, if any."
+        ),
+    )
 }
 
 /// The workbook's bytes: the header, one row per file of `scan` (on `board` when given), and

@@ -241,7 +241,8 @@ async fn every_media_kind_is_stored() {
         PinMediaRecord::Image(ImageRecord::Bytes {
             content_type: "image/png".into(),
             sha256: sha256_hex(PNG),
-            len: PNG.len()
+            len: PNG.len(),
+            size: Some((1, 1)),
         })
     );
     assert_eq!(snapshot.media[0].status, MediaStatus::Succeeded);

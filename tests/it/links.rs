@@ -14,8 +14,13 @@ use predicates::prelude::*;
 
 use crate::common::TestEmulator;
 
-const JPEG: &[u8] = b"\xFF\xD8\xFF\xE0\0\x10JFIF\0\x01\x01rest of a small jpeg";
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR rest of a small png";
+/// A JPEG's header (1000 x 1500) and no pixels: what the check reads of an image.
+const JPEG: &[u8] = b"\xFF\xD8\xFF\xE0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0\xFF\xC0\0\x11\x08\x05\xDC\x03\xE8\x03\x01\x22\0\x02\x11\x01\x03\x11\x01\xFF\xD9";
+/// A PNG's header (1000 x 1500).
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\x03\xe8\0\0\x05\xdc\x08\x02\0\0\0\0\0\0\0";
+/// A PNG's header of 1000 x 2500: taller than the feed shows.
+const TALL_PNG: &[u8] =
+    b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\x03\xe8\0\0\x09\xc4\x08\x02\0\0\0\0\0\0\0";
 const WEBP: &[u8] = b"RIFF\x20\0\0\0WEBPVP8 rest of a webp";
 const HUGE: u64 = 25 * 1024 * 1024;
 
@@ -98,6 +103,7 @@ async fn serve(State(hits): State<Hits>, method: Method, uri: Uri, headers: Head
         "/cat.jpg" => bytes("image/jpeg", JPEG),
         "/no-head.png" if method == Method::HEAD => StatusCode::METHOD_NOT_ALLOWED.into_response(),
         "/no-head.png" => bytes("image/png", PNG),
+        "/tall.png" => bytes("image/png", TALL_PNG),
         "/page.html" => bytes(
             "text/html; charset=utf-8",
             b"<!DOCTYPE html><html>a page</html>",
@@ -157,6 +163,7 @@ fn validate_online_reports_each_unusable_link_on_its_pin() {
         "/private.jpg",
         "/missing.jpg",
         "/slow.jpg",
+        "/tall.png",
     ]
     .iter()
     .map(|path| server.url(path))
@@ -197,7 +204,10 @@ fn validate_online_reports_each_unusable_link_on_its_pin() {
         format!(
             "pins.csv: row 10: error: image: `{base}/slow.jpg` is not reachable: no answer within 2s"
         ),
-        "pins.csv: invalid, 6 errors, 0 warnings".to_owned(),
+        format!(
+            "pins.csv: row 11: warning: image: {base}/tall.png is 1000 x 2500 (1:2.50), taller than 1:2.1: the feed cuts it off"
+        ),
+        "pins.csv: invalid, 6 errors, 1 warning".to_owned(),
     ] {
         assert!(
             stderr.contains(&expected),
@@ -208,9 +218,9 @@ fn validate_online_reports_each_unusable_link_on_its_pin() {
         !stderr.contains("row 2:") && !stderr.contains("row 3:") && !stderr.contains("row 4:"),
         "{stderr}"
     );
-    // Two pins use the cat: it was asked for once. HEAD said enough for it: no GET.
+    // Two pins use the cat: it was asked for once, HEAD then its first bytes for its size.
     assert_eq!(server.hits("HEAD", "/cat.jpg"), 1);
-    assert_eq!(server.hits("GET", "/cat.jpg"), 0);
+    assert_eq!(server.hits("GET", "/cat.jpg"), 1);
     // HEAD refused: the first bytes were fetched instead.
     assert_eq!(server.hits("GET", "/no-head.png"), 1);
 }

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-const JPEG: &[u8] = b"\xFF\xD8\xFF\xE0\0\x10JFIF\0";
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+const JPEG: &[u8] = b"\xFF\xD8\xFF\xE0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0\xFF\xC0\0\x11\x08\x05\xDC\x03\xE8\x03\x01\x22\0\x02\x11\x01\x03\x11\x01\xFF\xD9";
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\x03\xe8\0\0\x05\xdc\x08\x02\0\0\0\0\0\0\0\0\0\0\0IEND\xaeB`\x82";
 
 fn pinbatch() -> Command {
     let mut command = Command::cargo_bin("pinbatch").unwrap();
@@ -118,7 +118,7 @@ fn yaml_problems_are_located() {
     );
     dir.yaml_fails(
         &format!("{pin}    image: img/fake.jpg\n"),
-        "fake.jpg is not a JPEG or PNG image",
+        "fake.jpg is not an image pinbatch can read",
     );
     dir.yaml_fails(
         &format!("{pin}    images: [img/a.jpg]\n"),
@@ -235,16 +235,17 @@ fn pinterest_bulk_files_validate() {
 }
 
 #[test]
-fn repeated_links_warn_but_pass() {
+fn repeated_links_are_a_note_with_the_count_and_pass() {
     let dir = Dir::new();
     dir.validate(
         "m.yaml",
         b"version: 1\npins:\n  - {board: B, title: A, image: img/a.jpg, link: https://example.com/x}\n  - {board: B, title: B, image: img/b.png, link: https://example.com/x}\n",
     )
     .success()
-    .stderr(predicate::str::contains("m.yaml:4:"))
-    .stderr(predicate::str::contains("warning: link:"))
-    .stderr(predicate::str::contains("m.yaml: 2 pins, 0 errors, 1 warning"));
+    .stderr(predicate::str::contains(
+        "m.yaml:3:50: note: link: `https://example.com/x` is the link of 2 pins (also at line 4)",
+    ))
+    .stderr(predicate::str::contains("m.yaml: 2 pins, 0 errors, 0 warnings, 1 note"));
 }
 
 #[test]

@@ -10,26 +10,70 @@ use predicates::prelude::*;
 
 use crate::common::TestEmulator;
 
-/// The smallest file the validator takes for an MP4 video: an `ftyp` box, an empty `moov` box
-/// and an `mdat` box with a few payload bytes (the emulator does not decode video).
-pub fn tiny_mp4(payload: &[u8]) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    bytes.extend_from_slice(&24u32.to_be_bytes());
-    bytes.extend_from_slice(b"ftypisom");
-    bytes.extend_from_slice(&0x200u32.to_be_bytes());
-    bytes.extend_from_slice(b"isomiso2");
-    bytes.extend_from_slice(&8u32.to_be_bytes());
-    bytes.extend_from_slice(b"moov");
-    let mdat_len = u32::try_from(8 + payload.len()).unwrap();
-    bytes.extend_from_slice(&mdat_len.to_be_bytes());
-    bytes.extend_from_slice(b"mdat");
-    bytes.extend_from_slice(payload);
-    bytes
+/// A box: its size, its four-character type, its body.
+fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut out = u32::try_from(body.len() + 8)
+        .unwrap()
+        .to_be_bytes()
+        .to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(body);
+    out
 }
 
-/// A small but real-looking JPEG header (the validator checks the first bytes only).
-pub const TINY_JPEG: &[u8] =
-    b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xFF\xD9";
+/// An MP4 file written box by box, as a recorder writes its header: `ftyp`, then `moov` with
+/// `mvhd` (`seconds` long) and one video track (`trak` holding `tkhd` with `width` x `height`,
+/// and `mdia` holding `mdhd`, `hdlr` of type `vide` and `minf`/`stbl`/`stsd` with one `codec`
+/// sample entry), then `mdat` holding `payload` (the emulator does not decode video).
+pub fn mp4_with(seconds: u32, width: u16, height: u16, codec: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+    let timing = |extra: usize| {
+        let mut body = vec![0u8; 12];
+        body.extend_from_slice(&1000u32.to_be_bytes());
+        body.extend_from_slice(&(seconds * 1000).to_be_bytes());
+        body.extend_from_slice(&vec![0u8; extra]);
+        body
+    };
+    let mut tkhd = vec![0, 0, 0, 3];
+    tkhd.extend_from_slice(&[0u8; 36]);
+    for value in [0x0001_0000u32, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000] {
+        tkhd.extend_from_slice(&value.to_be_bytes());
+    }
+    tkhd.extend_from_slice(&(u32::from(width) << 16).to_be_bytes());
+    tkhd.extend_from_slice(&(u32::from(height) << 16).to_be_bytes());
+    let mut hdlr = vec![0u8; 8];
+    hdlr.extend_from_slice(b"vide");
+    hdlr.extend_from_slice(&[0u8; 13]);
+    let mut stsd = vec![0, 0, 0, 0, 0, 0, 0, 1];
+    // A visual sample entry: 6 reserved bytes, a reference index, 16 bytes, then the size.
+    let mut entry = vec![0u8; 24];
+    entry.extend_from_slice(&width.to_be_bytes());
+    entry.extend_from_slice(&height.to_be_bytes());
+    entry.extend_from_slice(&[0u8; 50]);
+    stsd.extend_from_slice(&boxed(codec, &entry));
+    let stbl = boxed(b"stbl", &boxed(b"stsd", &stsd));
+    let mdia = boxed(
+        b"mdia",
+        &[
+            boxed(b"mdhd", &timing(4)),
+            boxed(b"hdlr", &hdlr),
+            boxed(b"minf", &stbl),
+        ]
+        .concat(),
+    );
+    let trak = boxed(b"trak", &[boxed(b"tkhd", &tkhd), mdia].concat());
+    let moov = boxed(b"moov", &[boxed(b"mvhd", &timing(80)), trak].concat());
+    let ftyp = boxed(b"ftyp", b"isom\0\0\x02\0isomiso2avc1mp41");
+    [ftyp, moov, boxed(b"mdat", payload)].concat()
+}
+
+/// A 30-second 1080 x 1920 H.264 MP4 header with `payload` as its media data.
+pub fn tiny_mp4(payload: &[u8]) -> Vec<u8> {
+    mp4_with(30, 1080, 1920, b"avc1", payload)
+}
+
+/// A JPEG's header and no pixels: what validation reads (a 1000 x 1500 frame header), in a few
+/// bytes.
+pub const TINY_JPEG: &[u8] = b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xFF\xC0\x00\x11\x08\x05\xDC\x03\xE8\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01\xFF\xD9";
 
 fn count_prefix(emu: &TestEmulator, method: &str, prefix: &str) -> usize {
     emu.emu()
@@ -118,6 +162,7 @@ fn a_video_pin_is_uploaded_and_created_with_its_cover() {
             content_type: "image/jpeg".to_owned(),
             sha256: sha256_hex(TINY_JPEG),
             len: TINY_JPEG.len(),
+            size: Some((1000, 1500)),
         })
     );
     assert_eq!(key_frame_time, &None);

@@ -122,7 +122,9 @@ impl TestEmulator {
     /// to its app, `PINBATCH_CONFIG_DIR` in a temp dir, `NO_COLOR`, `PINBATCH_NO_LINK_CHECK=1`
     /// (manifests in tests name `https://example.com/...` images, and tests reach nothing but
     /// 127.0.0.1: `plan` must not fetch them; link-check tests remove it), and every other
-    /// `PINTEREST_*`/`PINBATCH_*` variable of the caller's environment removed.
+    /// `PINTEREST_*`/`PINBATCH_*` variable of the caller's environment removed, and `CI` too
+    /// (CI runs the tests with `CI=true`, under which `apply` refuses media outside the
+    /// manifest's folder; the tests of that set it themselves).
     pub fn pinbatch(&self) -> assert_cmd::Command {
         let mut command = assert_cmd::Command::new(env!("CARGO_BIN_EXE_pinbatch"));
         for (name, _) in std::env::vars_os() {
@@ -141,6 +143,7 @@ impl TestEmulator {
             .env("NO_COLOR", "1")
             .env("PINBATCH_NO_LINK_CHECK", "1")
             .env_remove("RUST_LOG")
+            .env_remove("CI")
             .arg("--no-progress");
         command
     }

@@ -107,6 +107,12 @@ pub(super) fn decode_image(
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(data)
         .map_err(|err| ApiFailure::invalid(format!("{data_field} is not valid base64: {err}")))?;
+    if bytes.len() > MAX_IMAGE_BYTES {
+        return Err(ApiFailure::invalid(format!(
+            "{data_field} is {} bytes, over the {MAX_IMAGE_BYTES} an image may be",
+            bytes.len()
+        )));
+    }
     if sniff_image(&bytes) != Some(content_type) {
         return Err(ApiFailure::new(
             403,
@@ -118,8 +124,45 @@ pub(super) fn decode_image(
         content_type: content_type.to_string(),
         sha256: sha256_hex(&bytes),
         len: bytes.len(),
+        size: image_size(&bytes),
     })
 }
+
+/// Width and height from a JPEG's frame header or a PNG's `IHDR`; `None` when the header
+/// cannot be read (the emulator takes such bytes, as it always has, by their signature).
+pub(super) fn image_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    let be16 = |at: usize| -> Option<u32> {
+        let b = bytes.get(at..at + 2)?;
+        Some(u32::from(u16::from_be_bytes([b[0], b[1]])))
+    };
+    let be32 = |at: usize| -> Option<u32> {
+        let b = bytes.get(at..at + 4)?;
+        Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return (bytes.get(12..16)? == b"IHDR").then_some((be32(16)?, be32(20)?));
+    }
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    // JPEG: walk the segments to the first frame header (SOF0-SOF15 but DHT, JPG and DAC).
+    let mut at = 2;
+    while *bytes.get(at)? == 0xFF {
+        let code = *bytes.get(at + 1)?;
+        if matches!(code, 0xD8 | 0x01 | 0xD0..=0xD7 | 0xFF) {
+            at += if code == 0xFF { 1 } else { 2 };
+            continue;
+        }
+        if matches!(code, 0xC0..=0xCF) && !matches!(code, 0xC4 | 0xC8 | 0xCC) {
+            return Some((be16(at + 7)?, be16(at + 5)?));
+        }
+        at += 2 + usize::try_from(be16(at + 2)?).ok()?;
+    }
+    None
+}
+
+/// The largest image the API takes as base64, decoded (20 MB, as Pinterest's product specs say).
+pub const MAX_IMAGE_BYTES: usize = 20 * 1024 * 1024;
 
 /// The content type the magic bytes announce (JPEG or PNG only).
 pub(super) fn sniff_image(bytes: &[u8]) -> Option<&'static str> {

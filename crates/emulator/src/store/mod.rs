@@ -131,6 +131,9 @@ pub enum ImageRecord {
         sha256: String,
         /// Decoded length in bytes.
         len: usize,
+        /// Width and height from the image's header (JPEG frame header, PNG `IHDR`), when it
+        /// has a readable one: what a test checks of a converted or scaled upload.
+        size: Option<(u32, u32)>,
     },
 }
 

@@ -319,9 +319,40 @@ fn pin_validation_rules() {
         ImageRecord::Bytes {
             content_type: "image/png".into(),
             sha256: sha256_hex(PNG),
-            len: PNG.len()
+            len: PNG.len(),
+            size: super::fields::image_size(PNG),
         }
     );
+}
+
+#[test]
+fn images_over_20_mb_are_refused() {
+    let (mut store, board) = store_with_board();
+    let mut big = PNG.to_vec();
+    big.resize(super::fields::MAX_IMAGE_BYTES + 1, 0);
+    let failure = store
+        .create_pin(
+            &json!({"board_id": board, "media_source": {"source_type": "image_base64",
+                    "content_type": "image/png", "data": b64(&big)}}),
+            NOW,
+            None,
+        )
+        .unwrap_err();
+    assert_eq!((failure.status, failure.code), (400, 1));
+    assert!(
+        failure.message.contains("over the 20971520"),
+        "{}",
+        failure.message
+    );
+}
+
+#[test]
+fn uploaded_images_keep_the_size_their_header_gives() {
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\x03\xe8\0\0\x05\xdc\x08\x02\0\0\0";
+    assert_eq!(super::fields::image_size(png), Some((1000, 1500)));
+    let jpeg = b"\xFF\xD8\xFF\xE0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0\xFF\xC0\0\x11\x08\x00\x32\x00\x64\x03";
+    assert_eq!(super::fields::image_size(jpeg), Some((100, 50)));
+    assert_eq!(super::fields::image_size(b"\xFF\xD8\xFF\xE0\0"), None);
 }
 
 #[test]
