@@ -13,6 +13,7 @@
 mod faults;
 pub mod limits;
 mod openapi;
+mod pushback;
 mod record;
 mod routes;
 mod store;
