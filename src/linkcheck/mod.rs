@@ -326,6 +326,7 @@ mod tests {
             path: PathBuf::from("m.csv"),
             boards: Vec::new(),
             pins,
+            schedule: None,
         }
     }
 

@@ -19,6 +19,7 @@ pub mod keys;
 pub mod model;
 pub mod raw;
 pub(crate) mod scaffold;
+pub mod schedule;
 pub mod schema;
 pub(crate) mod suggest;
 pub(crate) mod table;
@@ -33,6 +34,7 @@ pub use datetime::PublishZone;
 pub use diagnostic::{Diagnostic, Severity, Tally};
 pub use encoding_rs::Encoding;
 pub use model::*;
+pub use schedule::SchedulePolicy;
 pub use table::{BULK_COLUMNS, NATIVE_COLUMNS};
 
 /// How to read a manifest: the `--sheet`, `--encoding` and `--timezone` options.
@@ -153,7 +155,7 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> LoadOutcome {
             &mut diagnostics,
             |pin, diagnostics| checker.add(pin, diagnostics),
         );
-        return finish(path, file, checker, Vec::new(), diagnostics);
+        return finish(path, file, checker, Vec::new(), None, diagnostics);
     }
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
@@ -171,10 +173,12 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> LoadOutcome {
         }
     };
     let mut boards = Vec::new();
+    let mut schedule = None;
     match format {
         Format::Yaml => match std::str::from_utf8(&bytes) {
             Ok(text) => {
-                boards = read_yaml(text, &file, options, &mut checker, &mut diagnostics);
+                (boards, schedule) =
+                    read_yaml(text, &file, options, &mut checker, &mut diagnostics);
             }
             Err(err) => diagnostics.push(not_utf8(&bytes, err.valid_up_to(), &file)),
         },
@@ -190,7 +194,7 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> LoadOutcome {
         }
         Format::Workbook => {}
     }
-    finish(path, file, checker, boards, diagnostics)
+    finish(path, file, checker, boards, schedule, diagnostics)
 }
 
 /// Warns of `--sheet` and `--encoding` given for a file they do not apply to.
@@ -221,14 +225,14 @@ fn warn_of_ignored_options(
 }
 
 /// Reads a YAML manifest's text into the checker (its time zone and defaults first) and
-/// returns its declared boards.
+/// returns its declared boards and its schedule.
 fn read_yaml(
     text: &str,
     file: &Arc<str>,
     options: &LoadOptions,
     checker: &mut checks::Checker,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Vec<BoardDecl> {
+) -> (Vec<BoardDecl>, Option<SchedulePolicy>) {
     let document = yaml::read(text, file, diagnostics);
     let boards = checks::boards(&document.boards, file, diagnostics);
     let declared = document.defaults.as_ref().and_then(|d| d.timezone.as_ref());
@@ -250,6 +254,10 @@ fn read_yaml(
         }),
         (None, None) => PublishZone::system(),
     };
+    let schedule = document
+        .schedule
+        .as_ref()
+        .and_then(|entry| schedule::policy_from_entry(entry, &zone, file, diagnostics));
     checker.set_zone(zone);
     if let Some(defaults) = &document.defaults {
         checker.set_defaults(defaults, diagnostics);
@@ -257,7 +265,7 @@ fn read_yaml(
     for pin in document.pins {
         checker.add(pin, diagnostics);
     }
-    boards
+    (boards, schedule)
 }
 
 /// The error for a YAML file that is not UTF-8, at the first byte that is not.
@@ -289,6 +297,7 @@ fn finish(
     file: Arc<str>,
     mut checker: checks::Checker,
     boards: Vec<BoardDecl>,
+    schedule: Option<SchedulePolicy>,
     mut diagnostics: Vec<Diagnostic>,
 ) -> LoadOutcome {
     let zone = checker.zone().clone();
@@ -314,6 +323,7 @@ fn finish(
         path: path.to_path_buf(),
         boards,
         pins,
+        schedule,
     };
     let (manifest, partial) = match (has_errors, keep_partial) {
         (false, _) => (Some(manifest), None),
