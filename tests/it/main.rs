@@ -6,6 +6,7 @@ mod apply;
 mod auth_emulator;
 mod common;
 mod corpus;
+mod drip;
 mod emulator;
 mod exactly_once;
 mod existing_pins;
