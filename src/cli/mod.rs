@@ -532,6 +532,11 @@ Fault spec (--faults): comma-separated key=value pairs, e.g.
   token-lifetime=DURATION access tokens issued from now on work this long (default 30d)
   refresh-token-lifetime=DURATION
                           refresh tokens issued from now on work this long (default 60d)
+  block-domain=D1|D2      refuse pins whose link is on these domains as spam (code 9)
+  block-status=CODE       the status of that refusal (default 429)
+  spam-after=N/DURATION   block the account's writes as spam once more than N pins
+                          were created within DURATION (a 429 about spam, Retry-After)
+  spam-block=DURATION     how long that block lasts (default 24h)
   media-fail=P            video processing ends in `failed`
   media-polls=N           status polls spent in `processing` (default 2)
   scope=pins|writes|all   target requests: POST /v5/pins (default), every write, every request

@@ -571,24 +571,32 @@ fn posts_with_link(emu: &TestEmulator, domain: &str) -> usize {
         .count()
 }
 
-#[test]
-fn a_blocked_link_is_sent_once_and_its_domain_held() {
-    let emu = TestEmulator::with_faults("block-domain=spam.example");
+/// Runs `apply --follow -j 1` of [`spam_manifest`] against an emulator with `faults`, which
+/// refuses one link: it is sent once, the other of its domain is held, the rest go on.
+fn refuse_one_link(faults: &str) -> (TestEmulator, tempfile::TempDir, PathBuf) {
+    let emu = TestEmulator::with_faults(faults);
     emu.seed_board("Drip", "PUBLIC");
     let dir = tempfile::tempdir().unwrap();
     let manifest = spam_manifest(dir.path());
-    // No schedule here: the block is what is tested (flags cannot remove a YAML block, so
-    // a start in the past with `every: 1s` lets --follow go through them quickly).
     emu.pinbatch()
         .args(["apply", "--follow", "-j", "1"])
         .arg(&manifest)
         .assert()
         .code(1)
         .stderr(predicate::str::contains(
+            "3 created, 1 blocked as spam, 1 held",
+        ))
+        .stderr(predicate::str::contains(
             "Pinterest refused 1 link(s) as spam",
         ))
         .stderr(predicate::str::contains("https://spam.example/x (pin d1)"))
         .stderr(predicate::str::contains("--retry-blocked"));
+    (emu, dir, manifest)
+}
+
+#[test]
+fn a_blocked_link_is_sent_once_and_its_domain_held() {
+    let (emu, dir, manifest) = refuse_one_link("block-domain=spam.example");
     assert_eq!(
         posts_with_link(&emu, "spam.example"),
         1,
@@ -633,16 +641,7 @@ fn a_blocked_link_is_sent_once_and_its_domain_held() {
 
 #[test]
 fn a_refused_link_is_recognised_whatever_the_status() {
-    let emu = TestEmulator::with_faults("block-domain=spam.example,block-status=400");
-    emu.seed_board("Drip", "PUBLIC");
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = spam_manifest(dir.path());
-    emu.pinbatch()
-        .args(["apply", "--follow", "-j", "1"])
-        .arg(&manifest)
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("1 blocked as spam, 1 held"));
+    let (emu, ..) = refuse_one_link("block-domain=spam.example,block-status=400");
     assert_eq!(posts_with_link(&emu, "spam.example"), 1);
 }
 
