@@ -813,3 +813,200 @@ fn preview_shows_each_cards_time_and_a_calendar() {
     assert!(html.contains("<tr data-date=\"2030-01-09\"><td>Jan 09</td><td>2</td>"));
     assert!(html.contains("Publish at: 2030-01-07 08:00 UTC"), "{html}");
 }
+
+fn example(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Runs a workflow step's `run:` script as GitHub's Linux runners do (bash, `-eo pipefail`),
+/// with the `pinbatch` under test first on the PATH and the emulator's environment.
+fn run_step(emu: &TestEmulator, script: &str, checkout: &Path) -> std::process::Output {
+    let bin = Path::new(env!("CARGO_BIN_EXE_pinbatch")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let pinbatch = emu.process();
+    let mut step = std::process::Command::new("bash");
+    for (name, value) in pinbatch.get_envs() {
+        match value {
+            Some(value) => step.env(name, value),
+            None => step.env_remove(name),
+        };
+    }
+    step.args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
+        .current_dir(checkout)
+        .env("PATH", path)
+        .env("HOME", checkout)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_scheduled_workflow_publishes_what_is_due_and_keeps_the_state() {
+    let workflow: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(example("drip-workflow.yml")).unwrap())
+            .unwrap();
+    assert_eq!(
+        workflow["concurrency"]["cancel-in-progress"], false,
+        "runs are queued"
+    );
+    let steps = workflow["jobs"]["drip"]["steps"].as_sequence().unwrap();
+    let script = |name: &str| {
+        steps
+            .iter()
+            .find(|step| step["name"].as_str() == Some(name))
+            .and_then(|step| step["run"].as_str())
+            .unwrap_or_else(|| panic!("no step {name}"))
+            .to_owned()
+    };
+    let (publish, keep) = (script("Publish what is due"), script("Keep the state"));
+    let emu = TestEmulator::start();
+    emu.seed_board("Drip", "PUBLIC");
+    let root = tempfile::tempdir().unwrap();
+    let remote = root.path().join("remote.git");
+    std::fs::create_dir(&remote).unwrap();
+    git(
+        &remote,
+        &["init", "--quiet", "--bare", "--initial-branch=main"],
+    );
+    // The repository as its owner set it up: the manifest, no state yet.
+    let first = root.path().join("first");
+    git(
+        root.path(),
+        &["clone", "--quiet", remote.to_str().unwrap(), "first"],
+    );
+    std::fs::write(
+        first.join("pins.yaml"),
+        std::fs::read_to_string(drip_manifest(
+            root.path(),
+            3,
+            "  every: 1h\n",
+            distinct_link,
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    git(&first, &["add", "pins.yaml"]);
+    git(
+        &first,
+        &[
+            "-c",
+            "user.name=o",
+            "-c",
+            "user.email=o@x",
+            "commit",
+            "-qm",
+            "pins",
+        ],
+    );
+    git(&first, &["push", "--quiet", "origin", "HEAD:main"]);
+    // Each run is a fresh checkout, as on a fresh runner.
+    for (run, expected) in [
+        (1, "1 created, 2 scheduled"),
+        (2, "1 unchanged, 2 scheduled"),
+    ] {
+        let checkout = root.path().join(format!("run-{run}"));
+        git(
+            root.path(),
+            &[
+                "clone",
+                "--quiet",
+                remote.to_str().unwrap(),
+                checkout.to_str().unwrap(),
+            ],
+        );
+        let published = run_step(&emu, &publish, &checkout);
+        let stderr = String::from_utf8_lossy(&published.stderr);
+        assert!(published.status.success(), "run {run}: {stderr}");
+        assert!(stderr.contains(expected), "run {run}: {stderr}");
+        let kept = run_step(&emu, &keep, &checkout);
+        assert!(
+            kept.status.success(),
+            "{}",
+            String::from_utf8_lossy(&kept.stderr)
+        );
+    }
+    assert_eq!(
+        emu.creates(),
+        1,
+        "the kept state stops the second run creating it again"
+    );
+    let log = git(&remote, &["log", "--format=%s", "main"]);
+    assert_eq!(
+        log.lines().next(),
+        Some("pinbatch: state after the drip run"),
+        "{log}"
+    );
+    assert_eq!(
+        log.lines().count(),
+        2,
+        "the second run had nothing to commit: {log}"
+    );
+    let state = git(&remote, &["show", "main:pins.yaml.state"]);
+    assert!(state.contains(r#""type":"done","key":"d0""#), "{state}");
+}
+
+#[test]
+fn the_systemd_service_runs_follow() {
+    let unit = std::fs::read_to_string(example("pinbatch-drip.service")).unwrap();
+    let setting = |name: &str| {
+        unit.lines()
+            .find_map(|line| line.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name}="))
+            .to_owned()
+    };
+    assert_eq!(setting("KillSignal"), "SIGTERM");
+    assert!(
+        setting("SuccessExitStatus")
+            .split_whitespace()
+            .any(|s| s == "130"),
+        "a stop is clean"
+    );
+    let exec = setting("ExecStart");
+    let mut words = exec.split_whitespace();
+    assert!(words.next().unwrap().ends_with("/pinbatch"));
+    // The test's command has --no-progress already.
+    let args: Vec<&str> = words.filter(|word| *word != "--no-progress").collect();
+    assert!(args.contains(&"--follow"));
+    let emu = TestEmulator::start();
+    emu.seed_board("Drip", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::rename(
+        drip_manifest(dir.path(), 2, "  every: 1h\n", distinct_link),
+        dir.path().join("pins.yaml"),
+    )
+    .unwrap();
+    let (until, _) = local_utc(Duration::from_secs(1));
+    emu.pinbatch()
+        .args(&args)
+        .args(["--until", &until])
+        .current_dir(dir.path())
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "Stopped at --until: 1 pin(s) scheduled",
+        ));
+    assert!(dir.path().join("last-run.csv").exists());
+    assert_eq!(emu.creates(), 1);
+}
