@@ -209,8 +209,11 @@ impl ApiError {
         match self.inner.kind {
             ApiErrorKind::Timeout | ApiErrorKind::Transport => true,
             ApiErrorKind::Decode => self.inner.method == "POST",
+            // A link refused as spam is a refusal, whatever its status.
             ApiErrorKind::Status => {
-                self.inner.method == "POST" && self.inner.status.is_some_and(|status| status >= 500)
+                self.inner.method == "POST"
+                    && self.inner.status.is_some_and(|status| status >= 500)
+                    && !self.is_blocked_link()
             }
             ApiErrorKind::Connect
             | ApiErrorKind::NoToken
@@ -412,5 +415,6 @@ mod tests {
         assert!(!status("GET", 502, None, "bad gateway").outcome_unknown());
         assert!(!status("POST", 429, Some(8), "slow down").outcome_unknown());
         assert!(!status("POST", 400, Some(1), "Invalid").outcome_unknown());
+        assert!(!status("POST", 503, Some(9), "Blocked.").outcome_unknown());
     }
 }
