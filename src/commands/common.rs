@@ -175,7 +175,7 @@ struct PlanRow<'a> {
     key: &'a str,
     action: &'static str,
     location: String,
-    board: String,
+    board: &'a str,
     section: Option<&'a str>,
     pin_id: Option<&'a str>,
     due: Option<String>,
@@ -220,14 +220,17 @@ pub fn write_plan(
     if scheduled {
         document.schedule = Some(schedule_days(plan, &loaded.zone));
     }
-    let mut stdout = std::io::stdout().lock();
+    // Buffered: stdout is line-buffered, and a plan of many pins has a line per field.
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     match format {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut stdout, &document)?;
             writeln!(stdout)?;
+            stdout.flush()?;
         }
         OutputFormat::Human => {
             document.write_table(&mut stdout, plan)?;
+            stdout.flush()?;
             drop(stdout);
             for problem in &document.problems {
                 eprintln!("error: {problem}");
@@ -264,7 +267,7 @@ impl<'a> PlanDocument<'a> {
                     key: &spec.key,
                     action: planned.action.name(),
                     location: spec.location.to_string(),
-                    board: spec.board.to_string(),
+                    board: plan::board_text(spec),
                     section: spec.section.as_deref(),
                     pin_id,
                     due,

@@ -93,7 +93,8 @@ pub fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<ExitStatus>
         })
         .collect();
     let count = |name: &str| rows.iter().filter(|row| row.status == name).count();
-    let mut stdout = std::io::stdout().lock();
+    // Buffered: stdout is line-buffered, and a manifest may have many pins.
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut stdout, &rows)?;
@@ -153,6 +154,7 @@ pub fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<ExitStatus>
             write_next(&mut stdout, &plan, &loaded, snapshot.as_ref(), now)?;
         }
     }
+    stdout.flush()?;
     Ok(ExitStatus::Success)
 }
 

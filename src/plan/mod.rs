@@ -10,6 +10,7 @@
 pub(crate) mod resolve;
 pub mod schedule;
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use sha2::{Digest, Sha256};
@@ -366,7 +367,6 @@ fn schedule_pins(
             }
         })
         .collect();
-    let in_manifest: HashSet<&str> = manifest.pins.iter().map(|p| p.key.as_str()).collect();
     let mut history: Vec<schedule::Published<'_>> = slot_pins
         .iter()
         .filter_map(|pin| match pin.phase {
@@ -375,6 +375,7 @@ fn schedule_pins(
         })
         .collect();
     if let Some(state) = state {
+        let in_manifest: HashSet<&str> = manifest.pins.iter().map(|p| p.key.as_str()).collect();
         history.extend(
             state
                 .pins
@@ -399,8 +400,8 @@ fn schedule_pins(
     }
 }
 
-/// The board as written, for interleaving.
-fn board_text(spec: &PinSpec) -> &str {
+/// The board as written (as `BoardRef`'s `Display` shows it).
+pub(crate) fn board_text(spec: &PinSpec) -> &str {
     match &spec.board {
         crate::manifest::BoardRef::Id(id) | crate::manifest::BoardRef::Name(id) => id,
     }
@@ -449,7 +450,7 @@ fn held_back(
         });
     }
     // What already exists unchanged is left alone; only what would be sent is held.
-    if recorded.is_some_and(|pin| pin.status == PinStatus::Done) {
+    if held.is_empty() || recorded.is_some_and(|pin| pin.status == PinStatus::Done) {
         return None;
     }
     let domain = spec.link.as_deref().and_then(link_domain)?;
@@ -530,29 +531,32 @@ pub fn fingerprint(pin: &PinSpec) -> Fingerprint {
         },
         &labels,
     );
-    let placement = placement_digest(&pin.board.to_string(), pin.section.as_deref());
-    let mut media_parts: Vec<String> = vec![pin.media.kind().to_owned()];
+    let placement = placement_digest(board_text(pin), pin.section.as_deref());
+    // Borrowed where the text is already there: planning a large manifest fingerprints every pin.
+    let mut media_parts: Vec<Cow<'_, str>> = vec![Cow::Borrowed(pin.media.kind())];
     match &pin.media {
         Media::Image(source) => media_parts.push(image_ref(source)),
         Media::Carousel(items) => {
             for item in items {
                 media_parts.push(image_ref(&item.source));
-                media_parts.push(item.title.clone().unwrap_or_default());
-                media_parts.push(item.description.clone().unwrap_or_default());
-                media_parts.push(item.link.clone().unwrap_or_default());
+                media_parts.push(slide_text(&item.title));
+                media_parts.push(slide_text(&item.description));
+                media_parts.push(slide_text(&item.link));
             }
         }
         Media::Video(video) => {
-            media_parts.push(format!("{}#{}", video.reference, video.len));
+            media_parts.push(Cow::Owned(format!("{}#{}", video.reference, video.len)));
             media_parts.push(match &video.cover {
-                None => String::new(),
-                Some(VideoCover::File(image)) => format!("{}#{}", image.reference, image.len),
-                Some(VideoCover::Url(url)) => url.clone(),
-                Some(VideoCover::Frame(seconds)) => format!("frame:{seconds}"),
+                None => Cow::Borrowed(""),
+                Some(VideoCover::File(image)) => {
+                    Cow::Owned(format!("{}#{}", image.reference, image.len))
+                }
+                Some(VideoCover::Url(url)) => Cow::Borrowed(url.as_str()),
+                Some(VideoCover::Frame(seconds)) => Cow::Owned(format!("frame:{seconds}")),
             });
         }
     }
-    let media_refs: Vec<&str> = media_parts.iter().map(String::as_str).collect();
+    let media_refs: Vec<&str> = media_parts.iter().map(AsRef::as_ref).collect();
     Fingerprint {
         text,
         placement,
@@ -628,10 +632,15 @@ pub(crate) fn identity(
     ])
 }
 
-fn image_ref(source: &ImageSource) -> String {
+/// A carousel slide's text, as its fingerprint takes it.
+fn slide_text(value: &Option<String>) -> Cow<'_, str> {
+    Cow::Borrowed(value.as_deref().unwrap_or(""))
+}
+
+fn image_ref(source: &ImageSource) -> Cow<'_, str> {
     match source {
-        ImageSource::File(image) => format!("{}#{}", image.reference, image.len),
-        ImageSource::Url(url) => url.clone(),
+        ImageSource::File(image) => Cow::Owned(format!("{}#{}", image.reference, image.len)),
+        ImageSource::Url(url) => Cow::Borrowed(url),
     }
 }
 
@@ -643,7 +652,14 @@ fn digest(parts: &[&str]) -> String {
         hasher.update(part.as_bytes());
     }
     let bytes = hasher.finalize();
-    bytes[..12].iter().map(|b| format!("{b:02x}")).collect()
+    // Hex by hand: a `format!` per byte was a third of planning a large manifest.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(24);
+    for byte in &bytes[..12] {
+        text.push(char::from(HEX[usize::from(byte >> 4)]));
+        text.push(char::from(HEX[usize::from(byte & 0xf)]));
+    }
+    text
 }
 
 #[cfg(test)]

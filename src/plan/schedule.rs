@@ -24,7 +24,7 @@
 //! Without `start`, the schedule starts now; once a pin has been published, at the slot that
 //! pin went in, so the times stay put from run to run.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -334,8 +334,26 @@ pub(crate) fn assign(
         None => default_start(&rules, tz, pins, now),
     };
     let mut grid = Grid::new(&rules, tz, start);
-    let slot = slots(&mut grid, pins, start);
-    let due = due_times(&mut grid, pins, &slot, history, now.as_millisecond());
+    let mut links = shared_links(
+        pins.iter()
+            .map(|pin| pin.link)
+            .chain(history.iter().map(|p| p.link)),
+    );
+    let history_links = links.split_off(pins.len());
+    let jitter: Vec<f64> = pins.iter().map(|pin| jitter_fraction(pin.key)).collect();
+    let shared = Shared {
+        links: &links,
+        jitter: &jitter,
+    };
+    let slot = slots(&mut grid, pins, shared, start);
+    let due = due_times(
+        &mut grid,
+        pins,
+        &slot,
+        (history, &history_links),
+        shared,
+        now.as_millisecond(),
+    );
     Times {
         slot: slot.into_iter().map(|t| t.map(timestamp)).collect(),
         due: due.into_iter().map(|t| t.map(timestamp)).collect(),
@@ -367,8 +385,61 @@ fn default_start(rules: &Rules, tz: &TimeZone, pins: &[SlotPin<'_>], now: Timest
     }
 }
 
+/// An id for each link that more than one pin (published or not) has, in the order given, and
+/// `None` for the others: only shared links need `same_link` kept, and a large manifest has
+/// mostly links of its own (no map or set for each of those).
+fn shared_links<'a>(links: impl Iterator<Item = Option<&'a str>>) -> Vec<Option<usize>> {
+    let links: Vec<Option<&str>> = links.collect();
+    let mut order: Vec<usize> = (0..links.len()).filter(|&i| links[i].is_some()).collect();
+    order.sort_unstable_by_key(|&i| links[i]);
+    let mut ids = vec![None; links.len()];
+    let mut next = 0;
+    for run in order.chunk_by(|a, b| links[*a] == links[*b]) {
+        if run.len() > 1 {
+            for &i in run {
+                ids[i] = Some(next);
+            }
+            next += 1;
+        }
+    }
+    ids
+}
+
+/// What both passes need of each pin, by manifest index: its shared-link id (see
+/// [`shared_links`]) and its jitter fraction.
+#[derive(Clone, Copy)]
+struct Shared<'a> {
+    links: &'a [Option<usize>],
+    jitter: &'a [f64],
+}
+
+/// The times of each shared link (see [`shared_links`]), by id.
+#[derive(Default)]
+struct LinkTimes(Vec<BTreeSet<i64>>);
+
+impl LinkTimes {
+    fn add(&mut self, id: Option<usize>, at: i64) {
+        if let Some(id) = id {
+            if self.0.len() <= id {
+                self.0.resize_with(id + 1, BTreeSet::new);
+            }
+            self.0[id].insert(at);
+        }
+    }
+
+    fn of(&self, id: Option<usize>) -> Option<&BTreeSet<i64>> {
+        id.and_then(|id| self.0.get(id))
+    }
+}
+
 /// The slot every pin takes, first-fit in manifest order (see the module's documentation).
-fn slots(grid: &mut Grid<'_>, pins: &[SlotPin<'_>], start: i64) -> Vec<Option<i64>> {
+fn slots(
+    grid: &mut Grid<'_>,
+    pins: &[SlotPin<'_>],
+    shared: Shared<'_>,
+    start: i64,
+) -> Vec<Option<i64>> {
+    let links = shared.links;
     let rules = grid.rules;
     let mut boards: HashMap<&str, u32> = HashMap::new();
     for pin in pins.iter().filter(|pin| pin.explicit.is_none()) {
@@ -378,8 +449,8 @@ fn slots(grid: &mut Grid<'_>, pins: &[SlotPin<'_>], start: i64) -> Vec<Option<i6
     let interleave = boards.len() > 1;
     let mut taken = Taken::default();
     let mut times: BTreeSet<i64> = BTreeSet::new();
-    let mut by_link: HashMap<&str, BTreeSet<i64>> = HashMap::new();
-    let mut per_day: HashMap<Date, u32> = HashMap::new();
+    let mut by_link = LinkTimes::default();
+    let mut per_day: BTreeMap<Date, u32> = BTreeMap::new();
     let Some(mut first_free) = grid.slot_at_or_after(start) else {
         return vec![None; pins.len()];
     };
@@ -392,15 +463,13 @@ fn slots(grid: &mut Grid<'_>, pins: &[SlotPin<'_>], start: i64) -> Vec<Option<i6
                 taken.take(slot, board);
             }
             times.insert(at);
-            if let Some(link) = pin.link {
-                by_link.entry(link).or_default().insert(at);
-            }
+            by_link.add(links[index], at);
             *per_day
                 .entry(grid.tz.to_datetime(explicit).date())
                 .or_default() += 1;
             continue;
         }
-        let fraction = jitter_fraction(pin.key);
+        let fraction = shared.jitter[index];
         let mut candidate = first_free;
         let found = loop {
             if taken.is_taken(candidate) {
@@ -422,7 +491,7 @@ fn slots(grid: &mut Grid<'_>, pins: &[SlotPin<'_>], start: i64) -> Vec<Option<i6
                 candidate += 1;
                 continue;
             }
-            if let Some(times) = pin.link.and_then(|link| by_link.get(link))
+            if let Some(times) = by_link.of(links[index])
                 && let Err(after) = clear_of(times, at, rules.same_link)
             {
                 candidate = grid
@@ -441,9 +510,7 @@ fn slots(grid: &mut Grid<'_>, pins: &[SlotPin<'_>], start: i64) -> Vec<Option<i6
         };
         taken.take(candidate, board);
         times.insert(at);
-        if let Some(link) = pin.link {
-            by_link.entry(link).or_default().insert(at);
-        }
+        by_link.add(links[index], at);
         *per_day.entry(date).or_default() += 1;
         out[index] = Some(at);
         while taken.is_taken(first_free) {
@@ -487,42 +554,39 @@ impl Taken {
 }
 
 /// What the due-time pass counts: every pin published or planned, by time, link and day.
-struct Ledger<'a> {
+#[derive(Default)]
+struct Ledger {
     times: BTreeSet<i64>,
-    by_link: HashMap<&'a str, BTreeSet<i64>>,
-    per_day: HashMap<Date, u32>,
+    by_link: LinkTimes,
+    per_day: BTreeMap<Date, u32>,
 }
 
-impl<'a> Ledger<'a> {
-    fn add(&mut self, tz: &TimeZone, at: i64, link: Option<&'a str>) {
+impl Ledger {
+    /// Counts a pin at `at` (ms since the epoch), on local day `date`.
+    fn add(&mut self, at: i64, link: Option<usize>, date: Date) {
         self.times.insert(at);
-        if let Some(link) = link {
-            self.by_link.entry(link).or_default().insert(at);
-        }
-        *self
-            .per_day
-            .entry(tz.to_datetime(timestamp(at)).date())
-            .or_default() += 1;
+        self.by_link.add(link, at);
+        *self.per_day.entry(date).or_default() += 1;
     }
 }
 
 /// The due time of every unpublished pin (see the module's documentation).
+/// `history` comes with its shared-link ids, as the pins' are in `shared`.
 fn due_times(
     grid: &mut Grid<'_>,
     pins: &[SlotPin<'_>],
     slot: &[Option<i64>],
-    history: &[Published<'_>],
+    history: (&[Published<'_>], &[Option<usize>]),
+    shared: Shared<'_>,
     now: i64,
 ) -> Vec<Option<i64>> {
+    let links = shared.links;
     let rules = grid.rules;
     let tz = grid.tz.clone();
-    let mut ledger = Ledger {
-        times: BTreeSet::new(),
-        by_link: HashMap::new(),
-        per_day: HashMap::new(),
-    };
-    for published in history {
-        ledger.add(&tz, published.at.as_millisecond(), published.link);
+    let mut ledger = Ledger::default();
+    for (published, link) in history.0.iter().zip(history.1) {
+        let date = tz.to_datetime(published.at).date();
+        ledger.add(published.at.as_millisecond(), *link, date);
     }
     let mut due = vec![None; pins.len()];
     // Pins with their own time keep it. Their slots already kept clear of them (those written
@@ -545,9 +609,10 @@ fn due_times(
         let Some(nominal) = slot[index] else {
             continue;
         };
-        let fraction = jitter_fraction(pins[index].key);
+        let fraction = shared.jitter[index];
         let mut at = nominal.max(now);
         let mut late = nominal < now;
+        let mut date = None;
         for _ in 0..MAX_PUSHES {
             let before = at;
             if at == now && late && now_taken {
@@ -568,7 +633,7 @@ fn due_times(
             if let Err(after) = clear_of(&ledger.times, at, rules.every) {
                 at = after;
             }
-            if let Some(times) = pins[index].link.and_then(|link| ledger.by_link.get(link))
+            if let Some(times) = ledger.by_link.of(links[index])
                 && let Err(after) = clear_of(times, at, rules.same_link)
             {
                 at = after;
@@ -585,6 +650,7 @@ fn due_times(
                 at = day.end;
             }
             if at == before {
+                date = Some(day.date);
                 break;
             }
             late = true;
@@ -592,7 +658,8 @@ fn due_times(
         if at == now {
             now_taken = true;
         }
-        ledger.add(&tz, at, pins[index].link);
+        let date = date.unwrap_or_else(|| tz.to_datetime(timestamp(at)).date());
+        ledger.add(at, links[index], date);
         previous = Some(at);
         due[index] = Some(at);
     }
@@ -633,26 +700,28 @@ impl ScheduleDay {
 pub fn days(times: impl Iterator<Item = Timestamp>, tz: &TimeZone) -> Vec<ScheduleDay> {
     let mut times: Vec<Timestamp> = times.collect();
     times.sort();
-    let mut days: Vec<ScheduleDay> = Vec::new();
+    // Each day's first and last local time, formatted once per day, not once per pin.
+    let mut spans: Vec<(jiff::civil::DateTime, jiff::civil::DateTime, usize)> = Vec::new();
     for at in times {
         let local = tz.to_datetime(at);
-        let date = local.date().to_string();
-        let clock = local.strftime("%H:%M").to_string();
-        match days.last_mut() {
-            Some(day) if day.date == date => {
-                day.pins += 1;
-                day.last = clock;
+        match spans.last_mut() {
+            Some((first, last, pins)) if first.date() == local.date() => {
+                *last = local;
+                *pins += 1;
             }
-            _ => days.push(ScheduleDay {
-                date,
-                pins: 1,
-                first: clock.clone(),
-                last: clock,
-                label: local.strftime("%b %d").to_string(),
-            }),
+            _ => spans.push((local, local, 1)),
         }
     }
-    days
+    spans
+        .into_iter()
+        .map(|(first, last, pins)| ScheduleDay {
+            date: first.date().to_string(),
+            pins,
+            first: first.strftime("%H:%M").to_string(),
+            last: last.strftime("%H:%M").to_string(),
+            label: first.strftime("%b %d").to_string(),
+        })
+        .collect()
 }
 
 #[cfg(test)]
