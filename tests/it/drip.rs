@@ -361,17 +361,27 @@ fn follow_publishes_each_pin_at_its_slot() {
         started.elapsed() >= Duration::from_secs(3),
         "it waited for the slots"
     );
+    // Never before its slot, and at least `every` after the one before (the pace counts
+    // when each was really published, so a late pin delays the next). How soon after its slot
+    // each comes is measured by the benchmark, not asserted on a shared machine.
     let arrivals = create_arrivals(&emu, base);
     assert_eq!(arrivals.len(), 4);
+    let tolerance = Duration::from_millis(10);
     for (i, arrived) in arrivals.iter().enumerate() {
         let slot = first_slot + Duration::from_secs(i as u64);
-        let late = arrived
-            .duration_since(slot)
-            .unwrap_or_else(|early| panic!("pin {i} came {:?} before its slot", early.duration()));
         assert!(
-            late < Duration::from_millis(500),
-            "pin {i} came {late:?} after its slot"
+            *arrived + tolerance >= slot,
+            "pin {i} came {:?} before its slot",
+            slot.duration_since(*arrived).unwrap_or_default()
         );
+        assert!(
+            arrived.duration_since(slot).unwrap_or_default() < Duration::from_secs(10),
+            "pin {i} came long after its slot"
+        );
+    }
+    for pair in arrivals.windows(2) {
+        let gap = pair[1].duration_since(pair[0]).unwrap_or_default();
+        assert!(gap + tolerance >= Duration::from_secs(1), "{gap:?} apart");
     }
     let titles: Vec<_> = emu
         .requests()
@@ -511,7 +521,7 @@ fn follow_stops_at_until_and_picks_up_manifest_edits() {
     emu.seed_board("Drip", "PUBLIC");
     let dir = tempfile::tempdir().unwrap();
     let manifest = drip_manifest(dir.path(), 2, "  every: 2s\n", distinct_link);
-    let (until, _) = local_utc(Duration::from_secs(5));
+    let (until, _) = local_utc(Duration::from_secs(10));
     let mut child = emu
         .process()
         .args(["apply", "--follow", "--until", &until])
@@ -1008,5 +1018,41 @@ fn the_systemd_service_runs_follow() {
             "Stopped at --until: 1 pin(s) scheduled",
         ));
     assert!(dir.path().join("last-run.csv").exists());
+    assert_eq!(emu.creates(), 1);
+}
+
+#[test]
+fn follow_survives_a_sigkill_while_it_sleeps() {
+    let emu = TestEmulator::start();
+    emu.seed_board("Drip", "PUBLIC");
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = drip_manifest(dir.path(), 2, "  every: 1h\n", distinct_link);
+    let mut child = emu
+        .process()
+        .args(["apply", "--follow"])
+        .arg(&manifest)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    emu.wait_for_creates(1, &mut child);
+    // Killed once the created pin is recorded, while it sleeps until the next.
+    let state = dir.path().join("drip.yaml.state");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&state).is_ok_and(|text| text.contains(r#""type":"done""#)) {
+        assert!(
+            Instant::now() < deadline,
+            "the created pin was never recorded"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The lock went with the process, the state loads, and nothing is created twice.
+    emu.pinbatch()
+        .arg("apply")
+        .arg(&manifest)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("1 unchanged, 1 scheduled"));
     assert_eq!(emu.creates(), 1);
 }
