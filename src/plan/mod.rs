@@ -8,7 +8,7 @@
 //! `state`, `api` (in `resolve` only) and the leaves.
 
 pub(crate) mod resolve;
-pub mod schedule;
+pub(crate) mod schedule;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
