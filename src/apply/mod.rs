@@ -9,8 +9,9 @@
 //! Layout: this file is the run loop (tasks, stops, results); [`create`] holds what one pin's
 //! task does with the API, [`reconcile`] how a listing is searched, [`media`] how media is read
 //! and videos uploaded, [`writer`] the thread that appends to the state file, [`progress`] the
-//! events a run reports (implemented by `ui`), and [`import`] the matching of pins that already
-//! exist, for `pinbatch import`.
+//! events a run reports (implemented by `ui`), [`pushback`] what a link refused as spam or a
+//! blocked account means for the run, [`follow`] what `apply --follow` asks between its turns,
+//! and [`import`] the matching of pins that already exist, for `pinbatch import`.
 //!
 //! May use `plan`, `state`, `manifest`, `api` and the leaves; never the command line or the
 //! terminal.
