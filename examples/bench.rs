@@ -9,12 +9,14 @@
 //! `--quick` (fewer pins, for a smoke run), `--no-peers` (skip the Python SDK and curl),
 //! `--readme` / `--no-readme` (write the table into README.md; on by default for full runs of
 //! the release profile), `--only SECTION` (one section: `size`, `throughput`, `rate`,
-//! `memory`, `validate`, `resume` or `peers`; never writes README.md).
+//! `memory`, `validate`, `resume`, `drip` or `peers`; never writes README.md).
 //!
 //! Figures: the binary's size and start-up time (`pinbatch --version`), the emulator's own
 //! answer time at the set latency (the floor for every ratio), throughput against `N / latency` (median of 3 runs), API calls per pin, 429s provoked under
 //! a server write limit with and without `--rate-limit`, peak resident memory with large images,
-//! CPU time per pin, `validate` time of large CSVs, resume time over a large state, and two peers
+//! CPU time per pin, `validate` time of large CSVs, resume time over a large state, drip
+//! publishing (`apply --follow` against each pin's slot, its CPU while it waits, `plan` of a
+//! large scheduled CSV), and two peers
 //! (the official Python SDK in a plain loop, and `xargs -P N curl`). CPU time of a child comes from
 //! `wait4`, so it covers that process and the children it waited for; peak memory is the child's
 //! own `VmHWM`, sampled while it runs.
@@ -44,12 +46,14 @@ struct Options {
 }
 
 /// The sections `--only` can name.
-const SECTIONS: [&str; 6] = [
+const SECTIONS: [&str; 8] = [
+    "size",
     "throughput",
     "rate",
     "memory",
     "validate",
     "resume",
+    "drip",
     "peers",
 ];
 
@@ -144,6 +148,11 @@ fn main() -> anyhow::Result<()> {
     }
     if runs("resume") {
         bench.resume(&mut table)?;
+    }
+    if runs("drip") {
+        bench.follow_on_time(&mut table)?;
+        bench.follow_idle(&mut table)?;
+        bench.plan_scheduled(&mut table)?;
     }
     if !runs("peers") {
     } else if bench.options.peers {
@@ -887,6 +896,154 @@ impl Bench {
         Ok(())
     }
 
+    /// `apply --follow` of pins one second apart from a start a few seconds ahead: how long
+    /// after its slot each create reached the emulator.
+    fn follow_on_time(&self, table: &mut Table) -> anyhow::Result<()> {
+        let pins = if self.options.quick { 6 } else { 20 };
+        let dir = self.dir("drip-follow")?;
+        let ahead = std::time::SystemTime::now() + Duration::from_secs(3);
+        let first_slot = ahead
+            .duration_since(std::time::UNIX_EPOCH)
+            .context("the clock is before 1970")?
+            .as_secs()
+            + 1;
+        let start = jiff::Timestamp::from_second(i64::try_from(first_slot)?)?
+            .strftime("%Y-%m-%d %H:%M:%S")
+            .to_string();
+        let manifest = drip_manifest(&dir, pins, &format!("  start: {start}\n  every: 1s\n"))?;
+        let (emulator, _) = self.emulator("none")?;
+        let base = (std::time::SystemTime::now(), emulator.elapsed());
+        eprintln!("drip: --follow, {pins} pins one second apart");
+        let usage = measure(
+            self.pinbatch(&emulator, &dir)
+                .args(["-q", "apply", "--follow"])
+                .arg(&manifest),
+        )?;
+        let arrivals: Vec<std::time::SystemTime> = emulator
+            .requests()
+            .iter()
+            .filter(|r| r.is("POST", "/v5/pins"))
+            .map(|r| base.0 + r.arrived - base.1)
+            .collect();
+        self.stop(emulator);
+        if usage.code != 0 || arrivals.len() != pins {
+            bail!(
+                "follow exited {} with {} of {pins} creates:\n{}",
+                usage.code,
+                arrivals.len(),
+                tail(&usage.stderr)
+            );
+        }
+        let mut late_ms: Vec<f64> = arrivals
+            .iter()
+            .enumerate()
+            .map(|(i, arrived)| {
+                let slot = std::time::UNIX_EPOCH + Duration::from_secs(first_slot + i as u64);
+                match arrived.duration_since(slot) {
+                    Ok(late) => late.as_secs_f64() * 1000.0,
+                    Err(early) => -early.duration().as_secs_f64() * 1000.0,
+                }
+            })
+            .collect();
+        late_ms.sort_by(f64::total_cmp);
+        let worst = late_ms.iter().copied().fold(f64::MIN, f64::max);
+        let earliest = late_ms.first().copied().unwrap_or_default();
+        let median = late_ms[late_ms.len() / 2];
+        table.rows.push(vec![
+            format!("`apply --follow`, `every: 1s`, {pins} pins: arrival after each slot"),
+            "< 500 ms".to_owned(),
+            format!(
+                "median {median:.1} ms, latest {worst:.1} ms, earliest {earliest:.1} ms; {:.2} s CPU over {:.1} s",
+                usage.cpu.as_secs_f64(),
+                usage.wall.as_secs_f64()
+            ),
+            format!("**{:.3}** of 500 ms", worst / 500.0),
+        ]);
+        Ok(())
+    }
+
+    /// `apply --follow` sleeping between two pins ten seconds apart: the share of a core it
+    /// uses, start-up and both pins included.
+    fn follow_idle(&self, table: &mut Table) -> anyhow::Result<()> {
+        let dir = self.dir("drip-idle")?;
+        let manifest = drip_manifest(&dir, 2, "  every: 10s\n")?;
+        let (emulator, _) = self.emulator("none")?;
+        eprintln!("drip: --follow waiting 10 s between two pins");
+        let usage = measure(
+            self.pinbatch(&emulator, &dir)
+                .args(["-q", "apply", "--follow"])
+                .arg(&manifest),
+        )?;
+        self.stop(emulator);
+        if usage.code != 0 {
+            bail!("follow exited {}:\n{}", usage.code, tail(&usage.stderr));
+        }
+        let share = usage.cpu.as_secs_f64() / usage.wall.as_secs_f64();
+        table.rows.push(vec![
+            "`apply --follow` sleeping 10 s between two pins (start-up and both pins included)"
+                .to_owned(),
+            "< 1% of a core".to_owned(),
+            format!(
+                "{:.3} s CPU over {:.1} s wall",
+                usage.cpu.as_secs_f64(),
+                usage.wall.as_secs_f64()
+            ),
+            format!("**{:.2}%** of a core", share * 100.0),
+        ]);
+        Ok(())
+    }
+
+    /// `plan --offline` of a large CSV under a schedule (every row gets a time), against
+    /// `validate` of the same file: what the schedule and the plan add to reading it.
+    fn plan_scheduled(&self, table: &mut Table) -> anyhow::Result<()> {
+        let rows = if self.options.quick { 10_000 } else { 100_000 };
+        let dir = self.dir("drip-plan")?;
+        let manifest = url_manifest(&dir, rows, "csv")?;
+        eprintln!("drip: plan of {rows} scheduled rows");
+        let validate = measure(
+            Command::new(&self.binary)
+                .env("NO_COLOR", "1")
+                .env("PINBATCH_NO_LINK_CHECK", "1")
+                .args(["--no-progress", "-q", "validate"])
+                .arg(&manifest),
+        )?;
+        let plan = measure(
+            Command::new(&self.binary)
+                .env("NO_COLOR", "1")
+                .env("PINBATCH_NO_LINK_CHECK", "1")
+                .args([
+                    "--no-progress",
+                    "-q",
+                    "plan",
+                    "--offline",
+                    "--format",
+                    "json",
+                ])
+                .args(["--timezone", "Europe/Paris", "--start", "2030-01-07 08:00"])
+                .args(["--per-day", "10", "--between", "08:00-21:00"])
+                .args(["--every", "30m", "--jitter", "20m"])
+                .arg(&manifest),
+        )?;
+        if plan.code != 0 || validate.code != 0 {
+            bail!("plan exited {}:\n{}", plan.code, tail(&plan.stderr));
+        }
+        let timed = plan.stdout.matches("\"due\":").count();
+        if timed < rows {
+            bail!("plan gave {timed} of {rows} rows a time");
+        }
+        table.rows.push(vec![
+            format!("`plan --offline` of a {rows}-row CSV, each row given a time (10 a day, 08:00-21:00)"),
+            "< 1 s".to_owned(),
+            format!(
+                "{}; `validate` of the same file {:.2} s",
+                plan.summary(),
+                validate.wall.as_secs_f64()
+            ),
+            format!("**{:.2}** of 1 s", plan.wall.as_secs_f64()),
+        ]);
+        Ok(())
+    }
+
     fn peers(&self, table: &mut Table) -> anyhow::Result<()> {
         let pins = if self.options.quick { 50 } else { 200 };
         let faults = format!("latency={LATENCY_MS}ms");
@@ -1195,6 +1352,23 @@ fn url_manifest(dir: &Path, n: usize, format: &str) -> anyhow::Result<PathBuf> {
         }
     }
     let path = dir.join(format!("pins.{format}"));
+    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+/// A YAML manifest of `n` URL pins on [`BOARD`] under the schedule `schedule` (its block's
+/// lines), in UTC.
+fn drip_manifest(dir: &Path, n: usize, schedule: &str) -> anyhow::Result<PathBuf> {
+    let mut text = format!(
+        "version: 1\ndefaults:\n  board: \"{BOARD}\"\n  timezone: UTC\nschedule:\n{schedule}pins:\n"
+    );
+    for i in 0..n {
+        writeln!(
+            text,
+            "  - id: drip-{i:04}\n    title: Drip {i}\n    link: https://example.com/d/{i}\n    image: https://example.com/img/{i}.jpg"
+        )?;
+    }
+    let path = dir.join("drip.yaml");
     std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
 }

@@ -47,6 +47,8 @@ pub enum ErrorClass {
     },
     /// A 429 spam block: stop writing, do not retry.
     Spam,
+    /// A link refused as spam (code 9, whatever the status): that pin is refused, do not retry.
+    BlockedLink,
     /// The token is missing, invalid or expired (401): refreshing may help, retrying does not.
     Auth,
     /// Any other failure: retrying would give the same answer.
@@ -60,6 +62,7 @@ pub fn classify(err: &ApiError) -> ErrorClass {
             ErrorClass::Transient
         }
         ApiErrorKind::NoToken => ErrorClass::Auth,
+        ApiErrorKind::Status if err.is_blocked_link() => ErrorClass::BlockedLink,
         ApiErrorKind::Status => match err.status() {
             Some(401) => ErrorClass::Auth,
             Some(429) if err.is_spam() => ErrorClass::Spam,
@@ -105,7 +108,9 @@ impl RetryState {
         let (retry_after, rate_limited) = match classify(err) {
             ErrorClass::Transient => (err.retry_after(), false),
             ErrorClass::RateLimited { retry_after } => (retry_after, true),
-            ErrorClass::Spam | ErrorClass::Auth | ErrorClass::Fatal => return None,
+            ErrorClass::Spam | ErrorClass::BlockedLink | ErrorClass::Auth | ErrorClass::Fatal => {
+                return None;
+            }
         };
         if self.retries >= self.policy.max_retries {
             return None;
@@ -164,6 +169,7 @@ mod tests {
             ErrorClass::Transient => "transient",
             ErrorClass::RateLimited { .. } => "rate-limited",
             ErrorClass::Spam => "spam",
+            ErrorClass::BlockedLink => "blocked-link",
             ErrorClass::Auth => "auth",
             ErrorClass::Fatal => "fatal",
         }
@@ -195,6 +201,17 @@ mod tests {
             label(classify(&status("POST", 429, "Blocked: spam"))),
             "spam"
         );
+        // A refused link is recognised by its message whatever the status, and never retried.
+        for code in [400, 403, 429, 500] {
+            let refused = status(
+                "POST",
+                code,
+                "Sorry! We blocked this link because it may lead to spam.",
+            );
+            assert_eq!(label(classify(&refused)), "blocked-link", "status {code}");
+            let mut state = RetryState::new(RetryPolicy::default());
+            assert_eq!(state.next_delay(&refused, SystemTime::now(), 0.5), None);
+        }
     }
 
     #[test]

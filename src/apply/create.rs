@@ -149,7 +149,7 @@ pub(super) async fn create(
         let slot = match ready_slot.take() {
             Some(slot) if !context.stop.stopped() => slot,
             Some(_) => return Err(unsent(context, &spec.key).await),
-            None => match context.slot().await {
+            None => match context.slot_for(spec).await {
                 Ok(slot) => slot,
                 Err(_) => return Err(unsent(context, &spec.key).await),
             },
@@ -426,9 +426,11 @@ async fn adopt(
         Action::Update { pin_id, .. } => update(context, spec, target, &pin_id).await,
         Action::Replace { pin_id } => replace(context, spec, target, &pin_id).await,
         Action::NeedsReplace { pin_id } => Ok((PinOutcome::NeedsReplace, Some(pin_id))),
-        Action::Unchanged { .. } | Action::Create { .. } | Action::Scheduled { .. } => {
-            Ok((PinOutcome::Adopted, Some(pin.id)))
-        }
+        Action::Unchanged { .. }
+        | Action::Create { .. }
+        | Action::Scheduled { .. }
+        | Action::Blocked { .. }
+        | Action::Held { .. } => Ok((PinOutcome::Adopted, Some(pin.id))),
     }
 }
 

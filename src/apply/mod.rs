@@ -9,19 +9,22 @@
 //! Layout: this file is the run loop (tasks, stops, results); [`create`] holds what one pin's
 //! task does with the API, [`reconcile`] how a listing is searched, [`media`] how media is read
 //! and videos uploaded, [`writer`] the thread that appends to the state file, [`progress`] the
-//! events a run reports (implemented by `ui`), [`import`] the matching of pins that already
-//! exist, for `pinbatch import`, and [`metrics`] the reading of published pins' analytics, for
-//! `pinbatch report --metrics`.
+//! events a run reports (implemented by `ui`), [`pushback`] what a link refused as spam or a
+//! blocked account means for the run, [`follow`] what `apply --follow` asks between its turns,
+//! [`import`] the matching of pins that already exist, for `pinbatch import`, and [`metrics`]
+//! the reading of published pins' analytics, for `pinbatch report --metrics`.
 //!
 //! May use `plan`, `state`, `manifest`, `api` and the leaves; never the command line or the
 //! terminal.
 
 mod convert;
 mod create;
+pub(crate) mod follow;
 pub(crate) mod import;
 mod media;
 pub(crate) mod metrics;
 pub(crate) mod progress;
+mod pushback;
 pub(crate) mod reconcile;
 mod writer;
 
@@ -39,7 +42,7 @@ use crate::epoch::now_ms;
 use crate::manifest::{Manifest, Media, PinSpec};
 use crate::plan::resolve::ResolvedBoards;
 use crate::plan::{Action, Plan, PlanOptions, PlannedPin};
-use crate::state::{Record, StateError, StateFile};
+use crate::state::{Ends, Record, StateError, StateFile};
 use create::Target;
 use writer::StateWriter;
 
@@ -60,6 +63,9 @@ pub enum StopReason {
     Quota = 5,
     /// Production refused a write because the app has Trial access: every write would be.
     TrialAccess = 6,
+    /// Writes kept being refused with 429s after their `Retry-After`, until the retries ran
+    /// out: the account is throttled.
+    Throttled = 7,
 }
 
 /// Shared flags to stop a run: the first Ctrl-C stops dispatching, the second abandons.
@@ -97,6 +103,7 @@ impl StopSignal {
             4 => StopReason::State,
             5 => StopReason::Quota,
             6 => StopReason::TrialAccess,
+            7 => StopReason::Throttled,
             _ => StopReason::None,
         }
     }
@@ -202,6 +209,8 @@ struct Context {
     claimed: Mutex<HashMap<String, String>>,
     stop_error: Mutex<Option<String>>,
     sandbox: bool,
+    /// Link domains held for the rest of the run: Pinterest refused one of their links.
+    held: pushback::HeldDomains,
 }
 
 impl Context {
@@ -213,6 +222,19 @@ impl Context {
             return Err(TaskError::Stopped);
         }
         Ok(permit)
+    }
+
+    /// Like [`Context::slot`], for a request that sends `spec`'s link: fails too once a link
+    /// of the same domain was refused in this run.
+    async fn slot_for(
+        &self,
+        spec: &PinSpec,
+    ) -> Result<tokio::sync::SemaphorePermit<'_>, TaskError> {
+        let permit = self.slot().await?;
+        match self.held.holding(spec.link.as_deref()) {
+            Some(reason) => Err(TaskError::Held(reason)),
+            None => Ok(permit),
+        }
     }
 
     /// Waits for `duration` without a place among the busy tasks (see [`Context::busy`]), then
@@ -266,6 +288,7 @@ fn test_context(state: StateFile) -> (Context, writer::WriterThread) {
         claimed: Mutex::new(HashMap::new()),
         stop_error: Mutex::new(None),
         sandbox: false,
+        held: pushback::HeldDomains::default(),
     };
     (context, thread)
 }
@@ -325,6 +348,7 @@ pub async fn execute(
         claimed: Mutex::new(claimed),
         stop_error: Mutex::new(None),
         sandbox,
+        held: pushback::HeldDomains::default(),
     });
 
     let mut tally = Tally {
@@ -422,13 +446,18 @@ fn report_pins_without_calls<'a>(
             Action::Unchanged { pin_id } => (PinOutcome::Unchanged, Some(pin_id.clone())),
             Action::NeedsReplace { pin_id } => (PinOutcome::NeedsReplace, Some(pin_id.clone())),
             Action::Scheduled { .. } => (PinOutcome::Scheduled, None),
+            Action::Blocked { .. } => (PinOutcome::Blocked, None),
+            Action::Held { .. } => (PinOutcome::Held, None),
             Action::Create { .. } | Action::Update { .. } | Action::Replace { .. } => {
                 api_pins.push((planned, spec));
                 continue;
             }
         };
-        let error =
-            matches!(planned.action, Action::NeedsReplace { .. }).then(|| planned.action.reason());
+        let error = matches!(
+            planned.action,
+            Action::NeedsReplace { .. } | Action::Blocked { .. } | Action::Held { .. }
+        )
+        .then(|| planned.action.reason());
         tally.record(PinResult {
             key: spec.key.clone(),
             location: spec.location.to_string(),
@@ -583,7 +612,7 @@ impl Task<'_> {
                     true => Err(TaskError::Stopped),
                     false => match create::delete_orphan(context, key, pin_id).await {
                         Ok(done) => Ok(done),
-                        Err(err) => fail(context, key, err).await,
+                        Err(err) => fail(context, key, None, err).await,
                     },
                 };
                 vec![finish(context, key, String::new(), outcome)]
@@ -616,6 +645,10 @@ enum TaskError {
     },
     /// Not sent, because a look-alike pin's outcome is unknown.
     Blocked(String),
+    /// Pinterest refused the pin's link as spam (recorded as blocked).
+    Refused(String),
+    /// Not sent: a link of the same domain was refused in this run.
+    Held(String),
     /// The run was stopped before the task did anything.
     Stopped,
 }
@@ -625,6 +658,8 @@ fn finish(context: &Context, key: &str, location: String, outcome: TaskOutcome) 
         Ok((status, pin_id)) => (status, pin_id, None),
         Err(TaskError::Stopped) => (PinOutcome::Skipped, None, None),
         Err(TaskError::Blocked(reason)) => (PinOutcome::Skipped, None, Some(reason)),
+        Err(TaskError::Refused(message)) => (PinOutcome::Blocked, None, Some(message)),
+        Err(TaskError::Held(reason)) => (PinOutcome::Held, None, Some(reason)),
         Err(err @ TaskError::Unknown { .. }) => (PinOutcome::Unknown, None, Some(describe(&err))),
         Err(err) => (PinOutcome::Failed, None, Some(describe(&err))),
     };
@@ -648,6 +683,8 @@ fn describe(err: &TaskError) -> String {
         TaskError::Media(message)
         | TaskError::Conflict(message)
         | TaskError::Blocked(message)
+        | TaskError::Refused(message)
+        | TaskError::Held(message)
         | TaskError::Unknown { message, .. } => message.clone(),
         TaskError::State(err) => err.to_string(),
         TaskError::Stopped => "stopped".to_owned(),
@@ -658,20 +695,37 @@ async fn run_pin(context: &Context, planned: &PlannedPin, spec: &PinSpec) -> Tas
     if context.stop.stopped() {
         return Err(TaskError::Stopped);
     }
+    let sends_link = matches!(
+        planned.action,
+        Action::Create { .. } | Action::Update { .. } | Action::Replace { .. }
+    );
+    if sends_link && let Some(reason) = context.held.holding(spec.link.as_deref()) {
+        return Err(TaskError::Held(reason));
+    }
     let result = match resolve_target(context, planned, spec) {
         Err(err) => Err(err),
         Ok(target) => match &planned.action {
             Action::Create { reconcile } => create::create(context, spec, &target, reconcile).await,
             Action::Update { pin_id, .. } => create::update(context, spec, &target, pin_id).await,
             Action::Replace { pin_id } => create::replace(context, spec, &target, pin_id).await,
-            Action::Unchanged { .. } | Action::Scheduled { .. } | Action::NeedsReplace { .. } => {
-                Err(TaskError::Stopped)
-            }
+            Action::Unchanged { .. }
+            | Action::Scheduled { .. }
+            | Action::NeedsReplace { .. }
+            | Action::Blocked { .. }
+            | Action::Held { .. } => Err(TaskError::Stopped),
         },
     };
     match result {
         Ok(done) => Ok(done),
-        Err(err) => fail(context, &spec.key, err).await,
+        // A create that found its domain held once it had a request slot took its attempt
+        // back: say why it was not sent.
+        Err(TaskError::Stopped) if !context.stop.stopped() && sends_link => {
+            match context.held.holding(spec.link.as_deref()) {
+                Some(reason) => Err(TaskError::Held(reason)),
+                None => Err(TaskError::Stopped),
+            }
+        }
+        Err(err) => fail(context, &spec.key, spec.link.as_deref(), err).await,
     }
 }
 
@@ -723,9 +777,15 @@ fn sandbox_refusal(spec: &PinSpec, action: &Action) -> Option<String> {
     })
 }
 
-/// Records how a task ended without success (failed for sure, or unknown) and stops the run for
-/// auth, spam, Trial access and state errors.
-async fn fail(context: &Context, key: &str, err: TaskError) -> TaskOutcome {
+/// Records how a task ended without success (failed for sure, refused, or unknown) and stops
+/// the run for auth, a blocked account, Trial access and state errors. `link` is the link the
+/// task sent, if any.
+async fn fail(context: &Context, key: &str, link: Option<&str>, err: TaskError) -> TaskOutcome {
+    if let TaskError::Api(api) = &err
+        && let Some(pushback) = pushback::classify(api, link, std::time::SystemTime::now())
+    {
+        return push_back(context, key, link, pushback, err).await;
+    }
     match &err {
         TaskError::Api(api) if api.is_stopped() => {
             // Still waiting for its turn when the run stopped: never sent. An attempt announced
@@ -744,7 +804,6 @@ async fn fail(context: &Context, key: &str, err: TaskError) -> TaskOutcome {
         }
         TaskError::Api(api) if api.is_auth() => stop_for(context, StopReason::Auth, &err),
         TaskError::Unknown { auth: true, .. } => stop_for(context, StopReason::Auth, &err),
-        TaskError::Api(api) if api.is_spam() => stop_for(context, StopReason::Spam, &err),
         TaskError::Api(api) if api.quota().is_some() => {
             // Refused, so nothing happened: the announced attempt is taken back, and the pin is
             // sent by the run after the quota comes back.
@@ -768,7 +827,9 @@ async fn fail(context: &Context, key: &str, err: TaskError) -> TaskOutcome {
             stop_for(context, StopReason::State, &err);
             return Err(err);
         }
-        TaskError::Stopped | TaskError::Blocked(_) => return Err(err),
+        TaskError::Stopped | TaskError::Blocked(_) | TaskError::Refused(_) | TaskError::Held(_) => {
+            return Err(err);
+        }
         _ => {}
     }
     let record = match &err {
@@ -788,6 +849,55 @@ async fn fail(context: &Context, key: &str, err: TaskError) -> TaskOutcome {
         stop_for(context, StopReason::State, &TaskError::State(state_err));
     }
     Err(err)
+}
+
+/// Records a refusal by Pinterest: a blocked link (the pin, and its domain held for the run),
+/// or a blocked account (the attempt taken back, the hold recorded, the run stopped).
+async fn push_back(
+    context: &Context,
+    key: &str,
+    link: Option<&str>,
+    pushback: pushback::Pushback,
+    err: TaskError,
+) -> TaskOutcome {
+    let (records, outcome) = match pushback {
+        pushback::Pushback::Link { domain, message } => {
+            if let (Some(domain), Some(link)) = (domain, link) {
+                context.held.hold(domain, link);
+            }
+            let record = Record::Blocked {
+                key: key.to_owned(),
+                link: link.map(str::to_owned),
+                error: message.clone(),
+                at_ms: now_ms(),
+            };
+            (vec![record], TaskError::Refused(message))
+        }
+        pushback::Pushback::Account {
+            reason,
+            until_ms,
+            message,
+        } => {
+            stop_for(context, reason, &err);
+            let records = vec![
+                // Refused for sure: that create made nothing.
+                Record::Unsent {
+                    key: key.to_owned(),
+                    ends: Ends::Latest,
+                },
+                Record::Hold {
+                    until_ms,
+                    reason: message,
+                    at_ms: now_ms(),
+                },
+            ];
+            (records, TaskError::Blocked(describe(&err)))
+        }
+    };
+    if let Err(state_err) = context.writer.record(records).await {
+        stop_for(context, StopReason::State, &TaskError::State(state_err));
+    }
+    Err(outcome)
 }
 
 fn stop_for(context: &Context, reason: StopReason, err: &TaskError) {

@@ -32,6 +32,10 @@ pub enum PinOutcome {
     Unknown,
     /// Not attempted because the run stopped (Ctrl-C, auth failure, spam block).
     Skipped,
+    /// Pinterest refused its link as spam; not sent again until `--retry-blocked`.
+    Blocked,
+    /// Not sent: Pinterest refused a link of the same domain as spam.
+    Held,
 }
 
 impl PinOutcome {
@@ -49,6 +53,8 @@ impl PinOutcome {
             PinOutcome::Failed => "failed",
             PinOutcome::Unknown => "unknown",
             PinOutcome::Skipped => "skipped",
+            PinOutcome::Blocked => "blocked",
+            PinOutcome::Held => "held",
         }
     }
 }
@@ -95,6 +101,10 @@ pub struct Summary {
     pub unknown: usize,
     /// Pins not attempted because the run stopped.
     pub skipped: usize,
+    /// Pins whose link Pinterest refused as spam.
+    pub blocked: usize,
+    /// Pins held back because a link of their domain was refused.
+    pub held: usize,
     /// Wall time in milliseconds.
     pub elapsed_ms: u64,
 }
@@ -113,6 +123,8 @@ impl Summary {
             PinOutcome::Failed => self.failed += 1,
             PinOutcome::Unknown => self.unknown += 1,
             PinOutcome::Skipped => self.skipped += 1,
+            PinOutcome::Blocked => self.blocked += 1,
+            PinOutcome::Held => self.held += 1,
         }
     }
 }
@@ -129,6 +141,8 @@ pub trait Reporter: Send + Sync {
     fn on_pin(&self, _result: &PinResult) {}
     /// The run is over.
     fn on_finish(&self, _summary: &Summary) {}
+    /// `apply --follow` sleeps until pin `key` is due at `due` (`due_text` for people).
+    fn on_wait(&self, _key: &str, _due: std::time::SystemTime, _due_text: &str) {}
 }
 
 /// A reporter that ignores everything.

@@ -343,6 +343,14 @@ pub struct ExportArgs {
     /// The CSV to write; above 200 rows, FILE-1.csv, FILE-2.csv, ... instead.
     #[arg(short, long, value_name = "FILE.csv")]
     pub output: PathBuf,
+
+    /// The schedule's settings (over the manifest's `schedule:` block).
+    #[command(flatten)]
+    pub schedule: ScheduleArgs,
+
+    /// How far ahead Pinterest's bulk upload takes a publish date: pins due later are listed and left out.
+    #[arg(long, value_name = "DURATION", default_value = "14d", value_parser = humantime::parse_duration)]
+    pub horizon: Duration,
 }
 
 /// Arguments of `pinbatch plan`.
@@ -383,6 +391,14 @@ pub struct PlanArgs {
     /// Plan creating missing boards and sections.
     #[arg(long)]
     pub create_boards: bool,
+
+    /// Plan sending the pins whose link Pinterest refused as spam, and those held with them.
+    #[arg(long)]
+    pub retry_blocked: bool,
+
+    /// The schedule's settings (over the manifest's `schedule:` block).
+    #[command(flatten)]
+    pub schedule: ScheduleArgs,
 
     /// Retries, pacing and timeouts of the read-only calls.
     #[command(flatten)]
@@ -462,6 +478,26 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
     pub settle: Duration,
 
+    /// Keep running, sleeping until the next pin is due, until every pin is published (or --until).
+    #[arg(long)]
+    pub follow: bool,
+
+    /// With --follow: stop at this local time (as publish_at is written), even with pins left.
+    #[arg(long, value_name = "TIME", requires = "follow")]
+    pub until: Option<String>,
+
+    /// Send again the pins whose link Pinterest refused as spam, and those of the same domains.
+    #[arg(long)]
+    pub retry_blocked: bool,
+
+    /// Write although Pinterest blocked the account's writes and the wait it asked for is not over.
+    #[arg(long)]
+    pub force: bool,
+
+    /// The schedule's settings (over the manifest's `schedule:` block).
+    #[command(flatten)]
+    pub schedule: ScheduleArgs,
+
     /// Retries, pacing and timeouts.
     #[command(flatten)]
     pub network: NetworkArgs,
@@ -485,6 +521,10 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(long, value_name = "FORMAT", default_value = "human")]
     pub format: OutputFormat,
+
+    /// The schedule's settings (over the manifest's `schedule:` block).
+    #[command(flatten)]
+    pub schedule: ScheduleArgs,
 }
 
 /// Arguments of `pinbatch preview`.
@@ -505,6 +545,10 @@ pub struct PreviewArgs {
     /// State file whose progress to show (default: beside the manifest, named `<manifest>.state`).
     #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,
+
+    /// The schedule's settings (over the manifest's `schedule:` block).
+    #[command(flatten)]
+    pub schedule: ScheduleArgs,
 }
 
 /// Arguments of `pinbatch completions`.
@@ -551,6 +595,11 @@ Fault spec (--faults): comma-separated key=value pairs, e.g.
   token-lifetime=DURATION access tokens issued from now on work this long (default 30d)
   refresh-token-lifetime=DURATION
                           refresh tokens issued from now on work this long (default 60d)
+  block-domain=D1|D2      refuse pins whose link is on these domains as spam (code 9)
+  block-status=CODE       the status of that refusal (default 429)
+  spam-after=N/DURATION   block the account's writes as spam once more than N pins
+                          were created within DURATION (a 429 about spam, Retry-After)
+  spam-block=DURATION     how long that block lasts (default 24h)
   media-fail=P            video processing ends in `failed`
   media-polls=N           status polls spent in `processing` (default 2)
   scope=pins|writes|all|analytics
@@ -602,6 +651,64 @@ pub struct ManifestArgs {
     /// A UTM parameter for every pin's link, as NAME=VALUE (source, medium, campaign, term, content; placeholders {key} {board} {section} {row}); repeatable; over `defaults.utm`, under a pin's own.
     #[arg(long, value_name = "NAME=VALUE")]
     pub utm: Vec<String>,
+}
+
+/// The schedule policy as flags, for CSV and workbook manifests (which have no `schedule:`
+/// block) and to override a YAML block setting by setting; flattened into `plan`, `apply`,
+/// `status`, `preview` and `export`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ScheduleArgs {
+    /// Schedule: when the first pin may go (local time in the manifest's time zone, as publish_at; default: now).
+    #[arg(long, value_name = "TIME", help_heading = "Schedule")]
+    pub start: Option<String>,
+
+    /// Schedule: at most N pins in one local calendar day.
+    #[arg(long, value_name = "N", value_parser = per_day_arg, help_heading = "Schedule")]
+    pub per_day: Option<u32>,
+
+    /// Schedule: the daily window, local time (e.g. 08:00-21:00).
+    #[arg(long, value_name = "HH:MM-HH:MM", value_parser = window_arg, help_heading = "Schedule")]
+    pub between: Option<crate::manifest::schedule::DailyWindow>,
+
+    /// Schedule: the weekdays pins go on (e.g. mon..fri, or mon,wed,fri).
+    #[arg(long, value_name = "DAYS", value_parser = days_arg, help_heading = "Schedule")]
+    pub days: Option<crate::manifest::schedule::Weekdays>,
+
+    /// Schedule: the least time between two pins (e.g. 30m).
+    #[arg(long, value_name = "DURATION", value_parser = every_arg, help_heading = "Schedule")]
+    pub every: Option<Duration>,
+
+    /// Schedule: a random offset within each pin's slot, at most this long, the same on every run (seeded by its key).
+    #[arg(long, value_name = "DURATION", value_parser = span_arg, help_heading = "Schedule")]
+    pub jitter: Option<Duration>,
+
+    /// Schedule: the least time between two pins with the same link (default 48h; 0 for none).
+    #[arg(long, value_name = "DURATION", value_parser = span_arg, help_heading = "Schedule")]
+    pub same_link: Option<Duration>,
+}
+
+fn setting_error(problem: crate::manifest::schedule::SettingProblem) -> String {
+    format!("{} ({})", problem.message, problem.hint)
+}
+
+fn per_day_arg(text: &str) -> Result<u32, String> {
+    crate::manifest::schedule::parse_per_day(text).map_err(setting_error)
+}
+
+fn window_arg(text: &str) -> Result<crate::manifest::schedule::DailyWindow, String> {
+    crate::manifest::schedule::parse_window(text).map_err(setting_error)
+}
+
+fn days_arg(text: &str) -> Result<crate::manifest::schedule::Weekdays, String> {
+    crate::manifest::schedule::parse_days(text).map_err(setting_error)
+}
+
+fn every_arg(text: &str) -> Result<Duration, String> {
+    crate::manifest::schedule::parse_duration(text, true).map_err(setting_error)
+}
+
+fn span_arg(text: &str) -> Result<Duration, String> {
+    crate::manifest::schedule::parse_duration(text, false).map_err(setting_error)
 }
 
 /// Share links and the image-link check; flattened into `validate` and `plan`.
@@ -1097,6 +1204,51 @@ mod tests {
         };
         assert!(args.no_link_check);
         assert_eq!(args.links.link_timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn schedule_flags_are_checked_where_they_are_given() {
+        let cli = Cli::try_parse_from([
+            "pinbatch",
+            "apply",
+            "m.csv",
+            "--per-day",
+            "10",
+            "--between",
+            "08:00-21:00",
+            "--days",
+            "mon..fri",
+            "--every",
+            "30m",
+            "--follow",
+            "--until",
+            "2026-12-24 18:00",
+        ])
+        .unwrap();
+        let Command::Apply(args) = cli.command else {
+            panic!("wrong command");
+        };
+        assert_eq!(args.schedule.per_day, Some(10));
+        assert_eq!(args.schedule.every, Some(Duration::from_secs(1800)));
+        assert_eq!(args.schedule.between.unwrap().to_string(), "08:00-21:00");
+        assert!(args.follow);
+        for bad in [
+            ["plan", "m.csv", "--per-day", "0"],
+            ["plan", "m.csv", "--between", "21:00-08:00"],
+            ["status", "m.csv", "--days", "someday"],
+            ["export", "m.csv", "--every", "0"],
+            ["apply", "m.csv", "--until", "2026-12-24"],
+        ] {
+            let err = Cli::try_parse_from(std::iter::once("pinbatch").chain(bad)).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad:?}");
+        }
+        let err = Cli::try_parse_from(["pinbatch", "plan", "m.csv", "--between", "21:00-08:00"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--between") && err.contains("ends before it starts"),
+            "{err}"
+        );
     }
 
     #[test]

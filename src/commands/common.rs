@@ -9,9 +9,10 @@ use unicode_width::UnicodeWidthStr as _;
 
 use crate::cli::{GlobalArgs, ManifestArgs, OutputFormat};
 use crate::commands::exit::{ExitStatus, Fatal};
-use crate::manifest::{self, Manifest, PublishZone, diagnostic};
+use crate::manifest::{self, Manifest, PublishZone, SchedulePolicy, diagnostic};
 use crate::plan::resolve::Survey;
-use crate::plan::{self, Action, Plan, PlanOptions};
+use crate::plan::schedule::ScheduleDay;
+use crate::plan::{self, Action, Plan, PlanOptions, Timing};
 use crate::state::{self, StateError};
 
 /// A valid manifest and the time zone its local publish times were read in.
@@ -124,12 +125,24 @@ pub fn load_state_for(path: &Path, origin: &str) -> anyhow::Result<Option<state:
     Ok(snapshot)
 }
 
+impl Loaded {
+    /// The schedule of a command: its policy (the manifest's block with the flags over it) in
+    /// the manifest's time zone, if any.
+    pub fn timing<'a>(&'a self, policy: Option<&'a SchedulePolicy>) -> Option<Timing<'a>> {
+        policy.map(|policy| Timing {
+            policy,
+            zone: self.zone.time_zone(),
+        })
+    }
+}
+
 /// Plans offline against the state and prints the plan (`apply --dry-run`).
 pub fn print_plan(
     loaded: &Loaded,
     state_path: &Path,
     origin: &str,
     options: PlanOptions,
+    policy: Option<&SchedulePolicy>,
     format: OutputFormat,
     quiet: bool,
 ) -> anyhow::Result<ExitStatus> {
@@ -139,14 +152,28 @@ pub fn print_plan(
         eprintln!("{}", crate::commands::import::assumed_rows_note(rows.len()));
     }
     let snapshot = crate::commands::import::assume_named_rows(&rows, snapshot, origin);
-    let plan = plan::plan(
+    let plan = plan::plan_with(
         &loaded.manifest,
         snapshot.as_ref(),
         jiff::Timestamp::now(),
         options,
+        loaded.timing(policy),
     );
-    write_plan(loaded, &plan, None, format)?;
+    write_plan(loaded, &plan, None, policy.is_some(), format)?;
     Ok(ExitStatus::Success)
+}
+
+/// A refusal of the account's writes that is not over: `apply` does not write before its time
+/// unless `--force`.
+pub fn hold_in_force(state: &state::StateSnapshot, now_ms: i64) -> Option<&state::AccountHold> {
+    state.hold.as_ref().filter(|hold| hold.until_ms > now_ms)
+}
+
+/// A moment (ms since the epoch) for people, in the manifest's time zone.
+pub fn moment_text(zone: &PublishZone, ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|at| zone.human(at))
+        .unwrap_or_else(|_| "an unknown time".to_owned())
 }
 
 #[derive(Serialize)]
@@ -154,7 +181,7 @@ struct PlanRow<'a> {
     key: &'a str,
     action: &'static str,
     location: String,
-    board: String,
+    board: &'a str,
     section: Option<&'a str>,
     /// The link as sent: UTM-tagged, share links fixed.
     link: Option<&'a str>,
@@ -173,6 +200,9 @@ struct PlanDocument<'a> {
     sections_to_create: Vec<String>,
     problems: Vec<String>,
     counts: serde_json::Map<String, serde_json::Value>,
+    /// Under a schedule policy: the pins due each local day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schedule: Option<Vec<ScheduleDay>>,
 }
 
 #[derive(Serialize)]
@@ -189,23 +219,35 @@ struct OrphanRow<'a> {
     action: &'static str,
 }
 
+/// The pins of `plan` that are due at a time, grouped by local day in `zone`.
+pub fn schedule_days(plan: &Plan, zone: &PublishZone) -> Vec<ScheduleDay> {
+    plan::schedule::days(plan.pins.iter().filter_map(|p| p.due), zone.time_zone())
+}
+
 /// Prints a plan: a table on stdout for humans, or one JSON document. Due times are shown in
-/// the manifest's time zone.
+/// the manifest's time zone; under a schedule policy (`scheduled`), with the pins of each day.
 pub fn write_plan(
     loaded: &Loaded,
     plan: &Plan,
     survey: Option<&Survey>,
+    scheduled: bool,
     format: OutputFormat,
 ) -> anyhow::Result<()> {
-    let document = PlanDocument::new(loaded, plan, survey);
-    let mut stdout = std::io::stdout().lock();
+    let mut document = PlanDocument::new(loaded, plan, survey);
+    if scheduled {
+        document.schedule = Some(schedule_days(plan, &loaded.zone));
+    }
+    // Buffered: stdout is line-buffered, and a plan of many pins has a line per field.
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     match format {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut stdout, &document)?;
             writeln!(stdout)?;
+            stdout.flush()?;
         }
         OutputFormat::Human => {
             document.write_table(&mut stdout, plan)?;
+            stdout.flush()?;
             drop(stdout);
             for problem in &document.problems {
                 eprintln!("error: {problem}");
@@ -232,18 +274,19 @@ impl<'a> PlanDocument<'a> {
                     | Action::Unchanged { pin_id } => Some(pin_id.as_str()),
                     _ => None,
                 };
-                let (due, reason) = match &planned.action {
-                    Action::Scheduled { due } => (
-                        Some(zone.rfc3339(*due)),
-                        format!("due at {}", zone.human(*due)),
-                    ),
-                    action => (None, action.reason()),
+                let due = planned.due.map(|due| zone.rfc3339(due));
+                let reason = match (&planned.action, planned.due) {
+                    (Action::Scheduled { due }, _) => format!("due at {}", zone.human(*due)),
+                    (Action::Create { reconcile }, Some(_)) if reconcile.is_empty() => {
+                        "due now".to_owned()
+                    }
+                    (action, _) => action.reason(),
                 };
                 PlanRow {
                     key: &spec.key,
                     action: planned.action.name(),
                     location: spec.location.to_string(),
-                    board: spec.board.to_string(),
+                    board: plan::board_text(spec),
                     section: spec.section.as_deref(),
                     link: spec.link.as_deref(),
                     pin_id,
@@ -293,6 +336,7 @@ impl<'a> PlanDocument<'a> {
                 .map(|s| s.problems.iter().map(ToString::to_string).collect())
                 .unwrap_or_default(),
             counts,
+            schedule: None,
         }
     }
 
@@ -364,7 +408,24 @@ impl<'a> PlanDocument<'a> {
             } else {
                 counts.join(", ")
             }
-        )
+        )?;
+        if let Some(days) = &self.schedule {
+            match (days.first(), days.last()) {
+                (Some(first), Some(last)) => writeln!(
+                    out,
+                    "Schedule: {} pin(s) over {} day(s), {} to {}",
+                    days.iter().map(|d| d.pins).sum::<usize>(),
+                    days.len(),
+                    first.date,
+                    last.date
+                )?,
+                _ => writeln!(out, "Schedule: no pin left to publish")?,
+            }
+            for day in days {
+                writeln!(out, "  {}", day.line())?;
+            }
+        }
+        Ok(())
     }
 }
 

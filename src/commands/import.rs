@@ -286,11 +286,14 @@ struct Selection<'a> {
     known: usize,
 }
 
-/// Whether the state says nothing exists for a key: never recorded, or only failed attempts.
+/// Whether the state says nothing exists for a key: never recorded, or only failed (or
+/// refused) attempts.
 fn nothing_recorded(pin: Option<&PinState>) -> bool {
     pin.is_none_or(|pin| {
-        matches!(pin.status, PinStatus::Pending | PinStatus::Failed)
-            && pin.in_flight.is_none()
+        matches!(
+            pin.status,
+            PinStatus::Pending | PinStatus::Failed | PinStatus::Blocked
+        ) && pin.in_flight.is_none()
             && pin.pin_id.is_none()
     })
 }

@@ -7,7 +7,7 @@ use crate::cli::{GlobalArgs, PlanArgs};
 use crate::commands::common::{self, load_manifest};
 use crate::commands::exit::ExitStatus;
 use crate::commands::import;
-use crate::commands::settings::{ClientOptions, GlobalSettings, api_failure};
+use crate::commands::settings::{ClientOptions, GlobalSettings, api_failure, schedule_policy};
 use crate::linkcheck::{self, LinkCheckOptions};
 use crate::plan::resolve;
 use crate::plan::{self, PlanOptions};
@@ -107,6 +107,9 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitSta
     let options = PlanOptions {
         replace: args.replace,
         prune: args.prune,
+        retry_blocked_before: args
+            .retry_blocked
+            .then(|| jiff::Timestamp::now().as_millisecond()),
     };
     import::print_warnings(
         &import::conflicting_pin_ids(manifest, snapshot.as_ref()),
@@ -127,7 +130,15 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitSta
         client = Some(reader);
         snapshot
     };
-    let plan = plan::plan(manifest, snapshot.as_ref(), jiff::Timestamp::now(), options);
+    let policy = schedule_policy(&args.schedule, manifest.schedule.as_ref(), &loaded.zone)?;
+    let now = jiff::Timestamp::now();
+    let plan = plan::plan_with(
+        manifest,
+        snapshot.as_ref(),
+        now,
+        options,
+        loaded.timing(policy.as_ref()),
+    );
     let survey = if args.offline || !plan.needs_api() {
         None
     } else {
@@ -146,8 +157,24 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitSta
         let progress = crate::ui::links::link_progress(global.terminal());
         link_problems.extend(linkcheck::check(manifest, link_options, progress.as_ref()).await?);
     }
-    common::write_plan(&loaded, &plan, survey.as_ref(), args.format)?;
+    common::write_plan(
+        &loaded,
+        &plan,
+        survey.as_ref(),
+        policy.is_some(),
+        args.format,
+    )?;
     common::print_link_problems(&link_problems, global)?;
+    if let Some(hold) = snapshot
+        .as_ref()
+        .and_then(|s| common::hold_in_force(s, now.as_millisecond()))
+    {
+        eprintln!(
+            "note: Pinterest refused this account's writes ({}); `apply` writes nothing before {} (or with --force)",
+            hold.reason,
+            common::moment_text(&loaded.zone, hold.until_ms)
+        );
+    }
     if !global.quiet {
         let account = snapshot.as_ref().and_then(|s| s.header.account.clone());
         if let (Some(dir), Some(account)) = (settings.config_dir.as_deref(), account) {

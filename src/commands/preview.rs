@@ -1,12 +1,14 @@
 //! `pinbatch preview`: one self-contained HTML page showing every pin as a card, offline.
 //!
 //! The page is written even when the manifest has problems: they are shown on the pins they
-//! concern. Exit 0 once the page is written; the manifest's validity is `validate`'s job.
+//! concern. Exit 0 once the page is written; the manifest's validity is `validate`'s job. Under
+//! a schedule policy each card shows its time and the page a calendar of the days.
 
 use crate::cli::{GlobalArgs, PreviewArgs};
 use crate::commands::exit::{ExitStatus, Fatal};
 use crate::fs::atomic::{self, Access, Existing};
 use crate::manifest::{self, Manifest};
+use crate::plan::{self, PlanOptions, Timing};
 use crate::render::preview::{self, PreviewInput};
 use crate::{linkcheck, state};
 
@@ -23,6 +25,7 @@ pub fn run(global: &GlobalArgs, args: &PreviewArgs) -> anyhow::Result<ExitStatus
             path: args.manifest.clone(),
             boards: Vec::new(),
             pins: Vec::new(),
+            schedule: None,
         });
     // Share links are found offline; nothing else is fetched.
     let share = linkcheck::share_links(&mut manifest, false);
@@ -42,6 +45,23 @@ pub fn run(global: &GlobalArgs, args: &PreviewArgs) -> anyhow::Result<ExitStatus
         }
     };
     let now = jiff::Timestamp::now();
+    let policy = crate::commands::settings::schedule_policy(
+        &args.schedule,
+        manifest.schedule.as_ref(),
+        &outcome.zone,
+    )?;
+    let timing = policy.as_ref().map(|policy| Timing {
+        policy,
+        zone: outcome.zone.time_zone(),
+    });
+    let plan = plan::plan_with(
+        &manifest,
+        snapshot.as_ref(),
+        now,
+        PlanOptions::default(),
+        timing,
+    );
+    let due: Vec<Option<jiff::Timestamp>> = plan.pins.iter().map(|p| p.due).collect();
     let input = PreviewInput {
         manifest: &manifest,
         rejected: &outcome.rejected,
@@ -49,6 +69,8 @@ pub fn run(global: &GlobalArgs, args: &PreviewArgs) -> anyhow::Result<ExitStatus
         state: snapshot.as_ref(),
         zone: &outcome.zone,
         now,
+        due: &due,
+        scheduled: policy.is_some(),
     };
     let page = preview::build(&input, &preview::thumbnail_data_uri);
     let html = preview::render(&page, &outcome.zone.human(now));

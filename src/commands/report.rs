@@ -108,11 +108,18 @@ fn rows(
     snapshot: Option<&StateSnapshot>,
     global: &GlobalArgs,
 ) -> Report {
-    let plan = plan::plan(
+    // The manifest's own schedule dates its rows as `apply` would; flags have no say here.
+    let policy = loaded
+        .manifest
+        .schedule
+        .clone()
+        .filter(crate::manifest::SchedulePolicy::has_pace);
+    let plan = plan::plan_with(
         &loaded.manifest,
         snapshot,
         jiff::Timestamp::now(),
         PlanOptions::default(),
+        loaded.timing(policy.as_ref()),
     );
     let actions: Vec<_> = plan.pins.into_iter().map(|p| p.action).collect();
     let (report, losses) =

@@ -16,8 +16,9 @@ use crate::auth::{
     self, ACCESS_TOKEN_ENV, APP_ID_ENV, APP_SECRET_ENV, CONFIG_DIR_ENV, LoginHealth, StoredToken,
     TokenFile, TokenSource, TokenStore,
 };
-use crate::cli::{GlobalArgs, ManifestArgs, NetworkArgs};
+use crate::cli::{GlobalArgs, ManifestArgs, NetworkArgs, ScheduleArgs};
 use crate::commands::exit::{ExitStatus, Fatal};
+use crate::manifest::{PublishZone, SchedulePolicy};
 use crate::secret::SecretString;
 
 /// The hint shown whenever no usable token exists.
@@ -392,7 +393,7 @@ pub fn timestamp_text(seconds: u64) -> String {
 /// The manifest reading options from `--sheet`, `--encoding` and `--timezone`. An unknown
 /// encoding or time zone is a usage error (exit code 2).
 pub fn load_options(args: &ManifestArgs) -> anyhow::Result<crate::manifest::LoadOptions> {
-    use crate::manifest::{LoadOptions, PublishZone, encoding};
+    use crate::manifest::{LoadOptions, encoding};
     let encoding = match &args.encoding {
         None => None,
         Some(name) => Some(encoding::by_name(name).ok_or_else(|| {
@@ -486,6 +487,58 @@ pub fn metrics_period(
         return Err(usage(format!("--since {since} is after --until {until}")).into());
     }
     Ok(crate::apply::metrics::Period { since, until })
+}
+
+/// The schedule policy of a command: the manifest's `schedule:` block with the flags over it,
+/// setting by setting, `--start` read in the manifest's time zone as `publish_at` is. `None`
+/// when neither sets anything. Bad flags are usage errors (exit code 2).
+pub fn schedule_policy(
+    args: &ScheduleArgs,
+    manifest: Option<&SchedulePolicy>,
+    zone: &PublishZone,
+) -> anyhow::Result<Option<SchedulePolicy>> {
+    let flags = SchedulePolicy {
+        start: args
+            .start
+            .as_deref()
+            .map(|text| local_instant("--start", text, zone))
+            .transpose()?,
+        per_day: args.per_day,
+        between: args.between,
+        days: args.days,
+        every: args.every,
+        jitter: args.jitter,
+        same_link: args.same_link,
+    };
+    let policy = manifest.cloned().unwrap_or_default().overridden_by(&flags);
+    if policy.is_empty() {
+        return Ok(None);
+    }
+    if !policy.has_pace() {
+        return Err(Fatal::new(
+            ExitStatus::Usage,
+            "the schedule sets no pace: nothing says how fast to publish",
+        )
+        .with_hint(
+            "add --per-day N (pins per day) or --every DURATION (the least time between two pins)",
+        )
+        .into());
+    }
+    Ok(Some(policy))
+}
+
+/// A time given on the command line (`--start`, `--until`), read in the manifest's zone as
+/// `publish_at` is; a usage error (exit code 2) naming the flag when it cannot be.
+pub fn local_instant(
+    flag: &str,
+    text: &str,
+    zone: &PublishZone,
+) -> anyhow::Result<jiff::Timestamp> {
+    crate::manifest::datetime::parse_publish_at(text, zone).map_err(|problem| {
+        Fatal::new(ExitStatus::Usage, format!("{flag}: {}", problem.message))
+            .with_hint(problem.hint)
+            .into()
+    })
 }
 
 /// Builds the stored entry for a token response (login or refresh) at `now`.

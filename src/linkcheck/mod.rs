@@ -356,6 +356,7 @@ mod tests {
             path: PathBuf::from("m.csv"),
             boards: Vec::new(),
             pins,
+            schedule: None,
         }
     }
 

@@ -239,4 +239,57 @@ pub(crate) struct DocumentEntry {
     pub boards: Vec<BoardEntry>,
     /// `pins:`.
     pub pins: Vec<PinEntry>,
+    /// `schedule:`.
+    pub schedule: Option<ScheduleEntry>,
+}
+
+/// The `schedule:` block as written (see `schedule.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ScheduleEntry {
+    /// Where the block starts.
+    pub pos: Position,
+    /// `start`.
+    pub start: Option<Located>,
+    /// `per_day`.
+    pub per_day: Option<Located>,
+    /// `between`.
+    pub between: Option<Located>,
+    /// `days` (a YAML list is joined with commas).
+    pub days: Option<Located>,
+    /// `every`.
+    pub every: Option<Located>,
+    /// `jitter`.
+    pub jitter: Option<Located>,
+    /// `same_link`.
+    pub same_link: Option<Located>,
+}
+
+impl ScheduleEntry {
+    /// A block with no setting.
+    pub fn empty(pos: Position) -> Self {
+        ScheduleEntry {
+            pos,
+            start: None,
+            per_day: None,
+            between: None,
+            days: None,
+            every: None,
+            jitter: None,
+            same_link: None,
+        }
+    }
+
+    /// The setting named `name` (a key of `raw::SCHEDULE_FIELDS`).
+    pub fn field_mut(&mut self, name: &str) -> Option<&mut Option<Located>> {
+        Some(match name {
+            "start" => &mut self.start,
+            "per_day" => &mut self.per_day,
+            "between" => &mut self.between,
+            "days" => &mut self.days,
+            "every" => &mut self.every,
+            "jitter" => &mut self.jitter,
+            "same_link" => &mut self.same_link,
+            _ => return None,
+        })
+    }
 }

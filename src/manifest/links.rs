@@ -135,8 +135,8 @@ pub(crate) struct LinkUse {
 }
 
 /// Links used by several pins. With `spacing` (the schedule's `same_link`), a warning for each
-/// use closer than it to the use before (in due order; uses without a due time count as at
-/// once); without, a note at the first use with the count and the other places.
+/// use with its own due time closer than it to the one before (the schedule spaces the uses
+/// it times itself); without, a note at the first use with the count and the other places.
 pub(crate) fn repeated(
     uses: &HashMap<String, Vec<LinkUse>>,
     spacing: Option<Duration>,
@@ -172,7 +172,7 @@ pub(crate) fn repeated(
 
 /// Warnings for uses of `link` closer together than `spacing`.
 fn too_close(link: &str, list: &[LinkUse], spacing: Duration) -> Vec<Diagnostic> {
-    let mut ordered: Vec<&LinkUse> = list.iter().collect();
+    let mut ordered: Vec<&LinkUse> = list.iter().filter(|u| u.due.is_some()).collect();
     ordered.sort_by_key(|u| u.due);
     let spacing_text = humantime::format_duration(spacing).to_string();
     let mut out = Vec::new();
@@ -254,7 +254,12 @@ mod tests {
         let uses = HashMap::from([
             (
                 "https://shop.example/a".to_owned(),
-                vec![at(2, Some(0)), at(5, Some(72)), at(9, Some(80))],
+                vec![
+                    at(2, Some(0)),
+                    at(5, Some(72)),
+                    at(9, Some(80)),
+                    at(12, None),
+                ],
             ),
             ("https://shop.example/b".to_owned(), vec![at(3, None)]),
         ]);
@@ -263,8 +268,9 @@ mod tests {
         assert_eq!(notes[0].severity, Severity::Note);
         assert_eq!(
             notes[0].message,
-            "`https://shop.example/a` is the link of 3 pins (also at row 5, row 9)"
+            "`https://shop.example/a` is the link of 4 pins (also at row 5, row 9, row 12)"
         );
+        // Row 12 has no time of its own: the schedule places it, apart from the others.
         let warnings = repeated(&uses, Some(Duration::from_secs(48 * 3600)));
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert_eq!(warnings[0].severity, Severity::Warning);

@@ -25,6 +25,7 @@ pub mod model;
 pub mod outside;
 pub mod raw;
 pub(crate) mod scaffold;
+pub mod schedule;
 pub mod schema;
 pub(crate) mod suggest;
 pub(crate) mod table;
@@ -42,6 +43,7 @@ pub use datetime::PublishZone;
 pub use diagnostic::{Diagnostic, Severity, Tally};
 pub use encoding_rs::Encoding;
 pub use model::*;
+pub use schedule::SchedulePolicy;
 pub use table::{BULK_COLUMNS, METRIC_COLUMNS, NATIVE_COLUMNS, RESULT_COLUMNS};
 
 /// How to read a manifest: the `--sheet`, `--encoding` and `--timezone` options.
@@ -181,7 +183,7 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> LoadOutcome {
             &mut diagnostics,
             |pin, diagnostics| checker.add(pin, diagnostics),
         );
-        return finish(path, file, checker, Vec::new(), diagnostics);
+        return finish(path, file, checker, Vec::new(), None, diagnostics);
     }
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
@@ -199,10 +201,12 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> LoadOutcome {
         }
     };
     let mut boards = Vec::new();
+    let mut schedule = None;
     match format {
         Format::Yaml => match std::str::from_utf8(&bytes) {
             Ok(text) => {
-                boards = read_yaml(text, &file, options, &mut checker, &mut diagnostics);
+                (boards, schedule) =
+                    read_yaml(text, &file, options, &mut checker, &mut diagnostics);
             }
             Err(err) => diagnostics.push(not_utf8(&bytes, err.valid_up_to(), &file)),
         },
@@ -218,7 +222,7 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> LoadOutcome {
         }
         Format::Workbook => {}
     }
-    finish(path, file, checker, boards, diagnostics)
+    finish(path, file, checker, boards, schedule, diagnostics)
 }
 
 /// Refuses, before reading it, a manifest whose reading would cost more than its format's bound
@@ -259,14 +263,14 @@ fn warn_of_ignored_options(
 }
 
 /// Reads a YAML manifest's text into the checker (its time zone and defaults first) and
-/// returns its declared boards.
+/// returns its declared boards and its schedule.
 fn read_yaml(
     text: &str,
     file: &Arc<str>,
     options: &LoadOptions,
     checker: &mut checks::Checker,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Vec<BoardDecl> {
+) -> (Vec<BoardDecl>, Option<SchedulePolicy>) {
     let document = yaml::read(text, file, diagnostics);
     let boards = checks::boards(&document.boards, file, diagnostics);
     let declared = document.defaults.as_ref().and_then(|d| d.timezone.as_ref());
@@ -288,6 +292,10 @@ fn read_yaml(
         }),
         (None, None) => PublishZone::system(),
     };
+    let schedule = document
+        .schedule
+        .as_ref()
+        .and_then(|entry| schedule::policy_from_entry(entry, &zone, file, diagnostics));
     checker.set_zone(zone);
     if let Some(defaults) = &document.defaults {
         checker.set_defaults(defaults, diagnostics);
@@ -295,7 +303,7 @@ fn read_yaml(
     for pin in document.pins {
         checker.add(pin, diagnostics);
     }
-    boards
+    (boards, schedule)
 }
 
 /// The error for a YAML file that is not UTF-8, at the first byte that is not.
@@ -327,13 +335,19 @@ fn finish(
     file: Arc<str>,
     mut checker: checks::Checker,
     boards: Vec<BoardDecl>,
+    schedule: Option<SchedulePolicy>,
     mut diagnostics: Vec<Diagnostic>,
 ) -> LoadOutcome {
     let zone = checker.zone().clone();
     let rejected = checker.take_rejected();
     let keep_partial = checker.keeps_rejected();
-    // A drip schedule's `same_link` spacing turns the count into spacing warnings.
-    diagnostics.extend(links::repeated(checker.link_uses(), None));
+    // Under a drip schedule, the planner keeps the pins it times `same_link` apart; the pins
+    // given their own `publish_at` are checked against that spacing here.
+    let spacing = schedule
+        .as_ref()
+        .filter(|policy| policy.has_pace())
+        .map(|policy| policy.same_link.unwrap_or(schedule::DEFAULT_SAME_LINK));
+    diagnostics.extend(links::repeated(checker.link_uses(), spacing));
     let pins = checker.finish();
     diagnostics.extend(twins::warnings(&pins));
     if pins.is_empty() && !diagnostics.iter().any(Diagnostic::is_error) {
@@ -354,6 +368,7 @@ fn finish(
         path: path.to_path_buf(),
         boards,
         pins,
+        schedule,
     };
     let (manifest, partial) = match (has_errors, keep_partial) {
         (false, _) => (Some(manifest), None),

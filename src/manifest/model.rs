@@ -16,6 +16,8 @@ pub struct Manifest {
     pub boards: Vec<BoardDecl>,
     /// The pins, in manifest order (glob entries expanded in sorted order).
     pub pins: Vec<PinSpec>,
+    /// YAML's `schedule:` block, checked: when pins without `publish_at` go.
+    pub schedule: Option<super::schedule::SchedulePolicy>,
 }
 
 /// A board declared under `boards:`.

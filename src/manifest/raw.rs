@@ -19,7 +19,17 @@ pub const MAX_ALT_TEXT: usize = 500;
 pub const MAX_SECTION: usize = 180;
 
 /// Keys of the top-level document.
-pub const DOCUMENT_FIELDS: &[&str] = &["version", "defaults", "boards", "pins"];
+pub const DOCUMENT_FIELDS: &[&str] = &["version", "defaults", "boards", "schedule", "pins"];
+/// Keys of the `schedule:` block.
+pub const SCHEDULE_FIELDS: &[&str] = &[
+    "start",
+    "per_day",
+    "between",
+    "days",
+    "every",
+    "jitter",
+    "same_link",
+];
 /// Keys of a pin entry.
 pub const PIN_FIELDS: &[&str] = &[
     "id",
@@ -76,8 +86,69 @@ pub struct RawDocument {
     /// Boards (with sections) that pinbatch may create when they are missing.
     #[serde(default)]
     pub boards: Option<Vec<RawBoard>>,
+    /// When pins without their own `publish_at` go: a pace (`per_day`, `every`), a daily window
+    /// and days, starting at `start`. Command-line flags override each setting.
+    #[serde(default)]
+    pub schedule: Option<RawSchedule>,
     /// The pins to publish, in order.
     pub pins: Vec<RawPin>,
+}
+
+/// The schedule policy: pins without `publish_at` are given times in manifest order, boards
+/// interleaved, at most `per_day` a day, at least `every` apart, inside the `between` window on
+/// `days`. Set `per_day` or `every`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSchedule {
+    /// When the first pin may go: a local date and time in `defaults.timezone` (or RFC 3339
+    /// with an offset), as `publish_at` is written. Default: now.
+    #[schemars(regex(pattern = r"^[0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}([ Tt].*)?$"))]
+    pub start: Option<String>,
+    /// At most this many pins in one local calendar day.
+    #[schemars(range(min = 1))]
+    pub per_day: Option<u32>,
+    /// The daily window, in local time: `08:00-21:00` (the end may be `24:00`).
+    #[schemars(regex(pattern = r"^\s*[0-9]{1,2}:[0-9]{2}\s*-\s*[0-9]{1,2}:[0-9]{2}\s*$"))]
+    pub between: Option<String>,
+    /// The weekdays pins go on: a list of `mon` ... `sun`, or text such as `mon..fri`.
+    pub days: Option<RawDays>,
+    /// The least time between two pins, e.g. `30m`.
+    pub every: Option<String>,
+    /// A random offset within each pin's slot, at most this long, the same on every run
+    /// (seeded by the pin's key), e.g. `20m`.
+    pub jitter: Option<String>,
+    /// The least time between two pins with the same link, e.g. `48h` (the default); `0` for none.
+    pub same_link: Option<String>,
+}
+
+/// Weekdays: a list of day names, or one text such as `mon..fri` or `mon,wed,fri`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawDays {
+    /// `mon..fri`, `mon-fri`, `mon,wed,fri`.
+    Text(String),
+    /// `[mon, tue, wed]`.
+    List(Vec<RawDay>),
+}
+
+/// A day of the week.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RawDay {
+    /// Monday.
+    Mon,
+    /// Tuesday.
+    Tue,
+    /// Wednesday.
+    Wed,
+    /// Thursday.
+    Thu,
+    /// Friday.
+    Fri,
+    /// Saturday.
+    Sat,
+    /// Sunday.
+    Sun,
 }
 
 /// A board: its name, or its numeric id.

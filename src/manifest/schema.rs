@@ -78,6 +78,10 @@ mod tests {
             property_names(&schema, "RawSlideDetail"),
             sorted(raw::SLIDE_FIELDS)
         );
+        assert_eq!(
+            property_names(&schema, "RawSchedule"),
+            sorted(raw::SCHEDULE_FIELDS)
+        );
     }
 
     fn example_as_json() -> serde_json::Value {

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
 use super::diagnostic::Diagnostic;
-use super::entry::{BoardEntry, DocumentEntry, Located, PinEntry, SlideEntry, SlidesEntry};
+use super::entry::{
+    BoardEntry, DocumentEntry, Located, PinEntry, ScheduleEntry, SlideEntry, SlidesEntry,
+};
 use super::model::{Location, Position};
 use super::raw;
 use super::suggest::unknown_name_hint;
@@ -250,6 +252,7 @@ pub(crate) fn read(
         defaults: None,
         boards: Vec::new(),
         pins: Vec::new(),
+        schedule: None,
     };
     let root = match parse_tree(text, file) {
         Ok(root) => root,
@@ -297,6 +300,7 @@ pub(crate) fn read(
                     }
                 }
             }
+            "schedule" => document.schedule = reader.schedule(value),
             "pins" => {
                 saw_pins = true;
                 for pin in reader.sequence(value, "pins") {
@@ -541,6 +545,26 @@ impl Reader<'_> {
             pos: node.pos,
             slides,
         })
+    }
+
+    /// The `schedule:` block: single values, except `days`, which may be a list.
+    fn schedule(&mut self, node: &Node) -> Option<ScheduleEntry> {
+        if matches!(node.kind, NodeKind::Null) {
+            return None;
+        }
+        let entries = self.mapping(node, raw::SCHEDULE_FIELDS, "schedule.")?;
+        let mut schedule = ScheduleEntry::empty(node.pos);
+        for (name, value) in entries {
+            let field = format!("schedule.{name}");
+            let text = match name {
+                "days" => self.joined_list(value, &field),
+                _ => self.text(value, &field),
+            };
+            if let Some(slot) = schedule.field_mut(name) {
+                *slot = text;
+            }
+        }
+        Some(schedule)
     }
 
     fn board(&mut self, node: &Node) -> Option<BoardEntry> {

@@ -1,25 +1,43 @@
 //! What `apply` would do: the manifest's board and section names resolved to ids (`resolve`,
-//! the one part that reads the API), then the pure planner: (manifest, state, now) -> what
-//! `apply` would do to each pin, with reasons.
+//! the one part that reads the API), then the pure planner: (manifest, state, now, schedule)
+//! -> what `apply` would do to each pin, with reasons, and when (`schedule`: each pin's time
+//! under a schedule policy).
 //!
 //! No I/O and no API types in this file: the same function serves `plan --offline`, `plan`,
 //! `apply --dry-run` and `apply`, and is unit-tested on values alone. May use `manifest`,
 //! `state`, `api` (in `resolve` only) and the leaves.
 
 pub(crate) mod resolve;
+pub(crate) mod schedule;
+
+use std::borrow::Cow;
+use std::collections::HashSet;
 
 use sha2::{Digest, Sha256};
 
-use crate::manifest::{ImageSource, Manifest, Media, PinSpec, VideoCover};
+use crate::manifest::{ImageSource, Manifest, Media, PinSpec, SchedulePolicy, VideoCover};
 use crate::state::{Fingerprint, InFlight, Operation, PinState, PinStatus, StateSnapshot};
 
-/// Options that change what the plan does with changed media and orphans.
+/// Options that change what the plan does with changed media, orphans and blocked links.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct PlanOptions {
     /// Replace pins whose media changed (delete, then create).
     pub replace: bool,
     /// Delete pins that are in the state but no longer in the manifest.
     pub prune: bool,
+    /// `--retry-blocked`: send again the pins whose link Pinterest refused as spam before this
+    /// time (ms since the epoch; the run's start), and those of the same domains. Refusals from
+    /// the run itself still hold.
+    pub retry_blocked_before: Option<i64>,
+}
+
+/// A schedule policy and the time zone its local times (days, windows) are in.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timing<'a> {
+    /// The policy (the manifest's block with the flags over it).
+    pub policy: &'a SchedulePolicy,
+    /// The manifest's time zone.
+    pub zone: &'a jiff::tz::TimeZone,
 }
 
 /// What to do with one manifest pin.
@@ -53,10 +71,20 @@ pub(crate) enum Action {
         /// The existing pin.
         pin_id: String,
     },
-    /// `publish_at` is in the future: skipped until then.
+    /// Not due yet (its `publish_at`, or its time under the schedule): skipped until then.
     Scheduled {
         /// When it becomes due.
         due: jiff::Timestamp,
+    },
+    /// Pinterest refused the pin's link as spam: not sent again until `--retry-blocked`.
+    Blocked {
+        /// Pinterest's message.
+        message: String,
+    },
+    /// Not sent: Pinterest refused another pin's link of the same domain as spam.
+    Held {
+        /// The domain.
+        domain: String,
     },
 }
 
@@ -70,6 +98,8 @@ impl Action {
             Action::NeedsReplace { .. } => "needs-replace",
             Action::Unchanged { .. } => "unchanged",
             Action::Scheduled { .. } => "scheduled",
+            Action::Blocked { .. } => "blocked",
+            Action::Held { .. } => "held",
         }
     }
 
@@ -95,6 +125,12 @@ impl Action {
             }
             Action::Unchanged { .. } => "up to date".into(),
             Action::Scheduled { due } => format!("due at {due}"),
+            Action::Blocked { message } => format!(
+                "Pinterest refused the link as spam ({message}); --retry-blocked sends it again"
+            ),
+            Action::Held { domain } => format!(
+                "held: Pinterest refused a link of {domain} as spam; --retry-blocked sends it"
+            ),
         }
     }
 }
@@ -110,6 +146,9 @@ pub(crate) struct PlannedPin {
     pub action: Action,
     /// The content fingerprint the pin will have.
     pub fingerprint: Fingerprint,
+    /// When it is due, for a pin not yet published that has a time (its `publish_at`, or its
+    /// time under the schedule; `now` for one due now).
+    pub due: Option<jiff::Timestamp>,
 }
 
 /// A pin in the state that the manifest no longer has.
@@ -177,6 +216,24 @@ impl Plan {
             .collect()
     }
 
+    /// The boards (and sections) of the pins that need the API now or once they are due: what
+    /// a run that follows the schedule must resolve.
+    pub fn boards_to_come(
+        &self,
+        manifest: &Manifest,
+    ) -> std::collections::BTreeSet<(crate::manifest::BoardRef, Option<String>)> {
+        self.pins
+            .iter()
+            .filter(|planned| {
+                planned.action.needs_api() || matches!(planned.action, Action::Scheduled { .. })
+            })
+            .map(|planned| {
+                let spec = &manifest.pins[planned.index];
+                (spec.board.clone(), spec.section.clone())
+            })
+            .collect()
+    }
+
     /// How many writes carrying out the plan takes: a create (and a video's media
     /// registration), an update, a replace's delete and create, an orphan's delete.
     pub(crate) fn writes(&self, manifest: &Manifest) -> usize {
@@ -208,6 +265,8 @@ impl Plan {
             "needs-replace",
             "unchanged",
             "scheduled",
+            "blocked",
+            "held",
         ];
         let mut counts: Vec<(&'static str, usize)> = names
             .iter()
@@ -225,33 +284,59 @@ impl Plan {
     }
 }
 
-/// Plans every pin of `manifest` against `state` (None = no state yet) at `now`.
+/// Plans every pin of `manifest` against `state` (None = no state yet) at `now`, with no
+/// schedule policy.
+#[cfg(test)]
 pub(crate) fn plan(
     manifest: &Manifest,
     state: Option<&StateSnapshot>,
     now: jiff::Timestamp,
     options: PlanOptions,
 ) -> Plan {
-    let pins = manifest
+    plan_with(manifest, state, now, options, None)
+}
+
+/// Plans every pin of `manifest` against `state` (None = no state yet) at `now`; with `timing`,
+/// pins without `publish_at` are due when the schedule says.
+pub(crate) fn plan_with(
+    manifest: &Manifest,
+    state: Option<&StateSnapshot>,
+    now: jiff::Timestamp,
+    options: PlanOptions,
+    timing: Option<Timing<'_>>,
+) -> Plan {
+    let held = state
+        .map(|state| blocked_domains(state, options))
+        .unwrap_or_default();
+    let mut pins: Vec<PlannedPin> = manifest
         .pins
         .iter()
         .enumerate()
         .map(|(index, spec)| {
             let fingerprint = fingerprint(spec);
             let recorded = state.and_then(|state| state.pin(&spec.key));
-            let action = plan_pin(spec, &fingerprint, recorded, now, options);
+            let action = held_back(spec, recorded, &held, options)
+                .unwrap_or_else(|| plan_pin(spec, &fingerprint, recorded, now, options));
+            let due = match &action {
+                Action::Scheduled { due } => Some(*due),
+                Action::Create { reconcile } if reconcile.is_empty() => spec.publish_at,
+                _ => None,
+            };
             PlannedPin {
                 index,
                 key: spec.key.clone(),
                 action,
                 fingerprint,
+                due,
             }
         })
         .collect();
+    if let Some(timing) = timing {
+        schedule_pins(manifest, state, now, timing, &mut pins);
+    }
     let orphans = state
         .map(|state| {
-            let keys: std::collections::HashSet<&str> =
-                manifest.pins.iter().map(|pin| pin.key.as_str()).collect();
+            let keys: HashSet<&str> = manifest.pins.iter().map(|pin| pin.key.as_str()).collect();
             state
                 .pins
                 .iter()
@@ -298,6 +383,132 @@ pub(crate) fn unknown_orphans(manifest: &Manifest, state: &StateSnapshot) -> Vec
             })
         })
         .collect()
+}
+
+/// Gives the pins without `publish_at` that would be created now their time under the
+/// schedule: those not due yet become `scheduled`.
+fn schedule_pins(
+    manifest: &Manifest,
+    state: Option<&StateSnapshot>,
+    now: jiff::Timestamp,
+    timing: Timing<'_>,
+    pins: &mut [PlannedPin],
+) {
+    let recorded = |spec: &PinSpec| state.and_then(|state| state.pin(&spec.key));
+    let published_at = |pin: &PinState| {
+        pin.published_at_ms()
+            .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+    };
+    let slot_pins: Vec<schedule::SlotPin<'_>> = manifest
+        .pins
+        .iter()
+        .zip(pins.iter())
+        .map(|(spec, planned)| {
+            let phase = match (&planned.action, recorded(spec).and_then(published_at)) {
+                (Action::Create { reconcile }, _) if reconcile.is_empty() => {
+                    schedule::Phase::Pending
+                }
+                (Action::Scheduled { .. }, _) => schedule::Phase::Pending,
+                (_, Some(at)) => schedule::Phase::Published(at),
+                _ => schedule::Phase::Idle,
+            };
+            schedule::SlotPin {
+                key: &spec.key,
+                board: board_text(spec),
+                link: spec.link.as_deref(),
+                explicit: spec.publish_at,
+                phase,
+            }
+        })
+        .collect();
+    let mut history: Vec<schedule::Published<'_>> = slot_pins
+        .iter()
+        .filter_map(|pin| match pin.phase {
+            schedule::Phase::Published(at) => Some(schedule::Published { link: pin.link, at }),
+            _ => None,
+        })
+        .collect();
+    if let Some(state) = state {
+        let in_manifest: HashSet<&str> = manifest.pins.iter().map(|p| p.key.as_str()).collect();
+        history.extend(
+            state
+                .pins
+                .iter()
+                .filter(|(key, _)| !in_manifest.contains(key.as_str()))
+                .filter_map(|(_, pin)| published_at(pin))
+                .map(|at| schedule::Published { link: None, at }),
+        );
+    }
+    let times = schedule::assign(timing.policy, timing.zone, &slot_pins, &history, now);
+    for (planned, (spec, due)) in pins.iter_mut().zip(manifest.pins.iter().zip(times.due)) {
+        let (Some(due), None) = (due, spec.publish_at) else {
+            continue;
+        };
+        if !matches!(&planned.action, Action::Create { reconcile } if reconcile.is_empty()) {
+            continue;
+        }
+        planned.due = Some(due);
+        if due > now {
+            planned.action = Action::Scheduled { due };
+        }
+    }
+}
+
+/// The board as written (as `BoardRef`'s `Display` shows it).
+pub(crate) fn board_text(spec: &PinSpec) -> &str {
+    match &spec.board {
+        crate::manifest::BoardRef::Id(id) | crate::manifest::BoardRef::Name(id) => id,
+    }
+}
+
+/// The domain of a link (its host, without a leading `www.`), as blocks are counted.
+pub(crate) fn link_domain(link: &str) -> Option<String> {
+    let url = url::Url::parse(link).ok()?;
+    let host = url.host_str()?.to_ascii_lowercase();
+    Some(host.strip_prefix("www.").unwrap_or(&host).to_owned())
+}
+
+/// The domains of the links the state records as refused as spam, and not retried.
+fn blocked_domains(state: &StateSnapshot, options: PlanOptions) -> HashSet<String> {
+    state
+        .pins
+        .values()
+        .filter(|pin| still_blocked(pin, options))
+        .filter_map(|pin| pin.blocked_link.as_deref())
+        .filter_map(link_domain)
+        .collect()
+}
+
+/// Whether a refusal recorded for `pin` holds: it is not retried, or it came during this run.
+fn still_blocked(pin: &PinState, options: PlanOptions) -> bool {
+    pin.blocked_link.is_some()
+        && options
+            .retry_blocked_before
+            .is_none_or(|before| pin.updated_ms >= before)
+}
+
+/// A pin held back because of a refused link: its own (unchanged since), or another of the
+/// same domain (`held`). `None` when nothing holds it.
+fn held_back(
+    spec: &PinSpec,
+    recorded: Option<&PinState>,
+    held: &HashSet<String>,
+    options: PlanOptions,
+) -> Option<Action> {
+    if let Some(pin) = recorded
+        && still_blocked(pin, options)
+        && pin.blocked_link == spec.link
+    {
+        return Some(Action::Blocked {
+            message: pin.last_error.clone().unwrap_or_default(),
+        });
+    }
+    // What already exists unchanged is left alone; only what would be sent is held.
+    if held.is_empty() || recorded.is_some_and(|pin| pin.status == PinStatus::Done) {
+        return None;
+    }
+    let domain = spec.link.as_deref().and_then(link_domain)?;
+    held.contains(&domain).then_some(Action::Held { domain })
 }
 
 /// Plans one pin against what the state records for its key (`None`: nothing yet).
@@ -393,29 +604,32 @@ pub fn fingerprint(pin: &PinSpec) -> Fingerprint {
         },
         &labels,
     );
-    let placement = placement_digest(&pin.board.to_string(), pin.section.as_deref());
-    let mut media_parts: Vec<String> = vec![pin.media.kind().to_owned()];
+    let placement = placement_digest(board_text(pin), pin.section.as_deref());
+    // Borrowed where the text is already there: planning a large manifest fingerprints every pin.
+    let mut media_parts: Vec<Cow<'_, str>> = vec![Cow::Borrowed(pin.media.kind())];
     match &pin.media {
         Media::Image(source) => media_parts.push(image_ref(source)),
         Media::Carousel(items) => {
             for item in items {
                 media_parts.push(image_ref(&item.source));
-                media_parts.push(item.title.clone().unwrap_or_default());
-                media_parts.push(item.description.clone().unwrap_or_default());
-                media_parts.push(item.link.clone().unwrap_or_default());
+                media_parts.push(slide_text(&item.title));
+                media_parts.push(slide_text(&item.description));
+                media_parts.push(slide_text(&item.link));
             }
         }
         Media::Video(video) => {
-            media_parts.push(format!("{}#{}", video.reference, video.len));
+            media_parts.push(Cow::Owned(format!("{}#{}", video.reference, video.len)));
             media_parts.push(match &video.cover {
-                None => String::new(),
-                Some(VideoCover::File(image)) => format!("{}#{}", image.reference, image.len),
-                Some(VideoCover::Url(url)) => url.clone(),
-                Some(VideoCover::Frame(seconds)) => format!("frame:{seconds}"),
+                None => Cow::Borrowed(""),
+                Some(VideoCover::File(image)) => {
+                    Cow::Owned(format!("{}#{}", image.reference, image.len))
+                }
+                Some(VideoCover::Url(url)) => Cow::Borrowed(url.as_str()),
+                Some(VideoCover::Frame(seconds)) => Cow::Owned(format!("frame:{seconds}")),
             });
         }
     }
-    let media_refs: Vec<&str> = media_parts.iter().map(String::as_str).collect();
+    let media_refs: Vec<&str> = media_parts.iter().map(AsRef::as_ref).collect();
     Fingerprint {
         text,
         placement,
@@ -509,12 +723,12 @@ pub(crate) fn written_identity(
 /// space, with CRLF and lone CR line ends as LF. Spreadsheet cells carry stray spaces and
 /// Windows line ends, and YAML block scalars a final newline; a service that stores the text
 /// trimmed would otherwise never show the text that was sent in its listings.
-pub(crate) fn normalized_text(text: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn normalized_text(text: &str) -> Cow<'_, str> {
     let trimmed = text.trim();
     if trimmed.contains('\r') {
-        std::borrow::Cow::Owned(trimmed.replace("\r\n", "\n").replace('\r', "\n"))
+        Cow::Owned(trimmed.replace("\r\n", "\n").replace('\r', "\n"))
     } else {
-        std::borrow::Cow::Borrowed(trimmed)
+        Cow::Borrowed(trimmed)
     }
 }
 
@@ -522,13 +736,18 @@ pub(crate) fn normalized_text(text: &str) -> std::borrow::Cow<'_, str> {
 pub(crate) fn sent_text(text: Option<&str>) -> Option<String> {
     text.map(normalized_text)
         .filter(|text| !text.is_empty())
-        .map(std::borrow::Cow::into_owned)
+        .map(Cow::into_owned)
 }
 
-fn image_ref(source: &ImageSource) -> String {
+/// A carousel slide's text, as its fingerprint takes it.
+fn slide_text(value: &Option<String>) -> Cow<'_, str> {
+    Cow::Borrowed(value.as_deref().unwrap_or(""))
+}
+
+fn image_ref(source: &ImageSource) -> Cow<'_, str> {
     match source {
-        ImageSource::File(image) => format!("{}#{}", image.reference, image.len),
-        ImageSource::Url(url) => url.clone(),
+        ImageSource::File(image) => Cow::Owned(format!("{}#{}", image.reference, image.len)),
+        ImageSource::Url(url) => Cow::Borrowed(url),
     }
 }
 
@@ -540,7 +759,14 @@ fn digest(parts: &[&str]) -> String {
         hasher.update(part.as_bytes());
     }
     let bytes = hasher.finalize();
-    bytes[..12].iter().map(|b| format!("{b:02x}")).collect()
+    // Hex by hand: a `format!` per byte was a third of planning a large manifest.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(24);
+    for byte in &bytes[..12] {
+        text.push(char::from(HEX[usize::from(byte >> 4)]));
+        text.push(char::from(HEX[usize::from(byte & 0xf)]));
+    }
+    text
 }
 
 #[cfg(test)]
@@ -564,6 +790,7 @@ mod tests {
             path: PathBuf::from("m.yaml"),
             boards: Vec::new(),
             pins,
+            schedule: None,
         }
     }
 
@@ -641,7 +868,7 @@ mod tests {
         );
         let replace = PlanOptions {
             replace: true,
-            prune: false,
+            ..PlanOptions::default()
         };
         let replaced = plan(&m, Some(&state), now(), replace);
         assert_eq!(
@@ -852,8 +1079,8 @@ mod tests {
             Some(&state),
             now(),
             PlanOptions {
-                replace: false,
                 prune: true,
+                ..PlanOptions::default()
             },
         );
         assert!(pruned.orphans[0].delete);

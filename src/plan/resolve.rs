@@ -335,6 +335,7 @@ pub(crate) async fn lookup(
         path: std::path::PathBuf::new(),
         boards: Vec::new(),
         pins: Vec::new(),
+        schedule: None,
     };
     let needed = BTreeSet::from([(board.clone(), section.map(str::to_owned))]);
     let found = survey(client, &nothing_declared, &needed, false).await?;

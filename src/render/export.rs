@@ -39,11 +39,17 @@ pub struct BulkExport {
 }
 
 /// Builds the rows of `manifest`; local paths are written relative to `out_dir`, the folder the
-/// CSV goes to, so the file still reads back as a manifest there.
-pub fn bulk_rows(manifest: &Manifest, out_dir: &Path) -> BulkExport {
+/// CSV goes to, so the file still reads back as a manifest there. `dates` are the publish dates
+/// by pin (a schedule's times); where it is shorter, a pin's own `publish_at` is written.
+pub fn bulk_rows(
+    manifest: &Manifest,
+    out_dir: &Path,
+    dates: &[Option<jiff::Timestamp>],
+) -> BulkExport {
     let mut export = BulkExport::default();
-    for pin in &manifest.pins {
-        match row(pin, out_dir, &mut export.warnings) {
+    for (index, pin) in manifest.pins.iter().enumerate() {
+        let date = dates.get(index).copied().unwrap_or(pin.publish_at);
+        match row(pin, date, out_dir, &mut export.warnings) {
             Some(row) => export.rows.push(row),
             None => export.skipped += 1,
         }
@@ -51,7 +57,12 @@ pub fn bulk_rows(manifest: &Manifest, out_dir: &Path) -> BulkExport {
     export
 }
 
-fn row(pin: &PinSpec, out_dir: &Path, warnings: &mut Vec<String>) -> Option<BulkRow> {
+fn row(
+    pin: &PinSpec,
+    date: Option<jiff::Timestamp>,
+    out_dir: &Path,
+    warnings: &mut Vec<String>,
+) -> Option<BulkRow> {
     let at = format!("pin `{}` ({})", pin.key, pin.location);
     let local = |path: &Path, warnings: &mut Vec<String>, what: &str| {
         warnings.push(format!(
@@ -119,7 +130,7 @@ fn row(pin: &PinSpec, out_dir: &Path, warnings: &mut Vec<String>) -> Option<Bulk
         thumbnail,
         pin.description.clone().unwrap_or_default(),
         pin.link.clone().unwrap_or_default(),
-        pin.publish_at.map(publish_date).unwrap_or_default(),
+        date.map(publish_date).unwrap_or_default(),
         String::new(),
     ])
 }

@@ -35,6 +35,8 @@ pub enum CardState {
     Failed(String),
     /// An attempt of unknown outcome, reconciled by the next `apply`.
     Unknown,
+    /// Pinterest refused its link as spam, with its message.
+    Blocked(String),
     /// The pin does not pass validation.
     Invalid,
 }
@@ -47,6 +49,7 @@ impl CardState {
             CardState::Scheduled => "scheduled",
             CardState::Failed(_) => "failed",
             CardState::Unknown => "unknown",
+            CardState::Blocked(_) => "blocked",
             CardState::Invalid => "invalid",
         }
     }
@@ -119,6 +122,8 @@ pub struct Preview {
     pub cards: Vec<Card>,
     /// Problems that concern no single pin (the file, `defaults:`, `boards:`).
     pub general: Vec<Diagnostic>,
+    /// The pins due each local day, under a schedule policy (empty without one).
+    pub calendar: Vec<crate::plan::schedule::ScheduleDay>,
 }
 
 /// Makes an embeddable thumbnail of a local image: a `data:` URI, or why it cannot be shown.
@@ -138,6 +143,11 @@ pub struct PreviewInput<'a> {
     pub zone: &'a PublishZone,
     /// Now, for telling scheduled pins.
     pub now: jiff::Timestamp,
+    /// When each manifest pin not yet published is due (by index in `manifest.pins`): its
+    /// `publish_at` or its time under the schedule. Empty: only `publish_at` is known.
+    pub due: &'a [Option<jiff::Timestamp>],
+    /// Whether a schedule policy gave the times (the page then shows a calendar).
+    pub scheduled: bool,
 }
 
 /// Builds the cards: valid pins with their state, rejected pins as written, and each
@@ -148,7 +158,14 @@ pub fn build(input: &PreviewInput<'_>, thumbnail: &Thumbnailer) -> Preview {
         .manifest
         .pins
         .iter()
-        .map(|pin| valid_card(pin, input, &images))
+        .enumerate()
+        .map(|(index, pin)| {
+            let due = match input.due.get(index) {
+                Some(due) => *due,
+                None => pin.publish_at,
+            };
+            valid_card(pin, due, input, &images)
+        })
         .collect();
     cards.extend(input.rejected.iter().map(rejected_card));
     cards.sort_by_key(|card| position_key(card.position));
@@ -172,11 +189,17 @@ pub fn build(input: &PreviewInput<'_>, thumbnail: &Thumbnailer) -> Preview {
             None => general.push(diagnostic.clone()),
         }
     }
+    let calendar = if input.scheduled {
+        crate::plan::schedule::days(input.due.iter().flatten().copied(), input.zone.time_zone())
+    } else {
+        Vec::new()
+    };
     Preview {
         title: input.manifest.path.display().to_string(),
         zone: input.zone.name().to_owned(),
         cards,
         general,
+        calendar,
     }
 }
 
@@ -270,6 +293,7 @@ fn picture(source: &ImageSource, images: &HashMap<PathBuf, Result<String, String
 
 fn valid_card(
     pin: &PinSpec,
+    due: Option<jiff::Timestamp>,
     input: &PreviewInput<'_>,
     images: &HashMap<PathBuf, Result<String, String>>,
 ) -> Card {
@@ -289,11 +313,17 @@ fn valid_card(
         }
     };
     let recorded = input.state.and_then(|state| state.pin(&pin.key));
-    let due_later = pin.publish_at.is_some_and(|due| due > input.now);
+    let due_later = due.is_some_and(|due| due > input.now);
     let state = match recorded {
         Some(state) if state.in_flight.is_some() => CardState::Unknown,
         Some(state) => match (&state.status, &state.pin_id) {
             (PinStatus::Done, Some(id)) => CardState::Done(id.clone()),
+            (PinStatus::Blocked, _) => CardState::Blocked(
+                state
+                    .last_error
+                    .clone()
+                    .unwrap_or_else(|| "refused as spam".to_owned()),
+            ),
             (PinStatus::Failed, _) => CardState::Failed(
                 state
                     .last_error
@@ -316,7 +346,11 @@ fn valid_card(
         description: pin.description.clone(),
         link: pin.link.clone(),
         alt_text: pin.alt_text.clone(),
-        scheduled: pin.publish_at.map(|due| input.zone.human(due)),
+        scheduled: match (&state, due) {
+            (CardState::Done(_), _) => pin.publish_at.map(|due| input.zone.human(due)),
+            (_, Some(due)) if due <= input.now => Some("now (due)".to_owned()),
+            (_, due) => due.map(|due| input.zone.human(due)),
+        },
         pictures,
         state,
         diagnostics: Vec::new(),
@@ -519,6 +553,8 @@ figure.feed figcaption { font-size: 11px; color: var(--muted); text-align: cente
 .badge.done { background: #dafbe1; color: var(--green); }
 .badge.pending, .badge.unknown { background: #eef1f4; color: var(--muted); }
 .badge.scheduled { background: #ddf4ff; color: var(--blue); }
+.calendar table { border-collapse: collapse; margin: 0 0 1rem; }
+.calendar td, .calendar th { padding: 0.15rem 0.8rem; text-align: left; border-bottom: 1px solid #ddd; }
 .badge.failed, .badge.invalid { background: #ffebe9; color: var(--red); }
 .problems { list-style: none; margin: 6px 0 0; padding: 0; display: flex; flex-direction: column; gap: 4px; }
 .problems li { font-size: 12px; padding: 4px 6px; border-radius: 6px; }
@@ -580,6 +616,7 @@ pub fn render(preview: &Preview, generated: &str) -> String {
         zone = escape(&preview.zone),
         generated = escape(generated),
     );
+    calendar_html(&mut html, &preview.calendar);
     if !preview.general.is_empty() {
         html.push_str("<section class=\"general\">\n<h2>Problems in the file</h2>\n");
         problems(&mut html, &preview.general);
@@ -630,6 +667,31 @@ pub fn render(preview: &Preview, generated: &str) -> String {
     }
     html.push_str("</main>\n</body>\n</html>\n");
     html
+}
+
+/// The schedule's calendar: one row per local day, with its pins and their first and last time.
+fn calendar_html(html: &mut String, days: &[crate::plan::schedule::ScheduleDay]) {
+    if days.is_empty() {
+        return;
+    }
+    let total: usize = days.iter().map(|day| day.pins).sum();
+    let _ = writeln!(
+        html,
+        "<section class=\"calendar\">\n<h2>Schedule: {total} pin(s) over {} day(s)</h2>\n<table>\n<tr><th>Day</th><th>Pins</th><th>First</th><th>Last</th></tr>",
+        days.len()
+    );
+    for day in days {
+        let _ = writeln!(
+            html,
+            "<tr data-date=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&day.date),
+            escape(&day.label),
+            day.pins,
+            escape(&day.first),
+            escape(&day.last)
+        );
+    }
+    html.push_str("</table>\n</section>\n");
 }
 
 fn card_html(html: &mut String, card: &Card) {
@@ -798,6 +860,10 @@ fn state_badge(state: &CardState) -> String {
             "<span class=\"badge failed\">failed</span> <span class=\"error\">{}</span>",
             escape(error)
         ),
+        CardState::Blocked(error) => format!(
+            "<span class=\"badge failed\">blocked</span> <span class=\"error\">{}</span>",
+            escape(error)
+        ),
         CardState::Invalid => "<span class=\"badge invalid\">invalid</span>".to_owned(),
         other => format!("<span class=\"badge {0}\">{0}</span>", other.name()),
     }
@@ -883,6 +949,7 @@ mod tests {
                     ]),
                 ),
             ],
+            schedule: None,
         };
         let rejected = [PinDraft {
             location: at(3),
@@ -915,6 +982,8 @@ mod tests {
             state: None,
             zone: &zone,
             now: jiff::Timestamp::UNIX_EPOCH,
+            due: &[],
+            scheduled: false,
         };
         let fake_thumbnail = |path: &Path| {
             if path == Path::new("a.jpg") {

@@ -736,6 +736,7 @@ mod tests {
             path: "m.yaml".into(),
             boards: Vec::new(),
             pins: vec![spec],
+            schedule: None,
         };
         let zone = PublishZone::named("Asia/Tokyo").unwrap();
         let due = manifest.pins[0].publish_at.unwrap();

@@ -21,6 +21,13 @@ impl StateSnapshot {
                 username: username.clone(),
             });
         }
+        if let Some(hold) = &self.hold {
+            records.push(Record::Hold {
+                until_ms: hold.until_ms,
+                reason: hold.reason.clone(),
+                at_ms: hold.at_ms,
+            });
+        }
         records.extend(self.pins.iter().map(|(key, pin)| Record::Pin {
             key: key.clone(),
             state: Box::new(pin.clone()),

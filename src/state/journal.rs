@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::compaction::{self, COMPACT_RECORDS_PER_KEY};
 use super::lock::StateLock;
-use super::records::{Header, HeaderTag, PinState, Record};
+use super::records::{AccountHold, Header, HeaderTag, PinState, Record};
 use super::{STATE_FORMAT_VERSION, StateError, new_lineage};
 
 /// The replayed content of a state file.
@@ -22,6 +22,8 @@ pub struct StateSnapshot {
     pub records: usize,
     /// Whether the last line was torn (a crash mid-write) and ignored.
     pub torn_tail: bool,
+    /// The last refusal of the account's writes, if any (it may have expired).
+    pub hold: Option<AccountHold>,
 }
 
 impl StateSnapshot {
@@ -40,6 +42,7 @@ impl StateSnapshot {
             pins: BTreeMap::new(),
             records: 0,
             torn_tail: false,
+            hold: None,
         }
     }
 
@@ -54,6 +57,19 @@ impl StateSnapshot {
         if let Record::Account { account, username } = record {
             self.header.account = Some(account.clone());
             self.header.username = Some(username.clone());
+            return;
+        }
+        if let Record::Hold {
+            until_ms,
+            reason,
+            at_ms,
+        } = record
+        {
+            self.hold = Some(AccountHold {
+                until_ms: *until_ms,
+                reason: reason.clone(),
+                at_ms: *at_ms,
+            });
             return;
         }
         if let Some(key) = record.key() {
@@ -93,6 +109,7 @@ impl StateSnapshot {
             pins: BTreeMap::new(),
             records: 0,
             torn_tail: false,
+            hold: None,
         };
         let last = lines.len() - 1;
         for (index, line) in lines.iter().enumerate().skip(1) {

@@ -27,7 +27,8 @@ use std::path::PathBuf;
 pub(crate) use journal::StateFile;
 pub use journal::{StateSnapshot, default_state_path, load};
 pub use records::{
-    Ends, Fingerprint, Header, HeaderTag, InFlight, Operation, PinState, PinStatus, Record,
+    AccountHold, Ends, Fingerprint, Header, HeaderTag, InFlight, Operation, PinState, PinStatus,
+    Record,
 };
 
 /// The version of the state format this build reads and writes.

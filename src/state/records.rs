@@ -179,6 +179,29 @@ pub enum Record {
         /// When (ms since epoch).
         at_ms: i64,
     },
+    /// Pinterest refused the pin's link as spam (code 9): nothing was created, and the pin is
+    /// not sent again (nor others of its link's domain) until `--retry-blocked`.
+    Blocked {
+        /// Pin key.
+        key: String,
+        /// The link that was refused.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        link: Option<String>,
+        /// Pinterest's message.
+        error: String,
+        /// When (ms since epoch).
+        at_ms: i64,
+    },
+    /// Pinterest refused the account's writes (a spam block, or rate limits that did not lift):
+    /// no run writes before `until_ms` unless forced.
+    Hold {
+        /// When writing may start again (ms since epoch).
+        until_ms: i64,
+        /// What Pinterest said.
+        reason: String,
+        /// When the refusal came (ms since epoch).
+        at_ms: i64,
+    },
 }
 
 fn is_false(value: &bool) -> bool {
@@ -234,7 +257,7 @@ mod ends_format {
 impl Record {
     pub(super) fn key(&self) -> Option<&str> {
         match self {
-            Record::Account { .. } => None,
+            Record::Account { .. } | Record::Hold { .. } => None,
             Record::Attempt { key, .. }
             | Record::Media { key, .. }
             | Record::Done { key, .. }
@@ -242,9 +265,21 @@ impl Record {
             | Record::Unsent { key, .. }
             | Record::Pin { key, .. }
             | Record::Failed { key, .. }
-            | Record::Deleted { key, .. } => Some(key),
+            | Record::Deleted { key, .. }
+            | Record::Blocked { key, .. } => Some(key),
         }
     }
+}
+
+/// A refusal of the account's writes that later runs wait out (the last [`Record::Hold`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountHold {
+    /// When writing may start again (ms since epoch).
+    pub until_ms: i64,
+    /// What Pinterest said.
+    pub reason: String,
+    /// When the refusal came (ms since epoch).
+    pub at_ms: i64,
 }
 
 /// Where a pin stands according to the state.
@@ -259,6 +294,8 @@ pub enum PinStatus {
     Failed,
     /// Was deleted.
     Deleted,
+    /// Pinterest refused its link as spam; not sent again until `--retry-blocked`.
+    Blocked,
 }
 
 /// An attempt whose outcome was never recorded: the process stopped (or lost the connection)
@@ -322,11 +359,15 @@ pub struct PinState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared_with: Option<String>,
     /// When the existing pin was published (ms since epoch): Pinterest's creation time when
-    /// known, else when it was first recorded. `None` in states written before it was kept.
+    /// known, else when it was first recorded (created or adopted); reports show it and a
+    /// schedule's pace counts it. `None` in states written before it was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published_ms: Option<i64>,
     /// Last change (ms since epoch).
     pub updated_ms: i64,
+    /// The link Pinterest refused as spam, while it is held back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_link: Option<String>,
 }
 
 impl PinState {
@@ -348,7 +389,14 @@ impl PinState {
             shared_with: None,
             published_ms: None,
             updated_ms: 0,
+            blocked_link: None,
         }
+    }
+
+    /// When the existing pin was published, as far as the state knows (older states recorded
+    /// only the time of the last change).
+    pub fn published_at_ms(&self) -> Option<i64> {
+        (self.status == PinStatus::Done).then(|| self.published_ms.unwrap_or(self.updated_ms))
     }
 
     /// Whether the outcome of an attempt is unknown: the pin may or may not exist.
@@ -397,7 +445,7 @@ impl PinState {
 
     pub(super) fn apply(&mut self, record: &Record) {
         match record {
-            Record::Account { .. } => {}
+            Record::Account { .. } | Record::Hold { .. } => {}
             Record::Attempt {
                 op,
                 started_ms,
@@ -447,6 +495,7 @@ impl PinState {
                 }
                 self.status = PinStatus::Done;
                 self.shared_with = shared_with.clone();
+                self.blocked_link = None;
                 self.pin_id = Some(pin_id.clone());
                 self.board_id = Some(board_id.clone());
                 self.section_id = section_id.clone();
@@ -478,6 +527,19 @@ impl PinState {
                 }
                 self.last_error = Some(error.clone());
                 self.end_attempt(*ends);
+                self.updated_ms = *at_ms;
+            }
+            Record::Blocked {
+                link, error, at_ms, ..
+            } => {
+                // A refused update leaves the old pin as it was.
+                if self.status != PinStatus::Done {
+                    self.status = PinStatus::Blocked;
+                }
+                self.blocked_link = link.clone();
+                self.last_error = Some(error.clone());
+                // Refused for sure: that create made nothing (earlier ones may have).
+                self.end_attempt(Ends::Latest);
                 self.updated_ms = *at_ms;
             }
             Record::Deleted { at_ms, .. } => {

@@ -429,3 +429,78 @@ fn a_pin_keeps_when_it_was_published_through_updates_and_loses_it_when_deleted()
         "states written before it still load"
     );
 }
+
+#[test]
+fn refusals_holds_and_publish_times_survive_and_older_files_still_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.state");
+    // Compacted before publish times, refusals and holds were recorded.
+    fs::write(
+        &path,
+        concat!(
+            r#"{"type":"header","version":1,"lineage":"x","origin":"o","created_ms":1}"#,
+            "\n",
+            r#"{"type":"pin","key":"a","state":{"status":"done","pin_id":"11","board_id":"1","section_id":null,"media_id":null,"media_uploaded":false,"fingerprint":{"text":"t","placement":"p","media":"m"},"attempts":1,"last_error":null,"in_flight":null,"updated_ms":2000}}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let old = load(&path).unwrap().unwrap();
+    assert_eq!(old.pin("a").unwrap().published_ms, None);
+    assert_eq!(old.pin("a").unwrap().published_at_ms(), Some(2000));
+    assert_eq!(old.hold, None);
+    {
+        let mut state = StateFile::open(&path, "o").unwrap();
+        state
+            .append(&[
+                attempt("b"),
+                Record::Blocked {
+                    key: "b".to_owned(),
+                    link: Some("https://spam.example/x".to_owned()),
+                    error: "Sorry! We blocked this link because it may lead to spam.".to_owned(),
+                    at_ms: 3000,
+                },
+                Record::Hold {
+                    until_ms: 90_000,
+                    reason: "429: blocked as spam".to_owned(),
+                    at_ms: 4000,
+                },
+                attempt("c"),
+                done("c", "12"),
+                // An update later: the pin was published when it was created.
+                Record::Done {
+                    key: "c".to_owned(),
+                    pin_id: "12".to_owned(),
+                    created_ms: None,
+                    board_id: "1".to_owned(),
+                    section_id: None,
+                    fingerprint: fingerprint("updated"),
+                    adopted: false,
+                    shared_with: None,
+                    at_ms: 9000,
+                },
+            ])
+            .unwrap();
+    }
+    let before = load(&path).unwrap().unwrap();
+    let blocked = before.pin("b").unwrap();
+    assert_eq!(
+        blocked.status,
+        PinStatus::Blocked,
+        "not failed: a reader can tell"
+    );
+    assert_eq!(
+        blocked.blocked_link.as_deref(),
+        Some("https://spam.example/x")
+    );
+    assert!(
+        !blocked.is_unknown(),
+        "nothing is in flight after a refusal"
+    );
+    assert_eq!(before.pin("c").unwrap().published_ms, Some(2000));
+    assert_eq!(before.hold.as_ref().unwrap().until_ms, 90_000);
+    compaction::rewrite(&path, &before, true).unwrap();
+    let after = load(&path).unwrap().unwrap();
+    assert_eq!(after.pins, before.pins);
+    assert_eq!(after.hold, before.hold, "compaction keeps the hold");
+}

@@ -1,9 +1,10 @@
 //! Reporters for `apply`: an indicatif progress bar on a terminal, one plain line per pin
-//! otherwise, or one JSON event per line on stdout (`--format json`).
+//! otherwise, or one JSON event per line on stdout (`--format json`); for `apply --follow` on a
+//! terminal, lines and a countdown to the next pin.
 
 use std::io::Write;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
@@ -74,7 +75,10 @@ impl Reporter for BarReporter {
     }
 
     fn on_pin(&self, result: &PinResult) {
-        if matches!(result.status, PinOutcome::Failed | PinOutcome::Unknown) {
+        if matches!(
+            result.status,
+            PinOutcome::Failed | PinOutcome::Unknown | PinOutcome::Blocked
+        ) {
             self.bar.suspend(|| eprintln!("{}", plain_line(result)));
         }
         self.bar.inc(1);
@@ -87,8 +91,8 @@ impl Reporter for BarReporter {
                     + counts.replaced
                     + counts.deleted
                     + counts.unchanged,
-                counts.failed + counts.unknown,
-                counts.skipped + counts.scheduled + counts.needs_replace
+                counts.failed + counts.unknown + counts.blocked,
+                counts.skipped + counts.scheduled + counts.needs_replace + counts.held
             ));
         }
     }
@@ -124,8 +128,94 @@ impl Reporter for LineReporter {
     }
 
     fn on_pin(&self, result: &PinResult) {
-        if self.verbosity != Verbosity::Quiet || result.status == PinOutcome::Failed {
+        if self.verbosity != Verbosity::Quiet
+            || matches!(result.status, PinOutcome::Failed | PinOutcome::Blocked)
+        {
             eprintln!("{}", plain_line(result));
+        }
+    }
+
+    fn on_wait(&self, key: &str, _due: SystemTime, due_text: &str) {
+        if self.verbosity != Verbosity::Quiet {
+            eprintln!("{}", wait_line(key, due_text));
+        }
+    }
+}
+
+/// `next: pin-004 at 2026-12-10 09:18 Europe/Paris (+01)`.
+fn wait_line(key: &str, due_text: &str) -> String {
+    format!("next: {key} at {due_text}")
+}
+
+/// `apply --follow` on a terminal: a line per pin, and while it sleeps a countdown to the next
+/// pin, redrawn once a second.
+pub struct CountdownReporter {
+    lines: LineReporter,
+    countdown: Mutex<Option<ProgressBar>>,
+}
+
+impl CountdownReporter {
+    /// A reporter on stderr.
+    pub fn new(verbosity: Verbosity) -> CountdownReporter {
+        CountdownReporter {
+            lines: LineReporter::new(verbosity),
+            countdown: Mutex::new(None),
+        }
+    }
+
+    /// Ends the countdown, if one is drawn.
+    fn clear(&self) {
+        if let Ok(mut countdown) = self.countdown.lock()
+            && let Some(bar) = countdown.take()
+        {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Reporter for CountdownReporter {
+    fn on_message(&self, message: &str) {
+        self.clear();
+        self.lines.on_message(message);
+    }
+
+    fn on_retry(&self, key: &str, delay: Duration, error: &str) {
+        self.lines.on_retry(key, delay, error);
+    }
+
+    fn on_pin(&self, result: &PinResult) {
+        self.clear();
+        self.lines.on_pin(result);
+    }
+
+    fn on_finish(&self, _summary: &Summary) {
+        self.clear();
+    }
+
+    fn on_wait(&self, key: &str, due: SystemTime, due_text: &str) {
+        self.clear();
+        if self.lines.verbosity == Verbosity::Quiet {
+            return;
+        }
+        let bar = ProgressBar::new_spinner().with_message(wait_line(key, due_text));
+        let style = ProgressStyle::with_template("{spinner} {msg} (in {left})")
+            .map(|style| {
+                style.with_key(
+                    "left",
+                    move |_: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+                        let left = due
+                            .duration_since(SystemTime::now())
+                            .unwrap_or(Duration::ZERO);
+                        let left = Duration::from_secs(left.as_secs());
+                        let _ = write!(out, "{}", humantime::format_duration(left));
+                    },
+                )
+            })
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        bar.set_style(style);
+        bar.enable_steady_tick(Duration::from_secs(1));
+        if let Ok(mut countdown) = self.countdown.lock() {
+            *countdown = Some(bar);
         }
     }
 }
@@ -194,6 +284,10 @@ enum Event<'a> {
         #[serde(flatten)]
         summary: &'a Summary,
     },
+    Wait {
+        key: &'a str,
+        due: String,
+    },
 }
 
 impl Reporter for JsonReporter {
@@ -220,6 +314,13 @@ impl Reporter for JsonReporter {
     fn on_finish(&self, summary: &Summary) {
         self.emit(&Event::Summary { summary });
     }
+
+    fn on_wait(&self, key: &str, due: SystemTime, _due_text: &str) {
+        let due = jiff::Timestamp::try_from(due)
+            .map(|due| due.to_string())
+            .unwrap_or_default();
+        self.emit(&Event::Wait { key, due });
+    }
 }
 
 /// The end-of-run summary, for humans.
@@ -240,6 +341,8 @@ pub fn summary_text(summary: &Summary) -> String {
     add(summary.failed, "failed");
     add(summary.unknown, "unknown outcome");
     add(summary.skipped, "skipped");
+    add(summary.blocked, "blocked as spam");
+    add(summary.held, "held");
     if parts.is_empty() {
         parts.push("nothing to do".to_owned());
     }

@@ -7,6 +7,7 @@ mod auth_emulator;
 mod common;
 mod corpus;
 mod destinations;
+mod drip;
 mod emulator;
 mod exactly_once;
 mod existing_pins;

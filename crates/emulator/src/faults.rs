@@ -38,6 +38,10 @@
 //! | `trial-access` | `on` or `off` (default) | every write under /v5 (not /oauth/token) is refused with 403 code 29, as production answers an app with Trial access |
 //! | `token-lifetime` | duration | access tokens issued from now on work this long (default 30 days) |
 //! | `refresh-token-lifetime` | duration | refresh tokens issued from now on work this long (default 60 days) |
+//! | `block-domain` | domains separated by `|` | a pin (create or update) whose link is on one of them (or under it) is refused as spam: code 9, "Sorry! We blocked this link because it may lead to spam." |
+//! | `block-status` | HTTP status 400..=599 (default 429) | the status of that refusal |
+//! | `spam-after` | `N/DURATION` (`5/1m`) | the account is blocked as spam once more than N pins were created within DURATION |
+//! | `spam-block` | duration (default 24h) | how long such a block lasts: every write gets a 429 about spam with `Retry-After` |
 //! | `media-fail` | probability | a video upload's processing ends in `failed` |
 //! | `media-outage` | `on` or `off` (default) | `POST /v5/media` and `GET /v5/media/{id}` answer 503: the media service is down, pins and boards work |
 //! | `normalize-text` | `on` or `off` (default) | pins keep their title, description, alt text and link trimmed, with CRLF and CR line ends as LF, as many services store text |
@@ -62,6 +66,7 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use super::limits::{ResetFormat, WriteLimiter, WritePolicy, WriteQuota, parse_per_window};
+use super::pushback::{Pushback, SpamDetector};
 
 /// How the write budget is announced in responses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -192,6 +197,15 @@ pub struct FaultPlan {
     pub token_lifetime: Option<Duration>,
     /// Lifetime of the refresh tokens issued from now on; `None` is Pinterest's 60 days.
     pub refresh_token_lifetime: Option<Duration>,
+    /// Link domains whose pins are refused as spam (code 9).
+    pub blocked_domains: Vec<String>,
+    /// The status of that refusal.
+    pub blocked_link_status: u16,
+    /// The account is blocked as spam once more than this many pins were created within the
+    /// window.
+    pub spam_after: Option<(u32, Duration)>,
+    /// How long such a block lasts.
+    pub spam_block: Duration,
     /// Probability that a video's processing ends in `failed`.
     pub media_fail: f64,
     /// How many status polls a video spends in `processing` before it succeeds or fails.
@@ -236,6 +250,10 @@ impl Default for FaultPlan {
             trial_access: false,
             token_lifetime: None,
             refresh_token_lifetime: None,
+            blocked_domains: Vec::new(),
+            blocked_link_status: 429,
+            spam_after: None,
+            spam_block: Duration::from_secs(24 * 3600),
             media_fail: 0.0,
             media_polls: 2,
             media_outage: false,
@@ -352,6 +370,18 @@ impl fmt::Display for FaultPlan {
         if let Some(lifetime) = self.refresh_token_lifetime {
             parts.push(format!("refresh-token-lifetime={}ms", lifetime.as_millis()));
         }
+        if !self.blocked_domains.is_empty() {
+            parts.push(format!("block-domain={}", self.blocked_domains.join("|")));
+        }
+        if self.blocked_link_status != default.blocked_link_status {
+            parts.push(format!("block-status={}", self.blocked_link_status));
+        }
+        if let Some((limit, window)) = self.spam_after {
+            parts.push(format!("spam-after={limit}/{}ms", window.as_millis()));
+        }
+        if self.spam_block != default.spam_block {
+            parts.push(format!("spam-block={}ms", self.spam_block.as_millis()));
+        }
         if self.media_polls != default.media_polls {
             parts.push(format!("media-polls={}", self.media_polls));
         }
@@ -381,9 +411,9 @@ const KEYS: &str = "latency, error-rate, status, rate429, retry-after, drop-afte
     gateway-after-commit-first, gateway-status, stall-after-commit, stall-after-commit-first, \
     listing-lag, clock-offset, list-order, section-pins, bookmark, write-limit, write-bucket, \
     burst, write-fixed, write-aligned, write-sliding, write-window, reset, rate-headers, \
-    daily-quota, trial-access, \
-    token-lifetime, refresh-token-lifetime, media-fail, media-polls, media-outage, \
-    normalize-text, scope, seed";
+    daily-quota, trial-access, token-lifetime, refresh-token-lifetime, block-domain, \
+    block-status, spam-after, spam-block, media-fail, media-polls, media-outage, normalize-text, \
+    scope, seed";
 
 /// Parses a fault spec such as `latency=100ms,error-rate=0.1,status=503,seed=7`.
 ///
@@ -464,6 +494,9 @@ impl SpecParser {
             | "trial-access"
             | "token-lifetime"
             | "refresh-token-lifetime" => Ok(self.account(key, value)?),
+            "block-domain" | "block-status" | "spam-after" | "spam-block" => {
+                Ok(self.pushback(key, value)?)
+            }
             _ => Err(Refusal::Spec(format!(
                 "unknown fault `{key}` (known: {KEYS})"
             ))),
@@ -633,6 +666,28 @@ impl SpecParser {
         Ok(())
     }
 
+    /// How Pinterest pushes back on what is published: blocked link domains, a spam detector.
+    fn pushback(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let plan = &mut self.plan;
+        match key {
+            "block-domain" => {
+                let domains: Vec<String> = value
+                    .split('|')
+                    .map(|d| d.trim().to_ascii_lowercase())
+                    .filter(|d| !d.is_empty())
+                    .collect();
+                if domains.is_empty() {
+                    return Err("expected domains separated by |, like spam.example".into());
+                }
+                plan.blocked_domains = domains;
+            }
+            "block-status" => plan.blocked_link_status = parse_status(value)?,
+            "spam-after" => plan.spam_after = Some(parse_per_window(value)?),
+            _ => plan.spam_block = parse_duration(value)?,
+        }
+        Ok(())
+    }
+
     /// The plan, once the pairs agree with each other.
     fn finish(self) -> Result<FaultPlan, String> {
         let plan = self.plan;
@@ -746,6 +801,7 @@ pub(crate) struct FaultState {
     rng: fastrand::Rng,
     targets_seen: u64,
     limiter: WriteLimiter,
+    spam: SpamDetector,
 }
 
 impl FaultState {
@@ -756,6 +812,7 @@ impl FaultState {
             rng: fastrand::Rng::with_seed(plan.seed),
             targets_seen: 0,
             limiter,
+            spam: SpamDetector::default(),
             plan,
         }
     }
@@ -853,6 +910,24 @@ impl FaultState {
         self.limiter.take(now, server_ms, until_tomorrow)
     }
 
+    /// Whether Pinterest pushes back on a write (`block-domain`, `spam-after`): `method` on
+    /// `api_path`, carrying `link`.
+    pub fn push_back(
+        &mut self,
+        method: &str,
+        api_path: &str,
+        link: Option<&str>,
+        now: Instant,
+    ) -> Option<Pushback> {
+        if api_path.starts_with("/oauth/token") || !is_write_method(method) {
+            return None;
+        }
+        let is_create = method == "POST" && api_path == "/pins";
+        let is_pin_write = is_create || (method == "PATCH" && api_path.starts_with("/pins/"));
+        self.spam
+            .decide(&self.plan, is_create, is_pin_write, link, now)
+    }
+
     /// Decides whether a newly uploaded video's processing fails.
     pub fn media_processing_fails(&mut self) -> bool {
         self.plan.media_fail > 0.0 && self.rng.f64() < self.plan.media_fail
@@ -920,6 +995,11 @@ mod tests {
             "reset=soon",
             "daily-quota=many",
             "media-outage=sometimes",
+            "block-domain=|",
+            "block-status=200",
+            "spam-after=0/1s",
+            "spam-after=many",
+            "spam-block=soon",
         ] {
             assert!(parse_fault_spec(bad).is_err(), "{bad} should fail");
         }
@@ -965,7 +1045,9 @@ mod tests {
         );
         let real = "gateway-after-commit=0.2,gateway-status=504,stall-after-commit=0.1,\
                     gateway-after-commit-first=2,stall-after-commit-first=1,listing-lag=3s,\
-                    clock-offset=-5m,list-order=mixed,section-pins=apart,bookmark=repeat";
+                    clock-offset=-5m,list-order=mixed,section-pins=apart,bookmark=repeat,\
+                    block-domain=spam.example|Bad.Example,block-status=400,spam-after=5/1m,\
+                    spam-block=2h";
         let plan = parse_fault_spec(real).unwrap();
         assert_eq!(parse_fault_spec(&plan.to_string()).unwrap(), plan);
     }

@@ -15,6 +15,7 @@ pub mod analytics;
 mod faults;
 pub mod limits;
 mod openapi;
+mod pushback;
 mod record;
 mod routes;
 mod store;

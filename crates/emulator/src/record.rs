@@ -21,6 +21,10 @@ pub enum AppliedFault {
     /// A write refused with 403 code 29, as production refuses apps with Trial access
     /// (`trial-access`).
     TrialAccess,
+    /// A pin refused because its link is on a blocked domain (`block-domain`).
+    LinkBlocked,
+    /// A write refused because the account is blocked as spam (`spam-after`).
+    SpamBlocked,
 }
 
 impl fmt::Display for AppliedFault {
@@ -33,6 +37,8 @@ impl fmt::Display for AppliedFault {
             AppliedFault::GatewayAfterCommit(status) => write!(f, "gateway {status} after commit"),
             AppliedFault::StallAfterCommit => f.write_str("stall-after-commit"),
             AppliedFault::TrialAccess => f.write_str("trial-access"),
+            AppliedFault::LinkBlocked => f.write_str("block-domain"),
+            AppliedFault::SpamBlocked => f.write_str("spam-after"),
         }
     }
 }

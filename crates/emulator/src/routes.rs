@@ -19,6 +19,7 @@ use serde_json::{Map, Value, json};
 use super::faults::HeaderForm;
 use super::faults::{Injection, is_write_method};
 use super::limits::{ResetFormat, WriteQuota};
+use super::pushback::{BLOCKED_LINK_MESSAGE, Pushback, SPAM_BLOCK_MESSAGE};
 use super::record::{AppliedFault, RecordedRequest};
 use super::store::{
     ApiFailure, BoardRecord, PinMediaRecord, PinRecord, TokenLifetimes, parse_page_size,
@@ -158,6 +159,7 @@ fn admit(
     method: &str,
     api_path: &str,
     headers: &HeaderMap,
+    link: Option<&str>,
 ) -> (Admission, Option<WriteQuota>) {
     let is_token_endpoint = api_path.starts_with("/oauth/token");
     if !is_token_endpoint && !bearer_is_valid(shared, headers) {
@@ -177,6 +179,13 @@ fn admit(
             ),
             None,
         );
+    }
+    if let Some(refusal) = faults.push_back(method, api_path, link, Instant::now()) {
+        let (response, fault) = match refusal {
+            Pushback::Link { status } => (link_blocked(status), AppliedFault::LinkBlocked),
+            Pushback::Account { left } => (account_blocked(left), AppliedFault::SpamBlocked),
+        };
+        return (Admission::Answer(response, Some(fault)), None);
     }
     let mut quota = None;
     if is_write_method(method) && !is_token_endpoint {
@@ -270,8 +279,13 @@ async fn gateway(State(shared): AppState, request: Request, next: Next) -> Respo
         sleep_until_precisely(arrived + latency).await;
     }
 
+    let link = entry
+        .body
+        .as_ref()
+        .and_then(|body| body.get("link"))
+        .and_then(Value::as_str);
     let (admission, quota) = match api_path {
-        Some(api_path) => admit(&shared, &method, api_path, &parts.headers),
+        Some(api_path) => admit(&shared, &method, api_path, &parts.headers, link),
         None => (
             Admission::Handle {
                 after_commit: AfterCommit::Answer,
@@ -489,6 +503,31 @@ fn injected_error(status: u16, retry_after: Option<std::time::Duration>) -> Resp
         message: message.into(),
     }
     .into_response()
+}
+
+/// A pin whose link is on a blocked domain, answered as public code shows Pinterest does.
+fn link_blocked(status: u16) -> Response {
+    ApiFailure {
+        status,
+        code: 9,
+        message: BLOCKED_LINK_MESSAGE.into(),
+    }
+    .into_response()
+}
+
+/// A write of an account blocked as spam: a 429 that says so, and when the block ends.
+fn account_blocked(left: std::time::Duration) -> Response {
+    let mut response = ApiFailure {
+        status: 429,
+        code: 8,
+        message: SPAM_BLOCK_MESSAGE.into(),
+    }
+    .into_response();
+    let seconds = left.as_secs_f64().ceil() as u64;
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 /// The time left until midnight UTC by the emulator's clock: when a daily quota comes back.
