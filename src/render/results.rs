@@ -55,14 +55,18 @@ impl ResultStatus {
 }
 
 /// The one mapping from what the planner and the state say of a pin to its report status. A
-/// failure whose error is Pinterest blocking the link (code 9, or a spam block) is `blocked`.
+/// failure whose error is Pinterest blocking the link (code 9, or a spam block) is `blocked`;
+/// a pin held back because another pin of its link's domain was refused is `pending`.
 pub(crate) fn result_status(action: &Action, recorded: Option<&PinState>) -> ResultStatus {
-    if matches!(action, Action::Scheduled { .. }) {
-        return ResultStatus::Scheduled;
+    match action {
+        Action::Scheduled { .. } => return ResultStatus::Scheduled,
+        Action::Blocked { .. } => return ResultStatus::Blocked,
+        _ => {}
     }
     match recorded {
         Some(pin) if pin.is_unknown() => ResultStatus::Unknown,
         Some(pin) if pin.status == PinStatus::Done => ResultStatus::Published,
+        Some(pin) if pin.status == PinStatus::Blocked => ResultStatus::Blocked,
         Some(pin) if pin.status == PinStatus::Failed => {
             let error = pin.last_error.as_deref().unwrap_or("").to_ascii_lowercase();
             if error.contains("(code 9)") || error.contains("spam") {
@@ -238,10 +242,14 @@ fn row_of(
             .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok()),
         _ => None,
     };
-    let error = match status {
-        ResultStatus::Failed | ResultStatus::Blocked | ResultStatus::Unknown => {
+    let error = match (status, action) {
+        (ResultStatus::Blocked, Action::Blocked { message }) => recorded
+            .and_then(|pin| pin.last_error.clone())
+            .or_else(|| Some(message.clone())),
+        (ResultStatus::Failed | ResultStatus::Blocked | ResultStatus::Unknown, _) => {
             recorded.and_then(|pin| pin.last_error.clone())
         }
+        (ResultStatus::Pending, Action::Held { .. }) => Some(action.reason()),
         _ => None,
     };
     // Before `apply` records it, the pin the manifest names is kept: it is not lost.
@@ -696,6 +704,23 @@ mod tests {
             result_status(&create, Some(&blocked)),
             ResultStatus::Blocked
         );
+        // What the drip's spam stop records, and what the planner then says of the pin.
+        let refused = recorded(PinStatus::Blocked, Some("spam"));
+        assert_eq!(
+            result_status(&create, Some(&refused)),
+            ResultStatus::Blocked
+        );
+        let blocked_action = Action::Blocked {
+            message: "spam".into(),
+        };
+        assert_eq!(
+            result_status(&blocked_action, Some(&refused)),
+            ResultStatus::Blocked
+        );
+        let held = Action::Held {
+            domain: "example.com".into(),
+        };
+        assert_eq!(result_status(&held, None), ResultStatus::Pending);
         let mut unknown = recorded(PinStatus::Pending, Some("timed out"));
         unknown.in_flight = Some(crate::state::InFlight {
             op: crate::state::Operation::Create,

@@ -249,6 +249,23 @@ fn repeated_links_are_a_note_with_the_count_and_pass() {
 }
 
 #[test]
+fn under_a_schedule_repeated_links_closer_than_same_link_are_warned() {
+    let dir = Dir::new();
+    // Two pins of one link with their own times a day apart (the schedule wants 3 days), a
+    // third far enough away, and one the schedule times itself (it spaces that one).
+    dir.validate(
+        "m.yaml",
+        b"version: 1\nschedule:\n  per_day: 4\n  same_link: 3d\npins:\n  - {id: a, board: B, title: A, image: img/a.jpg, link: https://example.com/x, publish_at: 2030-01-01T09:00:00Z}\n  - {id: b, board: B, title: B, image: img/b.png, link: https://example.com/x, publish_at: 2030-01-02T09:00:00Z}\n  - {id: c, board: B, title: C, image: img/a.jpg, link: https://example.com/x, publish_at: 2030-01-09T09:00:00Z}\n  - {id: d, board: B, title: D, image: img/b.png, link: https://example.com/x}\n",
+    )
+    .success()
+    .stderr(predicate::str::contains(
+        "m.yaml:7:57: warning: link: `https://example.com/x` is published again 1day after the pin at line 6; the schedule's same_link spacing is 3days",
+    ))
+    .stderr(predicate::str::contains("is the link of").not())
+    .stderr(predicate::str::contains("m.yaml: 4 pins, 0 errors, 1 warning"));
+}
+
+#[test]
 fn missing_and_unknown_files_fail_with_their_name() {
     let dir = Dir::new();
     dir.write("notes.txt", b"hello");
