@@ -219,7 +219,7 @@ pub(crate) fn feed_shape(image: &LocalImage) -> Vec<Finding> {
 }
 
 /// [`feed_shape`] of an image known by its reference (a path or a URL) and shown size.
-pub fn feed_shape_of(reference: &str, width: u32, height: u32) -> Vec<Finding> {
+pub(crate) fn feed_shape_of(reference: &str, width: u32, height: u32) -> Vec<Finding> {
     let mut findings = Vec::new();
     if width == 0 || height == 0 {
         return findings;
