@@ -384,6 +384,7 @@ pub async fn execute(
                 pin_id: None,
                 pin_url: None,
                 error: None,
+                converted: None,
             });
         }
     }
@@ -466,6 +467,7 @@ fn report_pins_without_calls<'a>(
             pin_id,
             attempts: attempts_before.get(&spec.key).copied().unwrap_or(0),
             error,
+            converted: None,
         });
     }
     api_pins
@@ -599,7 +601,10 @@ impl Task<'_> {
                         ))),
                         None => run_pin(context, planned, spec).await,
                     };
-                    let result = finish(context, &spec.key, spec.location.to_string(), outcome);
+                    let mut result = finish(context, &spec.key, spec.location.to_string(), outcome);
+                    if result.status.sent_media() {
+                        result.converted = spec.conversions();
+                    }
                     if result.status == PinOutcome::Unknown {
                         unresolved = Some(spec.key.clone());
                     }
@@ -671,6 +676,7 @@ fn finish(context: &Context, key: &str, location: String, outcome: TaskOutcome) 
         pin_id,
         attempts: context.writer.attempts(key),
         error,
+        converted: None,
     }
 }
 

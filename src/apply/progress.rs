@@ -39,6 +39,15 @@ pub enum PinOutcome {
 }
 
 impl PinOutcome {
+    /// Whether the pin's media went to Pinterest in this run (a create, a replace, or a create
+    /// of unknown outcome found on its board).
+    pub fn sent_media(self) -> bool {
+        matches!(
+            self,
+            PinOutcome::Created | PinOutcome::Replaced | PinOutcome::Adopted
+        )
+    }
+
     /// The outcome's name in output and reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -76,6 +85,9 @@ pub struct PinResult {
     pub attempts: u32,
     /// The error, for failures.
     pub error: Option<String>,
+    /// What was done to its images before they were sent (see `PinSpec::conversions`), for
+    /// a pin whose media went out in this run.
+    pub converted: Option<String>,
 }
 
 /// Totals of a run.

@@ -121,6 +121,53 @@ impl fmt::Display for AiDisclosure {
     }
 }
 
+impl PinSpec {
+    /// What is done to its local images before they are sent (`photo.webp: WebP converted to
+    /// JPEG`), one per image that is not sent as it is, joined by `; `; `None` when every image
+    /// goes as it is. Runs' reports carry it, so a user can tell what Pinterest received.
+    pub fn conversions(&self) -> Option<String> {
+        let images: Vec<&LocalImage> = match &self.media {
+            Media::Image(ImageSource::File(image)) => vec![image],
+            Media::Image(ImageSource::Url(_)) => Vec::new(),
+            Media::Carousel(items) => items
+                .iter()
+                .filter_map(|item| match &item.source {
+                    ImageSource::File(image) => Some(image),
+                    ImageSource::Url(_) => None,
+                })
+                .collect(),
+            Media::Video(video) => match &video.cover {
+                Some(VideoCover::File(image)) => vec![image],
+                _ => Vec::new(),
+            },
+        };
+        let described: Vec<String> = images
+            .into_iter()
+            .filter_map(|image| {
+                let format = image.info.format;
+                let target = match image.content_type {
+                    ImageType::Jpeg => super::image::ImageFormat::Jpeg,
+                    ImageType::Png => super::image::ImageFormat::Png,
+                };
+                let done = match (image.info.prepare, format == target) {
+                    (Prepare::AsIs, _) => return None,
+                    // A JPEG converted to JPEG is a CMYK one.
+                    (Prepare::Convert, true) => format!("{format} converted to RGB colours"),
+                    (Prepare::Convert, false) => format!("{format} converted to {target}"),
+                    (Prepare::Fit, true) => format!("{format} scaled down to fit the size limit"),
+                    (Prepare::Fit, false) => {
+                        format!(
+                            "{format} converted to {target} and scaled down to fit the size limit"
+                        )
+                    }
+                };
+                Some(format!("{}: {done}", image.reference))
+            })
+            .collect();
+        (!described.is_empty()).then(|| described.join("; "))
+    }
+}
+
 #[cfg(test)]
 impl PinSpec {
     /// A pin for unit tests: key `key` at `m.yaml:1:1`, on board `board`, with `media` and no
@@ -531,5 +578,71 @@ mod tests {
         assert_eq!(row.cell_reference().as_deref(), Some("'My pins'!7:7"));
         assert_eq!(SheetName::intern("it's").to_string(), "'it''s'");
         assert!(std::mem::size_of::<Position>() <= 16);
+    }
+
+    #[test]
+    fn conversions_name_each_image_not_sent_as_it_is() {
+        use crate::manifest::image::ImageFormat;
+        let local = |reference: &str, format, content_type, prepare| {
+            ImageSource::File(LocalImage {
+                reference: reference.to_owned(),
+                path: PathBuf::from(reference),
+                content_type,
+                len: 1,
+                info: ImageInfo {
+                    format,
+                    width: 600,
+                    height: 900,
+                    prepare,
+                },
+            })
+        };
+        let item = |source| CarouselItem {
+            source,
+            title: None,
+            description: None,
+            link: None,
+        };
+        let carousel = Media::Carousel(vec![
+            item(local(
+                "a.jpg",
+                ImageFormat::Jpeg,
+                ImageType::Jpeg,
+                Prepare::AsIs,
+            )),
+            item(local(
+                "cmyk.jpg",
+                ImageFormat::Jpeg,
+                ImageType::Jpeg,
+                Prepare::Convert,
+            )),
+            item(local(
+                "big.png",
+                ImageFormat::Png,
+                ImageType::Png,
+                Prepare::Fit,
+            )),
+            item(local(
+                "scan.tif",
+                ImageFormat::Tiff,
+                ImageType::Jpeg,
+                Prepare::Fit,
+            )),
+        ]);
+        assert_eq!(
+            PinSpec::sample("k", "B", carousel).conversions().as_deref(),
+            Some(
+                "cmyk.jpg: JPEG converted to RGB colours; big.png: PNG scaled down to fit the size limit; scan.tif: TIFF converted to JPEG and scaled down to fit the size limit"
+            )
+        );
+        let plain = Media::Image(local(
+            "a.png",
+            ImageFormat::Png,
+            ImageType::Png,
+            Prepare::AsIs,
+        ));
+        assert_eq!(PinSpec::sample("k", "B", plain).conversions(), None);
+        let url = Media::Image(ImageSource::Url("https://example.com/a.webp".into()));
+        assert_eq!(PinSpec::sample("k", "B", url).conversions(), None);
     }
 }

@@ -18,7 +18,14 @@ pub fn write_report(path: &Path, results: &[PinResult]) -> anyhow::Result<()> {
     } else {
         let mut writer = csv::Writer::from_writer(&mut buffer);
         writer.write_record([
-            "key", "location", "status", "pin_id", "pin_url", "attempts", "error",
+            "key",
+            "location",
+            "status",
+            "pin_id",
+            "pin_url",
+            "attempts",
+            "error",
+            "converted",
         ])?;
         for result in results {
             writer.write_record([
@@ -29,6 +36,7 @@ pub fn write_report(path: &Path, results: &[PinResult]) -> anyhow::Result<()> {
                 result.pin_url.as_deref().unwrap_or(""),
                 &result.attempts.to_string(),
                 result.error.as_deref().unwrap_or(""),
+                result.converted.as_deref().unwrap_or(""),
             ])?;
         }
         writer.flush()?;
@@ -58,6 +66,7 @@ mod tests {
             pin_url: None,
             attempts: 2,
             error: Some("boom".into()),
+            converted: None,
         }
     }
 
@@ -69,7 +78,7 @@ mod tests {
         let text = std::fs::read_to_string(path).unwrap();
         assert_eq!(
             text,
-            "key,location,status,pin_id,pin_url,attempts,error\n\"a,b\",m.csv: row 2,failed,,,2,boom\n"
+            "key,location,status,pin_id,pin_url,attempts,error,converted\n\"a,b\",m.csv: row 2,failed,,,2,boom,\n"
         );
     }
 

@@ -379,6 +379,7 @@ mod tests {
             pin_url: None,
             attempts: 1,
             error: None,
+            converted: None,
         };
         assert_eq!(
             plain_line(&result),

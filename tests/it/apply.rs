@@ -38,7 +38,7 @@ fn apply_creates_every_pin_once_and_a_rerun_calls_nothing() {
     assert_eq!(emu.count("POST", "/v5/pins"), 6, "one create call per pin");
     assert!(dir.path().join("pins.yaml.state").exists());
     let report_text = std::fs::read_to_string(&report).unwrap();
-    assert!(report_text.starts_with("key,location,status,pin_id,pin_url,attempts,error"));
+    assert!(report_text.starts_with("key,location,status,pin_id,pin_url,attempts,error,converted"));
     assert_eq!(report_text.matches(",created,").count(), 6, "{report_text}");
     assert!(report_text.contains("https://www.pinterest.com/pin/"));
 

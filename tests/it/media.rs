@@ -217,11 +217,47 @@ fn formats_pinterest_refuses_are_converted_when_uploaded() {
         "{stderr}"
     );
 
-    let output = emu.pinbatch().arg("apply").arg(&manifest).output().unwrap();
+    // plan says it too, at the pin.
+    let output = emu
+        .pinbatch()
+        .args(["plan", "--offline"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("note: image: scan.bmp is a BMP image, which Pinterest does not take: it is converted to JPEG when uploaded"),
+        "{stderr}"
+    );
+
+    let report = d.join("run.csv");
+    let output = emu
+        .pinbatch()
+        .arg("apply")
+        .arg(&manifest)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
+    );
+    // The run's report says what each pin's image became.
+    let mut rows = csv::Reader::from_path(&report).unwrap();
+    let converted: Vec<String> = rows
+        .records()
+        .map(|row| row.unwrap().get(7).unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        converted,
+        [
+            "clear.webp: WebP converted to PNG",
+            "anim.gif: GIF converted to JPEG",
+            "scan.bmp: BMP converted to JPEG",
+            "turned.tiff: TIFF converted to JPEG",
+        ]
     );
     assert_eq!(uploaded(&emu, "WebP").0, "image/png");
     assert_eq!(uploaded(&emu, "WebP").1, Some((600, 900)));
