@@ -72,6 +72,20 @@ struct Send {
     ticket: Option<u64>,
 }
 
+/// The answers to the writes that may have been the first counted since a reset.
+#[derive(Debug, Clone, Copy)]
+struct ResetTally {
+    /// The reset.
+    reset: Instant,
+    /// When the first answer to a write sent since came: only writes sent before it can have
+    /// been counted first.
+    first_answer: Instant,
+    /// How many of those writes were answered.
+    answered: u64,
+    /// The most any of them saw left.
+    most_left: u64,
+}
+
 /// Which request a response belongs to, in the order the gate let them through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ticket(u64);
@@ -130,6 +144,14 @@ pub struct GateState {
     /// `None` until an answer tells; a sliding window, which frees its writes one by one, says
     /// no.
     resets_whole: Option<bool>,
+    /// The last announced reset seen to pass.
+    reset_passed: Option<Instant>,
+    /// Whether the probe last answered went after the budget was seen used up since the last
+    /// reset (only then does its being taken show budget coming back before the reset).
+    probe_after_used_up: bool,
+    /// What the answers since the last reset seen to pass tell (see
+    /// [`GateState::judge_whole`]).
+    since_reset: Option<ResetTally>,
     /// The write let through before the announced reset to find out what is back (its ticket
     /// and start), until its answer comes; other writes wait for it (see
     /// [`GateState::awaits_budget`]).
@@ -168,6 +190,9 @@ impl GateState {
             whole_since: None,
             used_up_at: None,
             resets_whole: None,
+            reset_passed: None,
+            probe_after_used_up: false,
+            since_reset: None,
             probe: None,
             probe_answered: None,
             awaiting_peers_since: None,
@@ -209,6 +234,7 @@ impl GateState {
         let ticket = self.reserved;
         if probe {
             self.probe = Some((ticket, start));
+            self.probe_after_used_up = false;
         }
         if kind == RequestKind::Write {
             let at = self.sends.partition_point(|send| send.at <= start);
@@ -363,7 +389,8 @@ impl GateState {
     }
 
     /// The server took the write with `ticket` (its answer was no 429): a probe taken before the
-    /// announced reset shows budget coming back bit by bit.
+    /// announced reset, once the budget was seen used up, shows budget coming back bit by bit.
+    /// (A probe that went before the budget was used up only found room that was left.)
     pub fn accepted(&mut self, ticket: Ticket) {
         if self.probe_answered == Some(ticket.0) {
             self.probe_answered = None;
@@ -373,6 +400,7 @@ impl GateState {
                 .find(|send| send.ticket == Some(ticket.0))
                 .zip(self.whole_at)
                 .is_some_and(|(send, whole)| send.start < whole);
+            let before_reset = before_reset && std::mem::take(&mut self.probe_after_used_up);
             if before_reset {
                 self.gradual = true;
             }
@@ -436,9 +464,10 @@ impl GateState {
     /// Follows the rate-limit headers of the answer to the write with `ticket`, received at
     /// `now`; `server_now` is the server's clock then (for a Reset given as a Unix time).
     ///
-    /// Only an answer to a request sent later than the last one followed counts: the answers
-    /// to a burst of concurrent requests arrive together and in any order, and an old one
-    /// arriving last would tell of a budget already spent.
+    /// For the pace and the reset, only an answer to a request sent later than the last one
+    /// followed counts: the answers to a burst of concurrent requests arrive together and in
+    /// any order, and an old one arriving last would tell of a budget already spent. Whether
+    /// the budget comes back whole is judged on every answer (see [`GateState::judge_whole`]).
     pub fn observe(
         &mut self,
         headers: RateLimitHeaders,
@@ -450,20 +479,31 @@ impl GateState {
         else {
             return;
         };
-        if ticket.0 < self.observed {
-            return;
-        }
-        self.observed = ticket.0;
-        if reset_in > QUOTA_WAIT {
-            // A budget for the day: nothing to pace by, but once it is spent, nothing to wait for.
-            if remaining == 0 {
-                // Read against the server's clock, kept on this machine's, where it is compared.
-                self.exhausted_until = Some(SystemTime::now() + reset_in);
-                self.exhausted_seen = Some(now);
+        let fresh = ticket.0 >= self.observed;
+        if fresh {
+            self.observed = ticket.0;
+            if reset_in > QUOTA_WAIT {
+                // A budget for the day: nothing to pace by, but once it is spent, nothing to
+                // wait for.
+                if remaining == 0 {
+                    // Read against the server's clock, kept on this machine's, where it is
+                    // compared.
+                    self.exhausted_until = Some(SystemTime::now() + reset_in);
+                    self.exhausted_seen = Some(now);
+                }
+                return;
             }
+            self.learn_reset(now, reset_in);
+        } else if reset_in > QUOTA_WAIT {
             return;
         }
-        self.learn_whole(headers, ticket, now, reset_in, remaining);
+        // Every answer counts here, an older one too: the server counts writes sent together in
+        // any order, so the one it counted first (which saw the most left) or last (which saw
+        // the budget used up) is not always the last one sent.
+        self.judge_whole(headers, ticket, now, remaining);
+        if !fresh {
+            return;
+        }
         let limit = headers
             .limit
             .or(self.budget.map(|budget| budget.limit))
@@ -506,19 +546,20 @@ impl GateState {
         self.foreign = (used > ours + 1).then(|| (used - ours - 1, now + window));
     }
 
-    /// Learns when the budget comes back whole (`reset_in` from `now`), and whether it does.
+    /// Judges, from the answer to the write with `ticket`, whether the budget comes back whole.
     ///
-    /// An answer to a write let through after the budget was last seen used up tells: when the
-    /// rest of the budget is left (only this process's writes since then are counted: others'
-    /// writes only make it look less whole), it came back whole by the time that write went,
-    /// and the writes before stop counting from then; when less is left, the budget comes back
-    /// bit by bit (a sliding window).
-    fn learn_whole(
+    /// An answer to a write let through after the budget was last seen used up that saw the
+    /// whole budget but itself left shows the budget came back whole by the time its write
+    /// went, and the writes before stop counting from then. Each reset seen to pass is judged
+    /// on its own too: when none of the writes that can have been counted first since it saw
+    /// that much, it did not bring the budget back whole, and the budget comes back bit by bit
+    /// (a bucket, a sliding window). Writes sent together are counted in any order, so no single
+    /// answer tells; others' writes only make a budget look less whole.
+    fn judge_whole(
         &mut self,
         headers: RateLimitHeaders,
         ticket: Ticket,
         now: Instant,
-        reset_in: Duration,
         remaining: u64,
     ) {
         let limit = headers.limit.or(self.budget.map(|budget| budget.limit));
@@ -527,33 +568,68 @@ impl GateState {
             .iter()
             .find(|send| send.ticket == Some(ticket.0))
             .map(|send| send.start);
+        if self.probe.is_some_and(|(probe, _)| probe == ticket.0) {
+            self.probe_after_used_up = sent.zip(self.used_up_at).is_some_and(|(sent, used)| {
+                used < sent && self.reset_passed.is_none_or(|reset| used >= reset)
+            });
+        }
         self.end_probe(ticket);
-        if let (Some(limit), Some(sent), Some(used_up)) = (limit, sent, self.used_up_at)
-            && sent > used_up
-        {
-            // Judged on the first answer since: this process's other writes let through since
-            // then, up to this one (or at the same instant), may be counted already.
-            let before = self
-                .sends
-                .iter()
-                .filter(|send| {
-                    send.ticket != Some(ticket.0)
-                        && send.start > used_up
-                        && send.start <= sent + WINDOW_SLACK
-                })
-                .count() as u64;
-            if remaining + 1 + before >= limit {
-                self.resets_whole = Some(true);
-                self.whole_since = Some(self.whole_since.map_or(sent, |known| known.max(sent)));
-            } else if self.whole_at.is_some_and(|at| sent >= at) {
-                // After the announced reset, and still not whole: it frees writes one by one.
-                self.resets_whole = Some(false);
-            }
+        let (Some(limit), Some(sent)) = (limit, sent) else {
+            return;
+        };
+        if remaining + 1 >= limit && self.used_up_at.is_some_and(|used_up| sent > used_up) {
+            self.resets_whole = Some(true);
+            // Counted from a little before, so that this write and those sent with it count in
+            // what the budget has left (see `whole_or_probe`).
+            let since = sent.checked_sub(WINDOW_SLACK).unwrap_or(sent);
+            self.whole_since = Some(self.whole_since.map_or(since, |known| known.max(since)));
             self.used_up_at = None;
+        } else if let Some(reset) = self.reset_passed.filter(|reset| sent >= *reset) {
+            // Had the budget come back whole at the last reset, the first write the server
+            // counted since saw all but itself left. That write went before the first answer
+            // since came (a write sent after an answer was counted after that one): once each
+            // of those is answered and none saw that much, the budget was not whole.
+            let tally = match self.since_reset {
+                Some(tally) if tally.reset == reset => tally,
+                _ => ResetTally {
+                    reset,
+                    first_answer: now,
+                    answered: 0,
+                    most_left: 0,
+                },
+            };
+            if sent < tally.first_answer {
+                let tally = ResetTally {
+                    answered: tally.answered + 1,
+                    most_left: tally.most_left.max(remaining),
+                    ..tally
+                };
+                self.since_reset = Some(tally);
+                let candidates = self
+                    .sends
+                    .iter()
+                    .filter(|send| {
+                        send.ticket.is_some()
+                            && send.start >= reset
+                            && send.start < tally.first_answer
+                    })
+                    .count() as u64;
+                if tally.answered >= candidates && tally.most_left + 1 < limit {
+                    // Not whole at the reset: it frees writes one by one.
+                    self.resets_whole = Some(false);
+                    self.used_up_at = None;
+                }
+            } else {
+                self.since_reset = Some(tally);
+            }
         }
         if remaining == 0 {
             self.used_up_at = Some(self.used_up_at.map_or(now, |known| known.min(now)));
         }
+    }
+
+    /// Learns when the budget comes back whole: `reset_in` from `now`, by the newest answer.
+    fn learn_reset(&mut self, now: Instant, reset_in: Duration) {
         // Answers about the same reset narrow it (Reset is whole seconds, rounded up: the
         // earliest instant announced is the closest); one more than half a window later is the
         // next reset.
@@ -564,6 +640,7 @@ impl GateState {
                 if let Some(known) = known.filter(|known| *known <= now) {
                     self.whole_since =
                         Some(self.whole_since.map_or(known, |since| since.max(known)));
+                    self.reset_passed = Some(known);
                 }
                 announced
             }
