@@ -574,9 +574,17 @@ impl GateState {
             });
         }
         self.end_probe(ticket);
-        let (Some(limit), Some(sent)) = (limit, sent) else {
-            return;
-        };
+        if let (Some(limit), Some(sent)) = (limit, sent) {
+            self.judge_write(limit, sent, now, remaining);
+        }
+        if remaining == 0 {
+            self.used_up_at = Some(self.used_up_at.map_or(now, |known| known.min(now)));
+        }
+    }
+
+    /// [`GateState::judge_whole`] for an answer to a write sent at `sent` that saw `remaining`
+    /// of `limit` left.
+    fn judge_write(&mut self, limit: u64, sent: Instant, now: Instant, remaining: u64) {
         if remaining + 1 >= limit && self.used_up_at.is_some_and(|used_up| sent > used_up) {
             self.resets_whole = Some(true);
             // Counted from a little before, so that this write and those sent with it count in
@@ -622,9 +630,6 @@ impl GateState {
             } else {
                 self.since_reset = Some(tally);
             }
-        }
-        if remaining == 0 {
-            self.used_up_at = Some(self.used_up_at.map_or(now, |known| known.min(now)));
         }
     }
 
